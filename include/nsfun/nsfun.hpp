@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// nsfun – umbrella header: everything public.
+#pragma once
+
+#include <nsfun/acquire.hpp>
+#include <nsfun/enter.hpp>
+#include <nsfun/error.hpp>
+#include <nsfun/format.hpp>
+#include <nsfun/namespace.hpp>
+#include <nsfun/ns_fd.hpp>
+#include <nsfun/ns_type.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/pidfd.hpp>
+#include <nsfun/unique_fd.hpp>
+#include <nsfun/version.hpp>

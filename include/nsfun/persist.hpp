@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// nsfun – keeping namespaces alive with bind mounts; named network namespaces (ip netns).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nsfun/ns_fd.hpp>
+
+namespace nsfun {
+
+/// Keeps `ns` alive after its last process and fd are gone by bind-mounting it onto `path`, which
+/// is created as an empty file and must not exist yet. Undo with unpin().
+/// Wraps: mount(2) with MS_BIND. Needs: CAP_SYS_ADMIN.
+/// Errors: std::errc::file_exists, std::errc::bad_file_descriptor (empty `ns`); on any error
+/// nothing is left at `path`.
+[[nodiscard]] result<void> pin(const NsFd& ns, const char* path) noexcept;
+
+/// Removes what pin() made: detaches the bind mount (MNT_DETACH) and removes the file. A file
+/// that is no longer a mount point is still removed.
+/// Errors: std::errc::no_such_file_or_directory.
+[[nodiscard]] result<void> unpin(const char* path) noexcept;
+
+/// True when `name` can name a persistent namespace: 1 to 255 bytes, no '/', no NUL, not "."
+/// or "..".
+[[nodiscard]] bool is_valid_ns_name(std::string_view name) noexcept;
+
+/// Named network namespaces in /run/netns, interchangeable with `ip netns`: a namespace added
+/// here is usable with `ip netns exec NAME`, and one added by `ip netns add` opens here.
+namespace netns {
+
+/// The directory iproute2 keeps named network namespaces in.
+inline constexpr const char* run_dir = "/run/netns";
+
+/// Creates a new network namespace and pins it as /run/netns/NAME, exactly as `ip netns add`
+/// does (the directory is made a shared mount so the pin propagates to other mount namespaces).
+/// Needs: CAP_SYS_ADMIN. Errors: std::errc::file_exists, nsfun::errc::invalid_name. On any error
+/// no pin file is left behind (the shared /run/netns mount stays, as with iproute2).
+[[nodiscard]] result<NetNs> add(std::string_view name) noexcept;
+
+/// Pins an existing network namespace as /run/netns/NAME (`ip netns attach`).
+[[nodiscard]] result<void> attach(std::string_view name, const NetNs& ns) noexcept;
+
+/// Opens /run/netns/NAME. Errors: std::errc::no_such_file_or_directory,
+/// nsfun::errc::invalid_name, nsfun::errc::not_a_namespace, nsfun::errc::wrong_namespace_type.
+[[nodiscard]] result<NetNs> open(std::string_view name) noexcept;
+
+/// Unpins /run/netns/NAME (`ip netns delete`); the namespace lives on while anything holds it.
+[[nodiscard]] result<void> remove(std::string_view name) noexcept;
+
+/// The names in /run/netns, sorted; empty when the directory does not exist.
+[[nodiscard]] result<std::vector<std::string>> list() noexcept;
+
+}  // namespace netns
+
+}  // namespace nsfun

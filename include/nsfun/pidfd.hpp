@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// nsfun – pidfds: stable handles on processes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nsfun/unique_fd.hpp>
+
+namespace nsfun {
+
+/// An fd on a running process, immune to pid reuse: pidfd_open(pid, 0) (O_CLOEXEC by definition).
+/// Wraps: pidfd_open(2) https://man7.org/linux/man-pages/man2/pidfd_open.2.html
+/// Errors: std::errc::no_such_process (no such pid), std::errc::function_not_supported (< 5.3).
+[[nodiscard]] result<UniqueFd> pidfd_open(pid_t pid) noexcept;
+
+/// The pid of the process a pidfd refers to, in the caller's pid namespace (from fdinfo).
+/// Errors: std::errc::no_such_process when the process has exited and been reaped.
+[[nodiscard]] result<pid_t> pidfd_pid(FdRef pidfd) noexcept;
+
+}  // namespace nsfun

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// nsfun – acquire(): new namespaces handed back as fds, made by a thread or a child process.
+
+#include <system_error>
+#include <thread>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nsfun/acquire.hpp>
+
+#include "sys.hpp"
+
+namespace nsfun {
+
+namespace {
+
+// For time, unshare() changes only what children get: the new namespace is behind the
+// time_for_children link.
+NsLink new_ns_link(NsType t) noexcept {
+  return t == NsType::time ? NsLink::time_for_children : link_of(t);
+}
+
+result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
+  result<NsFdSet> out = NsFdSet{};
+  try {
+    std::thread worker([&] {
+      if (::unshare(types.clone_flags()) < 0) {
+        out = sys::last_error("unshare");
+        return;
+      }
+      for (NsType t : types) {
+        auto ns = NsFd::current(new_ns_link(t));
+        if (!ns) {
+          out = std::move(ns).as_failure();
+          return;
+        }
+        out.value().insert(std::move(ns).value());
+      }
+      // The thread ends here; the fds keep the namespaces alive.
+    });
+    worker.join();
+  } catch (const std::system_error& e) {
+    return boost::outcome_v2::failure(error{e.code(), "create thread"});
+  }
+  return out;
+}
+
+bool read_full(int fd, void* buf, std::size_t len) noexcept {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::read(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The kernel refuses CLONE_NEWUSER to a multithreaded process, so a user namespace is made by a
+// forked child, which stays alive (blocked on a pipe) until the parent has opened its namespaces.
+result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
+  int ready[2];
+  int hold[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) {
+    return sys::last_error("pipe2");
+  }
+  UniqueFd ready_r = UniqueFd::adopt(ready[0]);  // owns: just made
+  UniqueFd ready_w = UniqueFd::adopt(ready[1]);  // owns: just made
+  if (::pipe2(hold, O_CLOEXEC) < 0) {
+    return sys::last_error("pipe2");
+  }
+  UniqueFd hold_r = UniqueFd::adopt(hold[0]);  // owns: just made
+  UniqueFd hold_w = UniqueFd::adopt(hold[1]);  // owns: just made
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return sys::last_error("fork");
+  }
+  if (pid == 0) {
+    // Child of a possibly multithreaded parent: async-signal-safe calls only, then _exit.
+    // Its copies of the parent's pipe ends must go, or it would never see EOF on `hold`.
+    ::close(ready[0]);
+    ::close(hold[1]);
+    int err = ::unshare(types.clone_flags()) < 0 ? errno : 0;
+    (void)!::write(ready[1], &err, sizeof(err));
+    char c = 0;
+    // Returns when the parent closes its end: done, or the parent died.
+    while (::read(hold[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+
+  ready_w.reset();
+  hold_r.reset();
+  result<NsFdSet> out = NsFdSet{};
+  int err = 0;
+  if (!read_full(ready_r.get(), &err, sizeof(err))) {
+    out = nsfun_error(errc::child_failed, "acquire");
+  } else if (err != 0) {
+    out = errno_error(err, "unshare");
+  } else {
+    for (NsType t : types) {
+      auto ns = NsFd::open(pid, new_ns_link(t));
+      if (!ns) {
+        out = std::move(ns).as_failure();
+        break;
+      }
+      out.value().insert(std::move(ns).value());
+    }
+  }
+  hold_w.reset();  // lets the child exit
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return out;
+}
+
+}  // namespace
+
+result<NsFdSet> acquire(NsTypeSet types) noexcept {
+  if (types.empty()) {
+    return nsfun_error(errc::empty_namespace_type_list, "acquire");
+  }
+  // /proc/*/ns/pid_for_children stays unopenable until the new namespace has its init
+  // (kernel: pidns_for_children_get checks child_reaper), and the namespace is dead for new
+  // processes once that init exits: without a process to keep, there is nothing to hand back.
+  if (types.contains(NsType::pid)) {
+    return nsfun_error(errc::pid_namespace_needs_process, "acquire");
+  }
+  if (types.contains(NsType::user)) {
+    return acquire_in_child(types);
+  }
+  return acquire_on_thread(types);
+}
+
+}  // namespace nsfun

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// nsfun – unshare, setns, the ScopedEnter guard and the run_in worker thread.
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <nsfun/enter.hpp>
+
+#include "sys.hpp"
+
+namespace nsfun {
+
+namespace {
+
+// Threads of the calling process, from /proc/self/status; 0 when it cannot be read.
+long thread_count() noexcept {
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return 0;
+  }
+  UniqueFd status = UniqueFd::adopt(fd);  // owns: just opened
+  char buf[4096];
+  ssize_t n = ::read(status.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) {
+    return 0;
+  }
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "\nThreads:");
+  return p != nullptr ? std::strtol(p + 9, nullptr, 10) : 0;
+}
+
+// setns(CLONE_NEWUSER) says EINVAL both for "already in it" and "you have other threads";
+// tell the caller which.
+auto explain_user_einval(const NsFd& ns) noexcept {
+  auto same = ns.is_current();
+  if (same && same.value()) {
+    return nsfun_error(errc::own_user_namespace, "setns");
+  }
+  if (thread_count() > 1) {
+    return nsfun_error(errc::threaded_user_namespace, "setns");
+  }
+  return errno_error(EINVAL, "setns");
+}
+
+// The kernel refuses to switch the mount namespace of a thread that shares its fs_struct (root,
+// cwd, umask) with other threads (fs/namespace.c: mntns_install); every pthread does.
+result<void> unshare_fs() noexcept {
+  if (::unshare(CLONE_FS) < 0) {
+    return sys::last_error("unshare CLONE_FS");
+  }
+  return success();
+}
+
+}  // namespace
+
+result<void> unshare(NsTypeSet types) noexcept {
+  if (types.empty()) {
+    return nsfun_error(errc::empty_namespace_type_list, "unshare");
+  }
+  if (::unshare(types.clone_flags()) < 0) {
+    return sys::last_error("unshare");
+  }
+  return success();
+}
+
+result<void> enter(const NsFd& ns) noexcept {
+  if (ns.type() == NsType::mnt) {
+    NSFUN_TRYV(unshare_fs());
+  }
+  if (::setns(ns.get(), clone_flag(ns.type())) < 0) {
+    int err = errno;
+    if (err == EINVAL && ns.type() == NsType::user) {
+      return explain_user_einval(ns);
+    }
+    return errno_error(err, "setns");
+  }
+  return success();
+}
+
+result<void> enter(const NsFdSet& set) noexcept {
+  for (NsType t : set.types()) {
+    NSFUN_TRYV(enter(*set.get(t)));
+  }
+  return success();
+}
+
+result<void> enter(FdRef pidfd, NsTypeSet types) noexcept {
+  if (types.empty()) {
+    return nsfun_error(errc::empty_namespace_type_list, "setns");
+  }
+  if (types.contains(NsType::user)) {
+    // Like nsenter(1): joining the user namespace one is already in is not an error here.
+    NSFUN_TRY(auto user, NsFd::open_pidfd(pidfd, NsLink::user));
+    NSFUN_TRY(bool same, user.is_current());
+    if (same) {
+      types.erase(NsType::user);
+      if (types.empty()) {
+        return success();
+      }
+    }
+  }
+  if (types.contains(NsType::mnt)) {
+    NSFUN_TRYV(unshare_fs());
+  }
+  // COMPAT(linux < 5.8): setns on a pidfd fails with EINVAL; no fallback is attempted.
+  if (::setns(pidfd.get(), types.clone_flags()) < 0) {
+    int err = errno;
+    if (err == EINVAL && types.contains(NsType::user) && thread_count() > 1) {
+      return nsfun_error(errc::threaded_user_namespace, "setns pidfd");
+    }
+    return errno_error(err, "setns pidfd");
+  }
+  return success();
+}
+
+ScopedEnter::ScopedEnter() noexcept : tid_(::gettid()) {}
+
+ScopedEnter::~ScopedEnter() {
+  auto r = restore();
+  if (!r) {
+    // Carrying on would run this thread's code in namespaces it was never meant to be in.
+    std::string msg =
+        "nsfun: ScopedEnter: cannot restore namespaces: " + r.error().message() + "\n";
+    (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+    std::abort();
+  }
+}
+
+result<void> ScopedEnter::save(NsTypeSet types) noexcept {
+  if (::gettid() != tid_) {
+    return errno_error(EPERM, "ScopedEnter used from another thread");
+  }
+  if (types.contains(NsType::user)) {
+    return nsfun_error(errc::user_namespace_not_restorable, "ScopedEnter");
+  }
+  for (NsType t : types - saved_.types()) {
+    NSFUN_TRY(auto ns, NsFd::current(t));
+    saved_.insert(std::move(ns));
+    order_[count_++] = t;
+    if (t == NsType::mnt) {
+      // Entering a mount namespace moves cwd to its root; remember where we were.
+      int fd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd >= 0) {
+        cwd_ = UniqueFd::adopt(fd);  // owns: just opened
+      }
+    }
+  }
+  return success();
+}
+
+result<void> ScopedEnter::enter(const NsFd& ns) noexcept {
+  NSFUN_TRYV(save(NsTypeSet{ns.type()}));
+  return nsfun::enter(ns);
+}
+
+result<void> ScopedEnter::enter(const NsFdSet& set) noexcept {
+  NSFUN_TRYV(save(set.types()));
+  return nsfun::enter(set);
+}
+
+result<void> ScopedEnter::enter(FdRef pidfd, NsTypeSet types) noexcept {
+  NSFUN_TRYV(save(types));
+  return nsfun::enter(pidfd, types);
+}
+
+result<void> ScopedEnter::restore() noexcept {
+  result<void> first = success();
+  while (count_ > 0) {
+    NsType t = order_[--count_];
+    NsFd ns = saved_.take(t);
+    // Keep going after a failure: put back as much as possible, report the first problem.
+    if (::setns(ns.get(), clone_flag(t)) < 0 && first) {
+      first = sys::last_error("setns (restore)");
+    }
+    if (t == NsType::mnt && cwd_) {
+      if (::fchdir(cwd_.get()) < 0 && first) {
+        first = sys::last_error("fchdir (restore)");
+      }
+      cwd_.reset();
+    }
+  }
+  return first;
+}
+
+namespace detail {
+
+result<void> run_on_entered_thread(const NsFd* const* ns,
+                                   std::size_t count,
+                                   const std::function<void()>& body) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (ns[i]->type() == NsType::user) {
+      return nsfun_error(errc::threaded_user_namespace, "run_in");
+    }
+  }
+  result<void> entered = success();
+  try {
+    std::thread worker([&] {
+      for (std::size_t i = 0; i < count; ++i) {
+        entered = nsfun::enter(*ns[i]);
+        if (!entered) {
+          return;
+        }
+      }
+      body();
+      // The thread ends here, and with it its namespaces: nothing to restore.
+    });
+    worker.join();
+  } catch (const std::system_error& e) {
+    return boost::outcome_v2::failure(error{e.code(), "create thread"});
+  }
+  return entered;
+}
+
+}  // namespace detail
+
+}  // namespace nsfun

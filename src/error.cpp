@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// nsfun – the "nsfun" error category and the throw hook Outcome uses.
+
+#include <string>
+#include <system_error>
+
+#include <nsfun/error.hpp>
+
+namespace nsfun {
+
+namespace {
+
+class Category final : public std::error_category {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "nsfun"; }
+
+  [[nodiscard]] std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::not_a_namespace:
+        return "Not a namespace file";
+      case errc::wrong_namespace_type:
+        return "Wrong namespace type";
+      case errc::unknown_namespace_type:
+        return "Unknown namespace type";
+      case errc::empty_namespace_type_list:
+        return "Empty namespace type list";
+      case errc::unsupported_namespace_type:
+        return "Namespace type not supported by the running kernel";
+      case errc::proc_not_mounted:
+        return "/proc is not mounted";
+      case errc::own_user_namespace:
+        return "Already in this user namespace";
+      case errc::threaded_user_namespace:
+        return "A multithreaded process cannot enter a user namespace";
+      case errc::user_namespace_not_restorable:
+        return "A user namespace cannot be left again once entered";
+      case errc::pid_namespace_needs_process:
+        return "A new pid namespace needs a process in it (spawn one)";
+      case errc::invalid_name:
+        return "Invalid name";
+      case errc::no_parent:
+        return "No parent namespace visible";
+      case errc::child_failed:
+        return "Helper process failed";
+    }
+    return "Unknown nsfun error";
+  }
+
+  [[nodiscard]] std::error_condition default_error_condition(int ev) const noexcept override {
+    switch (static_cast<errc>(ev)) {
+      case errc::not_a_namespace:
+      case errc::wrong_namespace_type:
+      case errc::unknown_namespace_type:
+      case errc::empty_namespace_type_list:
+      case errc::invalid_name:
+      case errc::own_user_namespace:
+      case errc::threaded_user_namespace:
+      case errc::user_namespace_not_restorable:
+        return std::errc::invalid_argument;
+      case errc::unsupported_namespace_type:
+      case errc::pid_namespace_needs_process:
+        return std::errc::not_supported;
+      case errc::proc_not_mounted:
+      case errc::no_parent:
+        return std::errc::no_such_file_or_directory;
+      case errc::child_failed:
+        return std::errc::io_error;
+    }
+    return {ev, *this};
+  }
+};
+
+}  // namespace
+
+const std::error_category& nsfun_category() noexcept {
+  static const Category category;
+  return category;
+}
+
+std::string error::message() const {
+  std::string s(what);
+  s += ": ";
+  s += code.message();
+  return s;
+}
+
+void outcome_throw_as_system_error_with_payload(const error& e) {
+  throw std::system_error(e.code, std::string(e.what));
+}
+
+}  // namespace nsfun

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// nsfun – parsing and printing namespace types and identities.
+
+#include <string>
+
+#include <nsfun/namespace.hpp>
+#include <nsfun/ns_type.hpp>
+
+namespace nsfun {
+
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+result<NsType> parse_ns_type(std::string_view s) noexcept {
+  for (NsType t : all_ns_types) {
+    if (s == name(t)) {
+      return t;
+    }
+  }
+  // The long names unshare(1) and nsenter(1) use.
+  if (s == "mount") {
+    return NsType::mnt;
+  }
+  if (s == "network") {
+    return NsType::net;
+  }
+  return nsfun_error(errc::unknown_namespace_type, "parse namespace type");
+}
+
+result<NsTypeSet> NsTypeSet::parse(std::string_view list) noexcept {
+  list = trim(list);
+  if (list == "all") {
+    return all();
+  }
+  NsTypeSet set;
+  while (true) {
+    std::size_t comma = list.find(',');
+    std::string_view item = trim(list.substr(0, comma));
+    if (item.empty()) {
+      return nsfun_error(errc::empty_namespace_type_list, "parse namespace type list");
+    }
+    NSFUN_TRY(NsType t, parse_ns_type(item));
+    set.insert(t);
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    list.remove_prefix(comma + 1);
+  }
+  return set;
+}
+
+std::string NsTypeSet::to_string() const {
+  std::string s;
+  for (NsType t : *this) {
+    if (!s.empty()) {
+      s += ',';
+    }
+    s += name(t);
+  }
+  return s;
+}
+
+std::string Namespace::to_string() const {
+  std::string s(name(type_));
+  s += ":[";
+  s += std::to_string(ino_);
+  s += ']';
+  return s;
+}
+
+}  // namespace nsfun

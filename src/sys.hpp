@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// nsfun – private: kernel constants older headers lack, and small syscall helpers.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+
+#include <errno.h>
+#include <linux/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <nsfun/error.hpp>
+
+namespace nsfun::sys {
+
+// nsfs ioctls (linux/nsfs.h). NS_GET_ID is Linux 6.18+; the others are 4.9/4.11.
+inline constexpr unsigned long ns_get_userns = _IO(0xb7, 0x1);
+inline constexpr unsigned long ns_get_parent = _IO(0xb7, 0x2);
+inline constexpr unsigned long ns_get_nstype = _IO(0xb7, 0x3);
+inline constexpr unsigned long ns_get_owner_uid = _IO(0xb7, 0x4);
+inline constexpr unsigned long ns_get_id = _IOR(0xb7, 13, std::uint64_t);
+
+// pidfs ioctls (linux/pidfd.h, Linux 6.11+), indexed like nsfun::NsLink.
+inline constexpr unsigned long pidfd_get_ns_ioctl[] = {
+    _IO(0xFF, 9),   // user
+    _IO(0xFF, 3),   // mnt
+    _IO(0xFF, 10),  // uts
+    _IO(0xFF, 2),   // ipc
+    _IO(0xFF, 5),   // pid
+    _IO(0xFF, 4),   // net
+    _IO(0xFF, 1),   // cgroup
+    _IO(0xFF, 7),   // time
+    _IO(0xFF, 6),   // pid_for_children
+    _IO(0xFF, 8),   // time_for_children
+};
+
+inline constexpr int clone_newtime = 0x00000080;
+
+#ifndef SYS_pidfd_open
+inline constexpr long sys_pidfd_open = 434;
+#else
+inline constexpr long sys_pidfd_open = SYS_pidfd_open;
+#endif
+
+// A path built without allocating: "/proc/<pid>/ns/<name>" and friends.
+class PathBuf {
+ public:
+  PathBuf& add(std::string_view s) noexcept {
+    for (char c : s) {
+      if (len_ + 1 < sizeof(buf_)) {
+        buf_[len_++] = c;
+      }
+    }
+    buf_[len_] = '\0';
+    return *this;
+  }
+
+  PathBuf& add(long n) noexcept {
+    char tmp[24];
+    auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), n);
+    (void)ec;
+    return add(std::string_view(tmp, static_cast<std::size_t>(end - tmp)));
+  }
+
+  [[nodiscard]] const char* c_str() const noexcept { return buf_; }
+
+ private:
+  char buf_[4096] = {};
+  std::size_t len_ = 0;
+};
+
+// The failure for the errno of the call that just failed.
+[[nodiscard]] inline auto last_error(std::string_view what) noexcept {
+  return errno_error(errno, what);
+}
+
+}  // namespace nsfun::sys
