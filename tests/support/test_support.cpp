@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands.
+
+#include "test_support.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <dirent.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+namespace nsfun::test {
+
+int in_child(const std::function<int()>& fn) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return 255;
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int code = 254;
+    try {
+      code = fn();
+    } catch (...) {
+      std::fprintf(stderr, "child: uncaught exception\n");
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(code);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return 255;
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
+  return WEXITSTATUS(status);
+}
+
+bool can_unshare(NsTypeSet types) {
+  static std::mutex mutex;
+  static std::map<int, bool> cache;
+  std::lock_guard lock(mutex);
+  int flags = types.clone_flags();
+  auto it = cache.find(flags);
+  if (it == cache.end()) {
+    bool ok = in_child([flags] { return ::unshare(flags) == 0 ? 0 : 1; }) == 0;
+    it = cache.emplace(flags, ok).first;
+  }
+  return it->second;
+}
+
+int private_run() {
+  if (::unshare(CLONE_NEWNS) < 0) {
+    return errno;
+  }
+  // Without this, mounts made here would propagate back to the host's shared mounts.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+    return errno;
+  }
+  if (::mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+    return errno;
+  }
+  return 0;
+}
+
+bool can_private_run() {
+  static const bool ok = in_child([] { return private_run(); }) == 0;
+  return ok;
+}
+
+int drop_privileges() {
+  if (::setgroups(0, nullptr) < 0 || ::setresgid(65534, 65534, 65534) < 0 ||
+      ::setresuid(65534, 65534, 65534) < 0) {
+    return errno;
+  }
+  return 0;
+}
+
+bool can_drop_privileges() {
+  static const bool ok = in_child([] { return drop_privileges(); }) == 0;
+  return ok;
+}
+
+std::size_t open_fd_count() {
+  std::size_t n = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) {
+    return 0;
+  }
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') {
+      ++n;
+    }
+  }
+  ::closedir(dir);
+  return n - 1;  // the directory's own fd
+}
+
+void skip(const char* why) {
+  std::printf("NSFUN-SKIPPED: %s\n", why);
+  std::fflush(stdout);
+  MESSAGE("skipped: " << why);
+}
+
+CommandResult run(const std::string& command) {
+  CommandResult r;
+  std::FILE* p = ::popen(command.c_str(), "re");
+  if (p == nullptr) {
+    return r;
+  }
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) {
+    r.out.append(buf, n);
+  }
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool have_program(const char* prog) {
+  return run(std::string("command -v ") + prog + " >/dev/null 2>&1").status == 0;
+}
+
+std::string unique_name(const char* prefix) {
+  static std::atomic<int> counter{0};
+  return std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace nsfun::test

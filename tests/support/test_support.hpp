@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include <sys/types.h>
+
+#include <nsfun/ns_type.hpp>
+
+namespace nsfun::test {
+
+/// Runs `fn` in a forked child and returns its exit status, or 128 + signal when it was killed.
+/// The test runner's own namespaces never change. fn's return value is the exit status.
+int in_child(const std::function<int()>& fn);
+
+/// Probe, run once per set and cached: can a child process unshare these types?
+bool can_unshare(NsTypeSet types);
+
+/// Probe: can a child make a private mount namespace with a tmpfs on /run (see private_run())?
+bool can_private_run();
+
+/// Probe: can a child drop to uid/gid 65534 (nobody)?
+bool can_drop_privileges();
+
+/// In the calling (child) process: a new mount namespace with every mount private, and a fresh
+/// tmpfs on /run, so that /run/netns and friends made here never reach the host.
+/// Returns 0 or an errno value.
+int private_run();
+
+/// In the calling (child) process: become uid/gid 65534 with no capabilities. 0 or errno.
+int drop_privileges();
+
+/// Entries in /proc/self/fd.
+std::size_t open_fd_count();
+
+/// Marks the running test case as skipped (ctest matches the printed marker).
+void skip(const char* why);
+
+/// Runs a shell command; its exit status and what it printed on stdout.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+
+CommandResult run(const std::string& command);
+
+/// True when `prog` is found on PATH.
+bool have_program(const char* prog);
+
+/// A name unique to this process and call: "nsfun-test-<pid>-<n>".
+std::string unique_name(const char* prefix = "nsfun-test-");
+
+}  // namespace nsfun::test
+
+/// Skips the current test case (reported as skipped by ctest) unless `cond` holds.
+#define NSFUN_REQUIRE(cond, why) \
+  do {                           \
+    if (!(cond)) {               \
+      ::nsfun::test::skip(why);  \
+      return;                    \
+    }                            \
+  } while (false)
+
+/// Runs a child body (a lambda returning its exit status) and checks it exited with 0.
+#define NSFUN_CHECK_CHILD(...)                                                                 \
+  do {                                                                                         \
+    int nsfun_child_status = ::nsfun::test::in_child(__VA_ARGS__);                             \
+    CHECK_MESSAGE(nsfun_child_status == 0, "child exited with status " << nsfun_child_status); \
+  } while (false)
+
+/// In a child: a result must be a success; otherwise print its error and fail.
+#define NSFUN_EXPECT_OK(r)                                                                \
+  do {                                                                                    \
+    if (!(r)) {                                                                           \
+      std::fprintf(stderr, "%s:%d: child check failed: %s: %s\n", __FILE__, __LINE__, #r, \
+                   (r).error().message().c_str());                                        \
+      return __LINE__ % 250 + 1;                                                          \
+    }                                                                                     \
+  } while (false)
+
+/// In a child: on failure print what failed and return a non-zero exit status (the line).
+#define NSFUN_EXPECT(cond)                                                                \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      std::fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
+      return __LINE__ % 250 + 1;                                                          \
+    }                                                                                     \
+  } while (false)
