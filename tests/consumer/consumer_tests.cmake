@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: MIT
+# Consumer tests (label "consumer"), included from tests/CMakeLists.txt: use nsfun the way a user
+# does, from an install prefix (consumer.install) and as a subdirectory (consumer.subdir). Each
+# configures and builds a small project with the parent build's generator, compiler and build type.
+
+# Without pkg-config, consumer.install fails with a clear message rather than skip the nsfun.pc
+# check.
+find_program(NSFUN_PKG_CONFIG_EXECUTABLE NAMES pkg-config pkgconf)
+
+# A list such as "address;undefined" would split the command line: pass "address,undefined".
+string(REPLACE ";" "," _nsfun_consumer_sanitize "${NSFUN_SANITIZE}")
+
+set(_nsfun_consumer_args
+  "-DGENERATOR=${CMAKE_GENERATOR}"
+  "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}"
+  "-DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}"
+  "-DBUILD_TYPE=$<CONFIG>")
+
+add_test(NAME consumer.install
+  COMMAND "${CMAKE_COMMAND}"
+    ${_nsfun_consumer_args}
+    "-DNSFUN_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    "-DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/install"
+    "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-install"
+    "-DPKG_CONFIG=${NSFUN_PKG_CONFIG_EXECUTABLE}"
+    "-DSANITIZE=${_nsfun_consumer_sanitize}"
+    -P "${CMAKE_CURRENT_LIST_DIR}/run_install.cmake")
+
+add_test(NAME consumer.subdir
+  COMMAND "${CMAKE_COMMAND}"
+    ${_nsfun_consumer_args}
+    "-DNSFUN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    "-DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/subdir"
+    "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-subdir"
+    -P "${CMAKE_CURRENT_LIST_DIR}/run_subdir.cmake")
+
+set_tests_properties(consumer.install consumer.subdir PROPERTIES LABELS consumer TIMEOUT 600)
