@@ -133,498 +133,497 @@ bool is_denied(const nsfun::error& e) {
 TEST_SUITE("persist") {
   TEST_CASE("pin binds a namespace onto a new file and unpin removes it") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto net = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(net);
-            const std::string path = "/run/" + t::unique_name();
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      const std::string path = "/run/" + t::unique_name();
 
-            NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
-            NSFUN_EXPECT(exists(path));
-            NSFUN_EXPECT(is_mount_point(path));
-            {
-              auto back = nsfun::NsFd::open_path(path.c_str());
-              NSFUN_EXPECT(back);
-              NSFUN_EXPECT(back.value().type() == nsfun::NsType::net);
-              NSFUN_EXPECT(back.value().identity() == net.value().identity());
-              NSFUN_EXPECT(back.value().identity().ino() == net.value().identity().ino());
-              NSFUN_EXPECT(back.value().identity().id() == net.value().identity().id());
-              auto typed = nsfun::NetNs::open_path(path.c_str());
-              NSFUN_EXPECT(typed);
-              NSFUN_EXPECT(typed.value().identity() == net.value().identity());
-            }
+      NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
+      NSFUN_EXPECT(exists(path));
+      NSFUN_EXPECT(is_mount_point(path));
+      {
+        auto back = nsfun::NsFd::open_path(path.c_str());
+        NSFUN_EXPECT_OK(back);
+        NSFUN_EXPECT(back.value().type() == nsfun::NsType::net);
+        NSFUN_EXPECT(back.value().identity() == net.value().identity());
+        NSFUN_EXPECT(back.value().identity().ino() == net.value().identity().ino());
+        NSFUN_EXPECT(back.value().identity().id() == net.value().identity().id());
+        auto typed = nsfun::NetNs::open_path(path.c_str());
+        NSFUN_EXPECT_OK(typed);
+        NSFUN_EXPECT(typed.value().identity() == net.value().identity());
+      }
 
-            NSFUN_EXPECT(nsfun::unpin(path.c_str()));
-            NSFUN_EXPECT(!is_mount_point(path));
-            NSFUN_EXPECT(!exists(path));
+      NSFUN_EXPECT(nsfun::unpin(path.c_str()));
+      NSFUN_EXPECT(!is_mount_point(path));
+      NSFUN_EXPECT(!exists(path));
 
-            auto again = nsfun::unpin(path.c_str());
-            NSFUN_EXPECT(!again);
-            NSFUN_EXPECT(again.error() == std::errc::no_such_file_or_directory);
-            auto reopened = nsfun::NsFd::open_path(path.c_str());
-            NSFUN_EXPECT(!reopened);
-            NSFUN_EXPECT(reopened.error() == std::errc::no_such_file_or_directory);
-            return 0;
-          }) == 0);
+      auto again = nsfun::unpin(path.c_str());
+      NSFUN_EXPECT(!again);
+      NSFUN_EXPECT(again.error() == std::errc::no_such_file_or_directory);
+      auto reopened = nsfun::NsFd::open_path(path.c_str());
+      NSFUN_EXPECT(!reopened);
+      NSFUN_EXPECT(reopened.error() == std::errc::no_such_file_or_directory);
+      return 0;
+    });
   }
 
   TEST_CASE("pin refuses an existing path and leaves the file untouched") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto net = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(net);
-            const std::string path = "/run/" + t::unique_name();
-            NSFUN_EXPECT(write_file(path, "keep me\n"));
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      const std::string path = "/run/" + t::unique_name();
+      NSFUN_EXPECT(write_file(path, "keep me\n"));
 
-            auto r = nsfun::pin(net.value(), path.c_str());
-            NSFUN_EXPECT(!r);
-            NSFUN_EXPECT(r.error() == std::errc::file_exists);
-            NSFUN_EXPECT(read_file(path) == "keep me\n");
-            NSFUN_EXPECT(!is_mount_point(path));
-            auto open = nsfun::NsFd::open_path(path.c_str());
-            NSFUN_EXPECT(!open);
-            NSFUN_EXPECT(open.error() == nsfun::errc::not_a_namespace);
+      auto r = nsfun::pin(net.value(), path.c_str());
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(r.error() == std::errc::file_exists);
+      NSFUN_EXPECT(read_file(path) == "keep me\n");
+      NSFUN_EXPECT(!is_mount_point(path));
+      auto open = nsfun::NsFd::open_path(path.c_str());
+      NSFUN_EXPECT(!open);
+      NSFUN_EXPECT(open.error() == nsfun::errc::not_a_namespace);
 
-            // A second pin onto a pinned path is refused too, and the first pin stays.
-            const std::string pinned = "/run/" + t::unique_name();
-            NSFUN_EXPECT(nsfun::pin(net.value(), pinned.c_str()));
-            auto other = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(other);
-            auto twice = nsfun::pin(other.value(), pinned.c_str());
-            NSFUN_EXPECT(!twice);
-            NSFUN_EXPECT(twice.error() == std::errc::file_exists);
-            NSFUN_EXPECT(mount_lines(pinned).size() == 1);
-            auto back = nsfun::NsFd::open_path(pinned.c_str());
-            NSFUN_EXPECT(back);
-            NSFUN_EXPECT(back.value().identity() == net.value().identity());
-            NSFUN_EXPECT(nsfun::unpin(pinned.c_str()));
-            return 0;
-          }) == 0);
+      // A second pin onto a pinned path is refused too, and the first pin stays.
+      const std::string pinned = "/run/" + t::unique_name();
+      NSFUN_EXPECT(nsfun::pin(net.value(), pinned.c_str()));
+      auto other = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(other);
+      auto twice = nsfun::pin(other.value(), pinned.c_str());
+      NSFUN_EXPECT(!twice);
+      NSFUN_EXPECT(twice.error() == std::errc::file_exists);
+      NSFUN_EXPECT(mount_lines(pinned).size() == 1);
+      auto back = nsfun::NsFd::open_path(pinned.c_str());
+      NSFUN_EXPECT_OK(back);
+      NSFUN_EXPECT(back.value().identity() == net.value().identity());
+      NSFUN_EXPECT(nsfun::unpin(pinned.c_str()));
+      return 0;
+    });
   }
 
   TEST_CASE("pin into a missing directory fails and leaves nothing") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto net = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(net);
-            const std::string dir = "/run/" + t::unique_name();
-            const std::string path = dir + "/pin";
-            const auto before = dir_entries("/run");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      const std::string dir = "/run/" + t::unique_name();
+      const std::string path = dir + "/pin";
+      const auto before = dir_entries("/run");
 
-            auto r = nsfun::pin(net.value(), path.c_str());
-            NSFUN_EXPECT(!r);
-            NSFUN_EXPECT(r.error() == std::errc::no_such_file_or_directory);
-            NSFUN_EXPECT(!exists(dir));
-            NSFUN_EXPECT(!is_mount_point(path));
-            NSFUN_EXPECT(dir_entries("/run") == before);
-            return 0;
-          }) == 0);
+      auto r = nsfun::pin(net.value(), path.c_str());
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(r.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(!exists(dir));
+      NSFUN_EXPECT(!is_mount_point(path));
+      NSFUN_EXPECT(dir_entries("/run") == before);
+      return 0;
+    });
   }
 
   TEST_CASE("pin of an empty handle fails and leaves nothing") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string path = "/run/" + t::unique_name();
-            const nsfun::NsFd none;
-            auto r = nsfun::pin(none, path.c_str());
-            NSFUN_EXPECT(!r);
-            NSFUN_EXPECT(!exists(path));
-            NSFUN_EXPECT(!is_mount_point(path));
-            return 0;
-          }) == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string path = "/run/" + t::unique_name();
+      const nsfun::NsFd none;
+      auto r = nsfun::pin(none, path.c_str());
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(!exists(path));
+      NSFUN_EXPECT(!is_mount_point(path));
+      return 0;
+    });
   }
 
   TEST_CASE("unpin removes a plain file that is not a mount point") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string path = "/run/" + t::unique_name();
-            NSFUN_EXPECT(write_file(path, ""));
-            NSFUN_EXPECT(nsfun::unpin(path.c_str()));
-            NSFUN_EXPECT(!exists(path));
-            return 0;
-          }) == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string path = "/run/" + t::unique_name();
+      NSFUN_EXPECT(write_file(path, ""));
+      NSFUN_EXPECT(nsfun::unpin(path.c_str()));
+      NSFUN_EXPECT(!exists(path));
+      return 0;
+    });
   }
 
   TEST_CASE("a pinned namespace outlives its last fd") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string path = "/run/" + t::unique_name();
-            nsfun::Namespace original;
-            {
-              auto net = nsfun::acquire<nsfun::NsType::net>();
-              NSFUN_EXPECT(net);
-              original = net.value().identity();
-              NSFUN_EXPECT(!original.empty());
-              NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
-            }  // the only fd on the namespace is closed here
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string path = "/run/" + t::unique_name();
+      nsfun::Namespace original;
+      {
+        auto net = nsfun::acquire<nsfun::NsType::net>();
+        NSFUN_EXPECT_OK(net);
+        original = net.value().identity();
+        NSFUN_EXPECT(!original.empty());
+        NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
+      }  // the only fd on the namespace is closed here
 
-            auto back = nsfun::NetNs::open_path(path.c_str());
-            NSFUN_EXPECT(back);
-            NSFUN_EXPECT(back.value().identity() == original);
-            NSFUN_EXPECT(back.value().identity().ino() == original.ino());
-            NSFUN_EXPECT(back.value().identity().id() == original.id());
+      auto back = nsfun::NetNs::open_path(path.c_str());
+      NSFUN_EXPECT_OK(back);
+      NSFUN_EXPECT(back.value().identity() == original);
+      NSFUN_EXPECT(back.value().identity().ino() == original.ino());
+      NSFUN_EXPECT(back.value().identity().id() == original.id());
 
-            // It is a live namespace: a thread can enter it and finds itself there.
-            auto inside = nsfun::run_in(back.value(),
-                                        [] { return nsfun::NsFd::current(nsfun::NsType::net); });
-            NSFUN_EXPECT(inside);
-            NSFUN_EXPECT(inside.value().identity() == original);
+      // It is a live namespace: a thread can enter it and finds itself there.
+      auto inside =
+          nsfun::run_in(back.value(), [] { return nsfun::NsFd::current(nsfun::NsType::net); });
+      NSFUN_EXPECT_OK(inside);
+      NSFUN_EXPECT(inside.value().identity() == original);
 
-            NSFUN_EXPECT(nsfun::unpin(path.c_str()));
-            return 0;
-          }) == 0);
+      NSFUN_EXPECT(nsfun::unpin(path.c_str()));
+      return 0;
+    });
   }
 
   TEST_CASE("netns add open list and remove manage /run/netns") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto empty = nsfun::netns::list();
-            NSFUN_EXPECT(empty);
-            NSFUN_EXPECT(empty.value().empty());
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto empty = nsfun::netns::list();
+      NSFUN_EXPECT_OK(empty);
+      NSFUN_EXPECT(empty.value().empty());
 
-            const std::string name = t::unique_name();
-            const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
-            auto added = nsfun::netns::add(name);
-            NSFUN_EXPECT(added);
-            NSFUN_EXPECT(exists(path));
-            NSFUN_EXPECT(is_mount_point(path));
-            NSFUN_EXPECT(is_shared_mount(nsfun::netns::run_dir));
+      const std::string name = t::unique_name();
+      const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
+      auto added = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(added);
+      NSFUN_EXPECT(exists(path));
+      NSFUN_EXPECT(is_mount_point(path));
+      NSFUN_EXPECT(is_shared_mount(nsfun::netns::run_dir));
 
-            // The new namespace is not the caller's.
-            auto mine = nsfun::NsFd::current(nsfun::NsType::net);
-            NSFUN_EXPECT(mine);
-            NSFUN_EXPECT(!(mine.value().identity() == added.value().identity()));
+      // The new namespace is not the caller's.
+      auto mine = nsfun::NsFd::current(nsfun::NsType::net);
+      NSFUN_EXPECT_OK(mine);
+      NSFUN_EXPECT(!(mine.value().identity() == added.value().identity()));
 
-            // Names come back sorted.
-            const std::string second = "a-" + name;
-            const std::string third = "z-" + name;
-            NSFUN_EXPECT(nsfun::netns::add(third));
-            NSFUN_EXPECT(nsfun::netns::add(second));
-            auto names = nsfun::netns::list();
-            NSFUN_EXPECT(names);
-            NSFUN_EXPECT(names.value().size() == 3);
-            NSFUN_EXPECT(std::is_sorted(names.value().begin(), names.value().end()));
-            NSFUN_EXPECT(std::find(names.value().begin(), names.value().end(), name) !=
-                         names.value().end());
-            NSFUN_EXPECT(names.value() == dir_entries(nsfun::netns::run_dir));
+      // Names come back sorted.
+      const std::string second = "a-" + name;
+      const std::string third = "z-" + name;
+      NSFUN_EXPECT(nsfun::netns::add(third));
+      NSFUN_EXPECT(nsfun::netns::add(second));
+      auto names = nsfun::netns::list();
+      NSFUN_EXPECT_OK(names);
+      NSFUN_EXPECT(names.value().size() == 3);
+      NSFUN_EXPECT(std::is_sorted(names.value().begin(), names.value().end()));
+      NSFUN_EXPECT(std::find(names.value().begin(), names.value().end(), name) !=
+                   names.value().end());
+      NSFUN_EXPECT(names.value() == dir_entries(nsfun::netns::run_dir));
 
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(opened);
-            NSFUN_EXPECT(opened.value().identity() == added.value().identity());
-            NSFUN_EXPECT(opened.value().identity().id() == added.value().identity().id());
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(opened);
+      NSFUN_EXPECT(opened.value().identity() == added.value().identity());
+      NSFUN_EXPECT(opened.value().identity().id() == added.value().identity().id());
 
-            // Adding the same name again fails and keeps the first namespace where it was.
-            auto twice = nsfun::netns::add(name);
-            NSFUN_EXPECT(!twice);
-            NSFUN_EXPECT(twice.error() == std::errc::file_exists);
-            NSFUN_EXPECT(mount_lines(path).size() == 1);
-            auto still = nsfun::netns::open(name);
-            NSFUN_EXPECT(still);
-            NSFUN_EXPECT(still.value().identity() == added.value().identity());
+      // Adding the same name again fails and keeps the first namespace where it was.
+      auto twice = nsfun::netns::add(name);
+      NSFUN_EXPECT(!twice);
+      NSFUN_EXPECT(twice.error() == std::errc::file_exists);
+      NSFUN_EXPECT(mount_lines(path).size() == 1);
+      auto still = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(still);
+      NSFUN_EXPECT(still.value().identity() == added.value().identity());
 
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            NSFUN_EXPECT(!exists(path));
-            NSFUN_EXPECT(!is_mount_point(path));
-            auto gone = nsfun::netns::open(name);
-            NSFUN_EXPECT(!gone);
-            NSFUN_EXPECT(gone.error() == std::errc::no_such_file_or_directory);
-            auto removed_twice = nsfun::netns::remove(name);
-            NSFUN_EXPECT(!removed_twice);
-            NSFUN_EXPECT(removed_twice.error() == std::errc::no_such_file_or_directory);
-            auto after = nsfun::netns::list();
-            NSFUN_EXPECT(after);
-            NSFUN_EXPECT(std::find(after.value().begin(), after.value().end(), name) ==
-                         after.value().end());
-            NSFUN_EXPECT((after.value() == std::vector<std::string>{second, third}));
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      NSFUN_EXPECT(!exists(path));
+      NSFUN_EXPECT(!is_mount_point(path));
+      auto gone = nsfun::netns::open(name);
+      NSFUN_EXPECT(!gone);
+      NSFUN_EXPECT(gone.error() == std::errc::no_such_file_or_directory);
+      auto removed_twice = nsfun::netns::remove(name);
+      NSFUN_EXPECT(!removed_twice);
+      NSFUN_EXPECT(removed_twice.error() == std::errc::no_such_file_or_directory);
+      auto after = nsfun::netns::list();
+      NSFUN_EXPECT_OK(after);
+      NSFUN_EXPECT(std::find(after.value().begin(), after.value().end(), name) ==
+                   after.value().end());
+      NSFUN_EXPECT((after.value() == std::vector<std::string>{second, third}));
 
-            // The handle add() returned still holds the namespace after remove.
-            auto alive = nsfun::run_in(added.value(),
-                                       [] { return nsfun::NsFd::current(nsfun::NsType::net); });
-            NSFUN_EXPECT(alive);
-            NSFUN_EXPECT(alive.value().identity() == added.value().identity());
+      // The handle add() returned still holds the namespace after remove.
+      auto alive =
+          nsfun::run_in(added.value(), [] { return nsfun::NsFd::current(nsfun::NsType::net); });
+      NSFUN_EXPECT_OK(alive);
+      NSFUN_EXPECT(alive.value().identity() == added.value().identity());
 
-            NSFUN_EXPECT(nsfun::netns::remove(second));
-            NSFUN_EXPECT(nsfun::netns::remove(third));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
-            return 0;
-          }) == 0);
+      NSFUN_EXPECT(nsfun::netns::remove(second));
+      NSFUN_EXPECT(nsfun::netns::remove(third));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      return 0;
+    });
   }
 
   TEST_CASE("netns attach pins an existing network namespace by name") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto net = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(net);
-            const std::string name = t::unique_name();
-            NSFUN_EXPECT(nsfun::netns::attach(name, net.value()));
-            NSFUN_EXPECT(is_shared_mount(nsfun::netns::run_dir));
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(opened);
-            NSFUN_EXPECT(opened.value().identity() == net.value().identity());
-            auto twice = nsfun::netns::attach(name, net.value());
-            NSFUN_EXPECT(!twice);
-            NSFUN_EXPECT(twice.error() == std::errc::file_exists);
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
-            return 0;
-          }) == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(nsfun::netns::attach(name, net.value()));
+      NSFUN_EXPECT(is_shared_mount(nsfun::netns::run_dir));
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(opened);
+      NSFUN_EXPECT(opened.value().identity() == net.value().identity());
+      auto twice = nsfun::netns::attach(name, net.value());
+      NSFUN_EXPECT(!twice);
+      NSFUN_EXPECT(twice.error() == std::errc::file_exists);
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      return 0;
+    });
   }
 
   TEST_CASE("netns refuses invalid names and creates nothing") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            // One valid namespace first, so that /run/netns exists and its listing can be compared.
-            const std::string valid = t::unique_name();
-            NSFUN_EXPECT(nsfun::netns::add(valid));
-            const auto run_before = dir_entries("/run");
-            const std::vector<std::string> netns_before{valid};
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir) == netns_before);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      // One valid namespace first, so that /run/netns exists and its listing can be compared.
+      const std::string valid = t::unique_name();
+      NSFUN_EXPECT(nsfun::netns::add(valid));
+      const auto run_before = dir_entries("/run");
+      const std::vector<std::string> netns_before{valid};
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir) == netns_before);
 
-            const std::string too_long(256, 'x');
-            const std::string with_nul("a\0b", 3);
-            const std::string_view invalid[] = {"",     ".",  "..",     "a/b",
-                                                "/abs", "a/", too_long, with_nul};
-            for (std::string_view name : invalid) {
-              NSFUN_EXPECT(!nsfun::is_valid_ns_name(name));
-              auto added = nsfun::netns::add(name);
-              NSFUN_EXPECT(!added);
-              NSFUN_EXPECT(added.error() == nsfun::errc::invalid_name);
-              auto opened = nsfun::netns::open(name);
-              NSFUN_EXPECT(!opened);
-              NSFUN_EXPECT(opened.error() == nsfun::errc::invalid_name);
-              auto removed = nsfun::netns::remove(name);
-              NSFUN_EXPECT(!removed);
-              NSFUN_EXPECT(removed.error() == nsfun::errc::invalid_name);
-              auto net = nsfun::acquire<nsfun::NsType::net>();
-              NSFUN_EXPECT(net);
-              auto attached = nsfun::netns::attach(name, net.value());
-              NSFUN_EXPECT(!attached);
-              NSFUN_EXPECT(attached.error() == nsfun::errc::invalid_name);
-            }
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir) == netns_before);
-            NSFUN_EXPECT(dir_entries("/run") == run_before);
-            NSFUN_EXPECT(!exists("/run/netns/a"));
-            NSFUN_EXPECT(!exists("/abs"));
-            NSFUN_EXPECT(mount_lines("/run/netns/" + valid).size() == 1);
-            return 0;
-          }) == 0);
+      const std::string too_long(256, 'x');
+      const std::string with_nul("a\0b", 3);
+      const std::string_view invalid[] = {"", ".", "..", "a/b", "/abs", "a/", too_long, with_nul};
+      for (std::string_view name : invalid) {
+        NSFUN_EXPECT(!nsfun::is_valid_ns_name(name));
+        auto added = nsfun::netns::add(name);
+        NSFUN_EXPECT(!added);
+        NSFUN_EXPECT(added.error() == nsfun::errc::invalid_name);
+        auto opened = nsfun::netns::open(name);
+        NSFUN_EXPECT(!opened);
+        NSFUN_EXPECT(opened.error() == nsfun::errc::invalid_name);
+        auto removed = nsfun::netns::remove(name);
+        NSFUN_EXPECT(!removed);
+        NSFUN_EXPECT(removed.error() == nsfun::errc::invalid_name);
+        auto net = nsfun::acquire<nsfun::NsType::net>();
+        NSFUN_EXPECT_OK(net);
+        auto attached = nsfun::netns::attach(name, net.value());
+        NSFUN_EXPECT(!attached);
+        NSFUN_EXPECT(attached.error() == nsfun::errc::invalid_name);
+      }
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir) == netns_before);
+      NSFUN_EXPECT(dir_entries("/run") == run_before);
+      NSFUN_EXPECT(!exists("/run/netns/a"));
+      NSFUN_EXPECT(!exists("/abs"));
+      NSFUN_EXPECT(mount_lines("/run/netns/" + valid).size() == 1);
+      return 0;
+    });
   }
 
   TEST_CASE("netns accepts a name of 255 bytes") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string name(255, 'n');
-            NSFUN_EXPECT(nsfun::is_valid_ns_name(name));
-            auto added = nsfun::netns::add(name);
-            NSFUN_EXPECT(added);
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(opened);
-            NSFUN_EXPECT(opened.value().identity() == added.value().identity());
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
-            return 0;
-          }) == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name(255, 'n');
+      NSFUN_EXPECT(nsfun::is_valid_ns_name(name));
+      auto added = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(added);
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(opened);
+      NSFUN_EXPECT(opened.value().identity() == added.value().identity());
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      return 0;
+    });
   }
 
   TEST_CASE("a namespace added by nsfun is usable with ip netns") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
     NSFUN_REQUIRE(t::have_program("ip"), "needs the ip program (iproute2)");
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string name = t::unique_name();
-            auto added = nsfun::netns::add(name);
-            NSFUN_EXPECT(added);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name = t::unique_name();
+      auto added = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(added);
 
-            auto listed = t::run("ip netns list");
-            NSFUN_EXPECT(listed.status == 0);
-            NSFUN_EXPECT(ip_lists(listed.out, name));
+      auto listed = t::run("ip netns list");
+      NSFUN_EXPECT(listed.status == 0);
+      NSFUN_EXPECT(ip_lists(listed.out, name));
 
-            int status = -1;
-            const std::string link = ip_exec_netns_link(name, status);
-            NSFUN_EXPECT(status == 0);
-            NSFUN_EXPECT(link == fmt::format("{}", added.value().identity()));
-            NSFUN_EXPECT(link == "net:[" + std::to_string(added.value().identity().ino()) + "]");
+      int status = -1;
+      const std::string link = ip_exec_netns_link(name, status);
+      NSFUN_EXPECT(status == 0);
+      NSFUN_EXPECT(link == fmt::format("{}", added.value().identity()));
+      NSFUN_EXPECT(link == "net:[" + std::to_string(added.value().identity().ino()) + "]");
 
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            auto after = t::run("ip netns list");
-            NSFUN_EXPECT(after.status == 0);
-            NSFUN_EXPECT(!ip_lists(after.out, name));
-            return 0;
-          }) == 0);
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      auto after = t::run("ip netns list");
+      NSFUN_EXPECT(after.status == 0);
+      NSFUN_EXPECT(!ip_lists(after.out, name));
+      return 0;
+    });
   }
 
   TEST_CASE("a namespace added by ip netns opens with nsfun") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
     NSFUN_REQUIRE(t::have_program("ip"), "needs the ip program (iproute2)");
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string name = t::unique_name();
-            NSFUN_EXPECT(t::run("ip netns add " + name).status == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(t::run("ip netns add " + name).status == 0);
 
-            auto names = nsfun::netns::list();
-            NSFUN_EXPECT(names);
-            NSFUN_EXPECT((names.value() == std::vector<std::string>{name}));
+      auto names = nsfun::netns::list();
+      NSFUN_EXPECT_OK(names);
+      NSFUN_EXPECT((names.value() == std::vector<std::string>{name}));
 
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(opened);
-            int status = -1;
-            const std::string link = ip_exec_netns_link(name, status);
-            NSFUN_EXPECT(status == 0);
-            NSFUN_EXPECT(link == fmt::format("{}", opened.value().identity()));
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(opened);
+      int status = -1;
+      const std::string link = ip_exec_netns_link(name, status);
+      NSFUN_EXPECT(status == 0);
+      NSFUN_EXPECT(link == fmt::format("{}", opened.value().identity()));
 
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            auto after = t::run("ip netns list");
-            NSFUN_EXPECT(after.status == 0);
-            NSFUN_EXPECT(!ip_lists(after.out, name));
-            NSFUN_EXPECT(!exists(std::string(nsfun::netns::run_dir) + "/" + name));
-            return 0;
-          }) == 0);
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      auto after = t::run("ip netns list");
+      NSFUN_EXPECT(after.status == 0);
+      NSFUN_EXPECT(!ip_lists(after.out, name));
+      NSFUN_EXPECT(!exists(std::string(nsfun::netns::run_dir) + "/" + name));
+      return 0;
+    });
   }
 
   TEST_CASE("a namespace added by nsfun and deleted by ip netns is gone") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
     NSFUN_REQUIRE(t::have_program("ip"), "needs the ip program (iproute2)");
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            const std::string name = t::unique_name();
-            NSFUN_EXPECT(nsfun::netns::add(name));
-            NSFUN_EXPECT(t::run("ip netns delete " + name).status == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(nsfun::netns::add(name));
+      NSFUN_EXPECT(t::run("ip netns delete " + name).status == 0);
 
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(!opened);
-            NSFUN_EXPECT(opened.error() == std::errc::no_such_file_or_directory);
-            auto names = nsfun::netns::list();
-            NSFUN_EXPECT(names);
-            NSFUN_EXPECT(names.value().empty());
-            return 0;
-          }) == 0);
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT(!opened);
+      NSFUN_EXPECT(opened.error() == std::errc::no_such_file_or_directory);
+      auto names = nsfun::netns::list();
+      NSFUN_EXPECT_OK(names);
+      NSFUN_EXPECT(names.value().empty());
+      return 0;
+    });
   }
 
   TEST_CASE("netns open refuses a pin of another namespace type") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            auto uts = nsfun::acquire<nsfun::NsType::uts>();
-            NSFUN_EXPECT(uts);
-            NSFUN_EXPECT(::mkdir(nsfun::netns::run_dir, 0755) == 0);
-            const std::string name = t::unique_name();
-            const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
-            NSFUN_EXPECT(nsfun::pin(uts.value(), path.c_str()));
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto uts = nsfun::acquire<nsfun::NsType::uts>();
+      NSFUN_EXPECT_OK(uts);
+      NSFUN_EXPECT(::mkdir(nsfun::netns::run_dir, 0755) == 0);
+      const std::string name = t::unique_name();
+      const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
+      NSFUN_EXPECT(nsfun::pin(uts.value(), path.c_str()));
 
-            auto opened = nsfun::netns::open(name);
-            NSFUN_EXPECT(!opened);
-            NSFUN_EXPECT(opened.error() == nsfun::errc::wrong_namespace_type);
-            // Opened without a type, it is the uts namespace.
-            auto any = nsfun::NsFd::open_path(path.c_str());
-            NSFUN_EXPECT(any);
-            NSFUN_EXPECT(any.value().type() == nsfun::NsType::uts);
-            NSFUN_EXPECT(any.value().identity() == uts.value().identity());
+      auto opened = nsfun::netns::open(name);
+      NSFUN_EXPECT(!opened);
+      NSFUN_EXPECT(opened.error() == nsfun::errc::wrong_namespace_type);
+      // Opened without a type, it is the uts namespace.
+      auto any = nsfun::NsFd::open_path(path.c_str());
+      NSFUN_EXPECT_OK(any);
+      NSFUN_EXPECT(any.value().type() == nsfun::NsType::uts);
+      NSFUN_EXPECT(any.value().identity() == uts.value().identity());
 
-            NSFUN_EXPECT(nsfun::unpin(path.c_str()));
-            NSFUN_EXPECT(!exists(path));
+      NSFUN_EXPECT(nsfun::unpin(path.c_str()));
+      NSFUN_EXPECT(!exists(path));
 
-            // A plain file in /run/netns is not a namespace at all.
-            NSFUN_EXPECT(write_file(path, ""));
-            auto plain = nsfun::netns::open(name);
-            NSFUN_EXPECT(!plain);
-            NSFUN_EXPECT(plain.error() == nsfun::errc::not_a_namespace);
-            NSFUN_EXPECT(nsfun::netns::remove(name));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
-            return 0;
-          }) == 0);
+      // A plain file in /run/netns is not a namespace at all.
+      NSFUN_EXPECT(write_file(path, ""));
+      auto plain = nsfun::netns::open(name);
+      NSFUN_EXPECT(!plain);
+      NSFUN_EXPECT(plain.error() == nsfun::errc::not_a_namespace);
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      return 0;
+    });
   }
 
   TEST_CASE("netns add without privileges fails and leaves nothing") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
     NSFUN_REQUIRE(t::can_drop_privileges(), "needs to switch to uid 65534");
     // /run/netns missing: the caller may not create it.
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            NSFUN_EXPECT(t::drop_privileges() == 0);
-            const std::string name = t::unique_name();
-            auto added = nsfun::netns::add(name);
-            NSFUN_EXPECT(!added);
-            NSFUN_EXPECT(is_denied(added.error()));
-            NSFUN_EXPECT(!exists(nsfun::netns::run_dir));
-            NSFUN_EXPECT(dir_entries("/run").empty());
-            return 0;
-          }) == 0);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      NSFUN_EXPECT(t::drop_privileges() == 0);
+      const std::string name = t::unique_name();
+      auto added = nsfun::netns::add(name);
+      NSFUN_EXPECT(!added);
+      NSFUN_EXPECT(is_denied(added.error()));
+      NSFUN_EXPECT(!exists(nsfun::netns::run_dir));
+      NSFUN_EXPECT(dir_entries("/run").empty());
+      return 0;
+    });
     // /run/netns present and world-writable: only the missing privilege stops add and pin.
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            NSFUN_EXPECT(::mkdir(nsfun::netns::run_dir, 0777) == 0);
-            NSFUN_EXPECT(::chmod(nsfun::netns::run_dir, 0777) == 0);
-            auto net = nsfun::acquire<nsfun::NsType::net>();
-            NSFUN_EXPECT(net);
-            NSFUN_EXPECT(t::drop_privileges() == 0);
-            const std::string name = t::unique_name();
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      NSFUN_EXPECT(::mkdir(nsfun::netns::run_dir, 0777) == 0);
+      NSFUN_EXPECT(::chmod(nsfun::netns::run_dir, 0777) == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      NSFUN_EXPECT(t::drop_privileges() == 0);
+      const std::string name = t::unique_name();
 
-            auto added = nsfun::netns::add(name);
-            NSFUN_EXPECT(!added);
-            NSFUN_EXPECT(is_denied(added.error()));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      auto added = nsfun::netns::add(name);
+      NSFUN_EXPECT(!added);
+      NSFUN_EXPECT(is_denied(added.error()));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
 
-            const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
-            auto pinned = nsfun::pin(net.value(), path.c_str());
-            NSFUN_EXPECT(!pinned);
-            NSFUN_EXPECT(is_denied(pinned.error()));
-            NSFUN_EXPECT(!exists(path));
-            NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
-            NSFUN_EXPECT(!is_mount_point(path));
-            return 0;
-          }) == 0);
+      const std::string path = std::string(nsfun::netns::run_dir) + "/" + name;
+      auto pinned = nsfun::pin(net.value(), path.c_str());
+      NSFUN_EXPECT(!pinned);
+      NSFUN_EXPECT(is_denied(pinned.error()));
+      NSFUN_EXPECT(!exists(path));
+      NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
+      NSFUN_EXPECT(!is_mount_point(path));
+      return 0;
+    });
   }
 
   TEST_CASE("pin and netns calls leak no fd") {
     NSFUN_REQUIRE(t::can_private_run(), no_private_run);
-    CHECK(t::in_child([] {
-            NSFUN_EXPECT(t::private_run() == 0);
-            // One round first, so that lazily opened library state does not count as a leak.
-            {
-              auto warm = nsfun::netns::add(t::unique_name());
-              NSFUN_EXPECT(warm);
-            }
-            const std::size_t before = t::open_fd_count();
-            for (int i = 0; i < 5; ++i) {
-              const std::string name = t::unique_name();
-              {
-                auto added = nsfun::netns::add(name);
-                NSFUN_EXPECT(added);
-                auto opened = nsfun::netns::open(name);
-                NSFUN_EXPECT(opened);
-                auto twice = nsfun::netns::add(name);
-                NSFUN_EXPECT(!twice);
-                auto names = nsfun::netns::list();
-                NSFUN_EXPECT(names);
-                auto bad = nsfun::netns::open("a/b");
-                NSFUN_EXPECT(!bad);
-              }
-              NSFUN_EXPECT(nsfun::netns::remove(name));
-              auto gone = nsfun::netns::open(name);
-              NSFUN_EXPECT(!gone);
-              NSFUN_EXPECT(!nsfun::netns::remove(name));
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      // One round first, so that lazily opened library state does not count as a leak.
+      {
+        auto warm = nsfun::netns::add(t::unique_name());
+        NSFUN_EXPECT_OK(warm);
+      }
+      const std::size_t before = t::open_fd_count();
+      for (int i = 0; i < 5; ++i) {
+        const std::string name = t::unique_name();
+        {
+          auto added = nsfun::netns::add(name);
+          NSFUN_EXPECT_OK(added);
+          auto opened = nsfun::netns::open(name);
+          NSFUN_EXPECT_OK(opened);
+          auto twice = nsfun::netns::add(name);
+          NSFUN_EXPECT(!twice);
+          auto names = nsfun::netns::list();
+          NSFUN_EXPECT_OK(names);
+          auto bad = nsfun::netns::open("a/b");
+          NSFUN_EXPECT(!bad);
+        }
+        NSFUN_EXPECT(nsfun::netns::remove(name));
+        auto gone = nsfun::netns::open(name);
+        NSFUN_EXPECT(!gone);
+        NSFUN_EXPECT(!nsfun::netns::remove(name));
 
-              const std::string path = "/run/" + name;
-              {
-                auto net = nsfun::acquire<nsfun::NsType::net>();
-                NSFUN_EXPECT(net);
-                NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
-                NSFUN_EXPECT(!nsfun::pin(net.value(), path.c_str()));
-                NSFUN_EXPECT(!nsfun::pin(net.value(), "/run/missing/dir"));
-              }
-              NSFUN_EXPECT(nsfun::unpin(path.c_str()));
-            }
-            NSFUN_EXPECT(t::open_fd_count() == before);
-            return 0;
-          }) == 0);
+        const std::string path = "/run/" + name;
+        {
+          auto net = nsfun::acquire<nsfun::NsType::net>();
+          NSFUN_EXPECT_OK(net);
+          NSFUN_EXPECT(nsfun::pin(net.value(), path.c_str()));
+          NSFUN_EXPECT(!nsfun::pin(net.value(), path.c_str()));
+          NSFUN_EXPECT(!nsfun::pin(net.value(), "/run/missing/dir"));
+        }
+        NSFUN_EXPECT(nsfun::unpin(path.c_str()));
+      }
+      NSFUN_EXPECT(t::open_fd_count() == before);
+      return 0;
+    });
   }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// nsfun consumer test – print the caller's net namespace through the installed package.
+// nsfun consumer test – print the caller's net namespace (built against the installed package
+// and, by tests/consumer/subdir, with nsfun added as a subdirectory).
 
 #include <cstdio>
 
