@@ -11,5 +11,7 @@
 #include <nsfun/ns_type.hpp>
 #include <nsfun/persist.hpp>
 #include <nsfun/pidfd.hpp>
+#include <nsfun/proc_scan.hpp>
+#include <nsfun/snapshot.hpp>
 #include <nsfun/unique_fd.hpp>
 #include <nsfun/version.hpp>

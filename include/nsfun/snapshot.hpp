@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// nsfun – Snapshot: processes grouped by namespace (what lsns shows), diffs and isolation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <nsfun/namespace.hpp>
+#include <nsfun/ns_type.hpp>
+#include <nsfun/proc_scan.hpp>
+
+namespace nsfun {
+
+/// One namespace in a Snapshot: lsns's NS TYPE NPROCS PID PPID USER COMMAND, and more.
+struct NsSummary {
+  Namespace ns;
+  std::size_t nprocs = 0;              ///< processes in it (0 for one held only by a bind mount)
+  pid_t pid = 0;                       ///< lowest pid in it; 0 when none
+  pid_t ppid = 0;                      ///< parent of `pid`
+  uid_t uid = static_cast<uid_t>(-1);  ///< owner of `pid`; -1 when unknown
+  std::string command;                 ///< command line of `pid` (its name when the line is empty)
+  std::uint64_t parent = 0;  ///< PNS: inode of the parent namespace (pid, user), 0 if none/not read
+  std::uint64_t owner = 0;   ///< ONS: inode of the owning user namespace, 0 if not read
+  std::string path;          ///< NSFS: where it is bind-mounted, if anywhere (e.g. /run/netns/x)
+};
+
+/// What a Snapshot collects; every extra costs syscalls per distinct namespace, never per process.
+struct SnapshotOptions {
+  NsTypeSet types = NsTypeSet::all();
+  bool commands = true;     ///< USER, COMMAND and PPID of each namespace's lowest pid
+  bool hierarchy = false;   ///< PNS and ONS, through the nsfs ioctls
+  bool ids = false;         ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
+  bool mounts = true;       ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
+  bool keep_procs = false;  ///< keep every process's entry (for processes_in())
+  unsigned workers = 0;     ///< passed to the scan
+};
+
+/// Processes grouped by namespace, taken in one pass over /proc.
+class Snapshot {
+ public:
+  /// Scans /proc and groups. Errors: nsfun::errc::proc_not_mounted.
+  [[nodiscard]] static result<Snapshot> take(const SnapshotOptions& options = {}) noexcept;
+
+  /// Every namespace found, sorted by inode (as lsns lists them).
+  [[nodiscard]] const std::vector<NsSummary>& namespaces() const noexcept { return namespaces_; }
+
+  /// The namespace summary for `ns`, or nullptr.
+  [[nodiscard]] const NsSummary* find(const Namespace& ns) const noexcept;
+
+  /// The processes scanned (with SnapshotOptions::keep_procs).
+  [[nodiscard]] const std::vector<ProcEntry>& processes() const noexcept { return procs_; }
+
+  /// Pids of the processes in `ns` (with keep_procs), ascending.
+  [[nodiscard]] std::vector<pid_t> processes_in(const Namespace& ns) const;
+
+  [[nodiscard]] const ProcScanStats& stats() const noexcept { return stats_; }
+
+  [[nodiscard]] std::uint64_t nsfs_dev() const noexcept { return nsfs_dev_; }
+
+ private:
+  std::vector<NsSummary> namespaces_;
+  std::vector<ProcEntry> procs_;
+  ProcScanStats stats_;
+  std::uint64_t nsfs_dev_ = 0;
+};
+
+/// One /proc/PID/ns entry of two processes side by side.
+struct NsDiffEntry {
+  NsLink link;
+  Namespace a;  ///< empty when that process's link was not readable
+  Namespace b;
+
+  [[nodiscard]] bool same() const noexcept { return !a.empty() && a == b; }
+};
+
+/// Compares every link of two processes, including pid_for_children and time_for_children.
+/// Errors: std::errc::no_such_process, std::errc::permission_denied.
+[[nodiscard]] result<std::vector<NsDiffEntry>> diff(pid_t a, pid_t b) noexcept;
+
+/// The types in which process `pid` is in a different namespace from process `reference`
+/// (PID 1 by default): what it is isolated from.
+[[nodiscard]] result<NsTypeSet> isolated_from(pid_t pid, pid_t reference = 1) noexcept;
+
+/// One nsfs bind mount from /proc/self/mountinfo: which namespace, mounted where.
+struct NsfsMount {
+  Namespace ns;
+  std::string path;
+};
+
+/// The nsfs bind mounts visible in the caller's mount namespace (e.g. /run/netns/NAME).
+[[nodiscard]] result<std::vector<NsfsMount>> nsfs_mounts() noexcept;
+
+}  // namespace nsfun

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+// nsfun – the /proc scanner.
+//
+// Per process the bare scan makes one readlinkat per namespace type, relative to a single
+// /proc dirfd ("PID/ns/net"): no open/close of /proc/PID, no stat. Everything else is read only
+// when asked for. Processes come and go while we read: ENOENT/ESRCH mean "gone", EACCES/EPERM
+// mean "not ours to see"; both are counted and skipped, as lsns does.
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nsfun/proc_scan.hpp>
+
+#include "proc_util.hpp"
+#include "sys.hpp"
+
+namespace nsfun {
+
+namespace {
+
+enum class Outcome { ok, vanished, denied };
+
+Outcome outcome_of(int err) noexcept {
+  return err == EACCES || err == EPERM ? Outcome::denied : Outcome::vanished;
+}
+
+// "net:[4026531833]" -> 4026531833; 0 when malformed.
+std::uint64_t parse_ns_link(const char* buf, std::size_t n) noexcept {
+  const char* open = static_cast<const char*>(std::memchr(buf, '[', n));
+  if (open == nullptr) {
+    return 0;
+  }
+  std::uint64_t ino = 0;
+  std::from_chars(open + 1, buf + n, ino);
+  return ino;
+}
+
+class Scanner {
+ public:
+  Scanner(int proc_fd, const ProcScanOptions& o) noexcept : proc_fd_(proc_fd), o_(o) {
+    for (NsType t : o.types) {
+      add_link(link_of(t));
+    }
+    if (o.for_children) {
+      if (o.types.contains(NsType::pid)) {
+        add_link(NsLink::pid_for_children);
+      }
+      if (o.types.contains(NsType::time)) {
+        add_link(NsLink::time_for_children);
+      }
+    }
+  }
+
+  // Reads one process (tid == pid) or thread into `e`.
+  Outcome scan(pid_t pid, pid_t tid, ProcEntry& e) const noexcept {
+    e.pid = pid;
+    e.tid = tid;
+    detail::ProcPath path;
+    path.add(pid).add("/");
+    if (tid != pid) {
+      path.add("task/").add(tid).add("/");
+    }
+    std::size_t base = path.size();
+    path.add("ns/");
+    std::size_t ns_base = path.size();
+    for (std::size_t i = 0; i < nlinks_; ++i) {
+      NsLink l = links_[i];
+      path.truncate(ns_base).add(name(l));
+      char buf[64];
+      ssize_t n = ::readlinkat(proc_fd_, path.c_str(), buf, sizeof(buf));
+      if (n < 0) {
+        return outcome_of(errno);
+      }
+      e.ino[static_cast<std::size_t>(l)] = parse_ns_link(buf, static_cast<std::size_t>(n));
+    }
+    if (tid != pid) {
+      return Outcome::ok;  // threads: namespaces only
+    }
+    path.truncate(base);
+    return read_extras(path, e);
+  }
+
+  // Adds the threads of `leader` whose namespaces differ from it.
+  void scan_threads(const ProcEntry& leader,
+                    std::vector<ProcEntry>& out,
+                    ProcScanStats& stats) const {
+    detail::ProcPath path;
+    path.add(leader.pid).add("/task");
+    int fd = ::openat(proc_fd_, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      return;
+    }
+    UniqueFd dir = UniqueFd::adopt(fd);  // owns: just opened
+    detail::for_each_pid(dir.get(), [&](pid_t tid) {
+      if (tid == leader.pid) {
+        return;
+      }
+      ProcEntry t;
+      Outcome r = scan(leader.pid, tid, t);
+      if (r == Outcome::vanished) {
+        ++stats.vanished;
+      } else if (r == Outcome::denied) {
+        ++stats.denied;
+      } else if (t.ino != leader.ino) {
+        out.push_back(std::move(t));
+      }
+    });
+  }
+
+ private:
+  void add_link(NsLink l) noexcept {
+    if (kernel_has(l)) {
+      links_[nlinks_++] = l;
+    }
+  }
+
+  // A link this kernel lacks (time before 5.6, cgroup before 4.6) would make every process
+  // look vanished; leave it out instead. The answer never changes, so it is computed once.
+  static bool kernel_has(NsLink l) noexcept {
+    static const std::array<bool, ns_link_count> have = [] {
+      std::array<bool, ns_link_count> h{};
+      for (NsLink link : all_ns_links) {
+        detail::ProcPath p;
+        p.add("/proc/self/ns/").add(name(link));
+        h[static_cast<std::size_t>(link)] =
+            ::faccessat(AT_FDCWD, p.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+      }
+      return h;
+    }();
+    return have[static_cast<std::size_t>(l)];
+  }
+
+  // The optional fields; `path` is "PID/".
+  Outcome read_extras(detail::ProcPath& path, ProcEntry& e) const noexcept {
+    std::size_t base = path.size();
+    if (o_.uid) {
+      struct stat st {};
+
+      if (::fstatat(proc_fd_, path.truncate(base).add(".").c_str(), &st, 0) < 0) {
+        return outcome_of(errno);
+      }
+      e.uid = st.st_uid;
+    }
+    try {
+      if (o_.ppid) {
+        std::string stat;
+        if (int err = detail::read_at(proc_fd_, path.truncate(base).add("stat").c_str(), stat)) {
+          return outcome_of(err);
+        }
+        detail::parse_stat(stat, e.ppid, e.comm);
+      }
+      if (o_.cmdline) {
+        if (int err =
+                detail::read_at(proc_fd_, path.truncate(base).add("cmdline").c_str(), e.cmdline)) {
+          return outcome_of(err);
+        }
+        detail::join_cmdline(e.cmdline);
+      }
+      if (o_.nspid) {
+        std::string status;
+        if (int err =
+                detail::read_at(proc_fd_, path.truncate(base).add("status").c_str(), status)) {
+          return outcome_of(err);
+        }
+        detail::parse_nspid(status, e.nspid);
+      }
+    } catch (const std::bad_alloc&) {
+      return Outcome::vanished;
+    }
+    return Outcome::ok;
+  }
+
+  int proc_fd_;
+  const ProcScanOptions& o_;
+  std::array<NsLink, ns_link_count> links_{};
+  std::size_t nlinks_ = 0;
+};
+
+struct Chunk {
+  std::vector<ProcEntry> procs;
+  ProcScanStats stats;
+};
+
+void scan_range(
+    const Scanner& s, const ProcScanOptions& o, const pid_t* first, const pid_t* last, Chunk& out) {
+  out.procs.reserve(static_cast<std::size_t>(last - first));
+  for (const pid_t* p = first; p != last; ++p) {
+    out.procs.emplace_back();
+    Outcome r = s.scan(*p, *p, out.procs.back());
+    if (r != Outcome::ok) {
+      out.procs.pop_back();
+      ++(r == Outcome::denied ? out.stats.denied : out.stats.vanished);
+      continue;
+    }
+    if (o.threads) {
+      s.scan_threads(out.procs.back(), out.procs, out.stats);
+    }
+  }
+}
+
+// Below this many processes a second thread costs more than it saves.
+constexpr std::size_t parallel_threshold = 600;
+
+unsigned pick_workers(const ProcScanOptions& o, std::size_t n) noexcept {
+  if (o.workers != 0) {
+    return o.workers;
+  }
+  if (n < parallel_threshold) {
+    return 1;
+  }
+  unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
+  return std::min({cpus, 4U, static_cast<unsigned>(n / (parallel_threshold / 2))});
+}
+
+}  // namespace
+
+result<ProcScan> scan_procs(const ProcScanOptions& options) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  ProcScan out;
+  NSFUN_TRY(out.nsfs_dev, detail::nsfs_dev(proc.get()));
+  try {
+    std::vector<pid_t> pids;
+    if (options.pids) {
+      pids = *options.pids;
+    } else {
+      pids.reserve(1024);
+      detail::for_each_pid(proc.get(), [&](pid_t pid) { pids.push_back(pid); });
+    }
+    out.stats.seen = pids.size();
+    Scanner scanner(proc.get(), options);
+    unsigned workers = pick_workers(options, pids.size());
+    std::vector<Chunk> chunks(workers);
+    std::vector<std::thread> threads;
+    std::size_t per = (pids.size() + workers - 1) / workers;
+    auto range = [&](unsigned w) {
+      std::size_t a = std::min(pids.size(), w * per);
+      std::size_t b = std::min(pids.size(), a + per);
+      scan_range(scanner, options, pids.data() + a, pids.data() + b, chunks[w]);
+    };
+    for (unsigned w = 1; w < workers; ++w) {
+      try {
+        threads.emplace_back(range, w);
+      } catch (const std::system_error&) {
+        range(w);  // no thread to be had: do it here
+      }
+    }
+    range(0);
+    for (auto& t : threads) {
+      t.join();
+    }
+    std::size_t total = 0;
+    for (const Chunk& c : chunks) {
+      total += c.procs.size();
+    }
+    out.procs.reserve(total);
+    for (Chunk& c : chunks) {
+      std::move(c.procs.begin(), c.procs.end(), std::back_inserter(out.procs));
+      out.stats.vanished += c.stats.vanished;
+      out.stats.denied += c.stats.denied;
+    }
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "scan /proc");
+  }
+  return out;
+}
+
+result<ProcEntry> scan_proc(pid_t pid, const ProcScanOptions& options) noexcept {
+  if (pid <= 0) {
+    return errno_error(ESRCH, "scan /proc/PID");
+  }
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  ProcScanOptions o = options;
+  o.for_children = true;
+  Scanner scanner(proc.get(), o);
+  ProcEntry e;
+  switch (scanner.scan(pid, pid, e)) {
+    case Outcome::ok:
+      return e;
+    case Outcome::denied:
+      return errno_error(EACCES, "read /proc/PID/ns");
+    case Outcome::vanished:
+      break;
+  }
+  return errno_error(ESRCH, "read /proc/PID/ns");
+}
+
+}  // namespace nsfun

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+// nsfun – private: small, allocation-light helpers for reading /proc.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nsfun/unique_fd.hpp>
+
+#include "sys.hpp"
+
+namespace nsfun::detail {
+
+// A short relative path under /proc ("1234/ns/net"), built in place and cut back to reuse.
+class ProcPath {
+ public:
+  ProcPath& add(std::string_view s) noexcept {
+    std::size_t n = std::min(s.size(), sizeof(buf_) - 1 - len_);
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
+    buf_[len_] = '\0';
+    return *this;
+  }
+
+  ProcPath& add(long n) noexcept {
+    auto [end, ec] = std::to_chars(buf_ + len_, buf_ + sizeof(buf_) - 1, n);
+    if (ec == std::errc()) {
+      len_ = static_cast<std::size_t>(end - buf_);
+    }
+    buf_[len_] = '\0';
+    return *this;
+  }
+
+  ProcPath& truncate(std::size_t len) noexcept {
+    len_ = len;
+    buf_[len_] = '\0';
+    return *this;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return len_; }
+
+  [[nodiscard]] const char* c_str() const noexcept { return buf_; }
+
+ private:
+  char buf_[96] = {};
+  std::size_t len_ = 0;
+};
+
+// A dirfd on /proc. Errors: nsfun::errc::proc_not_mounted when /proc is not procfs.
+[[nodiscard]] inline result<UniqueFd> open_proc() noexcept {
+  int fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno == ENOENT ? nsfun_error(errc::proc_not_mounted, "open /proc")
+                           : sys::last_error("open /proc");
+  }
+  UniqueFd proc = UniqueFd::adopt(fd);  // owns: just opened
+  if (::faccessat(fd, "self/ns", F_OK, 0) < 0) {
+    return nsfun_error(errc::proc_not_mounted, "open /proc");
+  }
+  return proc;
+}
+
+// The device number all nsfs files share.
+[[nodiscard]] inline result<std::uint64_t> nsfs_dev(int proc_fd) noexcept {
+  struct stat st {};
+
+  if (::fstatat(proc_fd, "self/ns/net", &st, 0) < 0) {
+    return sys::last_error("stat /proc/self/ns");
+  }
+  return std::uint64_t{st.st_dev};
+}
+
+// Calls fn(pid) for every numeric entry of a /proc-like directory, in directory order
+// (ascending for /proc and /proc/PID/task). getdents64 with a large buffer: one syscall per
+// few hundred entries.
+template <class F>
+void for_each_pid(int dirfd, F&& fn) {
+  ::lseek(dirfd, 0, SEEK_SET);
+  alignas(8) char buf[32768];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+    if (n <= 0) {
+      return;
+    }
+    for (long off = 0; off < n;) {
+      struct Dirent64 {
+        std::uint64_t ino;
+        std::int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      };
+
+      const char* rec = buf + off;
+      unsigned short reclen = 0;
+      std::memcpy(&reclen, rec + offsetof(Dirent64, reclen), sizeof(reclen));
+      const char* name = rec + offsetof(Dirent64, name);
+      if (name[0] >= '1' && name[0] <= '9') {
+        pid_t pid = 0;
+        auto [end, ec] = std::from_chars(name, name + std::strlen(name), pid);
+        if (ec == std::errc() && *end == '\0') {
+          fn(pid);
+        }
+      }
+      off += reclen;
+    }
+  }
+}
+
+// Reads a whole (small) file relative to dirfd into `out`; returns 0 or an errno value.
+[[nodiscard]] inline int read_at(int dirfd, const char* path, std::string& out) {
+  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return errno;
+  }
+  UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      // ESRCH: the process exited after the open.
+      return errno == EINTR ? 0 : errno;
+    }
+    if (n == 0) {
+      return 0;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// "1234 (name with ) inside) S 1 …": ppid and comm. The name ends at the *last* ')'.
+inline void parse_stat(std::string_view stat, pid_t& ppid, std::string& comm) {
+  std::size_t open = stat.find('(');
+  std::size_t close = stat.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return;
+  }
+  comm.assign(stat.substr(open + 1, close - open - 1));
+  // ") S 1234 " : state, then ppid.
+  std::size_t p = close + 4;
+  if (p < stat.size()) {
+    std::from_chars(stat.data() + p, stat.data() + stat.size(), ppid);
+  }
+}
+
+// NUL-separated arguments to one space-separated line.
+inline void join_cmdline(std::string& cmdline) {
+  while (!cmdline.empty() && cmdline.back() == '\0') {
+    cmdline.pop_back();
+  }
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+}
+
+// "NSpid:\t1234\t1\n" in /proc/PID/status -> {1234, 1}.
+inline void parse_nspid(std::string_view status, std::vector<pid_t>& out) {
+  out.clear();
+  std::size_t at = status.find("\nNSpid:");
+  if (at == std::string_view::npos) {
+    return;
+  }
+  const char* p = status.data() + at + 7;
+  const char* end = status.data() + status.size();
+  while (p < end && *p != '\n') {
+    while (p < end && (*p == ' ' || *p == '\t')) {
+      ++p;
+    }
+    pid_t v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc()) {
+      break;
+    }
+    out.push_back(v);
+    p = next;
+  }
+}
+
+// mountinfo writes space, tab, newline and backslash in paths as \ooo (octal).
+inline std::string unescape_mount_path(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto octal = [](char c) {
+    return c >= '0' && c <= '7';
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
+      out +=
+          static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace nsfun::detail
