@@ -48,7 +48,13 @@ std::uint64_t parse_ns_link(const char* buf, std::size_t n) noexcept {
 class Scanner {
  public:
   Scanner(int proc_fd, const ProcScanOptions& o) noexcept : proc_fd_(proc_fd), o_(o) {
-    for (NsType t : o.types) {
+    // user and pid first: the links a zombie keeps, so the first read decides "gone".
+    for (NsType t : {NsType::user, NsType::pid}) {
+      if (o.types.contains(t)) {
+        add_link(link_of(t));
+      }
+    }
+    for (NsType t : o.types - NsTypeSet{NsType::user, NsType::pid}) {
       add_link(link_of(t));
     }
     if (o.for_children) {
@@ -73,13 +79,21 @@ class Scanner {
     std::size_t base = path.size();
     path.add("ns/");
     std::size_t ns_base = path.size();
+    // A link that cannot be read is left at 0 and the others are still read, as lsns does: a
+    // zombie keeps only its user and pid links and is counted in those namespaces. Only a
+    // process none of whose links could be read is skipped.
     for (std::size_t i = 0; i < nlinks_; ++i) {
       NsLink l = links_[i];
       path.truncate(ns_base).add(name(l));
       char buf[64];
       ssize_t n = ::readlinkat(proc_fd_, path.c_str(), buf, sizeof(buf));
       if (n < 0) {
-        return outcome_of(errno);
+        if (i == 0) {
+          // Gone, or not ours to read: the other links would fail the same way. (user and pid
+          // come first, and a zombie still has those.)
+          return outcome_of(errno);
+        }
+        continue;  // this link only: the process exited mid-read, or is a zombie
       }
       e.ino[static_cast<std::size_t>(l)] = parse_ns_link(buf, static_cast<std::size_t>(n));
     }

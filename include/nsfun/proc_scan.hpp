@@ -56,8 +56,11 @@ struct ProcEntry {
 /// What a scan met besides processes: the races that are normal on a live system.
 struct ProcScanStats {
   std::size_t seen = 0;      ///< pids listed in /proc
-  std::size_t vanished = 0;  ///< exited mid-scan (ENOENT/ESRCH), or zombies without namespaces
+  std::size_t vanished = 0;  ///< exited before any link was read (ENOENT/ESRCH)
   std::size_t denied = 0;    ///< links not readable (EACCES/EPERM)
+  // A process is kept when at least one link was read; links it no longer has are 0. A zombie
+  // keeps its user and pid links, and lsns counts it in those namespaces too. Thread entries
+  // (ProcScanOptions::threads) add to vanished/denied but not to seen.
 };
 
 /// The result of one pass over /proc.

@@ -112,7 +112,7 @@ TEST_SUITE("proc_scan") {
           nsfun::NsFd::current(NsType::net).value().identity());
   }
 
-  TEST_CASE("pids that do not exist or are zombies are counted as vanished") {
+  TEST_CASE("pids that do not exist are counted as vanished and zombies keep user and pid") {
     pid_t zombie = ::fork();
     REQUIRE(zombie >= 0);
     if (zombie == 0) {
@@ -125,9 +125,14 @@ TEST_SUITE("proc_scan") {
     auto scan = nsfun::scan_procs(o);
     ::waitpid(zombie, nullptr, 0);
     REQUIRE(scan);
-    CHECK(scan.value().procs.size() == 1);
+    REQUIRE(scan.value().procs.size() == 2);
     CHECK(scan.value().stats.seen == 3);
-    CHECK(scan.value().stats.vanished == 2);
+    CHECK(scan.value().stats.vanished == 1);
+    const nsfun::ProcEntry& z = scan.value().procs[0];
+    CHECK(z.pid == zombie);
+    CHECK(z.ino[static_cast<std::size_t>(NsType::user)] != 0);
+    CHECK(z.ino[static_cast<std::size_t>(NsType::pid)] != 0);
+    CHECK(z.ino[static_cast<std::size_t>(NsType::net)] == 0);
   }
 
   TEST_CASE("split across workers the scan gives the same result") {

@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: MIT
+// nsfun tests – proc_scan.hpp and snapshot.hpp: the /proc scanner against lsns and a live load.
+//
+// Every case works in a forked child. The processes a case starts are forked from that child,
+// die with it (PR_SET_PDEATHSIG), and are killed by pid and reaped before it returns; the child
+// is a subreaper, so grandchildren are reaped there too. Pins live in a private /run.
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <nsfun/acquire.hpp>
+#include <nsfun/enter.hpp>
+#include <nsfun/ns_fd.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/proc_scan.hpp>
+#include <nsfun/snapshot.hpp>
+#include <nsfun/unique_fd.hpp>
+
+#include "test_support.hpp"
+
+using nsfun::Namespace;
+using nsfun::NsFd;
+using nsfun::NsLink;
+using nsfun::NsSummary;
+using nsfun::NsType;
+using nsfun::NsTypeSet;
+using nsfun::ProcEntry;
+using nsfun::ProcScan;
+using nsfun::ProcScanOptions;
+using nsfun::Snapshot;
+using nsfun::SnapshotOptions;
+
+namespace {
+
+constexpr const char* no_admin = "needs CAP_SYS_ADMIN";
+
+// The inode a /proc/PID/ns (or /proc/PID/task/TID/ns) link names; 0 when it cannot be read.
+std::uint64_t link_ino(const std::string& dir, std::string_view link) {
+  std::string path = dir + "/ns/" + std::string(link);
+  char buf[64] = {};
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) {
+    return 0;
+  }
+  const char* open = std::strchr(buf, '[');
+  return open == nullptr ? 0 : std::strtoull(open + 1, nullptr, 10);
+}
+
+std::uint64_t ns_ino(pid_t pid, NsLink l) {
+  return link_ino("/proc/" + std::to_string(pid), nsfun::name(l));
+}
+
+std::uint64_t ns_ino(pid_t pid, NsType t) {
+  return ns_ino(pid, nsfun::link_of(t));
+}
+
+std::uint64_t ino_of(const ProcEntry& e, NsLink l) {
+  return e.ino[static_cast<std::size_t>(l)];
+}
+
+std::uint64_t ino_of(const ProcEntry& e, NsType t) {
+  return ino_of(e, nsfun::link_of(t));
+}
+
+void reap(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void hold() {
+  for (;;) {
+    ::pause();
+  }
+}
+
+// Processes that pause until killed, each in the caller's namespaces or in new ones, optionally
+// with a grandchild born into the same namespaces (so that a namespace holds two processes, or a
+// new pid namespace gets its first process). The caller becomes a child subreaper, so orphaned
+// grandchildren come back to it; everything is killed by pid and reaped in stop().
+class Holders {
+ public:
+  struct Held {
+    pid_t pid = -1;  ///< the child, or -1 when it could not be started
+    pid_t grandchild = 0;
+  };
+
+  Holders() noexcept { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+  ~Holders() { stop(); }
+
+  Holders(const Holders&) = delete;
+  Holders& operator=(const Holders&) = delete;
+
+  Held start(NsTypeSet types, bool grandchild = false) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) < 0) {
+      return {};
+    }
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::close(ready[0]);
+      if (::getppid() != parent || (!types.empty() && !nsfun::unshare(types))) {
+        ::_exit(1);
+      }
+      pid_t gc = 0;
+      if (grandchild) {
+        gc = ::fork();
+        if (gc == 0) {
+          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+          ::close(ready[1]);
+          hold();
+        }
+        if (gc < 0) {
+          ::_exit(2);
+        }
+      }
+      (void)!::write(ready[1], &gc, sizeof(gc));
+      ::close(ready[1]);
+      hold();
+    }
+    ::close(ready[1]);
+    if (pid < 0) {
+      ::close(ready[0]);
+      return {};
+    }
+    children_.push_back(pid);
+    pid_t gc = 0;
+    bool ok = ::read(ready[0], &gc, sizeof(gc)) == static_cast<ssize_t>(sizeof(gc));
+    ::close(ready[0]);
+    if (!ok) {
+      return {};  // stop() still kills and reaps the child
+    }
+    if (gc > 0) {
+      grandchildren_.push_back(gc);
+    }
+    return {pid, gc};
+  }
+
+  // Every process started, children then grandchildren.
+  [[nodiscard]] std::vector<pid_t> all() const {
+    std::vector<pid_t> pids = children_;
+    pids.insert(pids.end(), grandchildren_.begin(), grandchildren_.end());
+    return pids;
+  }
+
+  void stop() {
+    // A dead grandchild stays a zombie until its (paused) parent dies, so its pid is not reused
+    // before it is reaped here.
+    for (pid_t p : grandchildren_) {
+      ::kill(p, SIGKILL);
+    }
+    for (pid_t p : children_) {
+      ::kill(p, SIGKILL);
+    }
+    for (pid_t p : children_) {
+      reap(p);
+    }
+    for (pid_t p : grandchildren_) {
+      reap(p);  // reparented to us, the subreaper, when its parent died
+    }
+    children_.clear();
+    grandchildren_.clear();
+  }
+
+ private:
+  std::vector<pid_t> children_;
+  std::vector<pid_t> grandchildren_;
+};
+
+// A command forked now and started (exec'd) later, when finish() is called. A snapshot taken in
+// between sees the process already, as a copy of this one in the same namespaces, and the command
+// sees itself: both count it.
+class Deferred {
+ public:
+  explicit Deferred(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    int go[2];
+    int out[2];
+    if (::pipe2(go, O_CLOEXEC) < 0) {
+      return;
+    }
+    if (::pipe2(out, O_CLOEXEC) < 0) {
+      ::close(go[0]);
+      ::close(go[1]);
+      return;
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::close(go[1]);
+      ::close(out[0]);
+      char c = 0;
+      if (::dup2(out[1], STDOUT_FILENO) == STDOUT_FILENO && ::read(go[0], &c, 1) == 1) {
+        ::execvp(args[0], args.data());
+      }
+      ::_exit(127);
+    }
+    ::close(go[0]);
+    ::close(out[1]);
+    go_ = nsfun::UniqueFd::adopt(go[1]);
+    out_ = nsfun::UniqueFd::adopt(out[0]);
+    pid_ = pid;
+  }
+
+  ~Deferred() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      reap(pid_);
+    }
+  }
+
+  Deferred(const Deferred&) = delete;
+  Deferred& operator=(const Deferred&) = delete;
+
+  [[nodiscard]] bool forked() const noexcept { return pid_ > 0; }
+
+  // Runs the command to its end: its exit status and what it printed.
+  nsfun::test::CommandResult finish() {
+    nsfun::test::CommandResult r;
+    if (pid_ <= 0) {
+      return r;
+    }
+    (void)!::write(go_.get(), "x", 1);
+    go_.reset();
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(out_.get(), buf, sizeof(buf));
+      if (n > 0) {
+        r.out.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+    out_.reset();
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  nsfun::UniqueFd go_;
+  nsfun::UniqueFd out_;
+};
+
+// One line of `lsns -o NS,TYPE,NPROCS,PID`.
+struct Row {
+  std::uint64_t ns = 0;
+  std::string type;
+  std::uint64_t nprocs = 0;
+  std::int64_t pid = 0;
+
+  friend auto operator<=>(const Row&, const Row&) = default;
+};
+
+using Rows = std::set<Row>;
+
+std::string to_string(const Row& r) {
+  return r.type + ":[" + std::to_string(r.ns) + "] nprocs " + std::to_string(r.nprocs) + " pid " +
+         std::to_string(r.pid);
+}
+
+std::uint64_t json_uint(const nlohmann::json& v) {
+  return v.is_number() ? v.get<std::uint64_t>() : 0;
+}
+
+// lsns's namespaces with at least one process; nullopt when the output is not what lsns -J
+// prints.
+std::optional<Rows> parse_lsns(const std::string& text) {
+  try {
+    Rows rows;
+    nlohmann::json doc = nlohmann::json::parse(text);
+    for (const auto& n : doc.at("namespaces")) {
+      Row r{json_uint(n.at("ns")), n.at("type").get<std::string>(), json_uint(n.at("nprocs")),
+            static_cast<std::int64_t>(json_uint(n.at("pid")))};
+      if (r.nprocs != 0) {
+        rows.insert(std::move(r));
+      }
+    }
+    return rows;
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "cannot parse lsns output: %s\n%s\n", e.what(), text.c_str());
+    return std::nullopt;
+  }
+}
+
+// The same columns from a snapshot, leaving out namespaces held only by bind mounts (lsns 2.38
+// does not list those).
+Rows rows_of(const Snapshot& snap) {
+  Rows rows;
+  for (const NsSummary& s : snap.namespaces()) {
+    if (s.nprocs != 0) {
+      rows.insert(Row{s.ns.ino(), std::string(nsfun::name(s.ns.type())), s.nprocs, s.pid});
+    }
+  }
+  return rows;
+}
+
+// The rows naming one of `inos` (type name, inode).
+Rows only(const Rows& rows, const std::set<std::pair<std::string, std::uint64_t>>& inos) {
+  Rows out;
+  for (const Row& r : rows) {
+    if (inos.count({r.type, r.ns}) != 0) {
+      out.insert(r);
+    }
+  }
+  return out;
+}
+
+// "only in lsns: …" / "only in nsfun: …", one line each.
+std::string difference(const Rows& lsns, const Rows& ours) {
+  std::string text;
+  for (const Row& r : lsns) {
+    if (ours.count(r) == 0) {
+      text += "  only in lsns:  " + to_string(r) + "\n";
+    }
+  }
+  for (const Row& r : ours) {
+    if (lsns.count(r) == 0) {
+      text += "  only in nsfun: " + to_string(r) + "\n";
+    }
+  }
+  return text;
+}
+
+// What lsns shows in USER: the name, or the number when the uid has none.
+std::string user_name(uid_t uid) {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return std::to_string(uid);
+}
+
+// What every bare scan (no threads) must hold: ascending pids, each once, every link read, and
+// every pid listed accounted for exactly once.
+bool well_formed(const ProcScan& scan) {
+  pid_t last = 0;
+  for (const ProcEntry& e : scan.procs) {
+    if (e.tid != e.pid || e.pid <= last) {
+      return false;
+    }
+    last = e.pid;
+    // The user link is read first and decides whether a process is listed; a process that
+    // exits (or is a zombie) mid-read keeps what was read before, as lsns counts it.
+    if (ino_of(e, NsType::user) == 0) {
+      return false;
+    }
+  }
+  return scan.stats.seen == scan.procs.size() + scan.stats.vanished + scan.stats.denied;
+}
+
+// The same for a snapshot: sorted by inode, and per type the processes add up to those listed.
+bool well_formed(const Snapshot& snap) {
+  const auto& all = snap.namespaces();
+  if (!std::is_sorted(all.begin(), all.end(), [](const NsSummary& a, const NsSummary& b) {
+        return a.ns.ino() < b.ns.ino();
+      })) {
+    return false;
+  }
+  const auto& st = snap.stats();
+  std::size_t listed = st.seen - st.vanished - st.denied;
+  for (NsType t : nsfun::all_ns_types) {
+    std::size_t n = 0;
+    for (const NsSummary& s : all) {
+      n += s.ns.type() == t ? s.nprocs : 0;
+    }
+    if (t == NsType::user ? n != listed : n > listed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool listed(const ProcScan& scan, pid_t pid) {
+  return std::any_of(scan.procs.begin(), scan.procs.end(),
+                     [pid](const ProcEntry& e) { return e.pid == pid; });
+}
+
+// A pid no process can have: pids stay below /proc/sys/kernel/pid_max.
+pid_t impossible_pid() {
+  long max = 0;
+  std::ifstream("/proc/sys/kernel/pid_max") >> max;
+  return max > 0 ? static_cast<pid_t>(max) : 4194304;
+}
+
+// A thread that unshares its own uts namespace and waits until the object goes away.
+class UtsThread {
+ public:
+  UtsThread() : thread_([this] { run(); }) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return ready_; });
+  }
+
+  ~UtsThread() {
+    {
+      std::lock_guard lock(mutex_);
+      release_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  UtsThread(const UtsThread&) = delete;
+  UtsThread& operator=(const UtsThread&) = delete;
+
+  [[nodiscard]] pid_t tid() const noexcept { return tid_; }
+
+  [[nodiscard]] bool unshared() const noexcept { return unshared_; }
+
+ private:
+  void run() {
+    pid_t tid = ::gettid();
+    bool unshared = static_cast<bool>(nsfun::unshare({NsType::uts}));
+    std::unique_lock lock(mutex_);
+    tid_ = tid;
+    unshared_ = unshared;
+    ready_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return release_; });
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool ready_ = false;
+  bool release_ = false;
+  bool unshared_ = false;
+  pid_t tid_ = 0;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
+}  // namespace
+
+TEST_SUITE("snapshot") {
+  TEST_CASE("Snapshot take agrees with lsns on a load of processes in new namespaces") {
+    NSFUN_REQUIRE(nsfun::test::have_program("lsns"), "needs lsns (util-linux)");
+    NSFUN_REQUIRE(nsfun::test::can_unshare(
+                      {NsType::net, NsType::uts, NsType::ipc, NsType::cgroup, NsType::pid}),
+                  no_admin);
+    NSFUN_CHECK_CHILD([] {
+      Holders load;
+      for (int i = 0; i < 4; ++i) {
+        NSFUN_EXPECT(load.start({}).pid > 0);
+      }
+      NSFUN_EXPECT(load.start({NsType::net, NsType::uts}).pid > 0);
+      NSFUN_EXPECT(load.start({NsType::ipc}).pid > 0);
+      NSFUN_EXPECT(load.start({NsType::cgroup}).pid > 0);
+      NSFUN_EXPECT(load.start({NsType::uts}).pid > 0);
+      auto shared = load.start({NsType::net}, true);  // two processes in one net namespace
+      NSFUN_EXPECT(shared.pid > 0 && shared.grandchild > 0);
+      auto pid_ns = load.start({NsType::pid}, true);  // the grandchild is init of a new pid ns
+      NSFUN_EXPECT(pid_ns.pid > 0 && pid_ns.grandchild > 0);
+      NSFUN_EXPECT(load.all().size() == 12);
+
+      // The namespaces the load made: every link of a load process that differs from ours.
+      std::set<std::pair<std::string, std::uint64_t>> made;
+      for (pid_t p : load.all()) {
+        for (NsType t : nsfun::all_ns_types) {
+          std::uint64_t ino = ns_ino(p, t);
+          NSFUN_EXPECT(ino != 0);
+          if (ino != ns_ino(::getpid(), t)) {
+            made.insert({std::string(nsfun::name(t)), ino});
+          }
+        }
+      }
+      NSFUN_EXPECT(made.size() == 7);  // net, uts, ipc, cgroup, uts, net (shared), pid
+      Row shared_net{ns_ino(shared.pid, NsType::net), "net", 2, shared.pid};
+      Row new_pid{ns_ino(pid_ns.grandchild, NsType::pid), "pid", 1, pid_ns.grandchild};
+
+      // Other processes on the machine come and go between the two scans (and during lsns's
+      // scan, which takes a while with many processes): retry the pair, after a random pause so
+      // that a retry does not fall in step with something that restarts periodically.
+      bool same = false;
+      std::string last_difference;
+      std::minstd_rand jitter(static_cast<unsigned>(::getpid()));
+      for (int attempt = 0; attempt < 3 && !same; ++attempt) {
+        if (attempt != 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50 + jitter() % 300));
+        }
+        Deferred lsns({"lsns", "-J", "-o", "NS,TYPE,NPROCS,PID"});
+        NSFUN_EXPECT(lsns.forked());
+        auto snap = Snapshot::take();
+        NSFUN_EXPECT_OK(snap);
+        auto out = lsns.finish();
+        NSFUN_EXPECT(out.status == 0);
+        auto theirs = parse_lsns(out.out);
+        NSFUN_EXPECT(theirs.has_value());
+        Rows ours = rows_of(snap.value());
+        Rows made_theirs = only(*theirs, made);
+        Rows made_ours = only(ours, made);
+        if (made_ours != made_theirs || made_ours.size() != made.size()) {
+          std::fprintf(stderr, "the load's namespaces differ:\n%s",
+                       difference(made_theirs, made_ours).c_str());
+          return 2;
+        }
+        NSFUN_EXPECT(made_ours.count(shared_net) == 1);
+        NSFUN_EXPECT(made_ours.count(new_pid) == 1);
+        same = ours == *theirs;
+        if (!same) {
+          last_difference = difference(*theirs, ours);
+        }
+      }
+      if (!same) {
+        std::fprintf(stderr, "lsns and nsfun differ three times; the last time:\n%s",
+                     last_difference.c_str());
+        return 3;
+      }
+
+      // USER and COMMAND of the load's namespaces.
+      Deferred lsns({"lsns", "-J", "-o", "NS,USER,COMMAND"});
+      NSFUN_EXPECT(lsns.forked());
+      auto snap = Snapshot::take();
+      NSFUN_EXPECT_OK(snap);
+      auto out = lsns.finish();
+      NSFUN_EXPECT(out.status == 0);
+      std::map<std::uint64_t, std::pair<std::string, std::string>> theirs;
+      try {
+        nlohmann::json doc = nlohmann::json::parse(out.out);
+        for (const auto& n : doc.at("namespaces")) {
+          theirs[json_uint(n.at("ns"))] = {n.at("user").get<std::string>(),
+                                           n.at("command").get<std::string>()};
+        }
+      } catch (const nlohmann::json::exception& e) {
+        std::fprintf(stderr, "cannot parse lsns output: %s\n%s\n", e.what(), out.out.c_str());
+        return 4;
+      }
+      for (const auto& [type, ino] : made) {
+        auto t = nsfun::parse_ns_type(type);
+        NSFUN_EXPECT_OK(t);
+        const NsSummary* s = snap.value().find(Namespace(t.value(), snap.value().nsfs_dev(), ino));
+        NSFUN_EXPECT(s != nullptr);
+        auto it = theirs.find(ino);
+        NSFUN_EXPECT(it != theirs.end());
+        if (it->second != std::pair(user_name(s->uid), s->command)) {
+          std::fprintf(stderr, "%s:[%llu]: lsns says %s \"%s\", nsfun %s \"%s\"\n", type.c_str(),
+                       static_cast<unsigned long long>(ino), it->second.first.c_str(),
+                       it->second.second.c_str(), user_name(s->uid).c_str(), s->command.c_str());
+          return 5;
+        }
+        NSFUN_EXPECT(s->ppid == ::getpid() || s->pid == pid_ns.grandchild);
+      }
+      return 0;
+    });
+  }
+
+  TEST_CASE("scans never fail while processes exit during them") {
+    NSFUN_CHECK_CHILD([] {
+      std::atomic<bool> stop{false};
+      std::atomic<int> calls{0};
+      std::atomic<int> failures{0};
+      std::atomic<int> malformed{0};
+      std::thread scanner([&] {
+        for (unsigned round = 0; !stop || calls < 10; ++round) {
+          ProcScanOptions o;
+          o.workers = round % 2 == 0 ? 1 : 4;  // also the parallel path
+          auto scan = nsfun::scan_procs(o);
+          SnapshotOptions so;
+          so.workers = o.workers;
+          auto snap = Snapshot::take(so);
+          ++calls;
+          if (!scan || !snap) {
+            ++failures;
+            continue;
+          }
+          // Also: every pid listed is either read, vanished or denied, exactly once.
+          if (!well_formed(scan.value()) || !well_formed(snap.value())) {
+            ++malformed;
+          }
+        }
+      });
+      for (int round = 0; round < 50; ++round) {
+        std::vector<pid_t> kids;
+        for (int i = 0; i < 20; ++i) {
+          pid_t pid = ::fork();
+          if (pid == 0) {
+            ::_exit(0);
+          }
+          if (pid > 0) {
+            kids.push_back(pid);
+          }
+        }
+        for (pid_t pid : kids) {
+          reap(pid);
+        }
+      }
+      stop = true;
+      scanner.join();
+      NSFUN_EXPECT(calls >= 10);
+      NSFUN_EXPECT(failures == 0);
+      NSFUN_EXPECT(malformed == 0);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a zombie is listed in its user and pid namespaces only as lsns counts it") {
+    NSFUN_CHECK_CHILD([] {
+      pid_t zombie = ::fork();
+      if (zombie == 0) {
+        ::_exit(0);
+      }
+      NSFUN_EXPECT(zombie > 0);
+      struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+          if (pid > 0) {
+            reap(pid);
+          }
+        }
+      } reaper{zombie};
+      siginfo_t info{};
+      NSFUN_EXPECT(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT) == 0);
+
+      ProcScanOptions o;
+      o.pids = std::vector<pid_t>{zombie};
+      auto one = nsfun::scan_procs(o);
+      NSFUN_EXPECT_OK(one);
+      NSFUN_EXPECT(one.value().procs.size() == 1);
+      NSFUN_EXPECT(one.value().stats.seen == 1);
+      NSFUN_EXPECT(one.value().stats.vanished == 0);
+      const ProcEntry& z = one.value().procs[0];
+      for (NsType t : nsfun::all_ns_types) {
+        bool kept = t == NsType::user || t == NsType::pid;
+        NSFUN_EXPECT((ino_of(z, t) != 0) == kept);
+      }
+
+      auto all = nsfun::scan_procs();
+      NSFUN_EXPECT_OK(all);
+      NSFUN_EXPECT(listed(all.value(), zombie));
+      NSFUN_EXPECT(listed(all.value(), ::getpid()));
+
+      // Reaped, it is gone: counted as vanished, and scan_proc says so.
+      reap(zombie);
+      reaper.pid = 0;
+      auto gone = nsfun::scan_procs(o);
+      NSFUN_EXPECT_OK(gone);
+      NSFUN_EXPECT(gone.value().procs.empty());
+      NSFUN_EXPECT(gone.value().stats.vanished == 1);
+      auto single = nsfun::scan_proc(zombie);
+      NSFUN_EXPECT(!single);
+      NSFUN_EXPECT(single.error() == std::errc::no_such_process);
+      return 0;
+    });
+  }
+
+  TEST_CASE("an unprivileged scan skips what it cannot read and lists itself") {
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs to switch to uid 65534");
+    NSFUN_CHECK_CHILD([] {
+      pid_t runner = ::getppid();  // the test runner, owned by root
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      auto scan = nsfun::scan_procs();
+      NSFUN_EXPECT_OK(scan);
+      NSFUN_EXPECT(scan.value().stats.denied > 0);
+      NSFUN_EXPECT(listed(scan.value(), ::getpid()));
+      NSFUN_EXPECT(!listed(scan.value(), runner));
+      NSFUN_EXPECT(well_formed(scan.value()));
+      auto theirs = nsfun::scan_proc(runner);
+      NSFUN_EXPECT(!theirs);
+      NSFUN_EXPECT(theirs.error() == std::errc::permission_denied);
+
+      auto snap = Snapshot::take();
+      NSFUN_EXPECT_OK(snap);
+      NSFUN_EXPECT(snap.value().stats().denied > 0);
+      const NsSummary* mine = snap.value().find(
+          Namespace(NsType::net, snap.value().nsfs_dev(), ns_ino(::getpid(), NsType::net)));
+      NSFUN_EXPECT(mine != nullptr && mine->nprocs >= 1);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a namespace held only by a bind mount is listed without a process") {
+    NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN for a private /run");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      std::string path = "/run/" + nsfun::test::unique_name();
+      Namespace pinned;
+      {
+        auto net = nsfun::acquire<NsType::net>();
+        NSFUN_EXPECT_OK(net);
+        pinned = net.value().identity();
+        NSFUN_EXPECT_OK(nsfun::pin(net.value(), path.c_str()));
+      }  // the fd is closed: only the bind mount holds it
+
+      auto snap = Snapshot::take();
+      NSFUN_EXPECT_OK(snap);
+      const NsSummary* s = snap.value().find(pinned);
+      NSFUN_EXPECT(s != nullptr);
+      NSFUN_EXPECT(s->nprocs == 0);
+      NSFUN_EXPECT(s->pid == 0);
+      NSFUN_EXPECT(s->ppid == 0);
+      NSFUN_EXPECT(s->uid == static_cast<uid_t>(-1));
+      NSFUN_EXPECT(s->command.empty());
+      NSFUN_EXPECT(s->path == path);
+
+      auto mounts = nsfun::nsfs_mounts();
+      NSFUN_EXPECT_OK(mounts);
+      NSFUN_EXPECT(
+          std::any_of(mounts.value().begin(), mounts.value().end(),
+                      [&](const nsfun::NsfsMount& m) { return m.ns == pinned && m.path == path; }));
+
+      // Through the bind mount the hierarchy and the id can still be read.
+      SnapshotOptions deep;
+      deep.hierarchy = true;
+      deep.ids = true;
+      auto detailed = Snapshot::take(deep);
+      NSFUN_EXPECT_OK(detailed);
+      s = detailed.value().find(pinned);
+      NSFUN_EXPECT(s != nullptr);
+      NSFUN_EXPECT(s->owner == ns_ino(::getpid(), NsType::user));
+      NSFUN_EXPECT(s->ns.id() == pinned.id());
+
+      NSFUN_EXPECT_OK(nsfun::unpin(path.c_str()));
+      auto after = Snapshot::take();
+      NSFUN_EXPECT_OK(after);
+      NSFUN_EXPECT(after.value().find(pinned) == nullptr);
+      auto mounts_after = nsfun::nsfs_mounts();
+      NSFUN_EXPECT_OK(mounts_after);
+      NSFUN_EXPECT(std::none_of(mounts_after.value().begin(), mounts_after.value().end(),
+                                [&](const nsfun::NsfsMount& m) { return m.ns == pinned; }));
+      return 0;
+    });
+  }
+
+  TEST_CASE("a thread in its own uts namespace is listed only when threads are asked for") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::uts}), no_admin);
+    NSFUN_CHECK_CHILD([] {
+      UtsThread thread;
+      NSFUN_EXPECT(thread.unshared());
+      pid_t self = ::getpid();
+      std::string task = "/proc/" + std::to_string(self) + "/task/" + std::to_string(thread.tid());
+      std::uint64_t thread_uts = link_ino(task, "uts");
+      NSFUN_EXPECT(thread_uts != 0 && thread_uts != ns_ino(self, NsType::uts));
+
+      ProcScanOptions o;
+      o.threads = true;
+      o.pids = std::vector<pid_t>{self};
+      auto scan = nsfun::scan_procs(o);
+      NSFUN_EXPECT_OK(scan);
+      const auto& procs = scan.value().procs;
+      NSFUN_EXPECT(procs.size() == 2);
+      const ProcEntry& leader = procs[0];
+      const ProcEntry& other = procs[1];
+      NSFUN_EXPECT(leader.pid == self && leader.tid == self);
+      NSFUN_EXPECT(other.pid == self && other.tid == thread.tid());
+      NSFUN_EXPECT(ino_of(other, NsType::uts) == thread_uts);
+      NSFUN_EXPECT(ino_of(leader, NsType::uts) == ns_ino(self, NsType::uts));
+      for (NsType t : NsTypeSet::all() - NsTypeSet{NsType::uts}) {
+        NSFUN_EXPECT(ino_of(other, t) == ino_of(leader, t));
+      }
+
+      o.threads = false;
+      auto bare = nsfun::scan_procs(o);
+      NSFUN_EXPECT_OK(bare);
+      NSFUN_EXPECT(bare.value().procs.size() == 1);
+      NSFUN_EXPECT(bare.value().procs[0].tid == self);
+      return 0;
+    });
+  }
+
+  TEST_CASE("diff and isolated_from name exactly the namespaces a holder made") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts}), no_admin);
+    NSFUN_CHECK_CHILD([] {
+      Holders holders;
+      pid_t holder = holders.start({NsType::net, NsType::uts}).pid;
+      NSFUN_EXPECT(holder > 0);
+      pid_t self = ::getpid();
+
+      auto d = nsfun::diff(self, holder);
+      NSFUN_EXPECT_OK(d);
+      NSFUN_EXPECT(d.value().size() == nsfun::ns_link_count);
+      for (std::size_t i = 0; i < d.value().size(); ++i) {
+        const nsfun::NsDiffEntry& e = d.value()[i];
+        NsLink l = nsfun::all_ns_links[i];
+        NSFUN_EXPECT(e.link == l);
+        NSFUN_EXPECT(!e.a.empty() && !e.b.empty());
+        NSFUN_EXPECT(e.a.type() == nsfun::type_of(l) && e.b.type() == nsfun::type_of(l));
+        NSFUN_EXPECT(e.a.ino() == ns_ino(self, l));
+        NSFUN_EXPECT(e.b.ino() == ns_ino(holder, l));
+        bool made = l == NsLink::net || l == NsLink::uts;
+        NSFUN_EXPECT(e.same() == !made);
+      }
+
+      pid_t nobody = impossible_pid();
+      auto gone = nsfun::diff(self, nobody);
+      NSFUN_EXPECT(!gone);
+      NSFUN_EXPECT(gone.error() == std::errc::no_such_process);
+      auto gone_first = nsfun::diff(nobody, self);
+      NSFUN_EXPECT(!gone_first);
+      NSFUN_EXPECT(gone_first.error() == std::errc::no_such_process);
+
+      auto isolated = nsfun::isolated_from(holder, self);
+      NSFUN_EXPECT_OK(isolated);
+      NSFUN_EXPECT((isolated.value() == NsTypeSet{NsType::net, NsType::uts}));
+      auto none = nsfun::isolated_from(self, self);
+      NSFUN_EXPECT_OK(none);
+      NSFUN_EXPECT(none.value().empty());
+      auto isolated_gone = nsfun::isolated_from(nobody, self);
+      NSFUN_EXPECT(!isolated_gone);
+      NSFUN_EXPECT(isolated_gone.error() == std::errc::no_such_process);
+      return 0;
+    });
+  }
+
+  TEST_CASE("Snapshot reads the hierarchy and the ids of a holder in a new user namespace") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user, NsType::net}), "needs user namespaces");
+    NSFUN_CHECK_CHILD([] {
+      auto probe = NsFd::current(NsType::net);
+      NSFUN_EXPECT_OK(probe);
+      bool have_ids = probe.value().identity().id() != 0;
+
+      Holders holders;
+      pid_t holder = holders.start({NsType::user, NsType::net}).pid;
+      NSFUN_EXPECT(holder > 0);
+      pid_t self = ::getpid();
+      std::uint64_t own_user = ns_ino(self, NsType::user);
+      std::uint64_t holder_user = ns_ino(holder, NsType::user);
+      std::uint64_t holder_net = ns_ino(holder, NsType::net);
+      NSFUN_EXPECT(holder_user != own_user && holder_net != ns_ino(self, NsType::net));
+
+      SnapshotOptions o;
+      o.hierarchy = true;
+      o.ids = true;
+      auto snap = Snapshot::take(o);
+      NSFUN_EXPECT_OK(snap);
+      std::uint64_t dev = snap.value().nsfs_dev();
+
+      const NsSummary* user = snap.value().find(Namespace(NsType::user, dev, holder_user));
+      NSFUN_EXPECT(user != nullptr);
+      NSFUN_EXPECT(user->pid == holder && user->nprocs == 1);
+      NSFUN_EXPECT(user->parent == own_user);
+      NSFUN_EXPECT(user->owner == own_user);  // a user namespace is owned by its parent
+
+      const NsSummary* net = snap.value().find(Namespace(NsType::net, dev, holder_net));
+      NSFUN_EXPECT(net != nullptr);
+      NSFUN_EXPECT(net->owner == holder_user);
+      NSFUN_EXPECT(net->parent == 0);  // net has no hierarchy
+
+      const NsSummary* mine =
+          snap.value().find(Namespace(NsType::net, dev, ns_ino(self, NsType::net)));
+      NSFUN_EXPECT(mine != nullptr);
+      NSFUN_EXPECT(mine->owner == own_user);
+
+      if (have_ids) {
+        auto theirs = NsFd::open(holder, NsType::net);
+        NSFUN_EXPECT_OK(theirs);
+        NSFUN_EXPECT(net->ns.id() == theirs.value().identity().id());
+        for (const NsSummary& s : snap.value().namespaces()) {
+          if (s.pid == 0 || s.ns.id() != 0) {
+            continue;
+          }
+          // Only allowed when that process exited (or moved) since the scan.
+          if (ns_ino(s.pid, s.ns.type()) == s.ns.ino()) {
+            std::fprintf(stderr, "%s has no id, its pid %d is still there\n",
+                         s.ns.to_string().c_str(), static_cast<int>(s.pid));
+            return 2;
+          }
+        }
+      }
+      return 0;
+    });
+  }
+
+  TEST_CASE("processes_in lists the processes of one namespace when they are kept") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net}), no_admin);
+    NSFUN_CHECK_CHILD([] {
+      Holders holders;
+      auto held = holders.start({NsType::net}, true);
+      NSFUN_EXPECT(held.pid > 0 && held.grandchild > 0);
+
+      SnapshotOptions o;
+      o.keep_procs = true;
+      auto snap = Snapshot::take(o);
+      NSFUN_EXPECT_OK(snap);
+      Namespace net(NsType::net, snap.value().nsfs_dev(), ns_ino(held.pid, NsType::net));
+      std::vector<pid_t> expected{held.pid, held.grandchild};
+      std::sort(expected.begin(), expected.end());
+      NSFUN_EXPECT(snap.value().processes_in(net) == expected);
+      NSFUN_EXPECT(!snap.value().processes().empty());
+
+      Namespace own(NsType::net, snap.value().nsfs_dev(), ns_ino(::getpid(), NsType::net));
+      auto ours = snap.value().processes_in(own);
+      NSFUN_EXPECT(std::binary_search(ours.begin(), ours.end(), ::getpid()));
+      NSFUN_EXPECT(!std::binary_search(ours.begin(), ours.end(), held.pid));
+
+      auto lean = Snapshot::take();
+      NSFUN_EXPECT_OK(lean);
+      NSFUN_EXPECT(lean.value().processes().empty());
+      NSFUN_EXPECT(lean.value().processes_in(net).empty());
+      NSFUN_EXPECT(lean.value().find(net) != nullptr);
+      return 0;
+    });
+  }
+}
