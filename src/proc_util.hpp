@@ -131,13 +131,17 @@ void for_each_pid(int dirfd, F&& fn) {
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
-      // ESRCH: the process exited after the open.
-      return errno == EINTR ? 0 : errno;
-    }
-    if (n == 0) {
-      return 0;
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno;  // ESRCH: the process exited after the open
     }
     out.append(buf, static_cast<std::size_t>(n));
+    // procfs hands out a whole small file per read: a short read is the end, which saves the
+    // read() that would return 0.
+    if (static_cast<std::size_t>(n) < sizeof(buf)) {
+      return 0;
+    }
   }
 }
 

@@ -30,7 +30,7 @@ struct ProcFacts {
   std::string command;
 };
 
-ProcFacts read_facts(int proc_fd, pid_t pid) {
+ProcFacts read_facts(int proc_fd, pid_t pid, bool want_ppid) {
   ProcFacts f;
   detail::ProcPath path;
   path.add(pid).add("/");
@@ -47,7 +47,9 @@ ProcFacts read_facts(int proc_fd, pid_t pid) {
     f.command = std::move(text);
   }
   std::string comm;
-  if (detail::read_at(proc_fd, path.truncate(base).add("stat").c_str(), text) == 0) {
+  // /proc/PID/stat only when needed: for PPID, or for the name of a kernel thread.
+  if ((want_ppid || f.command.empty()) &&
+      detail::read_at(proc_fd, path.truncate(base).add("stat").c_str(), text) == 0) {
     detail::parse_stat(text, f.ppid, comm);
   }
   if (f.command.empty()) {
@@ -219,7 +221,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
         }
         auto it = facts.find(s.pid);
         if (it == facts.end()) {
-          it = facts.emplace(s.pid, read_facts(proc.get(), s.pid)).first;
+          it = facts.emplace(s.pid, read_facts(proc.get(), s.pid, options.ppid)).first;
         }
         s.uid = it->second.uid;
         s.ppid = it->second.ppid;

@@ -20,7 +20,7 @@ struct NsSummary {
   Namespace ns;
   std::size_t nprocs = 0;              ///< processes in it (0 for one held only by a bind mount)
   pid_t pid = 0;                       ///< lowest pid in it; 0 when none
-  pid_t ppid = 0;                      ///< parent of `pid`
+  pid_t ppid = 0;                      ///< parent of `pid` (with SnapshotOptions::ppid)
   uid_t uid = static_cast<uid_t>(-1);  ///< owner of `pid`; -1 when unknown
   std::string command;                 ///< command line of `pid` (its name when the line is empty)
   std::uint64_t parent = 0;  ///< PNS: inode of the parent namespace (pid, user), 0 if none/not read
@@ -31,7 +31,8 @@ struct NsSummary {
 /// What a Snapshot collects; every extra costs syscalls per distinct namespace, never per process.
 struct SnapshotOptions {
   NsTypeSet types = NsTypeSet::all();
-  bool commands = true;     ///< USER, COMMAND and PPID of each namespace's lowest pid
+  bool commands = true;     ///< USER and COMMAND of each namespace's lowest pid
+  bool ppid = false;        ///< also its PPID (with commands)
   bool hierarchy = false;   ///< PNS and ONS, through the nsfs ioctls
   bool ids = false;         ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
   bool mounts = true;       ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)

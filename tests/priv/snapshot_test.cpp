@@ -548,7 +548,9 @@ TEST_SUITE("snapshot") {
       // USER and COMMAND of the load's namespaces.
       Deferred lsns({"lsns", "-J", "-o", "NS,USER,COMMAND"});
       NSFUN_EXPECT(lsns.forked());
-      auto snap = Snapshot::take();
+      SnapshotOptions with_ppid;
+      with_ppid.ppid = true;
+      auto snap = Snapshot::take(with_ppid);
       NSFUN_EXPECT_OK(snap);
       auto out = lsns.finish();
       NSFUN_EXPECT(out.status == 0);
