@@ -36,6 +36,8 @@ class Category final : public std::error_category {
         return "A user namespace cannot be left again once entered";
       case errc::pid_namespace_needs_process:
         return "A new pid namespace needs a process in it (spawn one)";
+      case errc::invalid_id_map:
+        return "Invalid uid/gid map";
       case errc::invalid_name:
         return "Invalid name";
       case errc::no_parent:
@@ -53,6 +55,7 @@ class Category final : public std::error_category {
       case errc::unknown_namespace_type:
       case errc::empty_namespace_type_list:
       case errc::invalid_name:
+      case errc::invalid_id_map:
       case errc::own_user_namespace:
       case errc::threaded_user_namespace:
       case errc::user_namespace_not_restorable:

@@ -23,9 +23,10 @@ enum class errc {
   threaded_user_namespace,        ///< a user namespace cannot be entered by a multithreaded process
   user_namespace_not_restorable,  ///< a scope guard cannot leave a user namespace again
   pid_namespace_needs_process,    ///< a new pid namespace exists only once a process is in it
-  invalid_name,                   ///< a name that is not a safe single path component
-  no_parent,                      ///< the namespace has no parent visible to the caller
-  child_failed,                   ///< a helper child process died without reporting a result
+  invalid_id_map,  ///< a uid/gid map that does not parse or that the kernel would refuse
+  invalid_name,    ///< a name that is not a safe single path component
+  no_parent,       ///< the namespace has no parent visible to the caller
+  child_failed,    ///< a helper child process died without reporting a result
 };
 
 /// The error category of nsfun::errc ("nsfun").

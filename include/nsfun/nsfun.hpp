@@ -13,5 +13,7 @@
 #include <nsfun/pidfd.hpp>
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
+#include <nsfun/spawn.hpp>
 #include <nsfun/unique_fd.hpp>
+#include <nsfun/user_map.hpp>
 #include <nsfun/version.hpp>

@@ -89,6 +89,9 @@ int drop_privileges() {
       ::setresuid(65534, 65534, 65534) < 0) {
     return errno;
   }
+  // Changing credentials made the process non-dumpable, which makes its /proc files (and its
+  // children's) root-owned; a real unprivileged process is dumpable.
+  ::prctl(PR_SET_DUMPABLE, 1);
   return 0;
 }
 

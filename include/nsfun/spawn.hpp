@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+// nsfun – starting processes in new (or existing) namespaces: Command, spawn() and Child.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <nsfun/ns_fd.hpp>
+#include <nsfun/ns_type.hpp>
+#include <nsfun/unique_fd.hpp>
+#include <nsfun/user_map.hpp>
+
+namespace nsfun {
+
+/// How a process ended.
+struct ExitStatus {
+  int code = 0;    ///< exit code, when it exited
+  int signal = 0;  ///< the signal that killed it, or 0
+
+  [[nodiscard]] bool exited() const noexcept { return signal == 0; }
+
+  [[nodiscard]] bool success() const noexcept { return signal == 0 && code == 0; }
+
+  friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
+};
+
+/// A started process, owned through its pidfd (immune to pid reuse). Move-only.
+///
+/// The destructor kills (SIGKILL) and reaps a child that was neither waited for nor detached,
+/// so that no process outlives its handle by accident; detach() opts out.
+class Child {
+ public:
+  Child() noexcept = default;
+
+  Child(Child&& other) noexcept { *this = std::move(other); }
+
+  Child& operator=(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  /// The pid in the caller's pid namespace.
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  [[nodiscard]] FdRef pidfd() const noexcept { return pidfd_.ref(); }
+
+  /// Waits for the process to end and reaps it. Wraps: waitid(P_PIDFD).
+  [[nodiscard]] result<ExitStatus> wait() noexcept;
+
+  /// The status if the process has ended (and reaps it), nothing if it still runs.
+  [[nodiscard]] result<std::optional<ExitStatus>> try_wait() noexcept;
+
+  /// Sends a signal. Wraps: pidfd_send_signal(2). Errors: std::errc::no_such_process.
+  [[nodiscard]] result<void> signal(int sig) noexcept;
+
+  /// SIGKILL.
+  [[nodiscard]] result<void> kill() noexcept { return signal(9); }
+
+  /// Lets the process run on after this handle dies; closes the pidfd.
+  void detach() noexcept;
+
+  [[nodiscard]] explicit operator bool() const noexcept { return pid_ > 0; }
+
+ private:
+  friend result<Child> spawn(const class Command& cmd) noexcept;  // sets the fields
+
+  pid_t pid_ = 0;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+};
+
+/// What a Command holds; read by spawn().
+struct CommandSpec {
+  std::string program;
+  std::function<int()> fn;
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;
+  bool clear_env = false;
+  NsTypeSet fresh;
+  std::vector<const NsFd*> join;
+  std::optional<UserMap> map;
+  std::optional<std::string> hostname;
+  std::optional<std::string> domainname;
+  bool keep_propagation = false;
+  bool mount_proc = false;
+  std::optional<std::string> rootfs;
+  std::optional<std::string> cwd;
+  int cgroup = -1;
+  std::optional<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> offsets;
+  bool init = true;
+  bool die_with_parent = false;
+  std::vector<std::pair<int, int>> redirects;
+};
+
+/// What to start and where: a builder (each setter returns *this).
+///
+///     auto child = nsfun::spawn(nsfun::Command("/bin/hostname")
+///                                   .namespaces({nsfun::NsType::uts})
+///                                   .hostname("box"));
+class Command {
+ public:
+  /// A program to execute: a path, or a name searched in PATH (inside the rootfs, if any).
+  explicit Command(std::string program) {
+    s_.program = std::move(program);
+    s_.args.push_back(s_.program);
+  }
+
+  /// A function to run in the child instead of a program; its return value is the exit code.
+  /// Like everything between clone and exec, it must do only async-signal-safe work when the
+  /// caller has other threads (no malloc, no locks).
+  explicit Command(std::function<int()> fn) { s_.fn = std::move(fn); }
+
+  Command& arg(std::string a) {
+    s_.args.push_back(std::move(a));
+    return *this;
+  }
+
+  Command& args(const std::vector<std::string>& as) {
+    s_.args.insert(s_.args.end(), as.begin(), as.end());
+    return *this;
+  }
+
+  /// argv[0], when it should differ from the program path.
+  Command& arg0(std::string a) {
+    if (!s_.args.empty()) {
+      s_.args[0] = std::move(a);
+    }
+    return *this;
+  }
+
+  /// Sets (or replaces) one environment variable; the rest is inherited unless clear_env().
+  Command& env(std::string key, std::string value) {
+    s_.env.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
+
+  Command& clear_env() {
+    s_.clear_env = true;
+    return *this;
+  }
+
+  /// New namespaces for the child (clone3 CLONE_NEW* flags).
+  Command& namespaces(NsTypeSet types) {
+    s_.fresh = types;
+    return *this;
+  }
+
+  /// Existing namespaces the child joins (setns) before it starts, after the new ones are made.
+  Command& join(const NsFd& ns) {
+    s_.join.push_back(&ns);
+    return *this;
+  }
+
+  /// uid/gid maps written by the parent before the child goes on (needs a new user namespace).
+  Command& user_map(UserMap map) {
+    s_.map = std::move(map);
+    return *this;
+  }
+
+  Command& hostname(std::string name) {
+    s_.hostname = std::move(name);
+    return *this;
+  }
+
+  Command& domainname(std::string name) {
+    s_.domainname = std::move(name);
+    return *this;
+  }
+
+  /// Keeps the mount propagation of a new mount namespace as copied (default: everything is made
+  /// recursively private first, so nothing the child mounts reaches the parent's namespace).
+  Command& keep_propagation(bool keep = true) {
+    s_.keep_propagation = keep;
+    return *this;
+  }
+
+  /// Mounts a fresh /proc (of the child's pid namespace) — `unshare --mount-proc`. Implies a new
+  /// mount namespace.
+  Command& mount_proc(bool on = true) {
+    s_.mount_proc = on;
+    return *this;
+  }
+
+  /// Makes `dir` the root with pivot_root; the old root is unmounted. Implies a new mount
+  /// namespace. With mount_proc, /proc is mounted inside the new root.
+  Command& rootfs(std::string dir) {
+    s_.rootfs = std::move(dir);
+    return *this;
+  }
+
+  /// Working directory of the child (after the rootfs change).
+  Command& cwd(std::string dir) {
+    s_.cwd = std::move(dir);
+    return *this;
+  }
+
+  /// Starts the child directly in a cgroup v2 directory (clone3 CLONE_INTO_CGROUP, 5.7+).
+  Command& cgroup(FdRef dir) {
+    s_.cgroup = dir.get();
+    return *this;
+  }
+
+  /// Clock offsets of a new time namespace (written before the program starts).
+  Command& time_offsets(std::chrono::nanoseconds monotonic, std::chrono::nanoseconds boottime) {
+    s_.offsets = {monotonic, boottime};
+    return *this;
+  }
+
+  /// When the child is PID 1 of a new pid namespace, run nsfun's minimal init as PID 1 and the
+  /// program as its child: it forwards signals, reaps orphans and exits with the program's
+  /// status (128+N when the program was killed by signal N). On by default.
+  Command& init(bool on) {
+    s_.init = on;
+    return *this;
+  }
+
+  /// Kill the child (SIGKILL) when the calling thread's process dies (PR_SET_PDEATHSIG).
+  Command& die_with_parent(bool on = true) {
+    s_.die_with_parent = on;
+    return *this;
+  }
+
+  /// Makes fd `target` of the child a copy of the caller's `source` (e.g. 1 for stdout). Every
+  /// other fd beyond 0, 1 and 2 is closed in the child.
+  Command& redirect(int target, FdRef source) {
+    s_.redirects.emplace_back(target, source.get());
+    return *this;
+  }
+
+  [[nodiscard]] const CommandSpec& spec() const noexcept { return s_; }
+
+ private:
+  CommandSpec s_;
+};
+
+/// Starts `cmd` with clone3 (CLONE_PIDFD always). The parent writes the user maps before the
+/// child goes on; any failure in the child before exec (a missing program, a refused mount) comes
+/// back here as an error naming the step, and no process is left behind.
+/// Affects: nothing in the caller. Safe from multithreaded programs: between clone and exec the
+/// child makes only async-signal-safe calls.
+/// Errors: std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
+/// nsfun::errc::invalid_id_map, and the errno of the failing step in the child.
+[[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;
+
+}  // namespace nsfun

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// nsfun – UserMap: uid/gid mappings of user namespaces: parse, validate, write, read back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <nsfun/error.hpp>
+
+namespace nsfun {
+
+/// One line of /proc/PID/uid_map: ids [inside, inside+count) in the namespace are
+/// [outside, outside+count) outside it.
+struct IdRange {
+  std::uint32_t inside = 0;
+  std::uint32_t outside = 0;
+  std::uint32_t count = 0;
+
+  friend bool operator==(const IdRange&, const IdRange&) = default;
+};
+
+/// A uid or gid map: a list of ranges the kernel would accept.
+class IdMap {
+ public:
+  /// The kernel's limit on lines in a map (Linux 4.15+).
+  static constexpr std::size_t max_ranges = 340;
+
+  IdMap() = default;
+
+  /// Parses either the /proc/PID/uid_map text ("0 1000 1" per line, any spacing) or the compact
+  /// form "0:1000:1" with ranges separated by commas; then validates.
+  /// Errors: nsfun::errc::invalid_id_map.
+  [[nodiscard]] static result<IdMap> parse(std::string_view text) noexcept;
+
+  /// Builds a map from ranges and validates it. Errors: nsfun::errc::invalid_id_map.
+  [[nodiscard]] static result<IdMap> from(std::vector<IdRange> ranges) noexcept;
+
+  /// A single range mapping `count` ids from `inside` to `outside`.
+  [[nodiscard]] static IdMap single(std::uint32_t inside,
+                                    std::uint32_t outside,
+                                    std::uint32_t count = 1) {
+    IdMap m;
+    m.ranges_.push_back({inside, outside, count});
+    return m;
+  }
+
+  [[nodiscard]] const std::vector<IdRange>& ranges() const noexcept { return ranges_; }
+
+  [[nodiscard]] bool empty() const noexcept { return ranges_.empty(); }
+
+  /// The text the kernel takes in /proc/PID/uid_map: "0 1000 1\n…".
+  [[nodiscard]] std::string to_proc() const;
+
+  /// The compact form: "0:1000:1,1:100000:65536".
+  [[nodiscard]] std::string to_string() const;
+
+  /// The id outside that `inside` maps to, or -1 when unmapped.
+  [[nodiscard]] std::int64_t to_outside(std::uint32_t inside) const noexcept;
+
+  friend bool operator==(const IdMap&, const IdMap&) = default;
+
+ private:
+  std::vector<IdRange> ranges_;
+};
+
+/// The uid and gid maps of a user namespace, and how to write them.
+struct UserMap {
+  IdMap uid;
+  IdMap gid;
+  /// Write "deny" to /proc/PID/setgroups before gid_map. The kernel requires it when the writer
+  /// lacks CAP_SETGID over the parent namespace (an unprivileged user mapping its own gid);
+  /// apply() turns it on by itself in that case.
+  bool deny_setgroups = false;
+
+  /// `unshare --map-root-user`: root inside is the given user outside.
+  [[nodiscard]] static UserMap root_is(uid_t uid, gid_t gid);
+
+  /// `unshare --map-current-user`: the given user is itself inside.
+  [[nodiscard]] static UserMap identity_of(uid_t uid, gid_t gid);
+
+  /// Root inside is `uid`, and 1..N inside are the subordinate ranges of `user` in /etc/subuid
+  /// and /etc/subgid (as `unshare --map-auto` / rootless containers do). Writing such a map as an
+  /// unprivileged user needs newuidmap/newgidmap (package uidmap): apply() uses them when the
+  /// direct write is refused. Errors: std::errc::no_such_file_or_directory when `user` has no
+  /// subordinate ranges.
+  [[nodiscard]] static result<UserMap> subordinate(std::string_view user,
+                                                   uid_t uid,
+                                                   gid_t gid,
+                                                   const char* subuid = "/etc/subuid",
+                                                   const char* subgid = "/etc/subgid") noexcept;
+
+  /// Writes the maps of process `pid`, which must be in a user namespace whose maps are still
+  /// unset: setgroups first (when needed), then uid_map, then gid_map.
+  /// Needs: CAP_SETUID/CAP_SETGID over the parent user namespace, or a map of the writer's own
+  /// ids only. Errors: std::errc::operation_not_permitted, nsfun::errc::invalid_id_map.
+  [[nodiscard]] result<void> apply(pid_t pid) const noexcept;
+
+  /// The maps of process `pid` as the kernel shows them to the caller.
+  [[nodiscard]] static result<UserMap> read(pid_t pid) noexcept;
+};
+
+}  // namespace nsfun

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+// nsfun tests – spawn.hpp: each option observed from inside the child, and the failure paths.
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <nsfun/acquire.hpp>
+#include <nsfun/format.hpp>
+#include <nsfun/spawn.hpp>
+
+#include "test_support.hpp"
+
+using nsfun::Command;
+using nsfun::NsType;
+
+namespace {
+
+struct Output {
+  nsfun::ExitStatus status;
+  std::string out;
+  bool ok = false;
+};
+
+// Spawns `cmd` with stdout captured; waits for it.
+Output run(Command cmd) {
+  Output o;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) {
+    return o;
+  }
+  auto w = nsfun::UniqueFd::adopt(p[1]);
+  auto r = nsfun::UniqueFd::adopt(p[0]);
+  cmd.redirect(1, w);
+  auto child = nsfun::spawn(cmd);
+  w.reset();
+  if (!child) {
+    std::fprintf(stderr, "spawn: %s\n", child.error().message().c_str());
+    return o;
+  }
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(r.get(), buf, sizeof(buf))) > 0) {
+    o.out.append(buf, static_cast<std::size_t>(n));
+  }
+  auto st = child.value().wait();
+  o.ok = static_cast<bool>(st);
+  if (st) {
+    o.status = st.value();
+  }
+  while (!o.out.empty() && o.out.back() == '\n') {
+    o.out.pop_back();
+  }
+  return o;
+}
+
+// Running (a zombie waiting for a reaper does not count).
+bool alive(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) {
+    return false;
+  }
+  char buf[512] = {};
+  std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  std::string stat(buf, n);
+  std::size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// A directory holding a static busybox: a rootfs that needs nothing from the host.
+struct BusyboxRoot {
+  std::filesystem::path dir;
+
+  BusyboxRoot() {
+    char tmpl[] = "/tmp/nsfun-test-root-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      return;
+    }
+    dir = tmpl;
+    std::filesystem::create_directories(dir / "bin");
+    std::filesystem::create_directories(dir / "proc");
+    std::filesystem::copy_file("/bin/busybox", dir / "bin" / "busybox");
+    std::filesystem::create_symlink("busybox", dir / "bin" / "sh");
+  }
+
+  BusyboxRoot(const BusyboxRoot&) = delete;
+  BusyboxRoot& operator=(const BusyboxRoot&) = delete;
+
+  ~BusyboxRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+bool have_busybox() {
+  return ::access("/bin/busybox", X_OK) == 0;
+}
+
+}  // namespace
+
+TEST_SUITE("spawn") {
+  TEST_CASE("spawn runs a program and reports its exit status") {
+    auto t = run(Command("true"));
+    CHECK(t.ok);
+    CHECK(t.status.success());
+    auto f = run(Command("/bin/sh").arg("-c").arg("exit 3"));
+    CHECK(f.ok);
+    CHECK(f.status.code == 3);
+    auto e = run(Command("/bin/echo").arg("a b").arg("c"));
+    CHECK(e.out == "a b c");
+    auto env = run(Command("/bin/sh").arg("-c").arg("echo $NSFUN_X").env("NSFUN_X", "42"));
+    CHECK(env.out == "42");
+    auto clear = run(Command("/bin/sh").arg("-c").arg("echo ${HOME:-none}").clear_env());
+    CHECK(clear.out == "none");
+    auto cwd = run(Command("/bin/pwd").cwd("/proc"));
+    CHECK(cwd.out == "/proc");
+  }
+
+  TEST_CASE("a missing program is a clear error and leaves no process") {
+    std::size_t fds = nsfun::test::open_fd_count();
+    auto r = nsfun::spawn(Command("nsfun-no-such-program"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::no_such_file_or_directory);
+    CHECK(r.error().what == "find program in PATH");
+    auto abs = nsfun::spawn(Command("/nonexistent/nsfun"));
+    REQUIRE_FALSE(abs);
+    CHECK(abs.error() == std::errc::no_such_file_or_directory);
+    CHECK(abs.error().what == "execve");
+    // The failed child was reaped: nothing left to wait for.
+    CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
+    CHECK(errno == ECHILD);
+    CHECK(nsfun::test::open_fd_count() == fds);
+  }
+
+  TEST_CASE("a function runs in the child and its return value is the exit code") {
+    auto c = nsfun::spawn(Command([] { return ::getpid() > 0 ? 7 : 0; }));
+    REQUIRE(c);
+    auto st = c.value().wait();
+    REQUIRE(st);
+    CHECK(st.value().code == 7);
+  }
+
+  TEST_CASE("only fds 0 1 2 reach the program") {
+    int leaky = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+    REQUIRE(leaky >= 0);
+    auto ls = run(Command("/bin/ls").arg("/proc/self/fd"));
+    ::close(leaky);
+    CHECK(ls.ok);
+    CHECK(ls.out == "0\n1\n2\n3");  // 3: the directory ls is reading
+  }
+
+  TEST_CASE("the destructor kills and reaps and detach lets go") {
+    pid_t pid = 0;
+    {
+      auto c = nsfun::spawn(Command("/bin/sleep").arg("100"));
+      REQUIRE(c);
+      pid = c.value().pid();
+      CHECK(alive(pid));
+    }
+    CHECK_FALSE(alive(pid));
+    auto c = nsfun::spawn(Command("/bin/sleep").arg("100"));
+    REQUIRE(c);
+    CHECK(c.value().signal(SIGTERM));
+    auto st = c.value().wait();
+    REQUIRE(st);
+    CHECK(st.value().signal == SIGTERM);
+    CHECK_FALSE(c.value().signal(SIGTERM));  // reaped: nothing to signal
+    auto running = c.value().try_wait();
+    CHECK_FALSE(running);
+  }
+
+  TEST_CASE("try_wait says whether the child has ended") {
+    auto c = nsfun::spawn(Command("/bin/sleep").arg("0.2"));
+    REQUIRE(c);
+    auto now = c.value().try_wait();
+    REQUIRE(now);
+    CHECK_FALSE(now.value().has_value());
+    auto st = c.value().wait();
+    REQUIRE(st);
+    CHECK(st.value().success());
+  }
+
+  TEST_CASE("uts namespace with hostname and domainname") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::uts}), "needs CAP_SYS_ADMIN");
+    auto o = run(Command("/bin/sh")
+                     .args({"-c",
+                            "hostname; domainname 2>/dev/null || cat "
+                            "/proc/sys/kernel/domainname"})
+                     .namespaces({NsType::uts})
+                     .hostname("nsfun-test-box")
+                     .domainname("nsfun.test"));
+    CHECK(o.ok);
+    CHECK(o.out == "nsfun-test-box\nnsfun.test");
+    char mine[256] = {};
+    ::gethostname(mine, sizeof(mine));
+    CHECK(std::string(mine) != "nsfun-test-box");
+  }
+
+  TEST_CASE("pid namespace with a fresh proc and the minimal init") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt}), "needs CAP_SYS_ADMIN");
+    // With init: init is PID 1 and the program PID 2; /proc shows only the new namespace.
+    auto o = run(Command("/bin/sh")
+                     .args({"-c", "echo $$; ls /proc | grep -c '^[0-9]'"})
+                     .namespaces({NsType::pid})
+                     .mount_proc());
+    CHECK(o.ok);
+    CHECK(o.out == "2\n4");  // init, sh, ls and grep
+    auto no_init = run(Command("/bin/sh")
+                           .args({"-c", "echo $$"})
+                           .namespaces({NsType::pid})
+                           .mount_proc()
+                           .init(false));
+    CHECK(no_init.out == "1");
+  }
+
+  TEST_CASE("the init reaps orphans so no zombie piles up") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt}), "needs CAP_SYS_ADMIN");
+    // Each ( … & ) leaves an orphan that exits at once; it is reparented to PID 1.
+    auto o = run(Command("/bin/sh")
+                     .args({"-c",
+                            "for i in 1 2 3 4 5; do (sh -c 'exit 0' &); done; sleep 0.5; "
+                            "grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l"})
+                     .namespaces({NsType::pid})
+                     .mount_proc());
+    CHECK(o.ok);
+    CHECK(o.out == "0");
+  }
+
+  TEST_CASE("the init forwards signals and exits with the program status") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid}), "needs CAP_SYS_ADMIN");
+    auto c = nsfun::spawn(Command("/bin/sleep").arg("100").namespaces({NsType::pid}));
+    REQUIRE(c);
+    ::usleep(100000);
+    CHECK(c.value().signal(SIGTERM));
+    auto st = c.value().wait();
+    REQUIRE(st);
+    CHECK(st.value().code == 128 + SIGTERM);
+    auto code = run(Command("/bin/sh").args({"-c", "exit 5"}).namespaces({NsType::pid}));
+    CHECK(code.status.code == 5);
+  }
+
+  TEST_CASE("user namespace with root mapped to the caller") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
+    auto map = nsfun::UserMap::root_is(::geteuid(), ::getegid());
+    auto o = run(Command("/bin/sh")
+                     .args({"-c", "id -u; id -g; cat /proc/self/uid_map"})
+                     .namespaces({NsType::user})
+                     .user_map(map));
+    CHECK(o.ok);
+    CHECK(o.out.rfind("0\n0\n", 0) == 0);
+    CHECK(o.out.find(std::to_string(::geteuid())) != std::string::npos);
+  }
+
+  TEST_CASE("user map rules are checked before anything starts") {
+    auto r = nsfun::spawn(Command("true").user_map(nsfun::UserMap::root_is(0, 0)));
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == nsfun::errc::invalid_id_map);
+  }
+
+  TEST_CASE("an unprivileged user maps itself and cannot map others") {
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs to switch to uid 65534");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      if (!nsfun::test::can_unshare({NsType::user})) {
+        return 0;  // unprivileged user namespaces are disabled here
+      }
+      auto ok = nsfun::spawn(Command("true")
+                                 .namespaces({NsType::user})
+                                 .user_map(nsfun::UserMap::root_is(65534, 65534)));
+      NSFUN_EXPECT_OK(ok);
+      NSFUN_EXPECT(ok.value().wait().value().success());
+      auto bad = nsfun::spawn(
+          Command("true").namespaces({NsType::user}).user_map(nsfun::UserMap::root_is(0, 0)));
+      NSFUN_EXPECT(!bad);
+      NSFUN_EXPECT(bad.error() == std::errc::operation_not_permitted);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a rootfs with pivot_root shows only the new root") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt, NsType::pid}), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(have_busybox(), "needs busybox-static");
+    BusyboxRoot root;
+    REQUIRE_FALSE(root.dir.empty());
+    auto o = run(Command("/bin/busybox")
+                     .args({"sh", "-c",
+                            "ls /; ls /proc | grep -c '^[0-9]'; cat /proc/mounts | "
+                            "grep -c ' / '"})
+                     .namespaces({NsType::pid})
+                     .rootfs(root.dir.string())
+                     .mount_proc());
+    CHECK(o.ok);
+    CHECK(o.status.success());
+    CHECK(o.out.rfind("bin\nproc\n", 0) == 0);
+    // PATH is searched inside the rootfs.
+    auto named = run(Command("sh").args({"-c", "echo inside"}).rootfs(root.dir.string()));
+    CHECK(named.out == "inside");
+  }
+
+  TEST_CASE("a rootfs that is not a directory is a clear error") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt}), "needs CAP_SYS_ADMIN");
+    auto r = nsfun::spawn(Command("/bin/true").rootfs("/etc/hostname"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::not_a_directory);
+    CHECK(r.error().what == "check rootfs");
+    auto missing = nsfun::spawn(Command("/bin/true").rootfs("/nonexistent/nsfun"));
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error() == std::errc::no_such_file_or_directory);
+  }
+
+  TEST_CASE("time namespace offsets shift the child clocks") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::time}), "needs CAP_SYS_ADMIN");
+    using namespace std::chrono_literals;
+    auto o = run(
+        Command("/bin/cat").arg("/proc/uptime").namespaces({NsType::time}).time_offsets(0s, 24h));
+    CHECK(o.ok);
+    double uptime = std::stod(o.out);
+    CHECK(uptime >= 86400.0);
+    auto offsets = run(Command("/bin/cat")
+                           .arg("/proc/self/timens_offsets")
+                           .namespaces({NsType::time})
+                           .time_offsets(-1s, 2s));
+    CHECK(offsets.out.find("monotonic") != std::string::npos);
+  }
+
+  TEST_CASE("join an existing namespace") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net}), "needs CAP_SYS_ADMIN");
+    auto net = nsfun::acquire<NsType::net>();
+    REQUIRE(net);
+    auto o = run(Command("/bin/readlink").arg("/proc/self/ns/net").join(net.value()));
+    CHECK(o.out == fmt::format("{}", net.value()));
+  }
+
+  TEST_CASE("die_with_parent kills the child when its parent dies") {
+    NSFUN_CHECK_CHILD([] {
+      int p[2];
+      NSFUN_EXPECT(::pipe(p) == 0);
+      pid_t middle = ::fork();
+      if (middle == 0) {
+        auto c = nsfun::spawn(Command("/bin/sleep").arg("100").die_with_parent());
+        if (!c) {
+          ::_exit(1);
+        }
+        pid_t pid = c.value().pid();
+        (void)!::write(p[1], &pid, sizeof(pid));
+        c.value().detach();
+        ::_exit(0);  // without the destructor: only PDEATHSIG can end the sleep
+      }
+      pid_t grandchild = 0;
+      NSFUN_EXPECT(::read(p[0], &grandchild, sizeof(grandchild)) == sizeof(grandchild));
+      ::waitpid(middle, nullptr, 0);
+      for (int i = 0; i < 50 && alive(grandchild); ++i) {
+        ::usleep(20000);
+      }
+      NSFUN_EXPECT(!alive(grandchild));
+      return 0;
+    });
+  }
+}
