@@ -3,9 +3,11 @@
 #pragma once
 
 #include <nsfun/acquire.hpp>
+#include <nsfun/cgroup.hpp>
 #include <nsfun/enter.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/format.hpp>
+#include <nsfun/mount.hpp>
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
@@ -14,6 +16,7 @@
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 #include <nsfun/spawn.hpp>
+#include <nsfun/time_ns.hpp>
 #include <nsfun/unique_fd.hpp>
 #include <nsfun/user_map.hpp>
 #include <nsfun/version.hpp>

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+// nsfun – mount helpers and the mountinfo parser.
+
+#include <charconv>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nsfun/mount.hpp>
+#include <nsfun/unique_fd.hpp>
+
+#include "proc_util.hpp"
+#include "sys.hpp"
+
+namespace nsfun {
+
+namespace {
+
+// statvfs(3) flag glibc 2.36 lacks (kernel ST_NOSYMFOLLOW, Linux 5.10).
+constexpr unsigned long st_nosymfollow = 0x2000;
+
+auto malformed() noexcept {
+  return errno_error(EINVAL, "parse mountinfo line");
+}
+
+// The next space-separated field of `rest`, which is advanced past it.
+std::string_view next_field(std::string_view& rest) noexcept {
+  std::size_t start = rest.find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    rest = {};
+    return {};
+  }
+  rest.remove_prefix(start);
+  std::size_t end = rest.find(' ');
+  std::string_view field = rest.substr(0, end);
+  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  return field;
+}
+
+template <class T>
+bool parse_number(std::string_view s, T& out) noexcept {
+  if (s.empty()) {
+    return false;
+  }
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// "shared:12" -> 12 in `out` when `field` starts with `tag`.
+bool tagged_number(std::string_view field, std::string_view tag, std::uint32_t& out) noexcept {
+  if (field.substr(0, tag.size()) != tag) {
+    return false;
+  }
+  return parse_number(field.substr(tag.size()), out);
+}
+
+unsigned long propagation_flag(Propagation p) noexcept {
+  switch (p) {
+    case Propagation::shared:
+      return MS_SHARED;
+    case Propagation::slave:
+      return MS_SLAVE;
+    case Propagation::private_:
+      return MS_PRIVATE;
+    case Propagation::unbindable:
+      return MS_UNBINDABLE;
+  }
+  return MS_PRIVATE;
+}
+
+}  // namespace
+
+std::string_view name(Propagation p) noexcept {
+  switch (p) {
+    case Propagation::shared:
+      return "shared";
+    case Propagation::slave:
+      return "slave";
+    case Propagation::private_:
+      return "private";
+    case Propagation::unbindable:
+      return "unbindable";
+  }
+  return "unknown";
+}
+
+Propagation MountInfo::propagation() const noexcept {
+  if (shared != 0) {
+    return Propagation::shared;
+  }
+  if (master != 0) {
+    return Propagation::slave;
+  }
+  return unbindable ? Propagation::unbindable : Propagation::private_;
+}
+
+result<MountInfo> parse_mountinfo_line(std::string_view line) noexcept {
+  try {
+    MountInfo m;
+    std::string_view rest = line;
+    if (!parse_number(next_field(rest), m.mount_id) ||
+        !parse_number(next_field(rest), m.parent_id)) {
+      return malformed();
+    }
+    std::string_view dev = next_field(rest);
+    std::size_t colon = dev.find(':');
+    if (colon == std::string_view::npos || !parse_number(dev.substr(0, colon), m.major) ||
+        !parse_number(dev.substr(colon + 1), m.minor)) {
+      return malformed();
+    }
+    std::string_view root = next_field(rest);
+    std::string_view mount_point = next_field(rest);
+    std::string_view options = next_field(rest);
+    if (root.empty() || mount_point.empty() || options.empty()) {
+      return malformed();
+    }
+    m.root = detail::unescape_mount_path(root);
+    m.mount_point = detail::unescape_mount_path(mount_point);
+    m.mount_options.assign(options);
+
+    // Optional fields up to the lone "-"; unknown ones are skipped, as proc(5) asks.
+    for (;;) {
+      std::string_view field = next_field(rest);
+      if (field.empty()) {
+        return malformed();
+      }
+      if (field == "-") {
+        break;
+      }
+      if (field == "unbindable") {
+        m.unbindable = true;
+      } else {
+        (void)(tagged_number(field, "shared:", m.shared) ||
+               tagged_number(field, "master:", m.master) ||
+               tagged_number(field, "propagate_from:", m.propagate_from));
+      }
+    }
+    std::string_view fs_type = next_field(rest);
+    std::string_view source = next_field(rest);
+    if (fs_type.empty() || source.empty()) {
+      return malformed();
+    }
+    m.fs_type = detail::unescape_mount_path(fs_type);
+    m.source = detail::unescape_mount_path(source);
+    m.super_options = detail::unescape_mount_path(next_field(rest));
+    return m;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "parse mountinfo line");
+  }
+}
+
+result<std::vector<MountInfo>> parse_mountinfo(std::string_view text) noexcept {
+  try {
+    std::vector<MountInfo> out;
+    while (!text.empty()) {
+      std::size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      if (line.empty()) {
+        continue;
+      }
+      NSFUN_TRY(auto m, parse_mountinfo_line(line));
+      out.push_back(std::move(m));
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "parse mountinfo");
+  }
+}
+
+result<std::vector<MountInfo>> mounts() noexcept {
+  NSFUN_TRY(auto proc, detail::open_proc());
+  try {
+    std::string text;
+    // thread-self: a thread that entered another mount namespace (run_in) sees that one.
+    if (int err = detail::read_at(proc.get(), "thread-self/mountinfo", text); err != 0) {
+      return errno_error(err, "read /proc/thread-self/mountinfo");
+    }
+    return parse_mountinfo(text);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "read /proc/thread-self/mountinfo");
+  }
+}
+
+result<MountInfo> mount_of(const char* path) noexcept {
+  struct statx stx {};
+
+  if (::statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) < 0) {
+    return sys::last_error("statx");
+  }
+  // COMPAT(linux < 5.8): no mount id in statx; the baseline is 5.8.
+  if ((stx.stx_mask & STATX_MNT_ID) == 0) {
+    return errno_error(ENOTSUP, "statx: no mount id");
+  }
+  NSFUN_TRY(auto all, mounts());
+  for (auto& m : all) {
+    if (static_cast<std::uint64_t>(m.mount_id) == stx.stx_mnt_id) {
+      return std::move(m);
+    }
+  }
+  // Unmounted between the statx and the read.
+  return errno_error(ENOENT, "find mount in mountinfo");
+}
+
+result<bool> is_mount_point(const char* path) noexcept {
+  struct statx stx {};
+
+  if (::statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) < 0) {
+    return sys::last_error("statx");
+  }
+  // COMPAT(linux < 5.8): no STATX_ATTR_MOUNT_ROOT; the baseline is 5.8.
+  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0) {
+    return errno_error(ENOTSUP, "statx: no mount root attribute");
+  }
+  return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
+result<Propagation> propagation_of(const char* path) noexcept {
+  NSFUN_TRY(auto m, mount_of(path));
+  return m.propagation();
+}
+
+result<void> mount_proc(const char* target) noexcept {
+  if (::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+    return sys::last_error("mount proc");
+  }
+  return success();
+}
+
+result<void> bind(const char* source, const char* target, bool recursive) noexcept {
+  unsigned long flags = MS_BIND;
+  if (recursive) {
+    flags |= MS_REC;
+  }
+  if (::mount(source, target, "none", flags, nullptr) < 0) {
+    return sys::last_error("mount --bind");
+  }
+  return success();
+}
+
+result<void> remount_readonly(const char* target) noexcept {
+  struct statvfs st {};
+
+  if (::statvfs(target, &st) < 0) {
+    return sys::last_error("statvfs");
+  }
+  // A bind remount replaces every per-mount flag it is given: pass the current ones back, or a
+  // nosuid mount would silently lose nosuid (and in a user namespace, where such flags are
+  // locked, the call would fail with EPERM). Without atime flags the kernel keeps the current
+  // atime behaviour.
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+  if ((st.f_flag & ST_NOSUID) != 0) {
+    flags |= MS_NOSUID;
+  }
+  if ((st.f_flag & ST_NODEV) != 0) {
+    flags |= MS_NODEV;
+  }
+  if ((st.f_flag & ST_NOEXEC) != 0) {
+    flags |= MS_NOEXEC;
+  }
+  if ((st.f_flag & st_nosymfollow) != 0) {
+    flags |= MS_NOSYMFOLLOW;
+  }
+  if (::mount("none", target, nullptr, flags, nullptr) < 0) {
+    return sys::last_error("mount -o remount,bind,ro");
+  }
+  return success();
+}
+
+result<void> set_propagation(const char* target, Propagation p, bool recursive) noexcept {
+  unsigned long flags = propagation_flag(p);
+  if (recursive) {
+    flags |= MS_REC;
+  }
+  if (::mount("none", target, nullptr, flags, nullptr) < 0) {
+    return sys::last_error("mount --make-<propagation>");
+  }
+  return success();
+}
+
+result<void> unmount(const char* target, bool detach) noexcept {
+  int flags = UMOUNT_NOFOLLOW;
+  if (detach) {
+    flags |= MNT_DETACH;
+  }
+  if (::umount2(target, flags) < 0) {
+    return sys::last_error("umount");
+  }
+  return success();
+}
+
+result<void> pivot_root_into(const char* new_root) noexcept {
+  int raw = ::open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (raw < 0) {
+    return sys::last_error("open new root");
+  }
+  UniqueFd root = UniqueFd::adopt(raw);  // owns: just opened
+  // pivot_root says EINVAL for half a dozen reasons; name the most common one.
+  auto mounted = is_mount_point(new_root);
+  if (mounted && !mounted.value()) {
+    return errno_error(EINVAL, "pivot_root: new root is not a mount point");
+  }
+  raw = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (raw < 0) {
+    return sys::last_error("open working directory");
+  }
+  UniqueFd old_cwd = UniqueFd::adopt(raw);  // owns: just opened
+  if (::fchdir(root.get()) < 0) {
+    return sys::last_error("chdir new root");
+  }
+  // With new_root == put_old, the old root ends up mounted on top of the new one, at ".", from
+  // where it can be detached without needing a directory for it inside the new root.
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) {
+    int err = errno;
+    (void)!::fchdir(old_cwd.get());
+    return errno_error(err, "pivot_root");
+  }
+  if (::umount2(".", MNT_DETACH) < 0) {
+    return sys::last_error("umount old root");
+  }
+  if (::chdir("/") < 0) {
+    return sys::last_error("chdir /");
+  }
+  return success();
+}
+
+}  // namespace nsfun
