@@ -118,7 +118,7 @@ std::size_t open_fd_count() {
 void skip(const char* why) {
   std::printf("NSFUN-SKIPPED: %s\n", why);
   std::fflush(stdout);
-  MESSAGE("skipped: " << why);
+  MESSAGE("skipped: " << std::string(why));
 }
 
 CommandResult run(const std::string& command) {

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// net_cheatsheet – the cheatsheet's network namespace recipe, as nsfun calls:
+//
+//   ip netns add NS
+//   ip link add veth0 type veth peer name veth1
+//   ip link set veth1 netns NS
+//   ip addr add 10.200.0.1/24 dev veth0;  ip -n NS addr add 10.200.0.2/24 dev veth1
+//   ip link set veth0 up;  ip -n NS link set veth1 up;  ip -n NS link set lo up
+//   … and the teardown: ip link del veth0;  ip netns del NS
+//
+// usage: net_cheatsheet [--in-place] [--quiet] [--keep] [--move]
+//   By default the program first moves itself into a private mount namespace (with its own
+//   /run) and a new network namespace, so nothing it does reaches the host. --in-place skips
+//   that (the caller isolates it, e.g. under unshare(1)); --keep stops before the teardown.
+//   The peer is created directly inside NS (the same end state, without the kernel's
+//   synchronize_net of a move); --move creates it beside veth0 and moves it, as the recipe does.
+// Exit status 77: not allowed to make namespaces here.
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+#include <nsfun/net/net.hpp>
+#include <nsfun/persist.hpp>
+
+namespace {
+
+namespace net = nsfun::net;
+
+bool quiet = false;
+
+void say(const char* text) {
+  if (!quiet) {
+    std::printf("%s\n", text);
+  }
+}
+
+int fail(const char* what, const nsfun::error& e, const net::Rtnl* rtnl = nullptr) {
+  std::fprintf(stderr, "net_cheatsheet: %s: %s", what, e.message().c_str());
+  if (rtnl != nullptr && !rtnl->last_extack().empty()) {
+    std::fprintf(stderr, " (%.*s)", static_cast<int>(rtnl->last_extack().size()),
+                 rtnl->last_extack().data());
+  }
+  std::fprintf(stderr, "\n");
+  return 1;
+}
+
+// A private mount namespace with a fresh /run, and a new network namespace for the "host" side.
+int isolate() {
+  if (::unshare(CLONE_NEWNS | CLONE_NEWNET) < 0) {
+    int err = errno;
+    std::fprintf(stderr, "net_cheatsheet: unshare: %s\n", std::strerror(err));
+    return err == EPERM || err == EACCES ? 77 : 1;
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
+      ::mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+    std::fprintf(stderr, "net_cheatsheet: private /run: %s\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int cheatsheet(bool keep, bool move) {
+  constexpr const char* name = "nsfun-demo";
+  auto ns = nsfun::netns::add(name);  // ip netns add
+  if (!ns) {
+    return fail("ip netns add", ns.error());
+  }
+  auto host = net::Rtnl::open();
+  if (!host) {
+    return fail("rtnetlink", host.error());
+  }
+  auto inner = net::Rtnl::open(ns.value());
+  if (!inner) {
+    return fail("rtnetlink in the namespace", inner.error());
+  }
+  auto veth = move ? net::Veth::create(host.value(), "veth0", "veth1")  // ip link add … veth
+                   : net::Veth::create(host.value(), "veth0", "veth1", inner.value());
+  if (!veth) {
+    return fail("ip link add", veth.error(), &host.value());
+  }
+  if (move) {
+    if (auto r = veth.value().move_peer(inner.value()); !r) {  // ip link set veth1 netns NS
+      return fail("ip link set netns", r.error(), &host.value());
+    }
+  }
+  auto lo = net::Link::by_name(inner.value(), "lo");
+  if (!lo) {
+    return fail("lo", lo.error());
+  }
+  const auto& v = veth.value();
+  auto here = net::IpPrefix::parse("10.200.0.1/24");
+  auto there = net::IpPrefix::parse("10.200.0.2/24");
+  for (auto r :
+       {net::add_address(v.first(), here.value()), net::add_address(v.peer(), there.value()),
+        v.first().set_up(), v.peer().set_up(), lo.value().set_up()}) {
+    if (!r) {
+      return fail("ip addr / ip link set up", r.error());
+    }
+  }
+  say("veth0 10.200.0.1/24 <-> veth1 10.200.0.2/24 in netns nsfun-demo, all up");
+  if (keep) {
+    (void)veth.value().release();
+    return 0;
+  }
+  if (auto r = veth.value().remove(); !r) {  // ip link del veth0
+    return fail("ip link del", r.error());
+  }
+  if (auto r = nsfun::netns::remove(name); !r) {  // ip netns del
+    return fail("ip netns del", r.error());
+  }
+  say("torn down");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool in_place = false;
+  bool keep = false;
+  bool move = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--in-place") {
+      in_place = true;
+    } else if (arg == "--quiet") {
+      quiet = true;
+    } else if (arg == "--keep") {
+      keep = true;
+    } else if (arg == "--move") {
+      move = true;
+    } else {
+      std::fprintf(stderr, "usage: net_cheatsheet [--in-place] [--quiet] [--keep] [--move]\n");
+      return 2;
+    }
+  }
+  if (!in_place) {
+    if (int rc = isolate(); rc != 0) {
+      return rc;
+    }
+  }
+  return cheatsheet(keep, move);
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – Linux bridges (ip link add NAME type bridge; ip link set PORT master NAME).
+#pragma once
+
+#include <string_view>
+
+#include <nsfun/error.hpp>
+#include <nsfun/net/link.hpp>
+#include <nsfun/net/rtnl.hpp>
+
+namespace nsfun::net::bridge {
+
+/// Creates a bridge called `name` in the namespace of `rtnl` (down, STP off) and returns it.
+/// It is not owned: delete it with Link::remove(), or let its namespace die.
+/// Wraps: RTM_NEWLINK, kind "bridge", NLM_F_CREATE | NLM_F_EXCL. Needs: CAP_NET_ADMIN.
+/// Errors: std::errc::file_exists, those of check_ifname(); on error nothing is left.
+[[nodiscard]] result<Link> create(const Rtnl& rtnl, std::string_view name);
+
+/// Attaches `port` to `bridge` (same namespace): ip link set PORT master BRIDGE.
+/// Errors: std::errc::cross_device_link (different namespaces), std::errc::invalid_argument.
+[[nodiscard]] result<void> attach(const Link& bridge, const Link& port);
+
+/// Detaches `port` from its bridge: ip link set PORT nomaster.
+[[nodiscard]] result<void> detach(const Link& port);
+
+}  // namespace nsfun::net::bridge

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – Link: a network interface in the namespace of an Rtnl (ip link).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <nsfun/error.hpp>
+#include <nsfun/net/rtnl.hpp>
+#include <nsfun/ns_fd.hpp>
+
+namespace nsfun::net {
+
+/// The longest interface name the kernel accepts (IFNAMSIZ - 1).
+inline constexpr std::size_t max_ifname_length = 15;
+
+/// Checks an interface name the way the kernel does (dev_valid_name), before asking it: 1 to 15
+/// bytes, not "." or "..", no '/', ':' or white space.
+/// Errors: std::errc::filename_too_long (over 15 bytes), std::errc::invalid_argument; the step
+/// is "check interface name".
+[[nodiscard]] result<void> check_ifname(std::string_view name) noexcept;
+
+/// An Ethernet (48-bit) hardware address.
+struct MacAddress {
+  std::array<std::uint8_t, 6> bytes{};
+
+  /// Parses "02:00:00:aa:bb:cc" (also with '-'). Errors: std::errc::invalid_argument, step
+  /// "parse MAC address".
+  [[nodiscard]] static result<MacAddress> parse(std::string_view text) noexcept;
+
+  /// "02:00:00:aa:bb:cc".
+  [[nodiscard]] std::string to_string() const;
+
+  friend bool operator==(const MacAddress&, const MacAddress&) = default;
+};
+
+/// What the kernel says about a link (one RTM_NEWLINK message).
+struct LinkInfo {
+  int index = 0;
+  std::string name;
+  std::string kind;  ///< "veth", "bridge", … ; empty for physical and loopback devices
+  std::uint32_t mtu = 0;
+  unsigned flags = 0;  ///< IFF_* flags
+  int master = 0;      ///< index of the bridge (or bond) it is attached to; 0 for none
+  std::optional<MacAddress> mac;
+
+  /// IFF_UP: administratively up.
+  [[nodiscard]] bool is_up() const noexcept;
+};
+
+/// A network interface, named by its index in the namespace of an Rtnl. A Link does not own the
+/// interface (nothing is deleted when it dies; see Veth for that) and holds a copy of the Rtnl.
+///
+/// Indexes are per namespace: after move_to() the interface is no longer reachable through this
+/// Link; use the Link that move_to(const Rtnl&) returns.
+class Link {
+ public:
+  Link() noexcept = default;
+
+  /// The interface called `name` (ip link show NAME). Wraps: RTM_GETLINK.
+  /// Errors: std::errc::no_such_device, and those of check_ifname().
+  [[nodiscard]] static result<Link> by_name(const Rtnl& rtnl, std::string_view name);
+
+  /// The interface with index `index`. Errors: std::errc::no_such_device.
+  [[nodiscard]] static result<Link> by_index(const Rtnl& rtnl, int index);
+
+  /// Every interface of the namespace, in the kernel's order (ip link). Wraps: RTM_GETLINK dump.
+  [[nodiscard]] static result<std::vector<LinkInfo>> list(const Rtnl& rtnl);
+
+  [[nodiscard]] int index() const noexcept { return index_; }
+
+  [[nodiscard]] const Rtnl& rtnl() const noexcept { return rtnl_; }
+
+  /// Current state: name, kind, MTU, flags, master, MAC. Errors: std::errc::no_such_device.
+  [[nodiscard]] result<LinkInfo> info() const;
+
+  /// ip link set NAME up / down. Wraps: RTM_NEWLINK with IFF_UP in ifi_change.
+  /// Affects: the interface. Needs: CAP_NET_ADMIN in the namespace's user namespace.
+  [[nodiscard]] result<void> set_up() const;
+
+  [[nodiscard]] result<void> set_down() const;
+
+  /// ip link set NAME mtu N. Errors: std::errc::invalid_argument (outside the device's range).
+  [[nodiscard]] result<void> set_mtu(std::uint32_t mtu) const;
+
+  /// ip link set NAME name NEW. Most devices must be down first
+  /// (std::errc::device_or_resource_busy). Errors: std::errc::file_exists, and those of
+  /// check_ifname().
+  [[nodiscard]] result<void> rename(std::string_view new_name) const;
+
+  /// ip link set NAME address MAC. Errors: std::errc::invalid_argument (e.g. multicast MAC).
+  [[nodiscard]] result<void> set_mac(const MacAddress& mac) const;
+
+  /// ip link set NAME master BRIDGE: attaches the interface to a bridge (or bond) in the same
+  /// namespace. Errors: std::errc::cross_device_link (the two are in different namespaces).
+  [[nodiscard]] result<void> set_master(const Link& master) const;
+
+  /// ip link set NAME nomaster.
+  [[nodiscard]] result<void> clear_master() const;
+
+  /// ip link set NAME netns NS: moves the interface into `ns` (IFLA_NET_NS_FD). This Link no
+  /// longer names it afterwards.
+  /// Errors: std::errc::bad_file_descriptor (empty `ns`), std::errc::file_exists (the name is
+  /// taken there), std::errc::invalid_argument (a device that cannot move, such as lo).
+  [[nodiscard]] result<void> move_to(const NetNs& ns) const;
+
+  /// Moves the interface into the namespace of `target` and returns it as seen there.
+  [[nodiscard]] result<Link> move_to(const Rtnl& target) const;
+
+  /// ip link set NAME netns PID: moves the interface into the network namespace of a process
+  /// (IFLA_NET_NS_PID). Errors: std::errc::no_such_process.
+  [[nodiscard]] result<void> move_to_pid(pid_t pid) const;
+
+  /// ip link delete NAME. For a veth pair both ends go. Wraps: RTM_DELLINK.
+  [[nodiscard]] result<void> remove() const;
+
+ private:
+  friend class Veth;
+
+  Link(Rtnl rtnl, int index) noexcept : rtnl_(std::move(rtnl)), index_(index) {}
+
+  Rtnl rtnl_;
+  int index_ = 0;
+};
+
+}  // namespace nsfun::net

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – source NAT (masquerade) through nftables, in a table of its own.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nsfun/error.hpp>
+#include <nsfun/net/address.hpp>
+#include <nsfun/ns_fd.hpp>
+
+namespace nsfun::net {
+
+/// A masquerade rule owned by nsfun: packets from a source subnet that leave namespace `router`
+/// (optionally only through one interface) get the address of the outgoing interface as source,
+/// like `iptables -t nat -A POSTROUTING -s SUBNET [-o IF] -j MASQUERADE`.
+///
+/// The rule lives in an nftables table of its own (`table ip nsfun_nat_<pid>_<n>`, or ip6 for
+/// an IPv6 subnet) with a postrouting nat chain, so removing it deletes exactly that table and
+/// never touches rules nsfun did not make. The destructor removes it unless release()d.
+/// Every nftables command runs through libnftables on a short-lived thread inside `router`.
+/// Forwarding must be on for routed traffic: sysctl::write(router, "net.ipv4.ip_forward", "1").
+class Masquerade {
+ public:
+  Masquerade() noexcept = default;
+
+  /// Adds the table, chain and rule in one nftables transaction (all or nothing).
+  /// `out_interface`, when not empty, limits the rule to packets leaving through it (oifname).
+  /// When nftables refuses, its message is stored in `*nft_error` if given.
+  /// Needs: CAP_NET_ADMIN in the namespace; the nf_tables and nft masquerade kernel support.
+  /// Errors: std::errc::bad_file_descriptor (empty `router`), those of check_ifname(),
+  /// std::errc::invalid_argument (nftables refused; see nft_error), std::errc::not_enough_memory.
+  [[nodiscard]] static result<Masquerade> create(const NetNs& router,
+                                                 const IpPrefix& source,
+                                                 std::string_view out_interface = {},
+                                                 std::string* nft_error = nullptr);
+
+  Masquerade(Masquerade&& other) noexcept;
+  Masquerade& operator=(Masquerade&& other) noexcept;
+  Masquerade(const Masquerade&) = delete;
+  Masquerade& operator=(const Masquerade&) = delete;
+
+  /// Deletes the table if still owned; errors are ignored.
+  ~Masquerade();
+
+  /// Deletes the table now (`delete table ip NAME`). The handle is empty afterwards either way.
+  [[nodiscard]] result<void> remove(std::string* nft_error = nullptr);
+
+  /// Gives up ownership: the table stays. Returns its name.
+  [[nodiscard]] std::string release() noexcept;
+
+  /// "ip" or "ip6".
+  [[nodiscard]] const char* family() const noexcept { return family_; }
+
+  /// The table's name, e.g. "nsfun_nat_1234_0".
+  [[nodiscard]] const std::string& table() const noexcept { return table_; }
+
+  [[nodiscard]] explicit operator bool() const noexcept { return !table_.empty(); }
+
+ private:
+  NetNs ns_;
+  std::string table_;
+  const char* family_ = "ip";
+};
+
+/// Runs nftables commands (the nft(8) language) in namespace `ns` through libnftables, on a
+/// short-lived thread inside it, and returns what they print (e.g. for "list ruleset").
+/// Errors: std::errc::invalid_argument (nftables refused; its message in `*nft_error`).
+[[nodiscard]] result<std::string> nft_run(const NetNs& ns,
+                                          std::string_view commands,
+                                          std::string* nft_error = nullptr);
+
+}  // namespace nsfun::net

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – Rtnl, a rtnetlink socket bound to one network namespace.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <linux/netlink.h>
+
+#include <nsfun/error.hpp>
+#include <nsfun/ns_fd.hpp>
+#include <nsfun/unique_fd.hpp>
+
+namespace nsfun::net {
+
+/// A NETLINK_ROUTE socket (SOCK_CLOEXEC) that talks to the kernel about one network namespace:
+/// the one it was created in. It is created on a short-lived thread that entered the namespace
+/// (run_in), and then used from any thread: a netlink socket stays bound to the namespace it was
+/// made in, whichever thread uses it later.
+///
+/// Rtnl is a shared handle: copies (and the Link, Veth, … objects made from it) use the same
+/// socket, which closes with the last copy. It is not safe to use one socket from two threads at
+/// once; open one Rtnl per thread instead.
+///
+/// Kernel errors come back as nsfun::error{errno, step}, the step being the request type
+/// ("RTM_NEWLINK: File exists"). The kernel's extended-ack text for the last request, if it sent
+/// one ("Invalid prefix for given prefix length"), is kept in last_extack(): nsfun::error holds
+/// only static strings.
+class Rtnl {
+ public:
+  /// A function called with each reply message of a request or dump.
+  using MessageFn = std::function<result<void>(const nlmsghdr&)>;
+
+  /// An empty handle; every request on it fails with std::errc::bad_file_descriptor.
+  Rtnl() noexcept = default;
+
+  /// A socket in the calling thread's network namespace.
+  /// Wraps: socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)
+  /// https://man7.org/linux/man-pages/man7/rtnetlink.7.html
+  /// Errors: std::errc::too_many_files_open, std::errc::address_family_not_supported.
+  [[nodiscard]] static result<Rtnl> open() noexcept;
+
+  /// A socket in `ns`, created on a short-lived thread that entered it; no thread of the caller
+  /// changes namespace.
+  /// Needs: CAP_SYS_ADMIN in the user namespace owning `ns` (setns).
+  /// Errors: std::errc::bad_file_descriptor (empty `ns`), std::errc::operation_not_permitted,
+  /// and those of open().
+  [[nodiscard]] static result<Rtnl> open(const NetNs& ns) noexcept;
+
+  /// The namespace this socket talks to (an fd of its own on it).
+  [[nodiscard]] const NetNs& netns() const noexcept;
+
+  /// Sends one request and waits for the kernel's acknowledgement. NLM_F_REQUEST, NLM_F_ACK, a
+  /// fresh sequence number and the length are set here; the caller sets type, flags and payload.
+  /// Replies that come before the ack (e.g. the link of an RTM_GETLINK) are passed to `each`.
+  /// `step` must be a string literal: it names the request in errors ("RTM_NEWLINK").
+  /// Errors: the kernel's errno, with `step`; std::errc::bad_file_descriptor on an empty handle.
+  [[nodiscard]] result<void> request(nlmsghdr& msg,
+                                     std::string_view step,
+                                     const MessageFn& each = {}) const;
+
+  /// Sends a dump request (NLM_F_DUMP added) and passes every reply to `each`. When the kernel
+  /// marks the dump inconsistent (NLM_F_DUMP_INTR: the table changed meanwhile), `restart` is
+  /// called and the dump is asked again, up to 10 times.
+  /// Errors: as request(); std::errc::interrupted when the dump stays inconsistent.
+  [[nodiscard]] result<void> dump(nlmsghdr& msg,
+                                  std::string_view step,
+                                  const std::function<void()>& restart,
+                                  const MessageFn& each) const;
+
+  /// The kernel's extended-ack message (NLMSGERR_ATTR_MSG) for the last request or dump on this
+  /// socket; empty when it sent none. Valid until the next request.
+  [[nodiscard]] std::string_view last_extack() const noexcept;
+
+  /// The socket's fd, for poll(2) or diagnostics; still owned by the Rtnl.
+  [[nodiscard]] int fd() const noexcept;
+
+  [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+  /// True when both handles share one socket.
+  friend bool operator==(const Rtnl& a, const Rtnl& b) noexcept { return a.state_ == b.state_; }
+
+ private:
+  struct State;
+
+  explicit Rtnl(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+
+  [[nodiscard]] result<void> exchange(nlmsghdr& msg,
+                                      std::string_view step,
+                                      bool is_dump,
+                                      bool& interrupted,
+                                      const MessageFn& each) const;
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace nsfun::net

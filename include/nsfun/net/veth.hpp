@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – Veth, an owned virtual Ethernet pair (ip link add NAME type veth peer name PEER).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nsfun/error.hpp>
+#include <nsfun/net/link.hpp>
+#include <nsfun/net/rtnl.hpp>
+
+namespace nsfun::net {
+
+/// A veth pair that nsfun created and owns: the destructor deletes it (both ends go together)
+/// unless release() was called. Move-only.
+///
+/// **Example** (the cheatsheet's "veth between the host and a namespace"):
+///
+///     NSFUN_TRY(auto host, nsfun::net::Rtnl::open());
+///     NSFUN_TRY(auto inner, nsfun::net::Rtnl::open(netns));
+///     NSFUN_TRY(auto veth, nsfun::net::Veth::create(host, "veth0", "eth0", inner));
+///     // veth.first() is in the caller's namespace, veth.peer() in netns.
+class Veth {
+ public:
+  Veth() noexcept = default;
+
+  /// Creates a pair with both ends in the namespace of `rtnl`.
+  /// Wraps: RTM_NEWLINK, kind "veth", NLM_F_CREATE | NLM_F_EXCL.
+  /// Needs: CAP_NET_ADMIN. Errors: std::errc::file_exists (a name is taken), those of
+  /// check_ifname() (checked before anything is asked of the kernel). On error nothing is left.
+  [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
+                                           std::string_view name,
+                                           std::string_view peer_name);
+
+  /// Creates a pair whose peer is born directly inside the namespace of `peer_rtnl`
+  /// (IFLA_NET_NS_FD on the peer): no move needed, and no name clash in between.
+  [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
+                                           std::string_view name,
+                                           std::string_view peer_name,
+                                           const Rtnl& peer_rtnl);
+
+  Veth(Veth&& other) noexcept;
+  Veth& operator=(Veth&& other) noexcept;
+  Veth(const Veth&) = delete;
+  Veth& operator=(const Veth&) = delete;
+
+  /// Deletes the pair if still owned; errors are ignored (call remove() to see them).
+  ~Veth();
+
+  /// The first end (in the namespace of the Rtnl it was created with).
+  [[nodiscard]] const Link& first() const noexcept { return first_; }
+
+  /// The peer end (where it was created, or where move_peer() put it).
+  [[nodiscard]] const Link& peer() const noexcept { return peer_; }
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+  [[nodiscard]] const std::string& peer_name() const noexcept { return peer_name_; }
+
+  /// Moves the peer end into the namespace of `target` (ip link set PEER netns NS) and keeps
+  /// track of it there. Errors: as Link::move_to().
+  [[nodiscard]] result<void> move_peer(const Rtnl& target);
+
+  /// Deletes the pair now. Errors: as Link::remove(); the handle is empty afterwards either way.
+  [[nodiscard]] result<void> remove();
+
+  /// Gives up ownership: the pair outlives the handle. Returns both ends.
+  [[nodiscard]] std::pair<Link, Link> release() noexcept;
+
+  [[nodiscard]] explicit operator bool() const noexcept { return owned_; }
+
+ private:
+  Veth(Link first, Link peer, std::string_view name, std::string_view peer_name);
+
+  Link first_;
+  Link peer_;
+  std::string name_;
+  std::string peer_name_;
+  bool owned_ = false;
+};
+
+}  // namespace nsfun::net

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE.
+
+#include <cerrno>
+#include <cstring>
+
+#include <linux/rtnetlink.h>
+
+#include <nsfun/net/route.hpp>
+
+#include "nl.hpp"
+
+namespace nsfun::net {
+
+namespace {
+
+result<void> route_request(const Rtnl& rtnl,
+                           const Route& r,
+                           std::uint16_t type,
+                           std::uint16_t flags,
+                           std::string_view step) {
+  int family = r.resolved_family();
+  if (family != AF_INET && family != AF_INET6) {
+    return errno_error(EINVAL, step);
+  }
+  if ((r.destination && r.destination->address.family != family) ||
+      (r.gateway && r.gateway->family != family)) {
+    return errno_error(EINVAL, step);
+  }
+  if (type == RTM_NEWROUTE && !r.gateway && r.oif <= 0) {
+    return errno_error(EINVAL, step);
+  }
+  detail::Msg m(type, flags);
+  auto& rtm = m.extra<rtmsg>();
+  rtm.rtm_family = static_cast<std::uint8_t>(family);
+  rtm.rtm_dst_len = r.destination ? r.destination->length : 0;
+  rtm.rtm_table = static_cast<std::uint8_t>(r.table < 256 ? r.table : 0U);  // RT_TABLE_UNSPEC
+  rtm.rtm_protocol = RTPROT_BOOT;
+  rtm.rtm_scope = static_cast<std::uint8_t>(r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  rtm.rtm_type = RTN_UNICAST;
+  if (type == RTM_DELROUTE) {
+    rtm.rtm_protocol = 0;
+    rtm.rtm_scope = RT_SCOPE_NOWHERE;
+  }
+  if (r.destination && r.destination->length > 0) {
+    IpPrefix net = r.destination->network();
+    m.put_bytes(RTA_DST, net.address.bytes.data(), net.address.size());
+  }
+  if (r.gateway) {
+    m.put_bytes(RTA_GATEWAY, r.gateway->bytes.data(), r.gateway->size());
+  }
+  if (r.oif > 0) {
+    m.put_u32(RTA_OIF, static_cast<std::uint32_t>(r.oif));
+  }
+  if (r.metric != 0) {
+    m.put_u32(RTA_PRIORITY, r.metric);
+  }
+  m.put_u32(RTA_TABLE, r.table);
+  return rtnl.request(m.hdr(), step);
+}
+
+IpAddress address_from(const nlattr* a, int family) {
+  IpAddress ip;
+  ip.family = family;
+  std::size_t n = ip.size();
+  if (mnl_attr_get_payload_len(a) >= n) {
+    std::memcpy(ip.bytes.data(), mnl_attr_get_payload(a), n);
+  }
+  return ip;
+}
+
+}  // namespace
+
+int Route::resolved_family() const noexcept {
+  if (family != AF_UNSPEC) {
+    return family;
+  }
+  if (destination) {
+    return destination->address.family;
+  }
+  if (gateway) {
+    return gateway->family;
+  }
+  return AF_UNSPEC;
+}
+
+result<void> add_route(const Rtnl& rtnl, const Route& route) {
+  return route_request(rtnl, route, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWROUTE");
+}
+
+result<void> remove_route(const Rtnl& rtnl, const Route& route) {
+  return route_request(rtnl, route, RTM_DELROUTE, 0, "RTM_DELROUTE");
+}
+
+result<void> add_default_route(const Rtnl& rtnl, const IpAddress& gateway, int oif) {
+  Route r;
+  r.gateway = gateway;
+  r.oif = oif;
+  return add_route(rtnl, r);
+}
+
+result<std::vector<Route>> list_routes(const Rtnl& rtnl, int family, std::uint32_t table) {
+  detail::Msg m(RTM_GETROUTE, 0);
+  auto& rtm = m.extra<rtmsg>();
+  rtm.rtm_family = static_cast<std::uint8_t>(family);
+  std::vector<Route> out;
+  NSFUN_TRYV(rtnl.dump(
+      m.hdr(), "RTM_GETROUTE", [&] { out.clear(); },
+      [&](const nlmsghdr& h) -> result<void> {
+        if (h.nlmsg_type != RTM_NEWROUTE) {
+          return success();
+        }
+        auto hdr = detail::header_of<rtmsg>(h);
+        if (hdr.rtm_family != family || hdr.rtm_type != RTN_UNICAST) {
+          return success();
+        }
+        auto tb = detail::parse<RTA_MAX + 1>(h, sizeof(rtmsg));
+        Route r;
+        r.family = family;
+        r.table = tb[RTA_TABLE] != nullptr ? detail::attr_u32(tb[RTA_TABLE]) : hdr.rtm_table;
+        if (r.table != table) {
+          return success();
+        }
+        if (hdr.rtm_dst_len > 0 || tb[RTA_DST] != nullptr) {
+          IpPrefix dst;
+          dst.address.family = family;
+          if (tb[RTA_DST] != nullptr) {
+            dst.address = address_from(tb[RTA_DST], family);
+          }
+          dst.length = hdr.rtm_dst_len;
+          r.destination = dst;
+        }
+        if (tb[RTA_GATEWAY] != nullptr) {
+          r.gateway = address_from(tb[RTA_GATEWAY], family);
+        }
+        if (tb[RTA_OIF] != nullptr) {
+          r.oif = static_cast<int>(detail::attr_u32(tb[RTA_OIF]));
+        }
+        if (tb[RTA_PRIORITY] != nullptr) {
+          r.metric = detail::attr_u32(tb[RTA_PRIORITY]);
+        }
+        out.push_back(r);
+        return success();
+      }));
+  return out;
+}
+
+}  // namespace nsfun::net

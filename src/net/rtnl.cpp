@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+// nsfun::net – the rtnetlink socket: creation inside a namespace, request/ack, dumps, ext ack.
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nsfun/enter.hpp>
+#include <nsfun/net/rtnl.hpp>
+
+#include "nl.hpp"
+
+namespace nsfun::net {
+
+struct Rtnl::State {
+  UniqueFd fd;
+  NetNs ns;
+  std::uint32_t seq = 0;
+  std::string extack;
+  std::vector<char> buf;
+};
+
+namespace detail {
+
+namespace {
+
+int collect_attr(const nlattr* attr, void* data) noexcept {
+  auto* table = static_cast<std::pair<const nlattr**, std::size_t>*>(data);
+  std::uint16_t type = mnl_attr_get_type(attr);
+  if (type < table->second) {
+    table->first[type] = attr;
+  }
+  return MNL_CB_OK;
+}
+
+}  // namespace
+
+void parse_attrs(const void* payload, std::size_t len, const nlattr** tb, std::size_t n) noexcept {
+  std::pair<const nlattr**, std::size_t> table{tb, n};
+  mnl_attr_parse_payload(payload, len, collect_attr, &table);
+}
+
+}  // namespace detail
+
+namespace {
+
+// The receive buffer: the kernel sizes dump batches up to 32 KiB, whatever the reader asks for.
+constexpr std::size_t recv_buffer_size = 64 * 1024;
+
+result<UniqueFd> make_socket() noexcept {
+  int raw = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (raw < 0) {
+    return errno_error(errno, "socket NETLINK_ROUTE");
+  }
+  UniqueFd fd = UniqueFd::adopt(raw);  // owns: just created
+  int one = 1;
+  // Best effort: older kernels lack them, and requests work without (only less detail).
+  (void)::setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  (void)::setsockopt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) < 0) {
+    return errno_error(errno, "bind NETLINK_ROUTE");
+  }
+  return fd;
+}
+
+// The NLMSGERR_ATTR_MSG text of an NLMSG_ERROR message, or "".
+std::string extack_of(const nlmsghdr& h) {
+  if (h.nlmsg_flags & NLM_F_ACK_TLVS) {
+    const char* payload = static_cast<const char*>(mnl_nlmsg_get_payload(&h));
+    std::size_t total = mnl_nlmsg_get_payload_len(&h);
+    if (total < sizeof(nlmsgerr)) {
+      return {};
+    }
+    nlmsgerr err{};
+    std::memcpy(&err, payload, sizeof(err));
+    std::size_t offset = sizeof(nlmsgerr);
+    if (!(h.nlmsg_flags & NLM_F_CAPPED) && err.msg.nlmsg_len > sizeof(nlmsghdr)) {
+      offset += err.msg.nlmsg_len - sizeof(nlmsghdr);
+    }
+    offset = (offset + 3U) & ~std::size_t{3};
+    if (offset >= total) {
+      return {};
+    }
+    std::array<const nlattr*, NLMSGERR_ATTR_MAX + 1> tb{};
+    detail::parse_attrs(payload + offset, total - offset, tb.data(), tb.size());
+    if (tb[NLMSGERR_ATTR_MSG] != nullptr) {
+      return detail::attr_str(tb[NLMSGERR_ATTR_MSG]);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+result<Rtnl> Rtnl::open() noexcept {
+  try {
+    auto state = std::make_shared<State>();
+    NSFUN_TRY(state->fd, make_socket());
+    NSFUN_TRY(state->ns, NetNs::current());
+    state->buf.resize(recv_buffer_size);
+    return Rtnl(std::move(state));
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "open rtnetlink");
+  }
+}
+
+result<Rtnl> Rtnl::open(const NetNs& ns) noexcept {
+  if (!ns) {
+    return errno_error(EBADF, "open rtnetlink");
+  }
+  try {
+    auto state = std::make_shared<State>();
+    NSFUN_TRY(state->fd, run_in(ns, [] { return make_socket(); }));
+    NSFUN_TRY(auto copy, ns.fd().clone());
+    NSFUN_TRY(state->ns, NetNs::from(std::move(copy)));
+    state->buf.resize(recv_buffer_size);
+    return Rtnl(std::move(state));
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "open rtnetlink");
+  }
+}
+
+const NetNs& Rtnl::netns() const noexcept {
+  static const NetNs none;
+  return state_ ? state_->ns : none;
+}
+
+std::string_view Rtnl::last_extack() const noexcept {
+  return state_ ? std::string_view(state_->extack) : std::string_view();
+}
+
+int Rtnl::fd() const noexcept {
+  return state_ ? state_->fd.get() : -1;
+}
+
+result<void> Rtnl::request(nlmsghdr& msg, std::string_view step, const MessageFn& each) const {
+  bool interrupted = false;
+  return exchange(msg, step, false, interrupted, each);
+}
+
+result<void> Rtnl::dump(nlmsghdr& msg,
+                        std::string_view step,
+                        const std::function<void()>& restart,
+                        const MessageFn& each) const {
+  constexpr int max_attempts = 10;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    bool interrupted = false;
+    NSFUN_TRYV(exchange(msg, step, true, interrupted, each));
+    if (!interrupted) {
+      return success();
+    }
+    if (restart) {
+      restart();
+    }
+  }
+  return errno_error(EINTR, step);
+}
+
+result<void> Rtnl::exchange(nlmsghdr& msg,
+                            std::string_view step,
+                            bool is_dump,
+                            bool& interrupted,
+                            const MessageFn& each) const {
+  if (!state_) {
+    return errno_error(EBADF, step);
+  }
+  State& s = *state_;
+  s.extack.clear();
+  msg.nlmsg_seq = ++s.seq;
+  msg.nlmsg_pid = 0;
+  msg.nlmsg_flags = static_cast<std::uint16_t>(msg.nlmsg_flags | NLM_F_REQUEST |
+                                               (is_dump ? NLM_F_DUMP : NLM_F_ACK));
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = ::sendto(s.fd.get(), &msg, msg.nlmsg_len, 0, reinterpret_cast<const sockaddr*>(&kernel),
+                    sizeof(kernel));
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    return errno_error(errno, "send rtnetlink");
+  }
+  for (;;) {
+    ssize_t n = ::recv(s.fd.get(), s.buf.data(), s.buf.size(), MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_error(errno, "recv rtnetlink");
+    }
+    if (static_cast<std::size_t>(n) > s.buf.size()) {
+      return errno_error(EMSGSIZE, "recv rtnetlink");
+    }
+    int len = static_cast<int>(n);
+    auto* h = reinterpret_cast<const nlmsghdr*>(s.buf.data());
+    for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+      if (h->nlmsg_seq != s.seq) {
+        continue;  // a late reply to an earlier request, or a notification
+      }
+      if (h->nlmsg_flags & NLM_F_DUMP_INTR) {
+        interrupted = true;
+      }
+      switch (h->nlmsg_type) {
+        case NLMSG_NOOP:
+        case NLMSG_OVERRUN:
+          break;
+        case NLMSG_ERROR: {
+          nlmsgerr err{};
+          if (mnl_nlmsg_get_payload_len(h) < sizeof(int)) {
+            return errno_error(EBADMSG, step);
+          }
+          std::memcpy(&err.error, mnl_nlmsg_get_payload(h), sizeof(int));
+          s.extack = extack_of(*h);
+          if (err.error == 0) {
+            return success();
+          }
+          return errno_error(-err.error, step);
+        }
+        case NLMSG_DONE: {
+          int status = 0;
+          if (mnl_nlmsg_get_payload_len(h) >= sizeof(int)) {
+            std::memcpy(&status, mnl_nlmsg_get_payload(h), sizeof(int));
+          }
+          if (status < 0) {
+            return errno_error(-status, step);
+          }
+          return success();
+        }
+        default:
+          if (each) {
+            NSFUN_TRYV(each(*h));
+          }
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace nsfun::net
