@@ -254,24 +254,12 @@ result<ProcScan> scan_procs(const ProcScanOptions& options) noexcept {
     Scanner scanner(proc.get(), options);
     unsigned workers = pick_workers(options, pids.size());
     std::vector<Chunk> chunks(workers);
-    std::vector<std::thread> threads;
     std::size_t per = (pids.size() + workers - 1) / workers;
-    auto range = [&](unsigned w) {
+    detail::parallel_for(workers, workers, [&](std::size_t w) {
       std::size_t a = std::min(pids.size(), w * per);
       std::size_t b = std::min(pids.size(), a + per);
       scan_range(scanner, options, pids.data() + a, pids.data() + b, chunks[w]);
-    };
-    for (unsigned w = 1; w < workers; ++w) {
-      try {
-        threads.emplace_back(range, w);
-      } catch (const std::system_error&) {
-        range(w);  // no thread to be had: do it here
-      }
-    }
-    range(0);
-    for (auto& t : threads) {
-      t.join();
-    }
+    });
     std::size_t total = 0;
     for (const Chunk& c : chunks) {
       total += c.procs.size();

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <dirent.h>
@@ -208,6 +210,39 @@ inline std::string unescape_mount_path(std::string_view s) {
     }
   }
   return out;
+}
+
+// Runs fn(i) for i in [0, n), split in contiguous ranges over up to `workers` threads (0: one
+// per CPU, at most 4, and only when n is large enough to pay for a thread). Falls back to the
+// calling thread when a thread cannot be made.
+template <class F>
+void parallel_for(std::size_t n, unsigned workers, F&& fn) {
+  constexpr std::size_t per_thread_minimum = 300;
+  if (workers == 0) {
+    unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
+    workers = static_cast<unsigned>(std::min<std::size_t>({cpus, 4U, n / per_thread_minimum}));
+  }
+  workers = std::max(1U, workers);
+  std::size_t per = (n + workers - 1) / workers;
+  auto range = [&](unsigned w) {
+    std::size_t a = std::min(n, w * per);
+    std::size_t b = std::min(n, a + per);
+    for (std::size_t i = a; i < b; ++i) {
+      fn(i);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w) {
+    try {
+      threads.emplace_back(range, w);
+    } catch (const std::system_error&) {
+      range(w);
+    }
+  }
+  range(0);
+  for (auto& t : threads) {
+    t.join();
+  }
 }
 
 }  // namespace nsfun::detail

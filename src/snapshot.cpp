@@ -213,19 +213,26 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       }
     }
     if (options.commands) {
-      // Most namespaces share their lowest pid (the init namespaces all have the same one).
-      std::unordered_map<pid_t, ProcFacts> facts;
+      // Most namespaces share their lowest pid (the init namespaces all have the same one):
+      // read each distinct one once, split across threads like the scan when there are many.
+      std::unordered_map<pid_t, std::size_t> slot;
+      std::vector<pid_t> pids;
+      for (const NsSummary& s : snap.namespaces_) {
+        if (s.pid != 0 && slot.try_emplace(s.pid, pids.size()).second) {
+          pids.push_back(s.pid);
+        }
+      }
+      std::vector<ProcFacts> facts(pids.size());
+      detail::parallel_for(pids.size(), options.workers, [&](std::size_t i) {
+        facts[i] = read_facts(proc.get(), pids[i], options.ppid);
+      });
       for (NsSummary& s : snap.namespaces_) {
-        if (s.pid == 0) {
-          continue;
+        if (s.pid != 0) {
+          const ProcFacts& f = facts[slot[s.pid]];
+          s.uid = f.uid;
+          s.ppid = f.ppid;
+          s.command = f.command;
         }
-        auto it = facts.find(s.pid);
-        if (it == facts.end()) {
-          it = facts.emplace(s.pid, read_facts(proc.get(), s.pid, options.ppid)).first;
-        }
-        s.uid = it->second.uid;
-        s.ppid = it->second.ppid;
-        s.command = it->second.command;
       }
     }
     if (options.hierarchy || options.ids) {
