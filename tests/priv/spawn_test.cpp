@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 
 #include <nsfun/acquire.hpp>
+#include <nsfun/cgroup.hpp>
 #include <nsfun/format.hpp>
 #include <nsfun/spawn.hpp>
 
@@ -363,6 +365,67 @@ TEST_SUITE("spawn") {
         ::usleep(20000);
       }
       NSFUN_EXPECT(!alive(grandchild));
+      return 0;
+    });
+  }
+  TEST_CASE("a child started into a cgroup sees itself there") {
+    NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::cgroup2_mount().has_value(), "no cgroup2 hierarchy on this host");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      NSFUN_EXPECT(::mkdir("/run/cgroup2", 0755) == 0);
+      NSFUN_EXPECT(::mount("cgroup2", "/run/cgroup2", "cgroup2", 0, nullptr) == 0);
+      auto root = nsfun::CgroupDir::open("/run/cgroup2");
+      NSFUN_EXPECT_OK(root);
+      std::string name = nsfun::test::unique_name();
+      auto cg = nsfun::CgroupDir::create(root.value(), name);
+      NSFUN_EXPECT_OK(cg);
+      auto o = run(Command("/bin/cat").arg("/proc/self/cgroup").cgroup(cg.value().fd()));
+      NSFUN_EXPECT(o.ok);
+      NSFUN_EXPECT(o.out.find("0::/" + name) != std::string::npos);
+      // A child kept running is in procs() and goes with the cgroup.
+      auto sleeper = nsfun::spawn(Command("/bin/sleep").arg("100").cgroup(cg.value().fd()));
+      NSFUN_EXPECT_OK(sleeper);
+      auto procs = cg.value().procs();
+      NSFUN_EXPECT_OK(procs);
+      NSFUN_EXPECT(procs.value().size() == 1 && procs.value()[0] == sleeper.value().pid());
+      NSFUN_EXPECT_OK(cg.value().remove());
+      auto st = sleeper.value().wait();
+      NSFUN_EXPECT_OK(st);
+      NSFUN_EXPECT(st.value().signal == SIGKILL);
+      return 0;
+    });
+  }
+
+  TEST_CASE("an unprivileged user maps subordinate ranges through newuidmap") {
+    NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs to switch to uid 65534");
+    NSFUN_REQUIRE(nsfun::test::have_program("newuidmap"), "needs newuidmap (package uidmap)");
+    NSFUN_CHECK_CHILD([] {
+      // /etc/subuid and /etc/subgid for this test only: bound over the host's in a private
+      // mount namespace, where the setuid helpers read them.
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      for (const char* file : {"/run/subuid", "/run/subgid"}) {
+        std::FILE* f = std::fopen(file, "we");
+        NSFUN_EXPECT(f != nullptr);
+        std::fputs("65534:400000:1000\n", f);
+        std::fclose(f);
+      }
+      NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
+      NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      if (!nsfun::test::can_unshare({NsType::user})) {
+        return 0;  // unprivileged user namespaces are disabled here
+      }
+      auto map = nsfun::UserMap::subordinate("nobody", 65534, 65534);
+      NSFUN_EXPECT_OK(map);
+      auto o = run(Command("/bin/cat")
+                       .arg("/proc/self/uid_map")
+                       .namespaces({NsType::user})
+                       .user_map(map.value()));
+      NSFUN_EXPECT(o.ok);
+      NSFUN_EXPECT(o.out.find("400000") != std::string::npos);
+      NSFUN_EXPECT(o.out.find("65534") != std::string::npos);
       return 0;
     });
   }
