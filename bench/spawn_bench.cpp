@@ -95,8 +95,7 @@ bool run_unshare1(const char* const* argv) {
 }
 
 bool privileged() {
-  static const bool ok =
-      nsfun::spawn(nsfun::Command("/bin/true").namespaces(kinds).init(false)).has_value();
+  static const bool ok = nsfun::spawn(nsfun::Command("/bin/true").namespaces(kinds)).has_value();
   return ok;
 }
 
@@ -154,8 +153,7 @@ BENCHMARK(BM_SpawnRef_Unshare1_UtsIpcMntPid)->Unit(benchmark::kMicrosecond)->Use
 void BM_Spawn_UserRoot(benchmark::State& state) {
   nsfun::Command cmd = nsfun::Command("/bin/true")
                            .namespaces(kinds | nsfun::NsTypeSet{NsType::user})
-                           .user_map(nsfun::UserMap::root_is(::geteuid(), ::getegid()))
-                           .init(false);
+                           .user_map(nsfun::UserMap::root_is(::geteuid(), ::getegid()));
   if (!nsfun::spawn(cmd)) {
     state.SkipWithError("needs user namespaces");
     return;

@@ -241,7 +241,9 @@ extern "C" void forward_signal(int sig) {
     }
   }
   if (p.relay) {
-    pid_t main_child = ::fork();
+    // To exec a program, vfork: the main child shares our memory only until its execve (or
+    // _exit after a failed one), and no page tables are copied. A function gets a real fork.
+    pid_t main_child = c.fn ? ::fork() : ::vfork();
     if (main_child < 0) {
       child_fail(p, step_fork_init);
     }

@@ -93,7 +93,7 @@ struct CommandSpec {
   std::optional<std::string> cwd;
   int cgroup = -1;
   std::optional<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> offsets;
-  bool init = true;
+  bool init = false;
   bool die_with_parent = false;
   std::vector<std::pair<int, int>> redirects;
 };
@@ -214,8 +214,10 @@ class Command {
 
   /// When the child is PID 1 of a new pid namespace, run nsfun's minimal init as PID 1 and the
   /// program as its child: it forwards signals, reaps orphans and exits with the program's
-  /// status (128+N when the program was killed by signal N). On by default.
-  Command& init(bool on) {
+  /// status (128+N when the program was killed by signal N). Off by default, as with
+  /// `unshare --fork` and `docker run` (`--init`): turn it on when the program does not reap the
+  /// orphans of its namespace itself (the PID 1 problem).
+  Command& init(bool on = true) {
     s_.init = on;
     return *this;
   }

@@ -214,14 +214,12 @@ TEST_SUITE("spawn") {
     auto o = run(Command("/bin/sh")
                      .args({"-c", "echo $$; ls /proc | grep -c '^[0-9]'"})
                      .namespaces({NsType::pid})
-                     .mount_proc());
+                     .mount_proc()
+                     .init());
     CHECK(o.ok);
     CHECK(o.out == "2\n4");  // init, sh, ls and grep
-    auto no_init = run(Command("/bin/sh")
-                           .args({"-c", "echo $$"})
-                           .namespaces({NsType::pid})
-                           .mount_proc()
-                           .init(false));
+    auto no_init =
+        run(Command("/bin/sh").args({"-c", "echo $$"}).namespaces({NsType::pid}).mount_proc());
     CHECK(no_init.out == "1");
   }
 
@@ -233,21 +231,22 @@ TEST_SUITE("spawn") {
                             "for i in 1 2 3 4 5; do (sh -c 'exit 0' &); done; sleep 0.5; "
                             "grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l"})
                      .namespaces({NsType::pid})
-                     .mount_proc());
+                     .mount_proc()
+                     .init());
     CHECK(o.ok);
     CHECK(o.out == "0");
   }
 
   TEST_CASE("the init forwards signals and exits with the program status") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid}), "needs CAP_SYS_ADMIN");
-    auto c = nsfun::spawn(Command("/bin/sleep").arg("100").namespaces({NsType::pid}));
+    auto c = nsfun::spawn(Command("/bin/sleep").arg("100").namespaces({NsType::pid}).init());
     REQUIRE(c);
     ::usleep(100000);
     CHECK(c.value().signal(SIGTERM));
     auto st = c.value().wait();
     REQUIRE(st);
     CHECK(st.value().code == 128 + SIGTERM);
-    auto code = run(Command("/bin/sh").args({"-c", "exit 5"}).namespaces({NsType::pid}));
+    auto code = run(Command("/bin/sh").args({"-c", "exit 5"}).namespaces({NsType::pid}).init());
     CHECK(code.status.code == 5);
   }
 
