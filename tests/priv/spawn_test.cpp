@@ -428,4 +428,21 @@ TEST_SUITE("spawn") {
       return 0;
     });
   }
+  TEST_CASE("a new mount namespace is made private unless asked to keep propagation") {
+    NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      // In a mount namespace of the test's own, make / shared; spawned children copy that.
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) == 0);
+      const char* root_line = "grep -E '^[0-9]+ [0-9]+ [0-9:]+ / / ' /proc/self/mountinfo";
+      auto fresh = run(Command("/bin/sh").args({"-c", root_line}).namespaces({NsType::mnt}));
+      NSFUN_EXPECT(fresh.ok);
+      NSFUN_EXPECT(!fresh.out.empty());
+      NSFUN_EXPECT(fresh.out.find("shared:") == std::string::npos);
+      auto kept = run(
+          Command("/bin/sh").args({"-c", root_line}).namespaces({NsType::mnt}).keep_propagation());
+      NSFUN_EXPECT(kept.out.find("shared:") != std::string::npos);
+      return 0;
+    });
+  }
 }
