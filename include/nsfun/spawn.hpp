@@ -151,7 +151,9 @@ class Command {
     return *this;
   }
 
-  /// Existing namespaces the child joins (setns) before it starts, after the new ones are made.
+  /// Existing namespaces the child joins (setns) before it starts, after the new ones are made
+  /// (a user namespace first). Only a pointer is kept: `ns` must outlive spawn(). Joining a pid
+  /// namespace puts a relay process in between, as nsenter does: setns(pid) moves only children.
   Command& join(const NsFd& ns) {
     s_.join.push_back(&ns);
     return *this;
@@ -222,7 +224,8 @@ class Command {
     return *this;
   }
 
-  /// Kill the child (SIGKILL) when the calling thread's process dies (PR_SET_PDEATHSIG).
+  /// Kill the child (SIGKILL) when its parent dies. Wraps PR_SET_PDEATHSIG, which follows the
+  /// parent *thread*: spawn from a thread that lives as long as the child should.
   Command& die_with_parent(bool on = true) {
     s_.die_with_parent = on;
     return *this;
