@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+# bash completion for nsm(1)
+
+_nsm_pids() {
+  COMPREPLY=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$1"))
+}
+
+_nsm() {
+  local cur prev cmd i
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD - 1]}
+  local types="user mnt uts ipc pid net cgroup time all"
+  local columns="NS TYPE NPROCS PID PPID USER UID COMMAND PNS ONS PATH NSID"
+
+  cmd=
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case ${COMP_WORDS[i]} in
+      -*) ;;
+      *) cmd=${COMP_WORDS[i]}; break ;;
+    esac
+  done
+
+  if [[ -z $cmd ]]; then
+    COMPREPLY=($(compgen -W "list ls tree inspect diff ps --help --version" -- "$cur"))
+    return
+  fi
+
+  case $prev in
+    -t | --type | --ns-type)
+      COMPREPLY=($(compgen -W "$types" -- "$cur"))
+      return ;;
+    -p | --task)
+      _nsm_pids "$cur"
+      return ;;
+    -o | --output)
+      local prefix=${cur%,*} word=${cur##*,}
+      [[ $prefix == "$cur" ]] && prefix= || prefix="$prefix,"
+      COMPREPLY=($(compgen -P "$prefix" -W "$columns" -- "${word#+}"))
+      return ;;
+    -T | --tree)
+      COMPREPLY=($(compgen -W "owner parent" -- "$cur"))
+      return ;;
+  esac
+
+  case $cmd in
+    list | ls)
+      COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings -T --tree --help" -- "$cur")) ;;
+    tree)
+      COMPREPLY=($(compgen -W "-J --json --help" -- "$cur")) ;;
+    inspect | diff)
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
+      else
+        _nsm_pids "$cur"
+      fi ;;
+    ps)
+      COMPREPLY=($(compgen -W "--ns-type -J --json --help" -- "$cur")) ;;
+  esac
+}
+
+complete -F _nsm nsm

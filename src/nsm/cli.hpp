@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// nsm – shared helpers for the subcommands: errors, tables, JSON, colour, user names.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <nsfun/error.hpp>
+#include <nsfun/ns_type.hpp>
+
+namespace nsm {
+
+/// JSON with keys in insertion order (columns stay in the order asked for).
+using Json = nlohmann::ordered_json;
+
+/// A run-time failure: main prints `nsm: <what>: <why>` and exits 1.
+class Failure : public std::runtime_error {
+ public:
+  Failure(std::string what, std::string why)
+      : std::runtime_error(what + ": " + why), what_(std::move(what)), why_(std::move(why)) {}
+
+  [[nodiscard]] const std::string& context() const noexcept { return what_; }
+
+  [[nodiscard]] const std::string& reason() const noexcept { return why_; }
+
+ private:
+  std::string what_;
+  std::string why_;
+};
+
+/// A usage error found after parsing (bad column, bad type): main prints one line plus a hint
+/// naming `command`, and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  UsageError(std::string command, const std::string& message)
+      : std::runtime_error(message), command_(std::move(command)) {}
+
+  [[nodiscard]] const std::string& command() const noexcept { return command_; }
+
+ private:
+  std::string command_;
+};
+
+/// Throws Failure{"pid N", strerror} for an error about process `pid`.
+[[noreturn]] void fail_pid(pid_t pid, const nsfun::error& e);
+
+/// The strerror-like text of an nsfun error (without its step name).
+[[nodiscard]] std::string why(const nsfun::error& e);
+
+/// Parses one or more type lists ("net", "net,uts", "all"); throws UsageError for `command`.
+[[nodiscard]] nsfun::NsTypeSet parse_types(const std::string& command,
+                                           const std::vector<std::string>& lists);
+
+/// True when stdout is a terminal and NO_COLOR is unset (or empty).
+[[nodiscard]] bool colour_enabled();
+
+/// `s` in bold when colour is on.
+[[nodiscard]] std::string heading(std::string_view s);
+
+/// The login name of `uid` (cached), its number when it has none, "" for -1.
+[[nodiscard]] std::string user_name(uid_t uid);
+
+/// Writes `j` to stdout, indented, with a final newline.
+void print_json(const Json& j);
+
+/// Writes `s` to stdout as is.
+void print(std::string_view s);
+
+/// A column of a Table.
+struct Column {
+  std::string name;
+  bool right = false;  ///< right-aligned (numbers)
+};
+
+/// A table laid out like util-linux's libsmartcols: padded columns (the last one is not
+/// padded), or with `raw`, single spaces with blanks and backslashes escaped as \xHH.
+class Table {
+ public:
+  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+
+  [[nodiscard]] std::string render(bool headings, bool raw) const;
+
+ private:
+  std::vector<Column> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+/// Number of terminal columns a UTF-8 string takes (one per code point; good for box drawing).
+[[nodiscard]] std::size_t display_width(std::string_view s);
+
+/// The escaping of lsns -r: whitespace, backslashes and controls as \xHH.
+[[nodiscard]] std::string raw_escape(std::string_view s);
+
+/// Adds the common -J/--json flag.
+void add_json_flag(CLI::App& sub, bool& json);
+
+// Registration of each subcommand (one per cmd_*.cpp).
+void register_list(CLI::App& app);
+void register_tree(CLI::App& app);
+void register_inspect(CLI::App& app);
+void register_diff(CLI::App& app);
+void register_ps(CLI::App& app);
+
+}  // namespace nsm

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+// nsm list – every namespace, as lsns shows them.
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <nsfun/proc_scan.hpp>
+#include <nsfun/snapshot.hpp>
+
+#include "cli.hpp"
+
+namespace nsm {
+namespace {
+
+enum class Col { ns, type, nprocs, pid, ppid, user, uid, command, pns, ons, path, nsid };
+
+struct ColInfo {
+  Col col;
+  const char* name;
+  bool right;
+};
+
+constexpr std::array<ColInfo, 12> columns{{
+    {Col::ns, "NS", true},
+    {Col::type, "TYPE", false},
+    {Col::nprocs, "NPROCS", true},
+    {Col::pid, "PID", true},
+    {Col::ppid, "PPID", true},
+    {Col::user, "USER", false},
+    {Col::uid, "UID", true},
+    {Col::command, "COMMAND", false},
+    {Col::pns, "PNS", true},
+    {Col::ons, "ONS", true},
+    {Col::path, "PATH", false},
+    {Col::nsid, "NSID", true},
+}};
+
+const ColInfo& info(Col c) {
+  return columns[static_cast<std::size_t>(c)];
+}
+
+const std::vector<Col> default_columns{Col::ns,  Col::type, Col::nprocs,
+                                       Col::pid, Col::user, Col::command};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<Col> parse_columns(const std::vector<std::string>& specs) {
+  std::vector<Col> out;
+  bool first = true;
+  for (const std::string& spec : specs) {
+    std::string_view list = spec;
+    if (first && !list.empty() && list.front() == '+') {
+      out = default_columns;
+      list.remove_prefix(1);
+    }
+    first = false;
+    while (true) {
+      std::size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      std::string name = lower(item);
+      auto it = std::find_if(columns.begin(), columns.end(),
+                             [&](const ColInfo& c) { return lower(c.name) == name; });
+      if (it == columns.end()) {
+        throw UsageError("list", fmt::format("unknown column: '{}' (known: NS TYPE NPROCS PID PPID "
+                                             "USER UID COMMAND PNS ONS PATH NSID)",
+                                             item));
+      }
+      if (std::find(out.begin(), out.end(), it->col) == out.end()) {
+        out.push_back(it->col);
+      }
+      if (comma == std::string_view::npos) {
+        break;
+      }
+      list.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+bool uses(const std::vector<Col>& cols, Col c) {
+  return std::find(cols.begin(), cols.end(), c) != cols.end();
+}
+
+struct Options {
+  std::vector<std::string> types;
+  std::optional<pid_t> task;
+  std::vector<std::string> output;
+  bool json = false;
+  bool raw = false;
+  bool noheadings = false;
+  std::string tree;
+  bool tree_given = false;
+};
+
+// The text of one cell; `no_path_column` puts a bind mount's path where COMMAND would be empty.
+std::string cell(const nsfun::NsSummary& s, Col c, bool no_path_column) {
+  switch (c) {
+    case Col::ns:
+      return std::to_string(s.ns.ino());
+    case Col::type:
+      return std::string(nsfun::name(s.ns.type()));
+    case Col::nprocs:
+      return std::to_string(s.nprocs);
+    case Col::pid:
+      return s.pid != 0 ? std::to_string(s.pid) : std::string();
+    case Col::ppid:
+      return s.pid != 0 ? std::to_string(s.ppid) : std::string();
+    case Col::user:
+      return user_name(s.uid);
+    case Col::uid:
+      return s.uid != static_cast<uid_t>(-1) ? std::to_string(s.uid) : std::string();
+    case Col::command:
+      return s.pid == 0 && no_path_column ? s.path : s.command;
+    case Col::pns:
+      return std::to_string(s.parent);
+    case Col::ons:
+      return std::to_string(s.owner);
+    case Col::path:
+      if (s.pid != 0) {
+        return fmt::format("/proc/{}/ns/{}", s.pid, nsfun::name(s.ns.type()));
+      }
+      return s.path;
+    case Col::nsid:
+      return s.ns.id() != 0 ? std::to_string(s.ns.id()) : std::string();
+  }
+  return {};
+}
+
+Json json_cell(const nsfun::NsSummary& s, Col c) {
+  switch (c) {
+    case Col::ns:
+      return s.ns.ino();
+    case Col::type:
+      return std::string(nsfun::name(s.ns.type()));
+    case Col::nprocs:
+      return s.nprocs;
+    case Col::pid:
+      return s.pid != 0 ? Json(s.pid) : Json();
+    case Col::ppid:
+      return s.pid != 0 ? Json(s.ppid) : Json();
+    case Col::user:
+      return s.uid != static_cast<uid_t>(-1) ? Json(user_name(s.uid)) : Json();
+    case Col::uid:
+      return s.uid != static_cast<uid_t>(-1) ? Json(s.uid) : Json();
+    case Col::command:
+      return s.pid != 0 ? Json(s.command) : Json();
+    case Col::pns:
+      return s.parent;
+    case Col::ons:
+      return s.owner;
+    case Col::path: {
+      std::string p = cell(s, c, false);
+      return p.empty() ? Json() : Json(p);
+    }
+    case Col::nsid:
+      return s.ns.id() != 0 ? Json(s.ns.id()) : Json();
+  }
+  return {};
+}
+
+// For -T: the index of each namespace's tree parent, or -1 for a root.
+std::vector<std::ptrdiff_t> tree_parents(const std::vector<const nsfun::NsSummary*>& list,
+                                         const std::string& mode) {
+  std::map<std::pair<nsfun::NsType, std::uint64_t>, std::ptrdiff_t> index;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    index.emplace(std::pair(list[i]->ns.type(), list[i]->ns.ino()), static_cast<std::ptrdiff_t>(i));
+  }
+  std::vector<std::ptrdiff_t> parent(list.size(), -1);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const nsfun::NsSummary& s = *list[i];
+    std::pair<nsfun::NsType, std::uint64_t> key;
+    if (mode == "owner") {
+      key = {nsfun::NsType::user, s.owner};
+    } else {
+      key = {s.ns.type(), s.parent};
+    }
+    if (key.second == 0) {
+      continue;
+    }
+    auto it = index.find(key);
+    if (it != index.end() && it->second != static_cast<std::ptrdiff_t>(i)) {
+      parent[i] = it->second;
+    }
+  }
+  // Break any cycle (a namespace cannot own its owner, but be safe against odd views).
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    std::ptrdiff_t at = parent[i];
+    for (std::size_t steps = 0; at >= 0; ++steps) {
+      if (steps > list.size()) {
+        parent[i] = -1;
+        break;
+      }
+      at = parent[static_cast<std::size_t>(at)];
+    }
+  }
+  return parent;
+}
+
+void run(const Options& o) {
+  nsfun::NsTypeSet types = o.types.empty() ? nsfun::NsTypeSet::all() : parse_types("list", o.types);
+  std::vector<Col> cols = o.output.empty() ? default_columns : parse_columns(o.output);
+  std::string tree_mode = o.tree_given ? (o.tree.empty() ? "owner" : o.tree) : std::string();
+
+  nsfun::SnapshotOptions so;
+  so.types = types;
+  so.commands = uses(cols, Col::user) || uses(cols, Col::uid) || uses(cols, Col::command) ||
+                uses(cols, Col::ppid);
+  so.ppid = uses(cols, Col::ppid);
+  so.hierarchy = uses(cols, Col::pns) || uses(cols, Col::ons) || !tree_mode.empty();
+  so.ids = uses(cols, Col::nsid);
+  so.mounts = true;
+
+  // -p: the namespaces of one process (read before the scan so a bad pid fails fast).
+  std::optional<nsfun::ProcEntry> task;
+  if (o.task) {
+    nsfun::ProcScanOptions po;
+    po.types = types;
+    auto e = nsfun::scan_proc(*o.task, po);
+    if (!e) {
+      fail_pid(*o.task, e.error());
+    }
+    task = std::move(e).value();
+  }
+
+  auto snap = nsfun::Snapshot::take(so);
+  if (!snap) {
+    throw Failure("scan /proc", why(snap.error()));
+  }
+
+  std::vector<const nsfun::NsSummary*> list;
+  for (const nsfun::NsSummary& s : snap.value().namespaces()) {
+    if (!types.contains(s.ns.type())) {
+      continue;
+    }
+    if (task && task->ino[static_cast<std::size_t>(nsfun::link_of(s.ns.type()))] != s.ns.ino()) {
+      continue;
+    }
+    list.push_back(&s);
+  }
+
+  std::vector<std::ptrdiff_t> parent;
+  std::vector<std::vector<std::size_t>> children(list.size());
+  std::vector<std::size_t> roots;
+  if (!tree_mode.empty()) {
+    parent = tree_parents(list, tree_mode);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (parent[i] < 0) {
+        roots.push_back(i);
+      } else {
+        children[static_cast<std::size_t>(parent[i])].push_back(i);
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      roots.push_back(i);
+    }
+  }
+
+  if (o.json) {
+    auto object = [&](auto&& self, std::size_t i) -> Json {
+      Json j = Json::object();
+      for (Col c : cols) {
+        j[lower(info(c).name)] = json_cell(*list[i], c);
+      }
+      if (!children[i].empty()) {
+        Json kids = Json::array();
+        for (std::size_t k : children[i]) {
+          kids.push_back(self(self, k));
+        }
+        j["children"] = std::move(kids);
+      }
+      return j;
+    };
+    Json arr = Json::array();
+    for (std::size_t r : roots) {
+      arr.push_back(object(object, r));
+    }
+    print_json(Json{{"namespaces", std::move(arr)}});
+    return;
+  }
+
+  std::vector<Column> tcols;
+  for (Col c : cols) {
+    tcols.push_back({info(c).name, info(c).right && !(c == Col::ns && !tree_mode.empty())});
+  }
+  Table table(std::move(tcols));
+  const bool no_path_column = !uses(cols, Col::path);
+  auto add_row = [&](auto&& self, std::size_t i, const std::string& prefix, bool last,
+                     bool root) -> void {
+    std::vector<std::string> row;
+    for (Col c : cols) {
+      row.push_back(cell(*list[i], c, no_path_column));
+    }
+    if (!tree_mode.empty() && !row.empty()) {
+      const char* branch = root ? "" : (last ? "└─" : "├─");
+      if (o.raw) {
+        branch = "";
+      }
+      row[0] = prefix + branch + row[0];
+    }
+    table.add(std::move(row));
+    std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
+    for (std::size_t k = 0; k < children[i].size(); ++k) {
+      self(self, children[i][k], next, k + 1 == children[i].size(), false);
+    }
+  };
+  for (std::size_t r : roots) {
+    add_row(add_row, r, "", true, true);
+  }
+  print(table.render(!o.noheadings, o.raw));
+}
+
+}  // namespace
+
+void register_list(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("list", "List namespaces (like lsns)");
+  sub->alias("ls");
+  sub->add_option("-t,--type", o->types,
+                  "Only namespaces of TYPE (user,mnt,uts,ipc,pid,net,cgroup,time; repeatable, "
+                  "comma lists allowed)")
+      ->type_name("TYPE");
+  sub->add_option("-p,--task", o->task, "Only the namespaces of process PID")
+      ->type_name("PID")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("-o,--output", o->output,
+                  "Columns to show, comma separated; +COL adds to the default. Columns: NS TYPE "
+                  "NPROCS PID PPID USER UID COMMAND PNS ONS PATH NSID")
+      ->type_name("COLS");
+  add_json_flag(*sub, o->json);
+  sub->add_flag("-r,--raw", o->raw, "Use the raw output format");
+  sub->add_flag("-n,--noheadings", o->noheadings, "Don't print headings");
+  CLI::Option* tree = sub->add_option("-T,--tree", o->tree,
+                                      "Show namespaces as a tree under their owning user "
+                                      "namespace (owner, the default) or their parent (parent)")
+                          ->type_name("[=owner|parent]")
+                          ->expected(0, 1)
+                          ->check(CLI::IsMember({"owner", "parent"}));
+  sub->footer(
+      "Examples:\n"
+      "  nsm list -t net -o +PATH        network namespaces and where they are bind-mounted\n"
+      "  nsm list -p $$ -J               the shell's namespaces as JSON\n"
+      "  nsm list -T parent -t pid,user  the pid and user namespace hierarchies");
+  sub->callback([o, tree] {
+    o->tree_given = tree->count() > 0;
+    run(*o);
+  });
+}
+
+}  // namespace nsm

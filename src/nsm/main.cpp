@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// nsm – the namespace manager: list, tree, inspect, diff and ps (util-linux conventions).
+//
+// Exit status: 0 success, 1 failure (one line `nsm: <what>: <why>` on stderr), 2 usage error
+// (one line and a hint).
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+
+namespace {
+
+// The deepest subcommand given so far, for the "Try 'nsm list --help'" hint.
+std::string command_path(const CLI::App& app) {
+  std::string path = "nsm";
+  const CLI::App* at = &app;
+  while (true) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) {
+      break;
+    }
+    at = subs.front();
+    path += ' ';
+    path += at->get_name();
+  }
+  return path;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::fflush(stdout);
+  fmt::print(stderr, "nsm: {}\nTry '{} --help' for more information.\n", message, command);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("nsm - list and inspect Linux namespaces", "nsm");
+  app.set_version_flag("-V,--version", std::string("nsm ") + NSM_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  app.footer(
+      "Commands: list (ls), tree, inspect, diff, ps.\n"
+      "Run 'nsm COMMAND --help' for the options of a command.\n\n"
+      "Example:\n  nsm list -t net -o +PATH");
+
+  nsm::register_list(app);
+  nsm::register_tree(app);
+  nsm::register_inspect(app);
+  nsm::register_diff(app);
+  nsm::register_ps(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);
+    }
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && argc > 1 && argv[1][0] != '-' &&
+        app.get_subcommands().empty()) {
+      return usage_error("nsm", fmt::format("unknown command '{}'", argv[1]));
+    }
+    return usage_error(command_path(app), e.what());
+  } catch (const nsm::UsageError& e) {
+    return usage_error("nsm " + e.command(), e.what());
+  } catch (const nsm::Failure& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "nsm: {}: {}\n", e.context(), e.reason());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "nsm: {}\n", e.what());
+    return 1;
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    fmt::print(stderr, "nsm: write error\n");
+    return 1;
+  }
+  return 0;
+}
