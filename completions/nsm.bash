@@ -21,7 +21,7 @@ _nsm() {
   done
 
   if [[ -z $cmd ]]; then
-    COMPREPLY=($(compgen -W "list ls tree inspect diff ps --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "list ls tree inspect diff ps create enter exec destroy --help --version" -- "$cur"))
     return
   fi
 
@@ -55,6 +55,15 @@ _nsm() {
       fi ;;
     ps)
       COMPREPLY=($(compgen -W "--ns-type -J --json --help" -- "$cur")) ;;
+    create)
+      COMPREPLY=($(compgen -W "-t --type -r --map-root-user --help" -- "$cur")) ;;
+    enter | exec | destroy)
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "-t --type --help" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "$(ls /run/nsm 2>/dev/null)" -- "$cur"))
+        [[ $cmd == enter ]] && COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$cur"))
+      fi ;;
   esac
 }
 

@@ -49,6 +49,11 @@ class UsageError : public std::runtime_error {
   std::string command_;
 };
 
+/// Thrown by a command that ran a program: main flushes stdout and exits with `code`.
+struct ExitWith {
+  int code = 0;
+};
+
 /// Throws Failure{"pid N", strerror} for an error about process `pid`.
 [[noreturn]] void fail_pid(pid_t pid, const nsfun::error& e);
 
@@ -110,5 +115,8 @@ void register_tree(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_diff(CLI::App& app);
 void register_ps(CLI::App& app);
+void register_create(CLI::App& app);
+void register_enter(CLI::App& app);  // enter and exec
+void register_destroy(CLI::App& app);
 
 }  // namespace nsm

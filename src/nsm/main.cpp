@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// nsm – the namespace manager: list, tree, inspect, diff and ps (util-linux conventions).
+// nsm – the namespace manager: list, tree, inspect, diff, ps, and named sets (create, enter,
+// exec, destroy), with util-linux conventions.
 //
 // Exit status: 0 success, 1 failure (one line `nsm: <what>: <why>` on stderr), 2 usage error
 // (one line and a hint).
@@ -40,12 +41,12 @@ int usage_error(const std::string& command, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("nsm - list and inspect Linux namespaces", "nsm");
+  CLI::App app("nsm - list, inspect and manage Linux namespaces", "nsm");
   app.set_version_flag("-V,--version", std::string("nsm ") + NSM_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   app.footer(
-      "Commands: list (ls), tree, inspect, diff, ps.\n"
+      "Commands: list (ls), tree, inspect, diff, ps, create, enter, exec, destroy.\n"
       "Run 'nsm COMMAND --help' for the options of a command.\n\n"
       "Example:\n  nsm list -t net -o +PATH");
 
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   nsm::register_inspect(app);
   nsm::register_diff(app);
   nsm::register_ps(app);
+  nsm::register_create(app);
+  nsm::register_enter(app);
+  nsm::register_destroy(app);
 
   try {
     app.parse(argc, argv);
@@ -74,6 +78,9 @@ int main(int argc, char** argv) {
     return usage_error(command_path(app), e.what());
   } catch (const nsm::UsageError& e) {
     return usage_error("nsm " + e.command(), e.what());
+  } catch (const nsm::ExitWith& e) {
+    std::fflush(stdout);
+    return e.code;
   } catch (const nsm::Failure& e) {
     std::fflush(stdout);
     fmt::print(stderr, "nsm: {}: {}\n", e.context(), e.reason());

@@ -360,7 +360,7 @@ TEST_SUITE("nsm errors") {
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
     for (const char* args :
          {"list -t bogus", "list -o NS,BOGUS", "list -p", "list -p abc", "inspect", "diff 1",
-          "ps --ns-type bogus", "list -T sideways", "create x", "", "list --bogus"}) {
+          "ps --ns-type bogus", "list -T sideways", "frobnicate x", "", "list --bogus"}) {
       auto r = nsm_err(args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK_MESSAGE(lines(r.out) == 2, args << ": " << r.out);
