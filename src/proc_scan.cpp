@@ -22,6 +22,7 @@
 #include <nsfun/proc_scan.hpp>
 
 #include "proc_util.hpp"
+#include "scan_internal.hpp"
 #include "sys.hpp"
 
 namespace nsfun {
@@ -238,20 +239,21 @@ unsigned pick_workers(const ProcScanOptions& o, std::size_t n) noexcept {
 
 }  // namespace
 
-result<ProcScan> scan_procs(const ProcScanOptions& options) noexcept {
-  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+result<ProcScan> detail::scan_procs_at(int proc_fd,
+                                       std::uint64_t nsfs_dev,
+                                       const ProcScanOptions& options) noexcept {
   ProcScan out;
-  NSFUN_TRY(out.nsfs_dev, detail::nsfs_dev(proc.get()));
+  out.nsfs_dev = nsfs_dev;
   try {
     std::vector<pid_t> pids;
     if (options.pids) {
       pids = *options.pids;
     } else {
       pids.reserve(1024);
-      detail::for_each_pid(proc.get(), [&](pid_t pid) { pids.push_back(pid); });
+      detail::for_each_pid(proc_fd, [&](pid_t pid) { pids.push_back(pid); });
     }
     out.stats.seen = pids.size();
-    Scanner scanner(proc.get(), options);
+    Scanner scanner(proc_fd, options);
     unsigned workers = pick_workers(options, pids.size());
     std::vector<Chunk> chunks(workers);
     std::size_t per = (pids.size() + workers - 1) / workers;
@@ -276,14 +278,26 @@ result<ProcScan> scan_procs(const ProcScanOptions& options) noexcept {
   return out;
 }
 
+result<ProcScan> scan_procs(const ProcScanOptions& options) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
+  return detail::scan_procs_at(proc.get(), dev, options);
+}
+
 result<ProcEntry> scan_proc(pid_t pid, const ProcScanOptions& options) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  return detail::scan_proc_at(proc.get(), pid, options);
+}
+
+result<ProcEntry> detail::scan_proc_at(int proc_fd,
+                                       pid_t pid,
+                                       const ProcScanOptions& options) noexcept {
   if (pid <= 0) {
     return errno_error(ESRCH, "scan /proc/PID");
   }
-  NSFUN_TRY(UniqueFd proc, detail::open_proc());
   ProcScanOptions o = options;
   o.for_children = true;
-  Scanner scanner(proc.get(), o);
+  Scanner scanner(proc_fd, o);
   ProcEntry e;
   switch (scanner.scan(pid, pid, e)) {
     case Outcome::ok:

@@ -12,6 +12,7 @@
 #include <nsfun/snapshot.hpp>
 
 #include "proc_util.hpp"
+#include "scan_internal.hpp"
 #include "sys.hpp"
 
 namespace nsfun {
@@ -112,10 +113,14 @@ void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids) {
 result<std::vector<NsfsMount>> nsfs_mounts() noexcept {
   NSFUN_TRY(UniqueFd proc, detail::open_proc());
   NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
+  return detail::nsfs_mounts_at(proc.get(), dev);
+}
+
+result<std::vector<NsfsMount>> detail::nsfs_mounts_at(int proc_fd, std::uint64_t dev) noexcept {
   std::vector<NsfsMount> out;
   try {
     std::string text;
-    if (int err = detail::read_at(proc.get(), "self/mountinfo", text)) {
+    if (int err = detail::read_at(proc_fd, "self/mountinfo", text)) {
       return errno_error(err, "read /proc/self/mountinfo");
     }
     std::string_view all(text);
@@ -156,8 +161,9 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
   ProcScanOptions scan_options;
   scan_options.types = options.types;
   scan_options.workers = options.workers;
-  NSFUN_TRY(ProcScan scan, scan_procs(scan_options));
   NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
+  NSFUN_TRY(ProcScan scan, detail::scan_procs_at(proc.get(), dev, scan_options));
   Snapshot snap;
   snap.stats_ = scan.stats;
   snap.nsfs_dev_ = scan.nsfs_dev;
@@ -192,7 +198,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       }
     }
     if (options.mounts) {
-      auto mounts = nsfs_mounts();
+      auto mounts = detail::nsfs_mounts_at(proc.get(), dev);
       if (mounts) {
         for (NsfsMount& m : mounts.value()) {
           if (!options.types.contains(m.ns.type())) {
@@ -273,10 +279,10 @@ std::vector<pid_t> Snapshot::processes_in(const Namespace& ns) const {
 }
 
 result<std::vector<NsDiffEntry>> diff(pid_t a, pid_t b) noexcept {
-  NSFUN_TRY(ProcEntry pa, scan_proc(a));
-  NSFUN_TRY(ProcEntry pb, scan_proc(b));
   NSFUN_TRY(UniqueFd proc, detail::open_proc());
   NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
+  NSFUN_TRY(ProcEntry pa, detail::scan_proc_at(proc.get(), a, {}));
+  NSFUN_TRY(ProcEntry pb, detail::scan_proc_at(proc.get(), b, {}));
   std::vector<NsDiffEntry> out;
   try {
     for (NsLink l : all_ns_links) {
@@ -289,8 +295,9 @@ result<std::vector<NsDiffEntry>> diff(pid_t a, pid_t b) noexcept {
 }
 
 result<NsTypeSet> isolated_from(pid_t pid, pid_t reference) noexcept {
-  NSFUN_TRY(ProcEntry p, scan_proc(pid));
-  NSFUN_TRY(ProcEntry r, scan_proc(reference));
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  NSFUN_TRY(ProcEntry p, detail::scan_proc_at(proc.get(), pid, {}));
+  NSFUN_TRY(ProcEntry r, detail::scan_proc_at(proc.get(), reference, {}));
   NsTypeSet differs;
   for (NsType t : all_ns_types) {
     std::size_t i = static_cast<std::size_t>(t);
