@@ -269,12 +269,10 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("an unprivileged user maps itself and cannot map others") {
-    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs to switch to uid 65534");
+    NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
+                  "needs unprivileged user namespaces (and root to become nobody)");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
-      if (!nsfun::test::can_unshare({NsType::user})) {
-        return 0;  // unprivileged user namespaces are disabled here
-      }
       auto ok = nsfun::spawn(Command("true")
                                  .namespaces({NsType::user})
                                  .user_map(nsfun::UserMap::root_is(65534, 65534)));
@@ -398,7 +396,8 @@ TEST_SUITE("spawn") {
 
   TEST_CASE("an unprivileged user maps subordinate ranges through newuidmap") {
     NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
-    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs to switch to uid 65534");
+    NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
+                  "needs unprivileged user namespaces (and root to become nobody)");
     NSFUN_REQUIRE(nsfun::test::have_program("newuidmap"), "needs newuidmap (package uidmap)");
     NSFUN_CHECK_CHILD([] {
       // /etc/subuid and /etc/subgid for this test only: bound over the host's in a private
@@ -413,9 +412,6 @@ TEST_SUITE("spawn") {
       NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
       NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
       NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
-      if (!nsfun::test::can_unshare({NsType::user})) {
-        return 0;  // unprivileged user namespaces are disabled here
-      }
       auto map = nsfun::UserMap::subordinate("nobody", 65534, 65534);
       NSFUN_EXPECT_OK(map);
       auto o = run(Command("/bin/cat")

@@ -100,6 +100,11 @@ bool can_drop_privileges() {
   return ok;
 }
 
+bool can_unshare_unprivileged(NsTypeSet types) {
+  int flags = types.clone_flags();
+  return in_child([flags] { return drop_privileges() == 0 && ::unshare(flags) == 0 ? 0 : 1; }) == 0;
+}
+
 std::size_t open_fd_count() {
   std::size_t n = 0;
   DIR* dir = ::opendir("/proc/self/fd");

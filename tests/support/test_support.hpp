@@ -25,6 +25,9 @@ bool can_private_run();
 /// Probe: can a child drop to uid/gid 65534 (nobody)?
 bool can_drop_privileges();
 
+/// Probe: can a child, after dropping to nobody, unshare these types?
+bool can_unshare_unprivileged(NsTypeSet types);
+
 /// In the calling (child) process: a new mount namespace with every mount private, and a fresh
 /// tmpfs on /run, so that /run/netns and friends made here never reach the host.
 /// Returns 0 or an errno value.
