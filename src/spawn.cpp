@@ -6,12 +6,15 @@
 // async-signal-safe calls (raw syscalls, no allocation); everything that allocates (argv, envp,
 // paths, the offsets text) is prepared by the parent beforehand.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -19,10 +22,12 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nsfun/persist.hpp>
 #include <nsfun/spawn.hpp>
 
 #include "sys.hpp"
@@ -42,6 +47,8 @@ enum Step : int {
   step_time_unshare,
   step_time_offsets,
   step_propagation,
+  step_mount_sys,
+  step_bind_etc,
   step_bind_rootfs,
   step_mount_proc,
   step_chdir_rootfs,
@@ -61,6 +68,8 @@ constexpr std::string_view step_names[step_count] = {"wait for parent",
                                                      "unshare CLONE_NEWTIME",
                                                      "write timens_offsets",
                                                      "mount --make-rprivate /",
+                                                     "mount sysfs on /sys",
+                                                     "mount --bind /etc/netns entry",
                                                      "mount --bind rootfs",
                                                      "mount proc",
                                                      "chdir rootfs",
@@ -97,8 +106,11 @@ struct Plan {
   std::vector<char*> argv;
   std::vector<char*> envp;
   std::vector<int> join_fds;
-  std::string proc_target;  // where to mount proc
-  std::string offsets;      // timens_offsets text
+  NetNs netns;                                           // Command::netns: the named namespace
+  unsigned long sys_flags = 0;                           // how to mount its /sys
+  std::vector<std::pair<std::string, std::string>> etc;  // /etc/netns/NAME/x → /etc/x
+  std::string proc_target;                               // where to mount proc
+  std::string offsets;                                   // timens_offsets text
   bool new_mnt = false;
   bool relay = false;  // fork once more: init of a new pid namespace, or after joining one
   int sync_r = -1;
@@ -199,8 +211,21 @@ extern "C" void forward_signal(int sig) {
     ::close(fd);
   }
   if (p.new_mnt && !c.keep_propagation &&
-      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+      ::mount(nullptr, "/", nullptr, MS_REC | (p.netns ? MS_SLAVE : MS_PRIVATE), nullptr) < 0) {
     child_fail(p, step_propagation);
+  }
+  if (p.netns) {
+    // As ip netns exec: a sysfs of the joined network namespace over the caller's (which may not
+    // be mounted at all: then there is nothing to detach), then the /etc/netns/NAME overrides.
+    (void)::umount2("/sys", MNT_DETACH);
+    if (::mount(c.netns->c_str(), "/sys", "sysfs", p.sys_flags, nullptr) < 0) {
+      child_fail(p, step_mount_sys);
+    }
+    for (const auto& [source, target] : p.etc) {
+      if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+        child_fail(p, step_bind_etc);
+      }
+    }
   }
   if (c.rootfs &&
       ::mount(c.rootfs->c_str(), c.rootfs->c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
@@ -307,6 +332,40 @@ std::string offsets_text(std::chrono::nanoseconds mono, std::chrono::nanoseconds
   return line("monotonic", mono) + line("boottime", boot);
 }
 
+// Command::netns: open the named namespace and list the /etc overrides, here where allocating
+// is safe; the child only mounts.
+result<void> prepare_netns(const CommandSpec& c, Plan& p) {
+  const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
+                                     [](const NsFd* ns) { return ns->type() == NsType::net; });
+  if (c.fresh.contains(NsType::net) || joins_net || c.rootfs) {
+    return errno_error(EINVAL, "netns() with a new or joined network namespace, or a rootfs");
+  }
+  NSFUN_TRY(p.netns, netns::open(*c.netns));
+  p.join_fds.push_back(p.netns.get());  // after any user namespace, which may own it
+
+  struct statvfs sys {};
+
+  if (::statvfs("/sys", &sys) == 0 && (sys.f_flag & ST_RDONLY) != 0) {
+    p.sys_flags = MS_RDONLY;
+  }
+  const std::string dir = std::string(netns::etc_dir) + "/" + *c.netns;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    if (errno == ENOENT) {
+      return success();  // no overrides
+    }
+    return sys::last_error(dir);
+  }
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") {
+      p.etc.emplace_back(dir + "/" + e->d_name, std::string("/etc/") + e->d_name);
+    }
+  }
+  std::sort(p.etc.begin(), p.etc.end());
+  return success();
+}
+
 result<void> prepare(const CommandSpec& c, Plan& p) {
   p.cmd = &c;
   // Environment first: PATH lookup uses the child's PATH.
@@ -351,6 +410,9 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
       }
     }
   }
+  if (c.netns) {
+    NSFUN_TRYV(prepare_netns(c, p));
+  }
   if (c.rootfs) {
     struct stat st {};
 
@@ -361,7 +423,7 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
       return errno_error(ENOTDIR, "check rootfs");
     }
   }
-  p.new_mnt = c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs;
+  p.new_mnt = c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns;
   if (c.mount_proc) {
     p.proc_target = c.rootfs ? *c.rootfs + "/proc" : "/proc";
   }

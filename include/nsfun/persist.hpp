@@ -33,6 +33,10 @@ namespace netns {
 /// The directory iproute2 keeps named network namespaces in.
 inline constexpr const char* run_dir = "/run/netns";
 
+/// Where per-namespace overrides of /etc files live (/etc/netns/NAME/resolv.conf, …), bound over
+/// /etc by `ip netns exec` and by Command::netns.
+inline constexpr const char* etc_dir = "/etc/netns";
+
 /// Creates a new network namespace and pins it as /run/netns/NAME, exactly as `ip netns add`
 /// does (the directory is made a shared mount so the pin propagates to other mount namespaces).
 /// Needs: CAP_SYS_ADMIN. Errors: std::errc::file_exists, nsfun::errc::invalid_name. On any error

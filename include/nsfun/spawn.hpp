@@ -91,6 +91,7 @@ struct CommandSpec {
   bool mount_proc = false;
   std::optional<std::string> rootfs;
   std::optional<std::string> cwd;
+  std::optional<std::string> netns;
   int cgroup = -1;
   std::optional<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> offsets;
   bool init = false;
@@ -193,6 +194,18 @@ class Command {
   /// namespace. With mount_proc, /proc is mounted inside the new root.
   Command& rootfs(std::string dir) {
     s_.rootfs = std::move(dir);
+    return *this;
+  }
+
+  /// Runs the child in the named network namespace /run/netns/NAME the way `ip netns exec` does:
+  /// in a new mount namespace (a recursive slave of the caller's, unless keep_propagation) where
+  /// /sys is a fresh sysfs showing that namespace's devices, and every entry of /etc/netns/NAME
+  /// is bound over the same name in /etc (resolv.conf, hosts, …: DNS as the namespace's owner
+  /// configured it). Unlike ip, a bind that fails fails the spawn (an /etc entry that does not
+  /// exist, say) instead of printing a warning. Cannot be combined with a new network namespace,
+  /// a joined one, or rootfs().
+  Command& netns(std::string name) {
+    s_.netns = std::move(name);
     return *this;
   }
 

@@ -14,7 +14,10 @@
 #include <vector>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -25,6 +28,7 @@
 #include <nsfun/format.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/persist.hpp>
+#include <nsfun/spawn.hpp>
 
 #include "test_support.hpp"
 
@@ -122,6 +126,44 @@ std::string ip_exec_netns_link(const std::string& name, int& status) {
     r.out.pop_back();
   }
   return r.out;
+}
+
+// A stand-in /etc for Command::netns cases, made on the private /run and bound over /etc in the
+// test's own mount namespace: the host has no /etc/netns, and its /etc must not be touched.
+// resolv.conf names 192.0.2.1 outside and 192.0.2.53 in /etc/netns/NAME.
+bool fake_etc(const std::string& name) {
+  const std::string netns_dir = "/run/etc/netns/" + name;
+  return ::mkdir("/run/etc", 0755) == 0 && ::mkdir("/run/etc/netns", 0755) == 0 &&
+         ::mkdir(netns_dir.c_str(), 0755) == 0 &&
+         write_file("/run/etc/resolv.conf", "nameserver 192.0.2.1\n") &&
+         write_file(netns_dir + "/resolv.conf", "nameserver 192.0.2.53\n") &&
+         ::mount("/run/etc", "/etc", nullptr, MS_BIND, nullptr) == 0;
+}
+
+// Runs `cmd` with stdout into a pipe; its output, or "exit N" when it did not exit with 0.
+std::string output_of(nsfun::Command cmd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) {
+    return "pipe2 failed";
+  }
+  nsfun::UniqueFd r = nsfun::UniqueFd::adopt(fds[0]);  // owns: just made
+  nsfun::UniqueFd w = nsfun::UniqueFd::adopt(fds[1]);  // owns: just made
+  auto child = nsfun::spawn(cmd.redirect(1, w));
+  w.reset();
+  if (!child) {
+    return child.error().message();
+  }
+  std::string out;
+  char buf[256];
+  ssize_t n = 0;
+  while ((n = ::read(r.get(), buf, sizeof(buf))) > 0) {
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  auto status = child.value().wait();
+  if (!status || status.value().code != 0 || status.value().signal != 0) {
+    return "exit " + std::to_string(status ? status.value().code : -1);
+  }
+  return out;
 }
 
 bool is_denied(const nsfun::error& e) {
@@ -623,6 +665,67 @@ TEST_SUITE("persist") {
         NSFUN_EXPECT(nsfun::unpin(path.c_str()));
       }
       NSFUN_EXPECT(t::open_fd_count() == before);
+      return 0;
+    });
+  }
+
+  TEST_CASE("Command::netns runs a program the way ip netns exec does") {
+    NSFUN_REQUIRE(t::can_private_run(), no_private_run);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(fake_etc(name));
+      auto ns = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(ns);
+
+      // /etc/netns/NAME/resolv.conf is what the program sees as /etc/resolv.conf …
+      NSFUN_EXPECT(output_of(nsfun::Command("cat").arg("/etc/resolv.conf").netns(name)) ==
+                   "nameserver 192.0.2.53\n");
+      // … in the named network namespace, with a /sys that shows its devices (only lo) …
+      NSFUN_EXPECT(output_of(nsfun::Command("readlink").arg("/proc/self/ns/net").netns(name)) ==
+                   fmt::format("net:[{}]\n", ns.value().identity().ino()));
+      NSFUN_EXPECT(output_of(nsfun::Command("ls").arg("/sys/class/net").netns(name)) == "lo\n");
+      // … while the caller keeps its own /etc, /sys and mount table.
+      NSFUN_EXPECT(read_file("/etc/resolv.conf") == "nameserver 192.0.2.1\n");
+      NSFUN_EXPECT(dir_entries("/sys/class/net") != std::vector<std::string>{"lo"});
+      NSFUN_EXPECT(mount_lines("/etc").size() == 1);
+      // ip netns exec agrees.
+      if (t::have_program("ip")) {
+        auto ip = t::run("ip netns exec " + name + " cat /etc/resolv.conf");
+        NSFUN_EXPECT(ip.status == 0 && ip.out == "nameserver 192.0.2.53\n");
+      }
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      return 0;
+    });
+  }
+
+  TEST_CASE("Command::netns refuses what it cannot do, and leaves no process") {
+    NSFUN_REQUIRE(t::can_private_run(), no_private_run);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(fake_etc(name));
+
+      auto missing = nsfun::spawn(nsfun::Command("true").netns(name));
+      NSFUN_EXPECT(!missing && missing.error() == std::errc::no_such_file_or_directory);
+      auto invalid = nsfun::spawn(nsfun::Command("true").netns("../x"));
+      NSFUN_EXPECT(!invalid && invalid.error() == nsfun::errc::invalid_name);
+
+      auto ns = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(ns);
+      auto both = nsfun::spawn(nsfun::Command("true").netns(name).namespaces({nsfun::NsType::net}));
+      NSFUN_EXPECT(!both && both.error() == std::errc::invalid_argument);
+      auto joined = nsfun::spawn(nsfun::Command("true").netns(name).join(ns.value()));
+      NSFUN_EXPECT(!joined && joined.error() == std::errc::invalid_argument);
+
+      // An override for a file /etc does not have: the bind fails, and so does the spawn.
+      NSFUN_EXPECT(write_file("/run/etc/netns/" + name + "/nsfun-missing", "x"));
+      auto bad_bind = nsfun::spawn(nsfun::Command("true").netns(name));
+      NSFUN_EXPECT(!bad_bind && bad_bind.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(bad_bind.error().message().find("/etc/netns") != std::string::npos);
+      // The failed child was reaped: this process has no children left.
+      NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD);
+      NSFUN_EXPECT(nsfun::netns::remove(name));
       return 0;
     });
   }
