@@ -11,6 +11,7 @@
 
 #include <nsfun/acquire.hpp>
 
+#include "come_back.hpp"
 #include "sys.hpp"
 
 namespace nsfun {
@@ -24,6 +25,21 @@ NsLink new_ns_link(NsType t) noexcept {
 }
 
 result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
+  {
+    // net, uts, ipc: on this thread, when it can come back (see come_back.hpp).
+    detail::ComeBack here(types);
+    if (here.ok()) {
+      if (::unshare(types.clone_flags()) < 0) {
+        return sys::last_error("unshare");
+      }
+      NsFdSet made;
+      for (NsType t : types) {
+        NSFUN_TRY(auto ns, NsFd::current(link_of(t)));
+        made.insert(std::move(ns));
+      }
+      return made;
+    }
+  }
   result<NsFdSet> out = NsFdSet{};
   try {
     std::thread worker([&] {

@@ -14,6 +14,7 @@
 
 #include <nsfun/enter.hpp>
 
+#include "come_back.hpp"
 #include "sys.hpp"
 
 namespace nsfun {
@@ -198,6 +199,21 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
   for (std::size_t i = 0; i < count; ++i) {
     if (ns[i]->type() == NsType::user) {
       return nsfun_error(errc::threaded_user_namespace, "run_in");
+    }
+  }
+  NsTypeSet types;
+  for (std::size_t i = 0; i < count; ++i) {
+    types.insert(ns[i]->type());
+  }
+  {
+    // net, uts, ipc: on this thread, when it can come back (see come_back.hpp).
+    ComeBack here(types);
+    if (here.ok()) {
+      for (std::size_t i = 0; i < count; ++i) {
+        NSFUN_TRYV(nsfun::enter(*ns[i]));
+      }
+      body();
+      return success();
     }
   }
   result<void> entered = success();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -330,6 +331,56 @@ TEST_SUITE("run_in") {
       auto v = nsfun::run_in(net.value(), [&] { ran = true; });
       NSFUN_EXPECT_OK(v);
       NSFUN_EXPECT(ran);
+      return 0;
+    });
+  }
+
+  TEST_CASE("run_in and acquire of net, uts and ipc switch the calling thread and bring it back") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::ipc}),
+                  "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      auto before = nsfun::NsFdSet::current({NsType::net, NsType::uts, NsType::ipc});
+      NSFUN_EXPECT_OK(before);
+      std::size_t fds = nsfun::test::open_fd_count();
+      auto made = nsfun::acquire({NsType::net, NsType::uts, NsType::ipc});
+      NSFUN_EXPECT_OK(made);
+      for (NsType t : {NsType::net, NsType::uts, NsType::ipc}) {
+        NSFUN_EXPECT(current_is(*before.value().get(t)));
+      }
+      const pid_t caller = ::gettid();
+      auto inside = nsfun::run_in(made.value(), [&] {
+        return ::gettid() == caller && current_is(*made.value().get(NsType::net)) &&
+               current_is(*made.value().get(NsType::uts)) &&
+               current_is(*made.value().get(NsType::ipc));
+      });
+      NSFUN_EXPECT_OK(inside);
+      NSFUN_EXPECT(inside.value());  // on this very thread, inside all three
+      for (NsType t : {NsType::net, NsType::uts, NsType::ipc}) {
+        NSFUN_EXPECT(current_is(*before.value().get(t)));
+      }
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 3);  // only the three acquired
+      return 0;
+    });
+  }
+
+  TEST_CASE("run_in and acquire use a thread when the caller could not come back") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user, NsType::net}), "needs user namespaces");
+    NSFUN_CHECK_CHILD([] {
+      auto host_net = NsFd::current(NsType::net);
+      NSFUN_EXPECT_OK(host_net);
+      // In a new user namespace this process may make network namespaces, but not re-enter the
+      // one it is in (owned by the initial user namespace).
+      NSFUN_EXPECT(::unshare(CLONE_NEWUSER) == 0);
+      NSFUN_EXPECT(::setns(host_net.value().get(), CLONE_NEWNET) < 0);
+      auto net = nsfun::acquire<NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      NSFUN_EXPECT(current_is(host_net.value()));
+      const pid_t caller = ::gettid();
+      auto tid = nsfun::run_in(net.value(),
+                               [&] { return current_is(net.value()) ? ::gettid() : pid_t{0}; });
+      NSFUN_EXPECT_OK(tid);
+      NSFUN_EXPECT(tid.value() != 0 && tid.value() != caller);
+      NSFUN_EXPECT(current_is(host_net.value()));
       return 0;
     });
   }
