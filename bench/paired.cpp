@@ -11,6 +11,12 @@
 // first command's, and the median of the per-round ratios (paired: both from the same round).
 // --rusage adds each command's peak resident set size (ru_maxrss, the largest over its runs).
 // --json prints the same as one JSON object instead; "speedup" is first / this (> 1: faster).
+// --sandbox runs every command in a fresh private sandbox of its own: a new network namespace and
+// a new mount namespace (all mounts private) with a tmpfs on /run, made by the forked child before
+// execvp. Commands that create links and named network namespaces then touch nothing of the
+// host's. The clock starts once the sandbox is made and stops when the command has been reaped,
+// before the sandbox is torn down, so only the command itself is timed (a wrapper program such as
+// unshare(1) would add its own exec, and the kernel's teardown, to every command). Needs root.
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +31,8 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,16 +58,19 @@ struct Options {
   int warmup = 1;
   bool json = false;
   bool rusage = false;
+  bool sandbox = false;
   std::vector<Command> commands;
 };
 
 [[noreturn]] void usage(int status) {
   fmt::print(status == 0 ? stdout : stderr,
-             "usage: paired [--runs R] [--warmup W] [--json] [--rusage] -- CMD ARGS... [::: CMD "
-             "ARGS...]...\n"
+             "usage: paired [--runs R] [--warmup W] [--json] [--rusage] [--sandbox] -- CMD "
+             "ARGS... [::: CMD ARGS...]...\n"
              "  Runs each command once per round (R rounds, default 10, after W warm-up rounds,\n"
              "  default 1) in rotating order and compares wall times against the first command.\n"
-             "  --rusage also reports each command's peak RSS; --json prints JSON.\n");
+             "  --rusage also reports each command's peak RSS; --json prints JSON.\n"
+             "  --sandbox runs each command in new network and mount namespaces with its own\n"
+             "  /run (tmpfs), so that it cannot touch the host's links or /run/netns.\n");
   std::exit(status);
 }
 
@@ -98,6 +109,8 @@ Options parse_args(int argc, char** argv) {
       o.json = true;
     } else if (arg == "--rusage") {
       o.rusage = true;
+    } else if (arg == "--sandbox") {
+      o.sandbox = true;
     } else {
       usage(2);
     }
@@ -154,7 +167,7 @@ std::string describe_status(int status) {
 
 class Runner {
  public:
-  Runner() {
+  explicit Runner(bool sandbox) : sandbox_(sandbox) {
     devnull_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull_ < 0) {
       die(fmt::format("open /dev/null: {}", std::strerror(errno)));
@@ -165,6 +178,13 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   ~Runner() { ::close(devnull_); }
+
+  // In the forked child: new network and mount namespaces, every mount private, /run a tmpfs.
+  static bool enter_sandbox() {
+    return ::unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
+           ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+           ::mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0;
+  }
 
   // Runs `c` once and waits for it; dies when it cannot be run or fails.
   Sample run(const Command& c, std::size_t index, int round) const {
@@ -179,6 +199,14 @@ class Runner {
     if (::pipe2(p, O_CLOEXEC) < 0) {
       die(fmt::format("pipe2: {}", std::strerror(errno)));
     }
+    // With the sandbox, the child makes it, says so on `ready` and waits for a byte on `go`: the
+    // clock starts only then, and the parent holds the sandbox's namespaces until the clock has
+    // stopped, so that neither making nor tearing it down is timed.
+    int ready[2] = {-1, -1};
+    int go[2] = {-1, -1};
+    if (sandbox_ && (::pipe2(ready, O_CLOEXEC) < 0 || ::pipe2(go, O_CLOEXEC) < 0)) {
+      die(fmt::format("pipe2: {}", std::strerror(errno)));
+    }
     timespec start{};
     timespec end{};
     ::clock_gettime(CLOCK_MONOTONIC, &start);
@@ -188,12 +216,37 @@ class Runner {
     }
     if (pid == 0) {
       ::close(p[0]);
-      if (::dup2(devnull_, 0) >= 0 && ::dup2(devnull_, 1) >= 0 && ::dup2(devnull_, 2) >= 0) {
+      bool ok = true;
+      if (sandbox_) {
+        ::close(ready[0]);
+        ::close(go[1]);
+        char byte = 0;
+        ok = enter_sandbox() && ::write(ready[1], "r", 1) == 1 && ::read(go[0], &byte, 1) == 1;
+      }
+      if (ok && ::dup2(devnull_, 0) >= 0 && ::dup2(devnull_, 1) >= 0 && ::dup2(devnull_, 2) >= 0) {
         ::execvp(argv[0], argv.data());
       }
       int err = errno;
       (void)!::write(p[1], &err, sizeof(err));
       ::_exit(127);
+    }
+    std::vector<int> held;  // the sandbox's namespaces, alive until the clock has stopped
+    if (sandbox_) {
+      ::close(ready[1]);
+      ::close(go[0]);
+      char byte = 0;
+      if (::read(ready[0], &byte, 1) == 1) {
+        for (const char* ns : {"mnt", "net"}) {
+          int fd = ::open(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd >= 0) {
+            held.push_back(fd);
+          }
+        }
+        ::clock_gettime(CLOCK_MONOTONIC, &start);
+        (void)!::write(go[1], "g", 1);
+      }
+      ::close(ready[0]);
+      ::close(go[1]);
     }
     ::close(p[1]);
     int exec_err = 0;
@@ -210,6 +263,9 @@ class Runner {
       }
     }
     ::clock_gettime(CLOCK_MONOTONIC, &end);
+    for (int fd : held) {
+      ::close(fd);
+    }
     if (got == static_cast<ssize_t>(sizeof(exec_err))) {
       die(fmt::format("cannot run '{}': {}", c.argv[0], std::strerror(exec_err)));
     }
@@ -224,6 +280,7 @@ class Runner {
 
  private:
   int devnull_ = -1;
+  bool sandbox_ = false;
 };
 
 // The q-quantile (0 ≤ q ≤ 1) of `v`, interpolated between the two nearest ranks.
@@ -355,7 +412,7 @@ void print_json(const Options& o, const std::vector<Summary>& sums) {
 int main(int argc, char** argv) {
   Options o = parse_args(argc, argv);
   const std::size_t k = o.commands.size();
-  Runner runner;
+  Runner runner(o.sandbox);
   for (int round = 0; round < o.warmup; ++round) {
     for (std::size_t j = 0; j < k; ++j) {
       std::size_t c = (static_cast<std::size_t>(round) + j) % k;
