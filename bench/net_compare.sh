@@ -6,17 +6,19 @@
 #
 #   bench/net_compare.sh [BUILD_DIR]          default: build/ci
 #
-# Both sides run under the same wrapper, `unshare --mount --net --propagation private` plus a
-# tmpfs on /run, so that neither the host's interfaces nor its /run/netns are touched, and the
-# wrapper's cost is the same on both sides. The ip side is:
+# Every run gets a sandbox of its own from `paired --sandbox` (new network and mount namespaces,
+# a tmpfs on /run), so neither side touches the host's interfaces or /run/netns, and both pay the
+# same for it. The ip side is the cheatsheet's sequence, as a shell script:
 #
 #   ip netns add NS; ip link add V0 type veth peer name V1; ip link set V1 netns NS
 #   ip addr add 10.200.0.1/24 dev V0; ip -n NS addr add 10.200.0.2/24 dev V1
 #   ip link set V0 up; ip -n NS link set V1 up; ip -n NS link set lo up
-#   ip link del V0; ip netns del NS
+#   ip netns del NS          (the kernel then destroys the namespace and the pair with it)
 #
-# nsfun runs twice: creating the peer directly inside NS (same end state), and with --move (the
-# recipe's literal create-then-move).
+# nsfun runs the same recipe in one process: with the peer created directly inside NS (same end
+# state), and with --move (the recipe's literal create-then-move). A second pair of rows adds
+# `ip link del V0` before the namespace delete on both sides (nsfun: --delete-link), which waits
+# for the kernel to finish destroying the pair.
 #
 # Environment: NET_CHEATSHEET (default BUILD_DIR/examples/net_cheatsheet), RUNS (default 21).
 set -euo pipefail
@@ -34,55 +36,27 @@ die() {
 
 ((EUID == 0)) || die "needs root (creates namespaces)"
 [[ -x $example ]] || die "$example: not built (cmake --build --preset ci)"
-for tool in ip unshare sh mount; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
+[[ -x $paired ]] || die "$paired: not built (cmake --build --preset ci)"
+command -v ip >/dev/null || die "ip is not installed"
 
 tmp=$(mktemp -d /tmp/net_compare.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# Each side is a small sh script, run as: unshare -m -n --propagation private sh SCRIPT.
-cat >"$tmp/ip.sh" <<'SH'
-mount -t tmpfs tmpfs /run &&
-ip netns add nsftbench &&
+setup='ip netns add nsftbench &&
 ip link add nsftv0 type veth peer name nsftv1 &&
 ip link set nsftv1 netns nsftbench &&
 ip addr add 10.200.0.1/24 dev nsftv0 &&
 ip -n nsftbench addr add 10.200.0.2/24 dev nsftv1 &&
 ip link set nsftv0 up &&
 ip -n nsftbench link set nsftv1 up &&
-ip -n nsftbench link set lo up &&
-ip link del nsftv0 &&
-ip netns del nsftbench
-SH
-printf 'mount -t tmpfs tmpfs /run && exec %q --in-place --quiet\n' "$example" >"$tmp/nsfun.sh"
-printf 'mount -t tmpfs tmpfs /run && exec %q --in-place --quiet --move\n' "$example" \
-  >"$tmp/nsfun_move.sh"
-# The wrapper alone: what both sides pay besides the recipe itself.
-printf 'mount -t tmpfs tmpfs /run && exec true\n' >"$tmp/wrapper.sh"
+ip -n nsftbench link set lo up &&'
+printf '%s\nip netns del nsftbench\n' "$setup" >"$tmp/ip.sh"
+printf '%s\nip link del nsftv0 &&\nip netns del nsftbench\n' "$setup" >"$tmp/ip_link_del.sh"
 
-wrap=(unshare --mount --net --propagation private -- sh)
-for script in ip nsfun nsfun_move wrapper; do
-  "${wrap[@]}" "$tmp/$script.sh" >/dev/null || die "$script.sh failed"
-done
-
-if [[ -x $paired ]]; then
-  "$paired" --runs "$runs" -- "${wrap[@]}" "$tmp/ip.sh" ::: "${wrap[@]}" "$tmp/nsfun.sh" \
-    ::: "${wrap[@]}" "$tmp/nsfun_move.sh" ::: "${wrap[@]}" "$tmp/wrapper.sh"
-  exit 0
-fi
-
-# No paired tool: the same idea in shell (medians in ms).
-now_ns() { date +%s%N; }
-declare -A samples
-for ((r = 0; r < runs; r++)); do
-  for script in ip nsfun nsfun_move wrapper; do
-    start=$(now_ns)
-    "${wrap[@]}" "$tmp/$script.sh" >/dev/null 2>&1
-    samples[$script]+="$((($(now_ns) - start) / 1000)) "
-  done
-done
-median_ms() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'; }
-for script in ip nsfun nsfun_move wrapper; do
-  printf '%-12s %8s ms\n' "$script" "$(median_ms "${samples[$script]}")"
-done
+"$paired" --sandbox --runs "$runs" -- \
+  sh "$tmp/ip.sh" ::: \
+  "$example" --in-place --quiet ::: \
+  "$example" --in-place --quiet --move ::: \
+  sh "$tmp/ip_link_del.sh" ::: \
+  "$example" --in-place --quiet --delete-link ::: \
+  true
