@@ -2,10 +2,12 @@
 // nsm diff – two processes' namespaces side by side.
 
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <nsfun/pidfd.hpp>
+#include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 
 #include "cli.hpp"
@@ -19,6 +21,21 @@ struct Options {
   bool json = false;
 };
 
+// The links of one side. A process of another user has none readable without privileges: its
+// links are then unknown (shown as ?) rather than an error, so `nsm diff 1 $$` works for anyone.
+nsfun::ProcEntry read_side(pid_t pid) {
+  auto e = nsfun::scan_proc(pid, nsfun::ProcScanOptions{});
+  if (e) {
+    return std::move(e).value();
+  }
+  if (e.error().code != std::errc::permission_denied) {
+    fail_pid(pid, e.error());
+  }
+  nsfun::ProcEntry none;
+  none.pid = pid;
+  return none;
+}
+
 void run(const Options& o) {
   // Open both first, so that an error names the pid it is about.
   auto fa = nsfun::pidfd_open(o.a);
@@ -29,18 +46,22 @@ void run(const Options& o) {
   if (!fb) {
     fail_pid(o.b, fb.error());
   }
-  auto d = nsfun::diff(o.a, o.b);
-  if (!d) {
-    throw Failure(fmt::format("pids {} and {}", o.a, o.b), why(d.error()));
+  const nsfun::ProcEntry pa = read_side(o.a);
+  const nsfun::ProcEntry pb = read_side(o.b);
+  std::vector<nsfun::NsDiffEntry> entries;
+  for (nsfun::NsLink l : nsfun::all_ns_links) {
+    entries.push_back({l, pa.ns(l, 0), pb.ns(l, 0)});  // dev 0: only the inodes are compared
   }
   std::size_t differ = 0;
-  for (const nsfun::NsDiffEntry& e : d.value()) {
+  std::size_t unknown = 0;
+  for (const nsfun::NsDiffEntry& e : entries) {
     differ += e.same() ? 0U : 1U;
+    unknown += e.a.empty() || e.b.empty() ? 1U : 0U;
   }
-  const std::size_t total = d.value().size();
+  const std::size_t total = entries.size();
   if (o.json) {
     Json arr = Json::array();
-    for (const nsfun::NsDiffEntry& e : d.value()) {
+    for (const nsfun::NsDiffEntry& e : entries) {
       arr.push_back({{"link", std::string(nsfun::name(e.link))},
                      {"same", e.same()},
                      {"ns1", e.a.empty() ? Json() : Json(e.a.ino())},
@@ -50,6 +71,7 @@ void run(const Options& o) {
                     {"pid2", o.b},
                     {"links", std::move(arr)},
                     {"differ", differ},
+                    {"unknown", unknown},
                     {"total", total}});
     return;
   }
@@ -57,12 +79,16 @@ void run(const Options& o) {
            {"STATE"},
            {fmt::format("PID {}", o.a), true},
            {fmt::format("PID {}", o.b), true}});
-  for (const nsfun::NsDiffEntry& e : d.value()) {
+  for (const nsfun::NsDiffEntry& e : entries) {
     std::string state = e.same() ? "same" : (e.a.empty() || e.b.empty() ? "unknown" : "different");
     t.add({std::string(nsfun::name(e.link)), state, e.a.empty() ? "?" : std::to_string(e.a.ino()),
            e.b.empty() ? "?" : std::to_string(e.b.ino())});
   }
-  print(t.render(true, false) + fmt::format("{} of {} differ\n", differ, total));
+  std::string summary = fmt::format("{} of {} differ", differ, total);
+  if (unknown != 0) {
+    summary += fmt::format(" ({} not readable)", unknown);
+  }
+  print(t.render(true, false) + summary + "\n");
 }
 
 }  // namespace
@@ -75,7 +101,8 @@ void register_diff(CLI::App& app) {
   add_json_flag(*sub, o->json);
   sub->footer(
       "Every /proc/PID/ns link, pid_for_children and time_for_children included. A link\n"
-      "that cannot be read counts as different. The exit status is 0 either way.\n\n"
+      "that cannot be read (another user's process, without root) is shown as ? and counts\n"
+      "as different. The exit status is 0 either way.\n\n"
       "Example:\n  nsm diff 1 $$");
   sub->callback([o] { run(*o); });
 }
