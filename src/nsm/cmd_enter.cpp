@@ -68,7 +68,10 @@ nsfun::NsFdSet open_process(pid_t pid, std::optional<nsfun::NsTypeSet> types) {
   for (nsfun::NsType t : types.value_or(nsfun::NsTypeSet::all())) {
     auto theirs = nsfun::NsFd::open_pidfd(pidfd.value().ref(), nsfun::link_of(t));
     if (!theirs) {
-      if (theirs.error().code == std::errc::no_such_process) {
+      if (theirs.error().code == std::errc::no_such_process ||
+          theirs.error().code == std::errc::permission_denied ||
+          theirs.error().code == std::errc::operation_not_permitted) {
+        // Not "enter nothing and run CMD here": a process we may not look into is an error.
         fail_pid(pid, theirs.error());
       }
       if (!types) {
