@@ -172,31 +172,65 @@ Json json_cell(const nsfun::NsSummary& s, Col c) {
   return {};
 }
 
-// For -T: the index of each namespace's tree parent, or -1 for a root.
-std::vector<std::ptrdiff_t> tree_parents(const std::vector<const nsfun::NsSummary*>& list,
-                                         const std::string& mode) {
-  std::map<std::pair<nsfun::NsType, std::uint64_t>, std::ptrdiff_t> index;
+// For -T process (lsns's rule): a namespace goes under a namespace of the parent process of its
+// lowest-pid process, when that process is the lowest pid of any (a "representative"). Of
+// several, the last one listed before it, as lsns does; lsns leaves it at the top when all of
+// them come later in the list, nsm takes the first of them then.
+std::vector<std::ptrdiff_t> process_parents(const std::vector<const nsfun::NsSummary*>& list) {
+  std::map<pid_t, std::vector<std::size_t>> represented;  // pid -> indices, in list order
   for (std::size_t i = 0; i < list.size(); ++i) {
-    index.emplace(std::pair(list[i]->ns.type(), list[i]->ns.ino()), static_cast<std::ptrdiff_t>(i));
+    if (list[i]->pid != 0) {
+      represented[list[i]->pid].push_back(i);
+    }
   }
   std::vector<std::ptrdiff_t> parent(list.size(), -1);
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const nsfun::NsSummary& s = *list[i];
-    std::pair<nsfun::NsType, std::uint64_t> key;
-    if (mode == "owner") {
-      key = {nsfun::NsType::user, s.owner};
-    } else {
-      key = {s.ns.type(), s.parent};
-    }
-    if (key.second == 0) {
+    if (list[i]->pid == 0 || list[i]->ppid == 0) {
       continue;
     }
-    auto it = index.find(key);
-    if (it != index.end() && it->second != static_cast<std::ptrdiff_t>(i)) {
-      parent[i] = it->second;
+    auto it = represented.find(list[i]->ppid);
+    if (it == represented.end()) {
+      continue;
+    }
+    const std::vector<std::size_t>& of = it->second;
+    auto after = std::upper_bound(of.begin(), of.end(), i);
+    parent[i] = static_cast<std::ptrdiff_t>(after == of.begin() ? of.front() : *(after - 1));
+  }
+  return parent;
+}
+
+// For -T: the index of each namespace's tree parent, or -1 for a root.
+std::vector<std::ptrdiff_t> tree_parents(const std::vector<const nsfun::NsSummary*>& list,
+                                         const std::string& mode) {
+  std::vector<std::ptrdiff_t> parent;
+  if (mode == "process") {
+    parent = process_parents(list);
+  } else {
+    std::map<std::pair<nsfun::NsType, std::uint64_t>, std::ptrdiff_t> index;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      index.emplace(std::pair(list[i]->ns.type(), list[i]->ns.ino()),
+                    static_cast<std::ptrdiff_t>(i));
+    }
+    parent.assign(list.size(), -1);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const nsfun::NsSummary& s = *list[i];
+      std::pair<nsfun::NsType, std::uint64_t> key;
+      if (mode == "owner") {
+        key = {nsfun::NsType::user, s.owner};
+      } else {
+        key = {s.ns.type(), s.parent};
+      }
+      if (key.second == 0) {
+        continue;
+      }
+      auto it = index.find(key);
+      if (it != index.end() && it->second != static_cast<std::ptrdiff_t>(i)) {
+        parent[i] = it->second;
+      }
     }
   }
-  // Break any cycle (a namespace cannot own its owner, but be safe against odd views).
+  // Break any cycle (a namespace cannot own its owner, and a process is not its own ancestor,
+  // but a scan racing with pid reuse can see odd things).
   for (std::size_t i = 0; i < list.size(); ++i) {
     std::ptrdiff_t at = parent[i];
     for (std::size_t steps = 0; at >= 0; ++steps) {
@@ -217,10 +251,12 @@ void run(const Options& o) {
 
   nsfun::SnapshotOptions so;
   so.types = types;
+  const bool process_tree = tree_mode == "process";
   so.commands = uses(cols, Col::user) || uses(cols, Col::uid) || uses(cols, Col::command) ||
-                uses(cols, Col::ppid);
-  so.ppid = uses(cols, Col::ppid);
-  so.hierarchy = uses(cols, Col::pns) || uses(cols, Col::ons) || !tree_mode.empty();
+                uses(cols, Col::ppid) || process_tree;
+  so.ppid = uses(cols, Col::ppid) || process_tree;
+  so.hierarchy =
+      uses(cols, Col::pns) || uses(cols, Col::ons) || (!tree_mode.empty() && !process_tree);
   so.ids = uses(cols, Col::nsid);
   so.mounts = true;
 
@@ -293,9 +329,16 @@ void run(const Options& o) {
     return;
   }
 
+  // The column that carries the tree: COMMAND for -T process (as lsns), else the first one.
+  std::size_t tree_col = 0;
+  if (process_tree && uses(cols, Col::command)) {
+    tree_col =
+        static_cast<std::size_t>(std::find(cols.begin(), cols.end(), Col::command) - cols.begin());
+  }
   std::vector<Column> tcols;
-  for (Col c : cols) {
-    tcols.push_back({info(c).name, info(c).right && !(c == Col::ns && !tree_mode.empty())});
+  for (std::size_t k = 0; k < cols.size(); ++k) {
+    tcols.push_back(
+        {info(cols[k]).name, info(cols[k]).right && !(k == tree_col && !tree_mode.empty())});
   }
   Table table(std::move(tcols));
   const bool no_path_column = !uses(cols, Col::path);
@@ -310,7 +353,7 @@ void run(const Options& o) {
       if (o.raw) {
         branch = "";
       }
-      row[0] = prefix + branch + row[0];
+      row[tree_col] = prefix + branch + row[tree_col];
     }
     table.add(std::move(row));
     std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
@@ -345,16 +388,20 @@ void register_list(CLI::App& app) {
   sub->add_flag("-r,--raw", o->raw, "Use the raw output format");
   sub->add_flag("-n,--noheadings", o->noheadings, "Don't print headings");
   CLI::Option* tree = sub->add_option("-T,--tree", o->tree,
-                                      "Show namespaces as a tree under their owning user "
-                                      "namespace (owner, the default) or their parent (parent)")
-                          ->type_name("[=owner|parent]")
+                                      "Show namespaces as a tree: under their owning user "
+                                      "namespace (owner, the default), their parent namespace "
+                                      "(parent), or the namespace of the parent process of "
+                                      "their lowest-pid process (process)")
+                          ->type_name("[=owner|parent|process]")
                           ->expected(0, 1)
-                          ->check(CLI::IsMember({"owner", "parent"}));
+                          ->check(CLI::IsMember({"owner", "parent", "process"}));
   sub->footer(
       "Examples:\n"
       "  nsm list -t net -o +PATH        network namespaces and where they are bind-mounted\n"
       "  nsm list -p $$ -J               the shell's namespaces as JSON\n"
-      "  nsm list -T parent -t pid,user  the pid and user namespace hierarchies");
+      "  nsm list -T parent -t pid,user  the pid and user namespace hierarchies\n"
+      "  nsm list -T process             namespaces under those of the processes that made "
+      "them");
   sub->callback([o, tree] {
     o->tree_given = tree->count() > 0;
     run(*o);
