@@ -57,7 +57,7 @@ void run(const Options& o) {
   nsfun::UniqueFd run_dir = named::open_run_dir(false);
   nsfun::UniqueFd set = named::open_set_dir(run_dir, o.name);
   if (!set) {
-    throw Failure(o.name, "no such namespace set");
+    named::no_such_set(o.name);
   }
   auto meta = named::read_meta(set);
 

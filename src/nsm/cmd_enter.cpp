@@ -39,7 +39,7 @@ nsfun::NsFdSet open_named(const std::string& command,
   nsfun::UniqueFd run_dir = named::open_run_dir(false);
   nsfun::UniqueFd set = named::open_set_dir(run_dir, name);
   if (!set) {
-    throw Failure(name, "no such namespace set");
+    named::no_such_set(name);
   }
   nsfun::NsFdSet pins = named::open_pins(set, name);
   if (pins.empty()) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// nsm inspect – everything about one process's namespaces.
+// nsm inspect – everything about one process's namespaces, or about a named set's.
 
 #include <array>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -17,14 +18,18 @@
 #include <nsfun/user_map.hpp>
 
 #include "cli.hpp"
+#include "named.hpp"
 
 namespace nsm {
 namespace {
 
 struct Options {
-  pid_t pid = 0;
+  std::string target;
   bool json = false;
 };
+
+// The kernel's limit on pid numbers (PID_MAX_LIMIT on 64-bit).
+constexpr long pid_max_limit = 4194304;
 
 bool exited(const nsfun::UniqueFd& pidfd) {
   pollfd p{pidfd.get(), POLLIN, 0};
@@ -43,8 +48,18 @@ Json map_json(const nsfun::IdMap& m) {
   return arr;
 }
 
-void run(const Options& o) {
-  const pid_t pid = o.pid;
+// Whether namespace `ino` is PID 1's of the same type.
+std::string host_state(std::uint64_t ino, std::uint64_t host_ino) {
+  if (ino == 0) {
+    return "unknown";
+  }
+  if (host_ino == 0) {
+    return "unknown (PID 1 not readable)";
+  }
+  return host_ino == ino ? "host" : "isolated";
+}
+
+void inspect_pid(pid_t pid, bool json) {
   auto pidfd = nsfun::pidfd_open(pid);
   if (!pidfd) {
     fail_pid(pid, pidfd.error());
@@ -80,14 +95,7 @@ void run(const Options& o) {
     Row r;
     r.link = l;
     r.ino = e.ino[static_cast<std::size_t>(l)];
-    std::uint64_t href = host_readable ? host.value().ino[static_cast<std::size_t>(l)] : 0;
-    if (r.ino == 0) {
-      r.state = "unknown";
-    } else if (href == 0) {
-      r.state = "unknown (PID 1 not readable)";
-    } else {
-      r.state = href == r.ino ? "host" : "isolated";
-    }
+    r.state = host_state(r.ino, host_readable ? host.value().ino[static_cast<std::size_t>(l)] : 0);
     if (r.ino != 0) {
       if (auto ns = nsfun::NsFd::open_pidfd(pidfd.value().ref(), l)) {
         r.id = ns.value().identity().id();
@@ -118,7 +126,7 @@ void run(const Options& o) {
   }
 
   std::string command = e.cmdline.empty() ? e.comm : e.cmdline;
-  if (o.json) {
+  if (json) {
     Json j;
     j["pid"] = pid;
     j["ppid"] = e.ppid;
@@ -169,17 +177,111 @@ void run(const Options& o) {
   print(out);
 }
 
+// A named set: its state and each pinned namespace.
+void inspect_set(const std::string& name, bool json) {
+  const std::string command = "inspect";
+  named::check_name(command, name);
+  nsfun::UniqueFd run_dir = named::open_run_dir_to_read(command);
+  nsfun::UniqueFd set = named::open_set_dir(run_dir, name);
+  if (!set) {
+    named::no_such_set(name);
+  }
+  const named::SetView v = named::view_set(set, name);
+  const std::string dir = fmt::format("{}/{}", named::run_dir, name);
+
+  nsfun::ProcScanOptions ro;
+  auto host = nsfun::scan_proc(1, ro);
+  const bool host_readable = host.has_value();
+  auto state_of = [&](const named::PinView& p) {
+    if (!p.pinned) {
+      return std::string("not pinned");
+    }
+    return host_state(
+        p.ns.ino(),
+        host_readable ? host.value().ino[static_cast<std::size_t>(nsfun::link_of(p.type))] : 0);
+  };
+  const pid_t holder = v.meta && v.meta->holder ? *v.meta->holder : 0;  // 0: none
+
+  if (json) {
+    Json types = Json::array();
+    for (nsfun::NsType t : v.types) {
+      types.push_back(std::string(nsfun::name(t)));
+    }
+    Json j;
+    j["name"] = v.name;
+    j["path"] = dir;
+    j["types"] = std::move(types);
+    j["state"] = v.state();
+    j["problems"] = v.problems;
+    j["holder"] = holder != 0 ? Json(holder) : Json();
+    j["created"] = v.meta ? Json(v.meta->created) : Json();
+    j["creator"] = v.meta ? Json(v.meta->creator) : Json();
+    j["host_readable"] = host_readable;
+    Json arr = Json::array();
+    for (const named::PinView& p : v.pins) {
+      arr.push_back({{"type", std::string(nsfun::name(p.type))},
+                     {"ns", p.pinned ? Json(p.ns.ino()) : Json()},
+                     {"nsid", p.pinned && p.ns.id() != 0 ? Json(p.ns.id()) : Json()},
+                     {"state", state_of(p)},
+                     {"ons", p.owner != 0 ? Json(p.owner) : Json()},
+                     {"path", fmt::format("{}/{}", dir, nsfun::name(p.type))}});
+    }
+    j["namespaces"] = std::move(arr);
+    print_json(j);
+    return;
+  }
+
+  std::string out;
+  out += fmt::format("{} {}\n", heading("NAME"), v.name);
+  out += fmt::format("{} {}\n", heading("PATH"), dir);
+  out += fmt::format("{} {}\n", heading("TYPES"), v.types.to_string());
+  out += fmt::format("{} {}\n", heading("STATE"),
+                     v.running ? std::string(v.state())
+                               : fmt::format("{} ({})", v.state(), fmt::join(v.problems, "; ")));
+  out += fmt::format("{} {}\n", heading("HOLDER"), holder != 0 ? std::to_string(holder) : "none");
+  if (v.meta) {
+    out += fmt::format("{} {}\n", heading("CREATED"), v.meta->created);
+    out += fmt::format("{} {} ({})\n", heading("CREATOR"), user_name(v.meta->creator),
+                       v.meta->creator);
+  }
+  out += '\n';
+  Table t({{"TYPE"}, {"NS", true}, {"HOST"}, {"ONS", true}});
+  for (const named::PinView& p : v.pins) {
+    t.add({std::string(nsfun::name(p.type)), p.pinned ? std::to_string(p.ns.ino()) : "?",
+           state_of(p), p.owner != 0 ? std::to_string(p.owner) : "?"});
+  }
+  out += t.render(true, false);
+  print(out);
+}
+
+void run(const Options& o) {
+  const std::string& target = o.target;
+  if (!target.empty() && target.find_first_not_of("0123456789") == std::string::npos) {
+    const long pid = target.size() > 10 ? 0 : std::strtol(target.c_str(), nullptr, 10);
+    if (pid <= 0 || pid > pid_max_limit) {
+      throw UsageError("inspect", fmt::format("invalid pid '{}'", target));
+    }
+    inspect_pid(static_cast<pid_t>(pid), o.json);
+  } else {
+    inspect_set(target, o.json);
+  }
+}
+
 }  // namespace
 
 void register_inspect(CLI::App& app) {
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("inspect", "Show every namespace of a process");
-  sub->add_option("PID", o->pid, "The process")->required()->check(CLI::PositiveNumber);
+  CLI::App* sub =
+      app.add_subcommand("inspect", "Show every namespace of a process or of a named set");
+  sub->add_option("TARGET", o->target, "A PID (all digits), or the name of a set in /run/nsm")
+      ->required();
   add_json_flag(*sub, o->json);
   sub->footer(
       "For each /proc/PID/ns link: the namespace, whether PID 1 (the host) shares it, and the\n"
-      "owning user namespace (ONS). Also the NSpid chain, the cgroup and non-identity id maps.\n\n"
-      "Example:\n  nsm inspect $$");
+      "owning user namespace (ONS). Also the NSpid chain, the cgroup and non-identity id maps.\n"
+      "For a named set: its state (running, or stale and why), holder, creation time and\n"
+      "creator, and each pinned namespace the same way. Reading /run/nsm needs root.\n\n"
+      "Examples:\n  nsm inspect $$\n  nsm inspect web");
   sub->callback([o] { run(*o); });
 }
 

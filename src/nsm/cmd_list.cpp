@@ -17,6 +17,7 @@
 #include <nsfun/snapshot.hpp>
 
 #include "cli.hpp"
+#include "named.hpp"
 
 namespace nsm {
 namespace {
@@ -306,6 +307,20 @@ void run(const Options& o) {
     }
   }
 
+  // The named sets of /run/nsm that share a namespace with what is listed: of the types asked
+  // for, and with -p, those holding one of that process's namespaces.
+  std::vector<named::SetView> sets;
+  for (named::SetView& v : named::list_sets()) {
+    const bool shown = std::any_of(v.pins.begin(), v.pins.end(), [&](const named::PinView& p) {
+      return types.contains(p.type) &&
+             (!task || (p.pinned &&
+                        task->ino[static_cast<std::size_t>(nsfun::link_of(p.type))] == p.ns.ino()));
+    });
+    if (shown) {
+      sets.push_back(std::move(v));
+    }
+  }
+
   if (o.json) {
     auto object = [&](auto&& self, std::size_t i) -> Json {
       Json j = Json::object();
@@ -325,7 +340,19 @@ void run(const Options& o) {
     for (std::size_t r : roots) {
       arr.push_back(object(object, r));
     }
-    print_json(Json{{"namespaces", std::move(arr)}});
+    Json named_arr = Json::array();
+    for (const named::SetView& v : sets) {
+      Json set_types = Json::array();
+      for (nsfun::NsType t : v.types) {
+        set_types.push_back(std::string(nsfun::name(t)));
+      }
+      named_arr.push_back({{"name", v.name},
+                           {"types", std::move(set_types)},
+                           {"holder", v.meta && v.meta->holder ? Json(*v.meta->holder) : Json()},
+                           {"state", v.state()},
+                           {"created", v.meta ? Json(v.meta->created) : Json()}});
+    }
+    print_json(Json{{"namespaces", std::move(arr)}, {"named", std::move(named_arr)}});
     return;
   }
 
@@ -364,7 +391,23 @@ void run(const Options& o) {
   for (std::size_t r : roots) {
     add_row(add_row, r, "", true, true);
   }
-  print(table.render(!o.noheadings, o.raw));
+  std::string out = table.render(!o.noheadings, o.raw);
+
+  // The sets after a blank line; the title line only where headings are for people.
+  if (!sets.empty()) {
+    Table st({{"NAME"}, {"TYPES"}, {"HOLDER", true}, {"STATE"}, {"CREATED"}});
+    for (const named::SetView& v : sets) {
+      st.add({v.name, v.types.to_string(),
+              v.meta && v.meta->holder ? std::to_string(*v.meta->holder) : std::string(), v.state(),
+              v.meta ? v.meta->created : std::string()});
+    }
+    out += '\n';
+    if (!o.raw && !o.noheadings) {
+      out += heading(fmt::format("Named namespace sets ({})", named::run_dir)) + "\n";
+    }
+    out += st.render(!o.noheadings, o.raw);
+  }
+  print(out);
 }
 
 }  // namespace
@@ -401,7 +444,10 @@ void register_list(CLI::App& app) {
       "  nsm list -p $$ -J               the shell's namespaces as JSON\n"
       "  nsm list -T parent -t pid,user  the pid and user namespace hierarchies\n"
       "  nsm list -T process             namespaces under those of the processes that made "
-      "them");
+      "them\n\n"
+      "The named sets of /run/nsm (nsm create) follow the table, when there are any and the\n"
+      "caller may read /run/nsm: NAME TYPES HOLDER STATE (running, or stale when its holder\n"
+      "died or a pin is gone) CREATED; in JSON, the \"named\" array.");
   sub->callback([o, tree] {
     o->tree_given = tree->count() > 0;
     run(*o);

@@ -3,6 +3,7 @@
 
 #include "named.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -10,12 +11,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <nsfun/mount.hpp>
+#include <nsfun/pidfd.hpp>
 
 namespace nsm::named {
 namespace {
@@ -27,6 +30,12 @@ std::string errno_text(int err) {
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.' || c == '-';
+}
+
+bool safe_run_dir(int fd) {
+  struct stat st {};
+
+  return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 077) == 0;
 }
 
 void check_run_dir(int fd) {
@@ -83,6 +92,26 @@ void require_root(const std::string& command) {
   if (::geteuid() != 0) {
     throw Failure(command, "needs root (CAP_SYS_ADMIN)");
   }
+}
+
+void no_such_set(const std::string& name) {
+  throw Failure(name, "no such named namespace set");
+}
+
+nsfun::UniqueFd open_run_dir_to_read(const std::string& command) {
+  nsfun::UniqueFd fd =
+      nsfun::UniqueFd::adopt(::open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return {};
+    }
+    if (errno == EACCES || errno == EPERM) {
+      throw Failure(command, fmt::format("needs root (CAP_DAC_READ_SEARCH) to read {}", run_dir));
+    }
+    throw Failure(run_dir, errno_text(errno));
+  }
+  check_run_dir(fd.get());
+  return fd;
 }
 
 nsfun::UniqueFd open_run_dir(bool create) {
@@ -235,6 +264,103 @@ nsfun::NsFdSet open_pins(const nsfun::UniqueFd& set, const std::string& name) {
     pins.insert(std::move(ns).value());
   }
   return pins;
+}
+
+bool is_holder(pid_t pid, const nsfun::Namespace& pidns) {
+  auto pidfd = nsfun::pidfd_open(pid);
+  if (!pidfd) {
+    return false;
+  }
+  // A pidfd polls readable once the process has exited, zombie or not.
+  pollfd p{pidfd.value().get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0) {
+    return false;
+  }
+  auto theirs = nsfun::NsFd::open_pidfd(pidfd.value().ref(), nsfun::NsLink::pid);
+  return theirs && theirs.value().identity() == pidns;
+}
+
+SetView view_set(const nsfun::UniqueFd& set, const std::string& name) {
+  SetView v;
+  v.name = name;
+  v.meta = read_meta(set);
+  nsfun::NsTypeSet files;
+  for (nsfun::NsType t : nsfun::all_ns_types) {
+    struct stat st {};
+
+    if (::fstatat(set.get(), std::string(nsfun::name(t)).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      files.insert(t);
+    }
+  }
+  v.types = v.meta ? v.meta->types : files;
+  if (!v.meta) {
+    v.problems.emplace_back(fmt::format("{} is missing or unreadable", meta_file));
+  }
+  std::vector<std::string> unpinned;
+  for (nsfun::NsType t : v.types | files) {
+    PinView pin;
+    pin.type = t;
+    if (files.contains(t)) {
+      const std::string path = entry_path(set, nsfun::name(t));
+      // open_path checks the type: an unmounted pin (the empty file below) is not pinned.
+      if (auto ns = nsfun::NsFd::open_path(path.c_str(), t)) {
+        pin.pinned = true;
+        pin.ns = ns.value().identity();
+        if (auto owner = ns.value().owner()) {
+          pin.owner = owner.value().identity().ino();
+        }
+      }
+    }
+    if (!pin.pinned) {
+      unpinned.emplace_back(nsfun::name(t));
+    }
+    v.pins.push_back(pin);
+  }
+  if (!unpinned.empty()) {
+    v.problems.emplace_back(fmt::format("not pinned: {}", fmt::join(unpinned, ",")));
+  }
+  if (v.meta && v.meta->holder) {
+    auto pid = std::find_if(v.pins.begin(), v.pins.end(), [](const PinView& p) {
+      return p.type == nsfun::NsType::pid && p.pinned;
+    });
+    // Without the pid pin the holder cannot be told from a process that reused its pid.
+    if (pid != v.pins.end() && !is_holder(*v.meta->holder, pid->ns)) {
+      v.problems.emplace_back(fmt::format("holder {} is gone", *v.meta->holder));
+    }
+  }
+  v.running = v.problems.empty();
+  return v;
+}
+
+std::vector<SetView> list_sets() {
+  std::vector<SetView> out;
+  // One open when /run/nsm does not exist: nsm list must not get slower for it.
+  nsfun::UniqueFd run =
+      nsfun::UniqueFd::adopt(::open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!run || !safe_run_dir(run.get())) {
+    return out;
+  }
+  // owns: a second fd on the directory, for readdir (closedir closes it).
+  DIR* d = ::fdopendir(::openat(run.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d == nullptr) {
+    return out;
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    if (valid_name(e->d_name) && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)) {
+      names.emplace_back(e->d_name);
+    }
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    nsfun::UniqueFd set = nsfun::UniqueFd::adopt(
+        ::openat(run.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (set) {
+      out.push_back(view_set(set, name));
+    }
+  }
+  return out;
 }
 
 void tidy_run_dir() {

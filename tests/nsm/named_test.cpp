@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
-// End-to-end tests of nsm's named sets: create, exec, enter and destroy. Every case runs in a
-// child with a private mount namespace and a tmpfs on /run, so nothing reaches the host.
+// End-to-end tests of nsm's named sets: create, exec, enter, destroy, and how list and inspect
+// show them. Every case runs in a child with a private mount namespace and a tmpfs on /run, so
+// nothing reaches the host; every set has a unique nsfun-test- name and is destroyed at the end.
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,6 +108,36 @@ struct HolderGuard {
   }
 };
 
+// A set made by a test: a unique name, and destroyed when the test leaves, also after a failed
+// check; a holder that destroy could not stop is killed (it is our child, we are its subreaper).
+struct TestSet {
+  std::string name = nsfun::test::unique_name();
+  HolderGuard holder;
+
+  TestSet() = default;
+  TestSet(const TestSet&) = delete;
+  TestSet& operator=(const TestSet&) = delete;
+
+  ~TestSet() {
+    if (exists(dir())) {
+      (void)nsm_run("destroy " + name);
+    }
+  }
+
+  // nsm create NAME ARGS; true when it succeeded (the holder, if any, is then guarded).
+  bool create(const std::string& args) {
+    if (nsm_run("create " + name + " " + args).status != 0) {
+      return false;
+    }
+    holder.pid = holder_of(name);
+    return true;
+  }
+
+  [[nodiscard]] std::string dir() const { return "/run/nsm/" + name; }
+
+  [[nodiscard]] std::string pin(const char* type) const { return dir() + "/" + type; }
+};
+
 const bool can_run =
     nsfun::test::can_private_run() &&
     nsfun::test::can_unshare({NsType::mnt, NsType::uts, NsType::ipc, NsType::pid, NsType::net});
@@ -115,25 +149,26 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create s1 --type net,uts,ipc").status == 0);
-      NSFUN_EXPECT(exists("/run/nsm/s1/meta.json"));
-      NSFUN_EXPECT(holder_of("s1") == 0);
-      auto net = nsm_run("exec s1 -- readlink /proc/self/ns/net");
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type net,uts,ipc"));
+      NSFUN_EXPECT(exists(s.dir() + "/meta.json"));
+      NSFUN_EXPECT(holder_of(s.name) == 0);
+      auto net = nsm_run("exec " + s.name + " -- readlink /proc/self/ns/net");
       NSFUN_EXPECT(net.status == 0);
-      NSFUN_EXPECT(net.out == link_text("/run/nsm/s1/net"));
-      auto uts = nsm_run("exec s1 -- readlink /proc/self/ns/uts");
-      NSFUN_EXPECT(uts.out == link_text("/run/nsm/s1/uts"));
-      NSFUN_EXPECT(nsm_run("exec s1 -- hostname").status == 0);
+      NSFUN_EXPECT(net.out == link_text(s.pin("net")));
+      auto uts = nsm_run("exec " + s.name + " -- readlink /proc/self/ns/uts");
+      NSFUN_EXPECT(uts.out == link_text(s.pin("uts")));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- hostname").status == 0);
       const bool have_ip = nsfun::test::have_program("ip");
       if (have_ip) {
-        NSFUN_EXPECT(nsfun::test::run("ip netns exec s1 true 2>/dev/null").status == 0);
+        NSFUN_EXPECT(nsfun::test::run("ip netns exec " + s.name + " true 2>/dev/null").status == 0);
       }
-      NSFUN_EXPECT(nsm_run("destroy s1").status == 0);
-      NSFUN_EXPECT(!exists("/run/nsm/s1"));
-      NSFUN_EXPECT(!exists("/run/netns/s1"));
-      NSFUN_EXPECT(mounts_clean("s1"));
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(!exists(s.dir()));
+      NSFUN_EXPECT(!exists("/run/netns/" + s.name));
+      NSFUN_EXPECT(mounts_clean(s.name));
       if (have_ip) {
-        NSFUN_EXPECT(nsfun::test::run("ip netns exec s1 true 2>/dev/null").status != 0);
+        NSFUN_EXPECT(nsfun::test::run("ip netns exec " + s.name + " true 2>/dev/null").status != 0);
       }
       return 0;
     });
@@ -143,13 +178,13 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create p1 --type pid,net,uts").status == 0);
-      HolderGuard guard{holder_of("p1")};
-      NSFUN_EXPECT(guard.pid > 0);
-      NSFUN_EXPECT(exists("/run/nsm/p1/mnt"));
-      NSFUN_EXPECT(nsm_run("exec p1 -- sh -c 'echo $$'").out == "2\n");
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type pid,net,uts"));
+      NSFUN_EXPECT(s.holder.pid > 0);
+      NSFUN_EXPECT(exists(s.pin("mnt")));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'echo $$'").out == "2\n");
       // Only init and ls itself in the set's /proc.
-      auto ls = nsm_run("exec p1 -- ls /proc");
+      auto ls = nsm_run("exec " + s.name + " -- ls /proc");
       NSFUN_EXPECT(ls.status == 0);
       NSFUN_EXPECT(ls.out.find("\n1\n") != std::string::npos || ls.out.rfind("1\n", 0) == 0);
       std::size_t numeric = 0;
@@ -162,12 +197,12 @@ TEST_SUITE("nsm named sets") {
         at = end == std::string::npos ? ls.out.size() : end + 1;
       }
       NSFUN_EXPECT(numeric == 2);
-      NSFUN_EXPECT(nsm_run("exec p1 -- readlink /proc/self/ns/pid").out ==
-                   link_text("/run/nsm/p1/pid"));
-      NSFUN_EXPECT(nsm_run("destroy p1").status == 0);
-      NSFUN_EXPECT(reaped(guard.pid));
-      NSFUN_EXPECT(!exists("/run/nsm/p1"));
-      NSFUN_EXPECT(mounts_clean("p1"));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- readlink /proc/self/ns/pid").out ==
+                   link_text(s.pin("pid")));
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(reaped(s.holder.pid));
+      NSFUN_EXPECT(!exists(s.dir()));
+      NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
   }
@@ -176,19 +211,19 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create e1 --type pid,uts").status == 0);
-      HolderGuard guard{holder_of("e1")};
-      NSFUN_EXPECT(nsm_run("enter e1 -- readlink /proc/self/ns/uts").out ==
-                   link_text("/run/nsm/e1/uts"));
-      NSFUN_EXPECT(nsm_run("enter e1 --type uts -- readlink /proc/self/ns/pid").out ==
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type pid,uts"));
+      NSFUN_EXPECT(nsm_run("enter " + s.name + " -- readlink /proc/self/ns/uts").out ==
+                   link_text(s.pin("uts")));
+      NSFUN_EXPECT(nsm_run("enter " + s.name + " --type uts -- readlink /proc/self/ns/pid").out ==
                    link_text("/proc/self/ns/pid"));
-      const std::string pid = std::to_string(guard.pid);
+      const std::string pid = std::to_string(s.holder.pid);
       NSFUN_EXPECT(nsm_run("enter " + pid + " -- readlink /proc/self/ns/uts").out ==
-                   link_text("/run/nsm/e1/uts"));
+                   link_text(s.pin("uts")));
       NSFUN_EXPECT(nsm_run("enter " + pid + " -- readlink /proc/self/ns/pid").out ==
-                   link_text("/run/nsm/e1/pid"));
-      NSFUN_EXPECT(nsm_run("destroy e1").status == 0);
-      NSFUN_EXPECT(reaped(guard.pid));
+                   link_text(s.pin("pid")));
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(reaped(s.holder.pid));
       return 0;
     });
   }
@@ -197,12 +232,13 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create x1 --type uts").status == 0);
-      NSFUN_EXPECT(nsm_run("exec x1 -- sh -c 'exit 7'").status == 7);
-      NSFUN_EXPECT(nsm_run("exec x1 -- sh -c 'kill -9 $$'").status == 137);
-      NSFUN_EXPECT(nsm_run("exec x1 -- /nonexistent/program").status == 1);
-      NSFUN_EXPECT(nsm_run("destroy x1").status == 0);
-      NSFUN_EXPECT(mounts_clean("x1"));
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type uts"));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'exit 7'").status == 7);
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'kill -9 $$'").status == 137);
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- /nonexistent/program").status == 1);
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
   }
@@ -211,13 +247,14 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run && nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create u1 --type uts,mnt --map-root-user").status == 0);
-      NSFUN_EXPECT(exists("/run/nsm/u1/user"));
-      NSFUN_EXPECT(nsm_run("exec u1 -- readlink /proc/self/ns/user").out ==
-                   link_text("/run/nsm/u1/user"));
-      NSFUN_EXPECT(nsm_run("exec u1 -- id -u").out == "0\n");
-      NSFUN_EXPECT(nsm_run("destroy u1").status == 0);
-      NSFUN_EXPECT(mounts_clean("u1"));
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type uts,mnt --map-root-user"));
+      NSFUN_EXPECT(exists(s.pin("user")));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- readlink /proc/self/ns/user").out ==
+                   link_text(s.pin("user")));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- id -u").out == "0\n");
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
   }
@@ -233,9 +270,13 @@ TEST_SUITE("nsm named sets") {
         NSFUN_EXPECT(nsm_run("create " + arg + " --type uts").status == 2);
         NSFUN_EXPECT(nsm_run("exec " + arg + " -- true").status == 2);
         NSFUN_EXPECT(nsm_run("destroy " + arg).status == 2);
+        NSFUN_EXPECT(nsm_run("inspect " + arg).status == 2);
       }
-      NSFUN_EXPECT(nsm_run("create " + std::string(64, 'a') + " --type uts").status == 0);
-      NSFUN_EXPECT(nsm_run("destroy " + std::string(64, 'a')).status == 0);
+      // The longest name: 64 characters.
+      TestSet s;
+      s.name.resize(64, 'x');
+      NSFUN_EXPECT(s.create("--type uts"));
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
       NSFUN_EXPECT(!exists("/run/nsm"));
       NSFUN_EXPECT(!exists("/run/x"));
       return 0;
@@ -246,28 +287,37 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create d1 --type net").status == 0);
-      const std::string before = link_text("/run/nsm/d1/net");
-      auto again = nsm_err("create d1 --type net");
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type net"));
+      const std::string before = link_text(s.pin("net"));
+      auto again = nsm_err("create " + s.name + " --type net");
       NSFUN_EXPECT(again.status == 1);
-      NSFUN_EXPECT(again.out == "nsm: d1: already exists\n");
-      NSFUN_EXPECT(link_text("/run/nsm/d1/net") == before);
-      NSFUN_EXPECT(nsm_run("destroy d1").status == 0);
+      NSFUN_EXPECT(again.out == "nsm: " + s.name + ": already exists\n");
+      NSFUN_EXPECT(link_text(s.pin("net")) == before);
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
       return 0;
     });
   }
 
-  TEST_CASE("destroy and exec of an unknown name fail with one line") {
+  TEST_CASE("destroy exec enter and inspect of an unknown name fail with one line") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      auto d = nsm_err("destroy nosuch");
-      NSFUN_EXPECT(d.status == 1);
-      NSFUN_EXPECT(d.out == "nsm: nosuch: no such namespace set\n");
-      auto x = nsm_err("exec nosuch -- true");
-      NSFUN_EXPECT(x.status == 1);
-      NSFUN_EXPECT(x.out == "nsm: nosuch: no such namespace set\n");
-      NSFUN_EXPECT(nsm_run("enter nosuch").status == 1);
+      const std::string name = nsfun::test::unique_name();
+      const std::string want = "nsm: " + name + ": no such named namespace set\n";
+      // Without /run/nsm, and with it holding another set.
+      for (int round = 0; round < 2; ++round) {
+        TestSet other;
+        if (round == 1) {
+          NSFUN_EXPECT(other.create("--type uts"));
+        }
+        for (const std::string& args : {"destroy " + name, "exec " + name + " -- true",
+                                        "enter " + name, "inspect " + name, "inspect -J " + name}) {
+          auto r = nsm_err(args);
+          NSFUN_EXPECT(r.status == 1);
+          NSFUN_EXPECT(r.out == want);
+        }
+      }
       return 0;
     });
   }
@@ -276,11 +326,12 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create c1 --type uts").status == 0);
-      auto r = nsm_err("exec c1");
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type uts"));
+      auto r = nsm_err("exec " + s.name);
       NSFUN_EXPECT(r.status == 2);
       NSFUN_EXPECT(r.out.find("Try 'nsm exec --help'") != std::string::npos);
-      NSFUN_EXPECT(nsm_run("destroy c1").status == 0);
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
       return 0;
     });
   }
@@ -289,19 +340,21 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create f1 --type net,bogus").status == 2);
+      TestSet bad_type;
+      NSFUN_EXPECT(nsm_run("create " + bad_type.name + " --type net,bogus").status == 2);
       NSFUN_EXPECT(!exists("/run/nsm"));
+      TestSet s;
       NSFUN_EXPECT(::mkdir("/run/netns", 0755) == 0);
-      NSFUN_EXPECT(nsfun::test::run("touch /run/netns/f2").status == 0);
-      auto r = nsm_err("create f2 --type net,uts");
+      NSFUN_EXPECT(nsfun::test::run("touch /run/netns/" + s.name).status == 0);
+      auto r = nsm_err("create " + s.name + " --type net,uts");
       NSFUN_EXPECT(r.status == 1);
-      NSFUN_EXPECT(r.out == "nsm: f2: /run/netns/f2 already exists\n");
-      NSFUN_EXPECT(!exists("/run/nsm/f2"));
-      NSFUN_EXPECT(mounts_clean("f2"));
+      NSFUN_EXPECT(r.out == "nsm: " + s.name + ": /run/netns/" + s.name + " already exists\n");
+      NSFUN_EXPECT(!exists(s.dir()));
+      NSFUN_EXPECT(mounts_clean(s.name));
       // The check comes before a holder is started: no process is left either.
-      auto p = nsm_err("create f2 --type pid,net");
+      auto p = nsm_err("create " + s.name + " --type pid,net");
       NSFUN_EXPECT(p.status == 1);
-      NSFUN_EXPECT(!exists("/run/nsm/f2"));
+      NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) <= 0);
       return 0;
     });
@@ -311,28 +364,244 @@ TEST_SUITE("nsm named sets") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsm_run("create st1 --type pid").status == 0);
-      HolderGuard guard{holder_of("st1")};
-      NSFUN_EXPECT(guard.pid > 0);
-      NSFUN_EXPECT(::kill(guard.pid, SIGKILL) == 0);
-      NSFUN_EXPECT(reaped(guard.pid));
-      NSFUN_EXPECT(nsm_run("exec st1 -- true").status != 0);
-      NSFUN_EXPECT(nsm_run("destroy st1").status == 0);
-      NSFUN_EXPECT(!exists("/run/nsm/st1"));
-      NSFUN_EXPECT(mounts_clean("st1"));
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type pid"));
+      NSFUN_EXPECT(s.holder.pid > 0);
+      NSFUN_EXPECT(::kill(s.holder.pid, SIGKILL) == 0);
+      NSFUN_EXPECT(reaped(s.holder.pid));
+      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- true").status != 0);
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(!exists(s.dir()));
+      NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
   }
 
-  TEST_CASE("create and destroy say that they need root") {
+  TEST_CASE("commands on sets say that they need root, and list shows nobody no sets") {
     NSFUN_REQUIRE(can_run && nsfun::test::can_drop_privileges(), "needs to drop to nobody");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
-      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
-      auto c = nsm_err("create r1 --type uts");
-      NSFUN_EXPECT(c.status == 1);
-      NSFUN_EXPECT(c.out == "nsm: create: needs root (CAP_SYS_ADMIN)\n");
-      NSFUN_EXPECT(nsm_err("destroy r1").out == "nsm: destroy: needs root (CAP_SYS_ADMIN)\n");
+      TestSet s;  // made and destroyed as root; looked at as nobody
+      NSFUN_EXPECT(s.create("--type uts"));
+      return nsfun::test::in_child([&] {
+        NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+        auto c = nsm_err("create " + s.name + "-2 --type uts");
+        NSFUN_EXPECT(c.status == 1);
+        NSFUN_EXPECT(c.out == "nsm: create: needs root (CAP_SYS_ADMIN)\n");
+        for (const std::string command : {"destroy", "enter", "exec"}) {
+          auto r = nsm_err(command + " " + s.name + (command == "destroy" ? "" : " -- true"));
+          NSFUN_EXPECT(r.status == 1);
+          NSFUN_EXPECT(r.out == "nsm: " + command + ": needs root (CAP_SYS_ADMIN)\n");
+        }
+        auto i = nsm_err("inspect " + s.name);
+        NSFUN_EXPECT(i.status == 1);
+        NSFUN_EXPECT(i.out == "nsm: inspect: needs root (CAP_DAC_READ_SEARCH) to read /run/nsm\n");
+        // list cannot read /run/nsm: no section, no error, an empty "named".
+        auto text = nsfun::test::run(nsm + " list 2>&1");
+        NSFUN_EXPECT(text.status == 0);
+        NSFUN_EXPECT(text.out.find("Named namespace sets") == std::string::npos);
+        NSFUN_EXPECT(text.out.find(s.name + " ") == std::string::npos);
+        NSFUN_EXPECT(text.out.find("nsm:") == std::string::npos);
+        auto j = nsm_run("list -J");
+        NSFUN_EXPECT(j.status == 0);
+        auto parsed = nlohmann::json::parse(j.out, nullptr, false);
+        NSFUN_EXPECT(!parsed.is_discarded() && parsed.at("named") == nlohmann::json::array());
+        return 0;
+      });
+    });
+  }
+}
+
+TEST_SUITE("nsm named sets in list and inspect") {
+  TEST_CASE("list shows each set after the table, and in JSON under named") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      TestSet a;
+      TestSet b;
+      NSFUN_EXPECT(a.create("--type pid,net,uts"));
+      NSFUN_EXPECT(b.create("--type uts,ipc"));
+      NSFUN_EXPECT(a.holder.pid > 0);
+      const auto meta_a = nlohmann::json::parse(slurp(a.dir() + "/meta.json"));
+      const auto meta_b = nlohmann::json::parse(slurp(b.dir() + "/meta.json"));
+
+      // Text: the namespace table, a blank line, the title, then one row per set, by name.
+      auto text = nsm_run("list");
+      NSFUN_EXPECT(text.status == 0);
+      const std::size_t title = text.out.find("\n\nNamed namespace sets (/run/nsm)\n");
+      NSFUN_EXPECT(title != std::string::npos);
+      NSFUN_EXPECT(text.out.find(" TYPE ") < title);
+      const std::string rows = text.out.substr(title);
+      NSFUN_EXPECT(rows.find("NAME") != std::string::npos);
+      const std::string holder = std::to_string(a.holder.pid);
+      const std::size_t row_a = rows.find("\n" + a.name + " ");
+      const std::size_t row_b = rows.find("\n" + b.name + " ");
+      NSFUN_EXPECT(row_a != std::string::npos && row_b != std::string::npos && row_a < row_b);
+      const std::string line_a = rows.substr(row_a + 1, rows.find('\n', row_a + 1) - row_a - 1);
+      NSFUN_EXPECT(line_a.find(" mnt,uts,pid,net ") != std::string::npos);
+      NSFUN_EXPECT(line_a.find(" " + holder + " running ") != std::string::npos);
+      NSFUN_EXPECT(line_a.find(meta_a.at("created").get<std::string>()) != std::string::npos);
+
+      // JSON: "namespaces" as before, and "named" with the sets' keys.
+      auto j = nsm_run("list -J");
+      NSFUN_EXPECT(j.status == 0);
+      const auto doc = nlohmann::ordered_json::parse(j.out);
+      NSFUN_EXPECT(doc.size() == 2 && doc.begin().key() == "namespaces");
+      NSFUN_EXPECT(doc.at("namespaces").at(0).contains("ns"));
+      const auto& named = doc.at("named");
+      NSFUN_EXPECT(named.size() == 2);
+      std::vector<std::string> keys;
+      for (const auto& item : named.at(0).items()) {
+        keys.push_back(item.key());
+      }
+      NSFUN_EXPECT(
+          (keys == std::vector<std::string>{"name", "types", "holder", "state", "created"}));
+      NSFUN_EXPECT(named.at(0).at("name") == a.name);
+      NSFUN_EXPECT(named.at(0).at("types") == meta_a.at("types"));
+      NSFUN_EXPECT(named.at(0).at("holder") == a.holder.pid);
+      NSFUN_EXPECT(named.at(0).at("state") == "running");
+      NSFUN_EXPECT(named.at(0).at("created") == meta_a.at("created"));
+      NSFUN_EXPECT(named.at(1).at("name") == b.name);
+      NSFUN_EXPECT(named.at(1).at("types") == meta_b.at("types"));
+      NSFUN_EXPECT(named.at(1).at("holder").is_null());
+      NSFUN_EXPECT(named.at(1).at("state") == "running");
+
+      // -t and -p keep the sets that hold a namespace of what is listed.
+      auto ipc = nlohmann::json::parse(nsm_run("list -J -t ipc").out).at("named");
+      NSFUN_EXPECT(ipc.size() == 1 && ipc.at(0).at("name") == b.name);
+      auto of_holder = nlohmann::json::parse(nsm_run("list -J -p " + holder).out).at("named");
+      NSFUN_EXPECT(of_holder.size() == 1 && of_holder.at(0).at("name") == a.name);
+      auto of_us = nlohmann::json::parse(nsm_run("list -J -p " + std::to_string(::getpid())).out);
+      NSFUN_EXPECT(of_us.at("named").empty());
+      NSFUN_EXPECT(nsm_run("list -p " + std::to_string(::getpid())).out.find("Named") ==
+                   std::string::npos);
+
+      // -r and -n: no title; a blank line still separates the rows from the table's.
+      auto raw = nsm_run("list -r");
+      NSFUN_EXPECT(raw.out.find("Named") == std::string::npos);
+      NSFUN_EXPECT(raw.out.find("\n\nNAME TYPES HOLDER STATE CREATED\n" + a.name +
+                                " mnt,uts,pid,net " + holder + " running ") != std::string::npos);
+      auto bare = nsm_run("list -r -n");
+      NSFUN_EXPECT(bare.out.find("NAME") == std::string::npos);
+      NSFUN_EXPECT(bare.out.find("\n\n" + a.name + " ") != std::string::npos);
+      NSFUN_EXPECT(bare.out.find("\n" + b.name + " uts,ipc  running ") != std::string::npos);
+      auto n = nsm_run("list -n");
+      NSFUN_EXPECT(n.out.find("Named") == std::string::npos);
+      NSFUN_EXPECT(n.out.find("NAME") == std::string::npos);
+      NSFUN_EXPECT(n.out.find("\n\n" + a.name + " ") != std::string::npos);
+
+      // Gone with the last set: /run/nsm is removed, and list shows no section again.
+      NSFUN_EXPECT(nsm_run("destroy " + a.name).status == 0);
+      NSFUN_EXPECT(nsm_run("destroy " + b.name).status == 0);
+      NSFUN_EXPECT(!exists("/run/nsm"));
+      auto after = nsm_run("list");
+      NSFUN_EXPECT(after.status == 0);
+      NSFUN_EXPECT(after.out.find("Named") == std::string::npos);
+      NSFUN_EXPECT(after.out.find("\n\n") == std::string::npos);
+      NSFUN_EXPECT(nlohmann::json::parse(nsm_run("list -J").out).at("named").empty());
+      return 0;
+    });
+  }
+
+  TEST_CASE("inspect NAME shows each pinned namespace, the holder, creation and creator") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type pid,net,uts"));
+      const auto meta = nlohmann::json::parse(slurp(s.dir() + "/meta.json"));
+      auto r = nsm_run("inspect -J " + s.name);
+      NSFUN_EXPECT(r.status == 0);
+      const auto j = nlohmann::json::parse(r.out);
+      NSFUN_EXPECT(j.at("name") == s.name);
+      NSFUN_EXPECT(j.at("path") == s.dir());
+      NSFUN_EXPECT(j.at("types") == meta.at("types"));
+      NSFUN_EXPECT(j.at("state") == "running");
+      NSFUN_EXPECT(j.at("problems").empty());
+      NSFUN_EXPECT(j.at("holder") == s.holder.pid);
+      NSFUN_EXPECT(j.at("created") == meta.at("created"));
+      NSFUN_EXPECT(j.at("creator") == 0);
+      const bool host_readable = j.at("host_readable").get<bool>();
+      const auto& list = j.at("namespaces");
+      NSFUN_EXPECT(list.size() == 4);  // mnt comes with pid
+      const std::uint64_t our_user = nsfun::NsFd::current(NsType::user).value().identity().ino();
+      for (const auto& e : list) {
+        const std::string type = e.at("type");
+        const std::string pin = s.pin(type.c_str());
+        NSFUN_EXPECT(e.at("path") == pin);
+        NSFUN_EXPECT(link_text(pin) ==
+                     type + ":[" + std::to_string(e.at("ns").get<std::uint64_t>()) + "]\n");
+        NSFUN_EXPECT(e.at("state") ==
+                     (host_readable ? "isolated" : "unknown (PID 1 not readable)"));
+        NSFUN_EXPECT(e.at("ons") == our_user);
+      }
+
+      auto text = nsm_run("inspect " + s.name);
+      NSFUN_EXPECT(text.status == 0);
+      NSFUN_EXPECT(text.out.rfind("NAME " + s.name + "\n", 0) == 0);
+      NSFUN_EXPECT(text.out.find("\nSTATE running\n") != std::string::npos);
+      NSFUN_EXPECT(text.out.find("\nHOLDER " + std::to_string(s.holder.pid) + "\n") !=
+                   std::string::npos);
+      NSFUN_EXPECT(text.out.find("\nCREATED " + meta.at("created").get<std::string>() + "\n") !=
+                   std::string::npos);
+      NSFUN_EXPECT(text.out.find("\nCREATOR root (0)\n") != std::string::npos);
+      const std::string net = link_text(s.pin("net"));  // "net:[N]\n"
+      NSFUN_EXPECT(text.out.find("\nnet  " + net.substr(5, net.size() - 7) + " ") !=
+                   std::string::npos);
+      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a set whose holder died or whose pin is gone is stale in list and inspect") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      TestSet held;
+      TestSet pinned;
+      NSFUN_EXPECT(held.create("--type pid,uts"));
+      NSFUN_EXPECT(pinned.create("--type uts,ipc"));
+      auto states = [] {
+        std::map<std::string, std::string> out;
+        auto j = nlohmann::json::parse(nsm_run("list -J").out, nullptr, false);
+        if (!j.is_discarded()) {
+          for (const auto& e : j.at("named")) {
+            out[e.at("name")] = e.at("state");
+          }
+        }
+        return out;
+      };
+      auto before = states();
+      NSFUN_EXPECT(before[held.name] == "running" && before[pinned.name] == "running");
+
+      const pid_t holder = held.holder.pid;
+      NSFUN_EXPECT(::kill(holder, SIGKILL) == 0);
+      NSFUN_EXPECT(reaped(holder));
+      NSFUN_EXPECT(::umount2(pinned.pin("ipc").c_str(), MNT_DETACH) == 0);
+
+      auto after = states();
+      NSFUN_EXPECT(after[held.name] == "stale" && after[pinned.name] == "stale");
+      NSFUN_EXPECT(nsm_run("list").out.find(std::to_string(holder) + " stale ") !=
+                   std::string::npos);
+      auto h = nlohmann::json::parse(nsm_run("inspect -J " + held.name).out);
+      NSFUN_EXPECT(h.at("state") == "stale");
+      NSFUN_EXPECT(h.at("problems") ==
+                   nlohmann::json::array({"holder " + std::to_string(holder) + " is gone"}));
+      auto p = nsm_run("inspect -J " + pinned.name);
+      NSFUN_EXPECT(p.status == 0);
+      auto pj = nlohmann::json::parse(p.out);
+      NSFUN_EXPECT(pj.at("problems") == nlohmann::json::array({"not pinned: ipc"}));
+      for (const auto& e : pj.at("namespaces")) {
+        NSFUN_EXPECT(e.at("ns").is_null() == (e.at("type") == "ipc"));
+        NSFUN_EXPECT((e.at("state") == "not pinned") == (e.at("type") == "ipc"));
+      }
+      NSFUN_EXPECT(
+          nsm_run("inspect " + pinned.name).out.find("\nSTATE stale (not pinned: ipc)\n") !=
+          std::string::npos);
+      // Both are still removed cleanly.
+      NSFUN_EXPECT(nsm_run("destroy " + held.name).status == 0);
+      NSFUN_EXPECT(nsm_run("destroy " + pinned.name).status == 0);
+      NSFUN_EXPECT(mounts_clean(held.name) && mounts_clean(pinned.name));
       return 0;
     });
   }
