@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -99,6 +102,92 @@ const json* find_ns(const json& list, std::uint64_t ino, std::string_view type) 
     }
   }
   return nullptr;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs a shell command line as nobody, in a forked child that dropped its privileges; its exit
+// status and what it wrote to stdout (through a file, so that a long output cannot block).
+nsfun::test::CommandResult run_as_nobody(const std::string& command) {
+  const std::string out = "/tmp/" + nsfun::test::unique_name("nsm-nobody-");
+  nsfun::test::CommandResult r;
+  r.status = nsfun::test::in_child([&] {
+    if (nsfun::test::drop_privileges() != 0) {
+      return 90;
+    }
+    auto res = nsfun::test::run(command);
+    std::FILE* f = std::fopen(out.c_str(), "we");
+    if (f == nullptr) {
+      return 91;
+    }
+    std::fwrite(res.out.data(), 1, res.out.size(), f);
+    std::fclose(f);
+    return res.status;
+  });
+  r.out = slurp(out);
+  ::unlink(out.c_str());
+  return r;
+}
+
+// Process tree for -T process: a shell in new net and pid namespaces (their PID 1, so killing it
+// ends everything in them) that runs `unshare -ui sleep 120`, so a child of the shell has new
+// uts and ipc namespaces. Killed and reaped when the test ends.
+struct Family {
+  nsfun::Child sh;
+  pid_t sleeper = 0;
+
+  Family() {
+    auto c = nsfun::spawn(nsfun::Command("/bin/sh")
+                              .arg("-c")
+                              .arg("unshare -ui sleep 120 & wait")
+                              .namespaces({NsType::net, NsType::pid})
+                              .die_with_parent());
+    REQUIRE(c);
+    sh = std::move(c).value();
+    const std::string children =
+        "/proc/" + std::to_string(sh.pid()) + "/task/" + std::to_string(sh.pid()) + "/children";
+    const std::string want(
+        "sleep\0"
+        "120",
+        9);
+    // Until the child has exec'd sleep in its own uts and ipc namespaces.
+    for (int i = 0; i < 500 && sleeper == 0; ++i) {
+      std::ifstream in(children);
+      pid_t kid = 0;
+      if (in >> kid && slurp("/proc/" + std::to_string(kid) + "/cmdline").rfind(want, 0) == 0 &&
+          link_ino(kid, "uts") != link_ino(sh.pid(), "uts") &&
+          link_ino(kid, "ipc") != link_ino(sh.pid(), "ipc")) {
+        sleeper = kid;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    REQUIRE(sleeper != 0);
+  }
+
+  Family(const Family&) = delete;
+  Family& operator=(const Family&) = delete;
+
+  ~Family() {
+    (void)sh.kill();
+    (void)sh.wait();
+  }
+};
+
+using NsKey = std::pair<std::string, std::uint64_t>;  // type, inode
+
+// The parent of every node of a -T JSON tree (lsns's or nsm's); roots map to {"", 0}.
+void tree_parents(const json& nodes, const NsKey& parent, std::map<NsKey, NsKey>& out) {
+  for (const json& n : nodes) {
+    NsKey key{n.at("type").get<std::string>(), n.at("ns").get<std::uint64_t>()};
+    out[key] = parent;
+    if (n.contains("children")) {
+      tree_parents(n.at("children"), key, out);
+    }
+  }
 }
 
 }  // namespace
@@ -238,30 +327,73 @@ TEST_SUITE("nsm list") {
 
   TEST_CASE("list works unprivileged and shows the callers own processes") {
     NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "cannot drop privileges");
-    std::string out = "/tmp/" + nsfun::test::unique_name("nsm-unpriv-");
-    int status = nsfun::test::in_child([&] {
-      if (nsfun::test::drop_privileges() != 0) {
-        return 90;
-      }
-      auto r =
-          nsfun::test::run("sh -c 'sleep 30 & " + nsm + " list -J -o NS,TYPE,PID,USER; kill $!'");
-      std::FILE* f = std::fopen(out.c_str(), "we");
-      if (f == nullptr) {
-        return 91;
-      }
-      std::fwrite(r.out.data(), 1, r.out.size(), f);
-      std::fclose(f);
-      return r.status;
-    });
-    std::ifstream in(out);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ::unlink(out.c_str());
-    REQUIRE(status == 0);
-    json list = json::parse(text).at("namespaces");
+    auto r = run_as_nobody("sh -c 'sleep 30 & " + nsm + " list -J -o NS,TYPE,PID,USER; kill $!'");
+    REQUIRE(r.status == 0);
+    json list = json::parse(r.out).at("namespaces");
     CHECK(!list.empty());
     bool own = std::any_of(list.begin(), list.end(),
                            [](const json& e) { return e.at("user") == "nobody"; });
     CHECK(own);
+  }
+
+  TEST_CASE("list tree process nests namespaces under those of the parent process") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::pid, NsType::uts, NsType::ipc}),
+                  "cannot unshare net pid uts ipc");
+    NSFUN_REQUIRE(nsfun::test::have_program("unshare"), "no unshare");
+    Family f;
+    NSFUN_REQUIRE(f.sleeper > f.sh.pid(), "pids wrapped around: the sleep is not the higher pid");
+    const NsKey net{"net", link_ino(f.sh.pid(), "net")};
+    const NsKey pid{"pid", link_ino(f.sh.pid(), "pid")};
+    const NsKey uts{"uts", link_ino(f.sleeper, "uts")};
+    const NsKey ipc{"ipc", link_ino(f.sleeper, "ipc")};
+
+    auto r = nsm_out("list -J -T process -o NS,TYPE,PID,PPID,COMMAND");
+    REQUIRE(r.status == 0);
+    std::map<NsKey, NsKey> ours;
+    tree_parents(json::parse(r.out).at("namespaces"), {"", 0}, ours);
+    // The sleep's namespaces go under one of the shell's, the namespaces whose lowest pid is the
+    // shell; the shell's own stay at the top, since the test runner is nobody's lowest pid.
+    for (const NsKey& k : {uts, ipc}) {
+      REQUIRE_MESSAGE(ours.count(k) == 1, k.first);
+      CHECK_MESSAGE((ours[k] == net || ours[k] == pid), k.first);
+    }
+    CHECK(ours.at(net) == NsKey{"", 0});
+    CHECK(ours.at(pid) == NsKey{"", 0});
+    // Host namespaces are at the top or under another host namespace, never under ours.
+    for (const auto& [k, parent] : ours) {
+      if (k != uts && k != ipc) {
+        CHECK_MESSAGE((parent != net && parent != pid), k.first << " " << k.second);
+      }
+    }
+
+    // Where lsns nests one of these namespaces, nsm nests it under the same one. (lsns leaves
+    // one at the top when the parent process's namespaces all have higher inodes.)
+    if (nsfun::test::have_program("lsns")) {
+      auto l = nsfun::test::run("lsns -J --tree=process -o NS,TYPE,PID,PPID,COMMAND 2>/dev/null");
+      if (l.status == 0) {
+        std::map<NsKey, NsKey> theirs;
+        tree_parents(json::parse(l.out).at("namespaces"), {"", 0}, theirs);
+        for (const NsKey& k : {net, pid, uts, ipc}) {
+          if (theirs.count(k) == 1 && theirs[k] != NsKey{"", 0}) {
+            CHECK_MESSAGE(ours[k] == theirs[k], k.first);
+          }
+        }
+      }
+    }
+
+    // The table draws the tree in the COMMAND column; raw output has no tree characters.
+    auto text = nsm_out("list -T process -o NS,TYPE,PID,COMMAND");
+    REQUIRE(text.status == 0);
+    for (const NsKey& k : {uts, ipc}) {
+      const std::size_t at = text.out.find(std::to_string(k.second) + " " + k.first);
+      REQUIRE(at != std::string::npos);
+      const std::string line = text.out.substr(at, text.out.find('\n', at) - at);
+      CHECK_MESSAGE(line.find("─sleep 120") != std::string::npos, line);
+    }
+    auto raw = nsm_out("list -r -T process");
+    REQUIRE(raw.status == 0);
+    CHECK(raw.out.find("─") == std::string::npos);
+    CHECK(raw.out.find("sleep\\x20120") != std::string::npos);
   }
 }
 
@@ -287,6 +419,60 @@ TEST_SUITE("nsm inspect and diff") {
     auto text = nsm_out("inspect " + std::to_string(s.pid()));
     CHECK(text.status == 0);
     CHECK(text.out.find("pid_for_children") != std::string::npos);
+  }
+
+  TEST_CASE("inspect shows the cgroup, a non-identity id map and the owners of a process") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user, NsType::uts}), "cannot unshare user");
+    auto c = nsfun::spawn(nsfun::Command("/bin/sleep")
+                              .arg("120")
+                              .namespaces({NsType::user, NsType::uts})
+                              .user_map(nsfun::UserMap::root_is(::getuid(), ::getgid()))
+                              .die_with_parent());
+    REQUIRE(c);
+
+    struct Reap {
+      nsfun::Child child;
+
+      ~Reap() {
+        (void)child.kill();
+        (void)child.wait();
+      }
+    } guard{std::move(c).value()};
+
+    const pid_t pid = guard.child.pid();
+    auto r = nsm_out("inspect -J " + std::to_string(pid));
+    REQUIRE(r.status == 0);
+    json j = json::parse(r.out);
+
+    std::vector<std::string> cgroup;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+    for (std::string line; std::getline(in, line);) {
+      cgroup.push_back(line);
+    }
+    CHECK(!cgroup.empty());
+    CHECK(j.at("cgroup") == json(cgroup));
+    CHECK(j.at("uid_map") == json::parse(R"([{"inside": 0, "outside": )" +
+                                         std::to_string(::getuid()) + R"(, "count": 1}])"));
+    CHECK(j.at("gid_map") == json::parse(R"([{"inside": 0, "outside": )" +
+                                         std::to_string(::getgid()) + R"(, "count": 1}])"));
+    // Its uts namespace belongs to its new user namespace; the rest (and that user namespace
+    // itself) to ours.
+    const std::uint64_t ours = link_ino(::getpid(), "user");
+    const std::uint64_t theirs = link_ino(pid, "user");
+    for (const json& e : j.at("namespaces")) {
+      const std::string link = e.at("link");
+      CHECK_MESSAGE(e.at("ons").get<std::uint64_t>() == (link == "uts" ? theirs : ours), link);
+    }
+
+    auto text = nsm_out("inspect " + std::to_string(pid));
+    CHECK(text.out.find("CGROUP " + cgroup.front() + "\n") != std::string::npos);
+    CHECK(text.out.find("UID MAP ") != std::string::npos);
+    CHECK(text.out.find("GID MAP ") != std::string::npos);
+    // The identity maps of a process in the initial user namespace are not shown.
+    auto self = nsm_out("inspect -J " + std::to_string(::getpid()));
+    REQUIRE(self.status == 0);
+    CHECK(json::parse(self.out).at("uid_map").is_null());
+    CHECK(json::parse(self.out).at("gid_map").is_null());
   }
 
   TEST_CASE("diff of a child in three new namespaces counts three differences") {
@@ -348,6 +534,65 @@ TEST_SUITE("nsm tree and ps") {
   }
 }
 
+TEST_SUITE("nsm unprivileged") {
+  TEST_CASE("read-only commands work as nobody and show what nobody can see") {
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "cannot drop privileges");
+    // $$ is the shell that popen starts for the command line, a process of nobody.
+    auto inspect = run_as_nobody(nsm + " inspect -J $$");
+    REQUIRE(inspect.status == 0);
+    json i = json::parse(inspect.out);
+    CHECK(i.at("user") == "nobody");
+    CHECK(!i.at("cgroup").empty());
+    REQUIRE(i.at("namespaces").size() == 10);
+    for (const json& e : i.at("namespaces")) {
+      CHECK_MESSAGE(!e.at("ns").is_null(), e.at("link"));
+    }
+
+    // PID 1's links are closed to nobody: shown as unknown, not an error.
+    auto diff = run_as_nobody(nsm + " diff -J 1 $$");
+    REQUIRE(diff.status == 0);
+    json d = json::parse(diff.out);
+    CHECK(d.at("unknown").get<int>() == 10);
+    CHECK(d.at("differ").get<int>() == 10);
+    for (const json& e : d.at("links")) {
+      CHECK(e.at("ns1").is_null());
+      CHECK(!e.at("ns2").is_null());
+    }
+    auto self = run_as_nobody(nsm + " diff $$ $$");
+    CHECK(self.status == 0);
+    CHECK(self.out.find("0 of 10 differ\n") != std::string::npos);
+
+    auto tree = run_as_nobody(nsm + " tree -J");
+    REQUIRE(tree.status == 0);
+    json t = json::parse(tree.out);
+    CHECK(!t.at("user").empty());
+    CHECK(t.at("summary").size() == 8);
+
+    auto ps = run_as_nobody(nsm + " ps -J");
+    REQUIRE(ps.status == 0);
+    bool seen = false;
+    const json groups = json::parse(ps.out).at("groups");
+    for (const json& g : groups) {
+      for (const json& p : g.at("processes")) {
+        seen = seen || p.at("command").get<std::string>().find("nsm ps -J") != std::string::npos;
+      }
+    }
+    CHECK_MESSAGE(seen, ps.out);
+
+    auto process_tree = run_as_nobody(nsm + " list -J -T process");
+    REQUIRE(process_tree.status == 0);
+    CHECK(!json::parse(process_tree.out).at("namespaces").empty());
+  }
+
+  TEST_CASE("enter of a process whose namespaces nobody may open fails instead of running here") {
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "cannot drop privileges");
+    auto r = run_as_nobody(nsm + " enter 1 -- echo ran 2>&1; echo status $?");
+    CHECK(r.out.find("ran") == std::string::npos);
+    CHECK(r.out.rfind("nsm: pid 1: Permission denied\n", 0) == 0);
+    CHECK(r.out.find("status 1\n") != std::string::npos);
+  }
+}
+
 TEST_SUITE("nsm errors") {
   TEST_CASE("an unknown pid fails with exit 1 and one line") {
     for (const char* args : {"list -p 999999", "inspect 999999", "diff 1 999999"}) {
@@ -360,7 +605,8 @@ TEST_SUITE("nsm errors") {
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
     for (const char* args :
          {"list -t bogus", "list -o NS,BOGUS", "list -p", "list -p abc", "inspect", "diff 1",
-          "ps --ns-type bogus", "list -T sideways", "frobnicate x", "", "list --bogus"}) {
+          "ps --ns-type bogus", "list -T sideways", "frobnicate x", "", "list --bogus", "inspect 0",
+          "inspect 99999999999", "inspect a/b", "inspect .."}) {
       auto r = nsm_err(args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK_MESSAGE(lines(r.out) == 2, args << ": " << r.out);
