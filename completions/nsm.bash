@@ -5,6 +5,11 @@ _nsm_pids() {
   COMPREPLY=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$1"))
 }
 
+# Named sets in /run/nsm (readable by root only; nothing otherwise).
+_nsm_sets() {
+  COMPREPLY+=($(compgen -W "$(ls /run/nsm 2>/dev/null)" -- "$1"))
+}
+
 _nsm() {
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
@@ -25,6 +30,21 @@ _nsm() {
     return
   fi
 
+  # --tree=REL: bash splits the word at '=' (COMP_WORDBREAKS), or not when that was changed.
+  local rels="owner parent process"
+  if [[ $cur == = && $prev == --tree ]]; then
+    COMPREPLY=($(compgen -W "$rels"))
+    return
+  fi
+  if [[ $prev == = && ${COMP_WORDS[COMP_CWORD - 2]} == --tree ]]; then
+    COMPREPLY=($(compgen -W "$rels" -- "$cur"))
+    return
+  fi
+  if [[ $cur == --tree=* ]]; then
+    COMPREPLY=($(compgen -P "--tree=" -W "$rels" -- "${cur#--tree=}"))
+    return
+  fi
+
   case $prev in
     -t | --type | --ns-type)
       COMPREPLY=($(compgen -W "$types" -- "$cur"))
@@ -38,7 +58,7 @@ _nsm() {
       COMPREPLY=($(compgen -P "$prefix" -W "$columns" -- "${word#+}"))
       return ;;
     -T | --tree)
-      COMPREPLY=($(compgen -W "owner parent" -- "$cur"))
+      COMPREPLY=($(compgen -W "$rels" -- "$cur"))
       return ;;
   esac
 
@@ -47,7 +67,14 @@ _nsm() {
       COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings -T --tree --help" -- "$cur")) ;;
     tree)
       COMPREPLY=($(compgen -W "-J --json --help" -- "$cur")) ;;
-    inspect | diff)
+    inspect)
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
+      else
+        _nsm_pids "$cur"
+        _nsm_sets "$cur"
+      fi ;;
+    diff)
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
       else
@@ -61,7 +88,8 @@ _nsm() {
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-t --type --help" -- "$cur"))
       else
-        COMPREPLY=($(compgen -W "$(ls /run/nsm 2>/dev/null)" -- "$cur"))
+        COMPREPLY=()
+        _nsm_sets "$cur"
         [[ $cmd == enter ]] && COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$cur"))
       fi ;;
   esac
