@@ -340,11 +340,14 @@ std::vector<SetView> list_sets() {
   if (!run || !safe_run_dir(run.get())) {
     return out;
   }
-  // owns: a second fd on the directory, for readdir (closedir closes it).
-  DIR* d = ::fdopendir(::openat(run.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // owns: a second fd on the directory, for readdir; the DIR owns it once fdopendir succeeds.
+  nsfun::UniqueFd listing =
+      nsfun::UniqueFd::adopt(::openat(run.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* d = listing ? ::fdopendir(listing.get()) : nullptr;
   if (d == nullptr) {
     return out;
   }
+  (void)listing.release();
   std::vector<std::string> names;
   while (const dirent* e = ::readdir(d)) {
     if (valid_name(e->d_name) && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)) {
@@ -369,10 +372,11 @@ void tidy_run_dir() {
   if (!fd) {
     return;
   }
-  DIR* d = ::fdopendir(fd.release());
+  DIR* d = ::fdopendir(fd.get());
   if (d == nullptr) {
     return;
   }
+  (void)fd.release();  // closedir closes it
   bool empty = true;
   while (const dirent* e = ::readdir(d)) {
     if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
