@@ -6,7 +6,7 @@
 #   bench/compare_lsns.sh [BUILD_DIR] [N...]        defaults: build/ci, N = 1000 5000
 #
 # For each N: starts load_gen N and waits for its ready line; counts the processes in /proc;
-# times lsns, list_namespaces and list_namespaces --scan-only against each other (bench/paired,
+# times lsns, list_namespaces, nsm list and list_namespaces --scan-only against each other (bench/paired,
 # 21 rounds); counts the system calls of one run of each (strace -f -c) per process on the
 # machine; measures the peak RSS of one run of each; stops load_gen and checks that none of its
 # processes is left. Whatever happens, load_gen is stopped on exit.
@@ -14,6 +14,7 @@
 # Environment:
 #   LIST_NAMESPACES  the list_namespaces program (default: BUILD_DIR/examples/list_namespaces),
 #                    e.g. a stand-in script while the real one cannot be built
+#   NSM              the nsm program (default: BUILD_DIR/src/nsm/nsm)
 #   RUNS             rounds for paired (default 21)
 #   READY_TIMEOUT    seconds to wait for load_gen to be ready (default: 60 + N/50)
 set -euo pipefail
@@ -34,6 +35,7 @@ fi
 load_gen=$build/bench/load_gen
 paired=$build/bench/paired
 list=${LIST_NAMESPACES:-$build/examples/list_namespaces}
+nsm=${NSM:-$build/src/nsm/nsm}
 runs=${RUNS:-21}
 
 die() {
@@ -45,7 +47,7 @@ die() {
 for n in "${sizes[@]}"; do
   [[ $n =~ ^[0-9]+$ ]] || die "N must be a number, not '$n'"
 done
-for exe in "$load_gen" "$paired" "$list"; do
+for exe in "$load_gen" "$paired" "$list" "$nsm"; do
   [[ -x $exe ]] || die "$exe: not built (cmake --build --preset ci)"
 done
 for tool in lsns strace; do
@@ -230,21 +232,23 @@ for n in "${sizes[@]}"; do
   echo
 
   run "$paired" --runs "$runs" -- lsns -n -o NS,TYPE,NPROCS,PID,USER,COMMAND ::: \
-    "$list" ::: "$list" --scan-only
+    "$list" ::: "$nsm" list ::: "$list" --scan-only
   echo
 
   procs=$(count_procs)
   printf '%-40s %10s %12s %12s\n' "one run of" "syscalls" "per process" "peak RSS"
-  for cmd in "lsns" "list" "list --scan-only"; do
+  for cmd in "lsns" "list" "nsm list" "list --scan-only"; do
     case $cmd in
       lsns) argv=("${lsns_cmd[@]}") ;;
       list) argv=("$list") ;;
+      "nsm list") argv=("$nsm" list) ;;
       *) argv=("$list" --scan-only) ;;
     esac
     calls=$(syscalls "${argv[@]}")
     rss=$(peak_rss "${argv[@]}")
     name="${argv[*]}"
     name=${name#"$build/examples/"}
+    name=${name#"$build/src/nsm/"}
     printf '%-40s %10s %12s %9s KiB\n' "$name" "$calls" \
       "$(awk -v c="$calls" -v p="$procs" 'BEGIN { printf "%.1f", c / p }')" "$rss"
   done
