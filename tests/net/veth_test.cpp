@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include <nsfun/net/net.hpp>
@@ -265,6 +267,30 @@ TEST_SUITE("named netns") {
       NET_TRY(auto after, nsfun::netns::list());
       NSFUN_EXPECT(after == before);
       NSFUN_EXPECT(nt::link_names(host.rtnl) == std::vector<std::string>{"lo"});
+      return 0;
+    });
+  }
+
+  TEST_CASE("a released pair goes with the namespace that holds its peer, as after ip netns del") {
+    NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
+    NSFUN_CHECK_CHILD([] {
+      NET_TRY(auto a, nt::make_ns());
+      {
+        NET_TRY(auto b, nt::make_ns());
+        NET_TRY(auto veth, Veth::create(a.rtnl, "nsftgo", "nsftgopeer", b.rtnl));
+        NSFUN_EXPECT_OK(veth.first().set_up());
+        (void)veth.release();
+        NSFUN_EXPECT(has(nt::link_names(a.rtnl), "nsftgo"));
+      }  // the last handle on b is gone: the kernel destroys it, and the pair with it
+      // The kernel does that on a workqueue, after this thread let go: wait for it (bounded).
+      bool gone = false;
+      for (int i = 0; i < 200 && !gone; ++i) {
+        gone = !has(nt::link_names(a.rtnl), "nsftgo");
+        if (!gone) {
+          ::usleep(10000);
+        }
+      }
+      NSFUN_EXPECT(gone);
       return 0;
     });
   }
