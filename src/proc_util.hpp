@@ -122,12 +122,25 @@ void for_each_pid(int dirfd, F&& fn) {
 }
 
 // Reads a whole (small) file relative to dirfd into `out`; returns 0 or an errno value.
-[[nodiscard]] inline int read_at(int dirfd, const char* path, std::string& out) {
+// With `owner`, also the file's owner (fstat on the open file: cheaper than a second lookup; a
+// /proc/PID file belongs to whom /proc/PID does).
+[[nodiscard]] inline int read_at(int dirfd,
+                                 const char* path,
+                                 std::string& out,
+                                 uid_t* owner = nullptr) {
   int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return errno;
   }
   UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+  if (owner != nullptr) {
+    struct stat st {};
+
+    if (::fstat(fd, &st) < 0) {
+      return errno;
+    }
+    *owner = st.st_uid;
+  }
   out.clear();
   char buf[4096];
   for (;;) {

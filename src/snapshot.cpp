@@ -37,16 +37,13 @@ ProcFacts read_facts(int proc_fd, pid_t pid, bool want_ppid) {
   path.add(pid).add("/");
   std::size_t base = path.size();
 
-  struct stat st {};
-
-  if (::fstatat(proc_fd, path.c_str(), &st, 0) == 0) {
-    f.uid = st.st_uid;
-  }
   std::string text;
-  if (detail::read_at(proc_fd, path.truncate(base).add("cmdline").c_str(), text) == 0) {
+  uid_t owner = static_cast<uid_t>(-1);
+  if (detail::read_at(proc_fd, path.truncate(base).add("cmdline").c_str(), text, &owner) == 0) {
     detail::join_cmdline(text);
     f.command = std::move(text);
   }
+  f.uid = owner;
   std::string comm;
   // /proc/PID/stat only when needed: for PPID, or for the name of a kernel thread.
   if ((want_ppid || f.command.empty()) &&
