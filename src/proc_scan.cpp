@@ -8,10 +8,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -223,18 +227,75 @@ void scan_range(
   }
 }
 
-// Below this many processes a second thread costs more than it saves.
+// Pids travel from the reader of /proc to the scanning threads in blocks of this many: small
+// enough to keep two threads evenly busy, large enough that the lock is never noticed.
+constexpr std::size_t block_size = 256;
+
+// Past this many pids a second thread pays for itself (measured: it did from ~600 processes on
+// two cores); it starts as soon as the reader has seen half of that.
 constexpr std::size_t parallel_threshold = 600;
 
-unsigned pick_workers(const ProcScanOptions& o, std::size_t n) noexcept {
+// A block of pids and what scanning them found. Blocks are scanned in any order by any thread
+// and put together in the order they were read, so the result stays sorted like /proc.
+struct Block {
+  std::vector<pid_t> pids;
+  Chunk found;
+};
+
+// The blocks the reader has pushed, handed out one at a time. std::deque: pushing never moves
+// the blocks a thread is working on.
+class Feed {
+ public:
+  void push(std::vector<pid_t> pids) {
+    {
+      std::lock_guard lock(m_);
+      blocks_.push_back(Block{std::move(pids), {}});
+    }
+    cv_.notify_one();
+  }
+
+  void finish() {
+    {
+      std::lock_guard lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // The next block to scan; nullptr once every block was handed out and no more will come.
+  Block* take() {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return next_ < blocks_.size() || done_; });
+    return next_ < blocks_.size() ? &blocks_[next_++] : nullptr;
+  }
+
+  // After every thread is done: all blocks, in the order they were pushed.
+  std::deque<Block>& blocks() noexcept { return blocks_; }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Block> blocks_;
+  std::size_t next_ = 0;
+  bool done_ = false;
+};
+
+unsigned max_workers(const ProcScanOptions& o) noexcept {
   if (o.workers != 0) {
     return o.workers;
   }
-  if (n < parallel_threshold) {
-    return 1;
+  return std::min(std::max(1U, std::thread::hardware_concurrency()), 4U);
+}
+
+// Scans the blocks the feed hands out, with a /proc fd of its own: threads sharing one struct
+// file would bounce its reference count between CPUs on every readlinkat.
+void scan_feed(int proc_fd, Feed& feed, const ProcScanOptions& o) {
+  int own = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  UniqueFd fd = UniqueFd::adopt(own);  // owns: just opened (or -1: then share proc_fd)
+  Scanner scanner(own >= 0 ? own : proc_fd, o);
+  while (Block* b = feed.take()) {
+    scan_range(scanner, o, b->pids.data(), b->pids.data() + b->pids.size(), b->found);
   }
-  unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
-  return std::min({cpus, 4U, static_cast<unsigned>(n / (parallel_threshold / 2))});
 }
 
 }  // namespace
@@ -245,32 +306,69 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
   ProcScan out;
   out.nsfs_dev = nsfs_dev;
   try {
-    std::vector<pid_t> pids;
-    if (options.pids) {
-      pids = *options.pids;
-    } else {
-      pids.reserve(1024);
-      detail::for_each_pid(proc_fd, [&](pid_t pid) { pids.push_back(pid); });
+    // The reader (this thread) lists /proc in blocks; once there are enough pids to be worth it,
+    // helper threads start scanning blocks while the reader goes on listing. Then the reader
+    // scans too, until every block is done.
+    Feed feed;
+    std::vector<std::thread> helpers;
+    const unsigned workers = max_workers(options);
+    std::vector<pid_t> block;
+    block.reserve(block_size);
+    std::size_t seen = 0;
+    auto add = [&](pid_t pid) {
+      block.push_back(pid);
+      if (block.size() == block_size) {
+        feed.push(std::exchange(block, {}));
+        block.reserve(block_size);
+      }
+      if (++seen == parallel_threshold / 2 && workers > 1) {
+        for (unsigned w = 1; w < workers; ++w) {
+          try {
+            helpers.emplace_back([&] { scan_feed(proc_fd, feed, options); });
+          } catch (const std::system_error&) {
+            break;  // no thread: this one scans everything
+          }
+        }
+      }
+    };
+    try {
+      if (options.pids) {
+        for (pid_t pid : *options.pids) {
+          add(pid);
+        }
+      } else {
+        detail::for_each_pid(proc_fd, add);
+      }
+      if (!block.empty()) {
+        feed.push(std::move(block));
+      }
+    } catch (...) {
+      feed.finish();  // let the helpers end before their thread objects go
+      for (auto& t : helpers) {
+        t.join();
+      }
+      throw;
     }
-    out.stats.seen = pids.size();
-    Scanner scanner(proc_fd, options);
-    unsigned workers = pick_workers(options, pids.size());
-    std::vector<Chunk> chunks(workers);
-    std::size_t per = (pids.size() + workers - 1) / workers;
-    detail::parallel_for(workers, workers, [&](std::size_t w) {
-      std::size_t a = std::min(pids.size(), w * per);
-      std::size_t b = std::min(pids.size(), a + per);
-      scan_range(scanner, options, pids.data() + a, pids.data() + b, chunks[w]);
-    });
+    feed.finish();
+    {
+      Scanner scanner(proc_fd, options);
+      while (Block* b = feed.take()) {
+        scan_range(scanner, options, b->pids.data(), b->pids.data() + b->pids.size(), b->found);
+      }
+    }
+    for (auto& t : helpers) {
+      t.join();
+    }
+    out.stats.seen = seen;
     std::size_t total = 0;
-    for (const Chunk& c : chunks) {
-      total += c.procs.size();
+    for (const Block& b : feed.blocks()) {
+      total += b.found.procs.size();
     }
     out.procs.reserve(total);
-    for (Chunk& c : chunks) {
-      std::move(c.procs.begin(), c.procs.end(), std::back_inserter(out.procs));
-      out.stats.vanished += c.stats.vanished;
-      out.stats.denied += c.stats.denied;
+    for (Block& b : feed.blocks()) {
+      std::move(b.found.procs.begin(), b.found.procs.end(), std::back_inserter(out.procs));
+      out.stats.vanished += b.found.stats.vanished;
+      out.stats.denied += b.found.stats.denied;
     }
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "scan /proc");
