@@ -74,6 +74,14 @@ void print_json(const Json& j) {
   print("\n");
 }
 
+Json types_json(nsfun::NsTypeSet types) {
+  Json arr = Json::array();
+  for (nsfun::NsType t : types) {
+    arr.push_back(std::string(nsfun::name(t)));
+  }
+  return arr;
+}
+
 std::size_t display_width(std::string_view s) {
   std::size_t n = 0;
   for (char c : s) {

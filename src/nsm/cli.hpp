@@ -76,6 +76,9 @@ struct ExitWith {
 /// Writes `j` to stdout, indented, with a final newline.
 void print_json(const Json& j);
 
+/// The type names of `types` as a JSON array (["net","uts"]), user first as NsTypeSet orders them.
+[[nodiscard]] Json types_json(nsfun::NsTypeSet types);
+
 /// Writes `s` to stdout as is.
 void print(std::string_view s);
 

@@ -203,14 +203,10 @@ void inspect_set(const std::string& name, bool json) {
   const pid_t holder = v.meta && v.meta->holder ? *v.meta->holder : 0;  // 0: none
 
   if (json) {
-    Json types = Json::array();
-    for (nsfun::NsType t : v.types) {
-      types.push_back(std::string(nsfun::name(t)));
-    }
     Json j;
     j["name"] = v.name;
     j["path"] = dir;
-    j["types"] = std::move(types);
+    j["types"] = types_json(v.types);
     j["state"] = v.state();
     j["problems"] = v.problems;
     j["holder"] = holder != 0 ? Json(holder) : Json();

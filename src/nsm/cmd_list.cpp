@@ -342,12 +342,8 @@ void run(const Options& o) {
     }
     Json named_arr = Json::array();
     for (const named::SetView& v : sets) {
-      Json set_types = Json::array();
-      for (nsfun::NsType t : v.types) {
-        set_types.push_back(std::string(nsfun::name(t)));
-      }
       named_arr.push_back({{"name", v.name},
-                           {"types", std::move(set_types)},
+                           {"types", types_json(v.types)},
                            {"holder", v.meta && v.meta->holder ? Json(*v.meta->holder) : Json()},
                            {"state", v.state()},
                            {"created", v.meta ? Json(v.meta->created) : Json()}});

@@ -168,13 +168,9 @@ std::string entry_path(const nsfun::UniqueFd& dir, std::string_view entry) {
 }
 
 Json to_json(const Meta& m) {
-  Json types = Json::array();
-  for (nsfun::NsType t : m.types) {
-    types.push_back(std::string(nsfun::name(t)));
-  }
   Json j;
   j["name"] = m.name;
-  j["types"] = types;
+  j["types"] = types_json(m.types);
   j["created"] = m.created;
   j["creator"] = m.creator;
   j["holder"] = m.holder ? Json(*m.holder) : Json(nullptr);
