@@ -26,7 +26,7 @@ NsLink new_ns_link(NsType t) noexcept {
 
 result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
   {
-    // net, uts, ipc: on this thread, when it can come back (see come_back.hpp).
+    // net and uts: on this thread, when it can come back (see come_back.hpp).
     detail::ComeBack here(types);
     if (here.ok()) {
       if (::unshare(types.clone_flags()) < 0) {

@@ -3,10 +3,13 @@
 //
 // run_in() and acquire() must leave the caller's threads where they are. A short-lived thread
 // does that for every type, but costs a clone, an 8 MiB stack mapping and a join (~0.4 ms on a
-// small VM). For net, uts and ipc the kernel lets any thread switch, and the calling thread can
-// come back on its own when it is allowed to enter the namespaces it is in now: ComeBack checks
-// that up front (by entering them), so the fast path is taken only when the return trip cannot
-// be refused, and the thread remains the fallback.
+// small VM). For net and uts the kernel lets any thread switch, with no side effect, and the
+// calling thread can come back on its own when it is allowed to enter the namespaces it is in
+// now: ComeBack checks that up front (by entering them), so the fast path is taken only when the
+// return trip cannot be refused, and the thread remains the fallback.
+// Not ipc: every setns into an IPC namespace, even the current one, detaches the caller from its
+// System V semaphore undo list (ipcns_install → exit_sem), which in a single-threaded process
+// applies and forgets its SEM_UNDO adjustments. A fresh thread only drops its shared reference.
 
 #pragma once
 
@@ -23,8 +26,8 @@
 
 namespace nsfun::detail {
 
-/// Types a thread of a multithreaded process can leave and re-enter with setns alone.
-inline constexpr NsTypeSet come_back_types{NsType::net, NsType::uts, NsType::ipc};
+/// Types a thread can leave and re-enter with setns alone, and nothing else changing.
+inline constexpr NsTypeSet come_back_types{NsType::net, NsType::uts};
 
 class ComeBack {
  public:
@@ -83,7 +86,7 @@ class ComeBack {
     count_ = 0;
   }
 
-  std::array<Saved, 3> saved_{};
+  std::array<Saved, 2> saved_{};
   std::size_t count_ = 0;
   bool ok_ = false;
 };

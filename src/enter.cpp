@@ -206,7 +206,7 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
     types.insert(ns[i]->type());
   }
   {
-    // net, uts, ipc: on this thread, when it can come back (see come_back.hpp).
+    // net and uts: on this thread, when it can come back (see come_back.hpp).
     ComeBack here(types);
     if (here.ok()) {
       for (std::size_t i = 0; i < count; ++i) {

@@ -335,30 +335,47 @@ TEST_SUITE("run_in") {
     });
   }
 
-  TEST_CASE("run_in and acquire of net, uts and ipc switch the calling thread and bring it back") {
+  TEST_CASE("run_in and acquire of net and uts switch the calling thread and bring it back") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::ipc}),
                   "needs CAP_SYS_ADMIN");
     NSFUN_CHECK_CHILD([] {
-      auto before = nsfun::NsFdSet::current({NsType::net, NsType::uts, NsType::ipc});
+      const NsTypeSet three{NsType::net, NsType::uts, NsType::ipc};
+      auto before = nsfun::NsFdSet::current(three);
       NSFUN_EXPECT_OK(before);
       std::size_t fds = nsfun::test::open_fd_count();
-      auto made = nsfun::acquire({NsType::net, NsType::uts, NsType::ipc});
+      auto made = nsfun::acquire(three);
       NSFUN_EXPECT_OK(made);
-      for (NsType t : {NsType::net, NsType::uts, NsType::ipc}) {
+      for (NsType t : three) {
         NSFUN_EXPECT(current_is(*before.value().get(t)));
       }
       const pid_t caller = ::gettid();
-      auto inside = nsfun::run_in(made.value(), [&] {
-        return ::gettid() == caller && current_is(*made.value().get(NsType::net)) &&
-               current_is(*made.value().get(NsType::uts)) &&
-               current_is(*made.value().get(NsType::ipc));
+      auto here = [&](NsType t) {
+        return current_is(*made.value().get(t));
+      };
+      // net and uts: on this very thread.
+      auto inside = nsfun::run_in(*made.value().get(NsType::net), [&] {
+        return ::gettid() == caller && here(NsType::net) && !here(NsType::uts);
       });
       NSFUN_EXPECT_OK(inside);
-      NSFUN_EXPECT(inside.value());  // on this very thread, inside all three
-      for (NsType t : {NsType::net, NsType::uts, NsType::ipc}) {
+      NSFUN_EXPECT(inside.value());
+      auto two = nsfun::acquire({NsType::net, NsType::uts});
+      NSFUN_EXPECT_OK(two);
+      auto both = nsfun::run_in(two.value(), [&] {
+        return ::gettid() == caller && current_is(*two.value().get(NsType::net)) &&
+               current_is(*two.value().get(NsType::uts));
+      });
+      NSFUN_EXPECT_OK(both);
+      NSFUN_EXPECT(both.value());
+      // ipc (entering it drops the SysV semaphore undo list) and any set with it: a thread.
+      auto all = nsfun::run_in(made.value(), [&] {
+        return ::gettid() != caller && here(NsType::net) && here(NsType::uts) && here(NsType::ipc);
+      });
+      NSFUN_EXPECT_OK(all);
+      NSFUN_EXPECT(all.value());
+      for (NsType t : three) {
         NSFUN_EXPECT(current_is(*before.value().get(t)));
       }
-      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 3);  // only the three acquired
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 5);  // only the five acquired
       return 0;
     });
   }
