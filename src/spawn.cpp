@@ -210,7 +210,9 @@ extern "C" void forward_signal(int sig) {
     }
     ::close(fd);
   }
-  if (p.new_mnt && !c.keep_propagation &&
+  // Command::netns binds over /sys and /etc: those must never propagate back, whatever
+  // keep_propagation says, so it always gets a recursive slave (as ip netns exec does).
+  if (p.new_mnt && (!c.keep_propagation || p.netns) &&
       ::mount(nullptr, "/", nullptr, MS_REC | (p.netns ? MS_SLAVE : MS_PRIVATE), nullptr) < 0) {
     child_fail(p, step_propagation);
   }

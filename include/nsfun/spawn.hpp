@@ -198,7 +198,7 @@ class Command {
   }
 
   /// Runs the child in the named network namespace /run/netns/NAME the way `ip netns exec` does:
-  /// in a new mount namespace (a recursive slave of the caller's, unless keep_propagation) where
+  /// in a new mount namespace (always a recursive slave of the caller's: nothing goes back) where
   /// /sys is a fresh sysfs showing that namespace's devices, and every entry of /etc/netns/NAME
   /// is bound over the same name in /etc (resolv.conf, hosts, …: DNS as the namespace's owner
   /// configured it). Unlike ip, a bind that fails fails the spawn (an /etc entry that does not

@@ -689,6 +689,14 @@ TEST_SUITE("persist") {
       NSFUN_EXPECT(read_file("/etc/resolv.conf") == "nameserver 192.0.2.1\n");
       NSFUN_EXPECT(dir_entries("/sys/class/net") != std::vector<std::string>{"lo"});
       NSFUN_EXPECT(mount_lines("/etc").size() == 1);
+      // Nothing goes back even from a shared / with keep_propagation (this namespace's mounts are
+      // made shared among themselves only: it was made private from the host's first).
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) == 0);
+      const std::string mounts = read_file("/proc/self/mountinfo");
+      NSFUN_EXPECT(
+          output_of(nsfun::Command("cat").arg("/etc/resolv.conf").netns(name).keep_propagation()) ==
+          "nameserver 192.0.2.53\n");
+      NSFUN_EXPECT(read_file("/proc/self/mountinfo") == mounts);
       // ip netns exec agrees.
       if (t::have_program("ip")) {
         auto ip = t::run("ip netns exec " + name + " cat /etc/resolv.conf");
