@@ -321,7 +321,9 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
         feed.push(std::exchange(block, {}));
         block.reserve(block_size);
       }
-      if (++seen == parallel_threshold / 2 && workers > 1) {
+      // Helpers start once there is enough to share, or at once when the caller asked for them.
+      const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
+      if (++seen == start_at && workers > 1) {
         for (unsigned w = 1; w < workers; ++w) {
           try {
             helpers.emplace_back([&] { scan_feed(proc_fd, feed, options); });

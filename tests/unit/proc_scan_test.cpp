@@ -135,24 +135,32 @@ TEST_SUITE("proc_scan") {
     CHECK(z.ino[static_cast<std::size_t>(NsType::net)] == 0);
   }
 
-  TEST_CASE("split across workers the scan gives the same result") {
+  TEST_CASE("split across workers the scan gives the same result, in the same order") {
     Sleepers load(40);
-    std::vector<pid_t> pids = load.pids;
-    pids.push_back(::getpid());
-    std::sort(pids.begin(), pids.end());
+    std::vector<pid_t> some = load.pids;
+    some.push_back(::getpid());
+    std::sort(some.begin(), some.end());
+    // Over a thousand entries (each pid many times): several blocks, threads started by count.
+    std::vector<pid_t> pids;
+    for (int round = 0; round < 25; ++round) {
+      pids.insert(pids.end(), some.begin(), some.end());
+    }
     nsfun::ProcScanOptions o;
     o.pids = pids;
     o.workers = 1;
     auto one = nsfun::scan_procs(o);
-    o.workers = 3;
-    auto three = nsfun::scan_procs(o);
     REQUIRE(one);
-    REQUIRE(three);
     REQUIRE(one.value().procs.size() == pids.size());
-    REQUIRE(three.value().procs.size() == pids.size());
-    for (std::size_t i = 0; i < pids.size(); ++i) {
-      CHECK(one.value().procs[i].pid == three.value().procs[i].pid);
-      CHECK(one.value().procs[i].ino == three.value().procs[i].ino);
+    for (unsigned workers : {0U, 2U, 3U}) {
+      o.workers = workers;
+      auto split = nsfun::scan_procs(o);
+      REQUIRE(split);
+      CHECK(split.value().stats.seen == pids.size());
+      REQUIRE(split.value().procs.size() == pids.size());
+      for (std::size_t i = 0; i < pids.size(); ++i) {
+        CHECK(split.value().procs[i].pid == pids[i]);
+        CHECK(one.value().procs[i].ino == split.value().procs[i].ino);
+      }
     }
   }
 
