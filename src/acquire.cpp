@@ -24,39 +24,31 @@ NsLink new_ns_link(NsType t) noexcept {
   return t == NsType::time ? NsLink::time_for_children : link_of(t);
 }
 
+// unshare, then an fd for each new namespace; on whichever thread runs it.
+result<NsFdSet> make_here(NsTypeSet types) noexcept {
+  if (::unshare(types.clone_flags()) < 0) {
+    return sys::last_error("unshare");
+  }
+  NsFdSet made;
+  for (NsType t : types) {
+    NSFUN_TRY(auto ns, NsFd::current(new_ns_link(t)));
+    made.insert(std::move(ns));
+  }
+  return made;
+}
+
 result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
   {
     // net and uts: on this thread, when it can come back (see come_back.hpp).
     detail::ComeBack here(types);
     if (here.ok()) {
-      if (::unshare(types.clone_flags()) < 0) {
-        return sys::last_error("unshare");
-      }
-      NsFdSet made;
-      for (NsType t : types) {
-        NSFUN_TRY(auto ns, NsFd::current(link_of(t)));
-        made.insert(std::move(ns));
-      }
-      return made;
+      return make_here(types);
     }
   }
   result<NsFdSet> out = NsFdSet{};
   try {
-    std::thread worker([&] {
-      if (::unshare(types.clone_flags()) < 0) {
-        out = sys::last_error("unshare");
-        return;
-      }
-      for (NsType t : types) {
-        auto ns = NsFd::current(new_ns_link(t));
-        if (!ns) {
-          out = std::move(ns).as_failure();
-          return;
-        }
-        out.value().insert(std::move(ns).value());
-      }
-      // The thread ends here; the fds keep the namespaces alive.
-    });
+    // The thread ends after making them; the fds keep the namespaces alive.
+    std::thread worker([&] { out = make_here(types); });
     worker.join();
   } catch (const std::system_error& e) {
     return boost::outcome_v2::failure(error{e.code(), "create thread"});

@@ -205,13 +205,17 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
   for (std::size_t i = 0; i < count; ++i) {
     types.insert(ns[i]->type());
   }
+  auto enter_all = [&]() -> result<void> {
+    for (std::size_t i = 0; i < count; ++i) {
+      NSFUN_TRYV(nsfun::enter(*ns[i]));
+    }
+    return success();
+  };
   {
     // net and uts: on this thread, when it can come back (see come_back.hpp).
     ComeBack here(types);
     if (here.ok()) {
-      for (std::size_t i = 0; i < count; ++i) {
-        NSFUN_TRYV(nsfun::enter(*ns[i]));
-      }
+      NSFUN_TRYV(enter_all());
       body();
       return success();
     }
@@ -219,13 +223,10 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
   result<void> entered = success();
   try {
     std::thread worker([&] {
-      for (std::size_t i = 0; i < count; ++i) {
-        entered = nsfun::enter(*ns[i]);
-        if (!entered) {
-          return;
-        }
+      entered = enter_all();
+      if (entered) {
+        body();
       }
-      body();
       // The thread ends here, and with it its namespaces: nothing to restore.
     });
     worker.join();

@@ -287,12 +287,15 @@ unsigned max_workers(const ProcScanOptions& o) noexcept {
   return std::min(std::max(1U, std::thread::hardware_concurrency()), 4U);
 }
 
-// Scans the blocks the feed hands out, with a /proc fd of its own: threads sharing one struct
-// file would bounce its reference count between CPUs on every readlinkat.
-void scan_feed(int proc_fd, Feed& feed, const ProcScanOptions& o) {
-  int own = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  UniqueFd fd = UniqueFd::adopt(own);  // owns: just opened (or -1: then share proc_fd)
-  Scanner scanner(own >= 0 ? own : proc_fd, o);
+// Scans the blocks the feed hands out until there are no more. A helper thread reads through a
+// /proc fd of its own: threads sharing one struct file would bounce its reference count between
+// CPUs on every readlinkat.
+void scan_feed(int proc_fd, Feed& feed, const ProcScanOptions& o, bool own_fd) {
+  UniqueFd own;
+  if (own_fd) {
+    own = UniqueFd::adopt(::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  Scanner scanner(own ? own.get() : proc_fd, o);  // no fd of its own: share proc_fd
   while (Block* b = feed.take()) {
     scan_range(scanner, o, b->pids.data(), b->pids.data() + b->pids.size(), b->found);
   }
@@ -315,18 +318,18 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
     std::vector<pid_t> block;
     block.reserve(block_size);
     std::size_t seen = 0;
+    // Helpers start once there is enough to share, or at once when the caller asked for them.
+    const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
     auto add = [&](pid_t pid) {
       block.push_back(pid);
       if (block.size() == block_size) {
         feed.push(std::exchange(block, {}));
         block.reserve(block_size);
       }
-      // Helpers start once there is enough to share, or at once when the caller asked for them.
-      const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
       if (++seen == start_at && workers > 1) {
         for (unsigned w = 1; w < workers; ++w) {
           try {
-            helpers.emplace_back([&] { scan_feed(proc_fd, feed, options); });
+            helpers.emplace_back([&] { scan_feed(proc_fd, feed, options, true); });
           } catch (const std::system_error&) {
             break;  // no thread: this one scans everything
           }
@@ -352,12 +355,7 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
       throw;
     }
     feed.finish();
-    {
-      Scanner scanner(proc_fd, options);
-      while (Block* b = feed.take()) {
-        scan_range(scanner, options, b->pids.data(), b->pids.data() + b->pids.size(), b->found);
-      }
-    }
+    scan_feed(proc_fd, feed, options, false);
     for (auto& t : helpers) {
       t.join();
     }
