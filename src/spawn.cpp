@@ -31,6 +31,7 @@
 #include <nsfun/spawn.hpp>
 
 #include "sys.hpp"
+#include "time_ns_text.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
 
@@ -320,20 +321,6 @@ result<std::string> resolve(const CommandSpec& c,
   return errno_error(ENOENT, "find program in PATH");
 }
 
-std::string offsets_text(std::chrono::nanoseconds mono, std::chrono::nanoseconds boot) {
-  auto line = [](const char* clock, std::chrono::nanoseconds ns) {
-    long long total = ns.count();
-    long long sec = total / 1000000000LL;
-    long long nsec = total % 1000000000LL;
-    if (nsec < 0) {  // the kernel wants 0 <= nsec < 1e9 and the sign on the seconds
-      nsec += 1000000000LL;
-      --sec;
-    }
-    return std::string(clock) + " " + std::to_string(sec) + " " + std::to_string(nsec) + "\n";
-  };
-  return line("monotonic", mono) + line("boottime", boot);
-}
-
 // Command::netns: open the named namespace and list the /etc overrides, here where allocating
 // is safe; the child only mounts.
 result<void> prepare_netns(const CommandSpec& c, Plan& p) {
@@ -356,7 +343,7 @@ result<void> prepare_netns(const CommandSpec& c, Plan& p) {
     if (errno == ENOENT) {
       return success();  // no overrides
     }
-    return sys::last_error(dir);
+    return sys::last_error("open /etc/netns/NAME");
   }
   while (const dirent* e = ::readdir(d.get())) {
     std::string_view name = e->d_name;
@@ -430,7 +417,7 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
     p.proc_target = c.rootfs ? *c.rootfs + "/proc" : "/proc";
   }
   if (c.offsets) {
-    p.offsets = offsets_text(c.offsets->first, c.offsets->second);
+    p.offsets = detail::time_offsets_text(TimeOffsets{c.offsets->first, c.offsets->second});
   }
   if (c.fresh.contains(NsType::pid) && c.init) {
     p.relay = true;

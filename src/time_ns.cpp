@@ -16,6 +16,7 @@
 
 #include "proc_util.hpp"
 #include "sys.hpp"
+#include "time_ns_text.hpp"
 
 namespace nsfun {
 
@@ -23,8 +24,22 @@ namespace {
 
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 
-// "<name> <sec> <nsec>\n" with 0 <= nsec < 1e9, which is what the kernel accepts: a negative
-// offset has a negative second count and a positive nanosecond part (-1.5 s is "-2 500000000").
+char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanoseconds off);
+
+}  // namespace
+
+std::string detail::time_offsets_text(const TimeOffsets& offsets) {
+  char buf[128];
+  char* end = buf + sizeof(buf);
+  char* p = put_offset(buf, end, "monotonic", offsets.monotonic);
+  p = put_offset(p, end, "boottime", offsets.boottime);
+  return {buf, p};
+}
+
+namespace {
+
+// "<name> <sec> <nsec>\n" (see time_offsets_text).
+
 char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanoseconds off) {
   std::int64_t ns = off.count();
   std::int64_t sec = ns / ns_per_s;
@@ -45,23 +60,23 @@ char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanose
 }
 
 result<void> write_offsets(const char* path, const TimeOffsets& offsets) noexcept {
-  char buf[128];
-  char* end = buf + sizeof(buf);
-  char* p = put_offset(buf, end, "monotonic", offsets.monotonic);
-  p = put_offset(p, end, "boottime", offsets.boottime);
-
+  std::string text;
+  try {
+    text = detail::time_offsets_text(offsets);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "write timens_offsets");
+  }
   int fd = ::open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return sys::last_error("open timens_offsets");
   }
   UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
   // One write: the kernel applies all the lines of a write, or none.
-  auto len = static_cast<std::size_t>(p - buf);
-  ssize_t n = ::write(fd, buf, len);
+  ssize_t n = ::write(fd, text.data(), text.size());
   if (n < 0) {
     return sys::last_error("write timens_offsets");
   }
-  if (static_cast<std::size_t>(n) != len) {
+  if (static_cast<std::size_t>(n) != text.size()) {
     return errno_error(EIO, "write timens_offsets");
   }
   return success();
