@@ -236,13 +236,17 @@ TEST_SUITE("scoped_enter") {
       auto net = nsfun::acquire<NsType::net>();
       NSFUN_EXPECT_OK(net);
       auto before = NsFd::current(NsType::net);
+      bool threw = false;
       try {
         nsfun::ScopedEnter in_ns;
-        if (in_ns.enter(net.value())) {
-          throw std::runtime_error("boom");
-        }
+        auto entered = in_ns.enter(net.value());
+        NSFUN_EXPECT_OK(entered);
+        NSFUN_EXPECT(current_is(net.value()));
+        throw std::runtime_error("boom");
       } catch (const std::runtime_error&) {
+        threw = true;
       }
+      NSFUN_EXPECT(threw);
       NSFUN_EXPECT(current_is(before.value()));
       return 0;
     });

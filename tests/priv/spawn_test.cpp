@@ -3,7 +3,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -259,7 +262,10 @@ TEST_SUITE("spawn") {
                      .user_map(map));
     CHECK(o.ok);
     CHECK(o.out.rfind("0\n0\n", 0) == 0);
-    CHECK(o.out.find(std::to_string(::geteuid())) != std::string::npos);
+    // The third line, the uid map: inside 0, outside our euid, one id.
+    std::istringstream fields(o.out.substr(o.out.find('\n', 2) + 1));
+    std::vector<std::string> words{std::istream_iterator<std::string>(fields), {}};
+    CHECK(words == std::vector<std::string>{"0", std::to_string(::geteuid()), "1"});
   }
 
   TEST_CASE("user map rules are checked before anything starts") {
@@ -329,7 +335,15 @@ TEST_SUITE("spawn") {
                            .arg("/proc/self/timens_offsets")
                            .namespaces({NsType::time})
                            .time_offsets(-1s, 2s));
-    CHECK(offsets.out.find("monotonic") != std::string::npos);
+    CHECK(offsets.ok);
+    // "monotonic -1 0" and "boottime 2 0", however the kernel aligns the columns.
+    std::istringstream fields(offsets.out);
+    std::vector<std::string> words{std::istream_iterator<std::string>(fields), {}};
+    REQUIRE(words.size() == 6);
+    CHECK(words[1] == "-1");
+    CHECK(words[2] == "0");
+    CHECK(words[4] == "2");
+    CHECK(words[5] == "0");
   }
 
   TEST_CASE("join an existing namespace") {

@@ -75,11 +75,13 @@ std::string unique_name(const char* prefix = "nsfun-test-");
   } while (false)
 
 /// In a child: a result must be a success; otherwise print its error and fail.
+/// `r` is evaluated once (a call is not repeated to print its error).
 #define NSFUN_EXPECT_OK(r)                                                                \
   do {                                                                                    \
-    if (!(r)) {                                                                           \
+    auto&& nsfun_expect_ok_ = (r);                                                        \
+    if (!nsfun_expect_ok_) {                                                              \
       std::fprintf(stderr, "%s:%d: child check failed: %s: %s\n", __FILE__, __LINE__, #r, \
-                   (r).error().message().c_str());                                        \
+                   nsfun_expect_ok_.error().message().c_str());                           \
       return __LINE__ % 250 + 1;                                                          \
     }                                                                                     \
   } while (false)
