@@ -20,7 +20,11 @@ result<Link> create(const Rtnl& rtnl, std::string_view name) {
   m.put_str(IFLA_INFO_KIND, "bridge");
   m.nest_end(linkinfo);
   NSFUN_TRYV(rtnl.request(m.hdr(), "RTM_NEWLINK"));
-  return Link::by_name(rtnl, name);
+  auto made = Link::by_name(rtnl, name);
+  if (!made) {
+    detail::delete_by_name(rtnl, name);  // nothing is left on error
+  }
+  return made;
 }
 
 result<void> attach(const Link& bridge, const Link& port) {

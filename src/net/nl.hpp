@@ -12,8 +12,10 @@
 #include <string_view>
 
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <nsfun/error.hpp>
+#include <nsfun/net/rtnl.hpp>
 
 namespace nsfun::net::detail {
 
@@ -115,6 +117,16 @@ inline std::uint32_t attr_u32(const nlattr* a) noexcept {
     std::memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
   }
   return v;
+}
+
+/// Deletes a link by name (RTM_DELLINK with IFLA_IFNAME): the way back when a link was created
+/// but its index could not be read, so that a failed create leaves nothing.
+inline void delete_by_name(const Rtnl& rtnl, std::string_view name) {
+  Msg m(RTM_DELLINK, 0);
+  auto& ifi = m.extra<ifinfomsg>();
+  ifi.ifi_family = AF_UNSPEC;
+  m.put_str(IFLA_IFNAME, name);
+  (void)rtnl.request(m.hdr(), "RTM_DELLINK");
 }
 
 }  // namespace nsfun::net::detail

@@ -97,16 +97,6 @@ result<Veth> Veth::create(const Rtnl& rtnl,
 
 namespace {
 
-// Deletes a link by name (RTM_DELLINK with IFLA_IFNAME): the way back when its index could not
-// be read after creating it.
-void delete_by_name(const Rtnl& rtnl, std::string_view name) {
-  detail::Msg m(RTM_DELLINK, 0);
-  auto& ifi = m.extra<ifinfomsg>();
-  ifi.ifi_family = AF_UNSPEC;
-  m.put_str(IFLA_IFNAME, name);
-  (void)rtnl.request(m.hdr(), "RTM_DELLINK");
-}
-
 result<std::pair<Link, Link>> create_impl(const Rtnl& rtnl,
                                           std::string_view name,
                                           std::string_view peer_name,
@@ -136,7 +126,7 @@ result<std::pair<Link, Link>> create_impl(const Rtnl& rtnl,
   }
   auto first = Link::by_name(rtnl, name);
   if (!first) {
-    delete_by_name(rtnl, name);
+    detail::delete_by_name(rtnl, name);
     return std::move(first).as_failure();
   }
   auto peer = Link::by_name(peer_side, peer_name);
