@@ -231,7 +231,7 @@ for n in "${sizes[@]}"; do
   echo "processes in /proc: $procs ($(wc -l <"$lg_procs") of them load_gen's)"
   echo
 
-  run "$paired" --runs "$runs" -- lsns -n -o NS,TYPE,NPROCS,PID,USER,COMMAND ::: \
+  run "$paired" --runs "$runs" -- "${lsns_cmd[@]}" ::: \
     "$list" ::: "$nsm" list ::: "$list" --scan-only
   echo
 

@@ -377,7 +377,6 @@ class Generator {
         child_main(env_, static_cast<std::int32_t>(i), s.kind);
       }
       s.pid = pid;
-      ++started_;
       ++processes_;
     }
     forked_ = seconds_since(t0_);
@@ -635,8 +634,7 @@ class Generator {
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::vector<Slot> slots_;
-  std::size_t started_ = 0;
-  std::size_t processes_ = 0;  // started_ plus the pid namespace inits
+  std::size_t processes_ = 0;  // the sleepers plus the pid namespace inits
   std::size_t ready_ = 0;
   std::size_t reaped_early_ = 0;
   bool stop_ = false;

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <netinet/in.h>
 
@@ -163,10 +164,13 @@ Trip udp_trip(const NetNs& client,
 std::vector<std::string> link_names(const Rtnl& rtnl) {
   std::vector<std::string> names;
   auto links = Link::list(rtnl);
-  if (links) {
-    for (const auto& l : links.value()) {
-      names.push_back(l.name);
-    }
+  if (!links) {
+    // An empty list would pass every "is gone" check: a failed dump ends the (forked) test.
+    std::fprintf(stderr, "child check failed: Link::list: %s\n", links.error().message().c_str());
+    std::abort();
+  }
+  for (const auto& l : links.value()) {
+    names.push_back(l.name);
   }
   std::sort(names.begin(), names.end());
   return names;

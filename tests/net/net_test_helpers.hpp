@@ -46,7 +46,7 @@ Trip udp_trip(const NetNs& client,
               std::uint16_t port,
               int timeout_ms = 3000);
 
-/// The names of the links in the namespace, sorted.
+/// The names of the links in the namespace, sorted; a failed dump aborts the (forked) test.
 std::vector<std::string> link_names(const Rtnl& rtnl);
 
 /// Prints a failed result's error (and the Rtnl's extack) to stderr; for child diagnostics.

@@ -121,8 +121,6 @@ class Link {
   [[nodiscard]] result<void> remove() const;
 
  private:
-  friend class Veth;
-
   Link(Rtnl rtnl, int index) noexcept : rtnl_(std::move(rtnl)), index_(index) {}
 
   Rtnl rtnl_;
