@@ -159,36 +159,44 @@ class Scanner {
     return have[static_cast<std::size_t>(l)];
   }
 
-  // The optional fields; `path` is "PID/".
+  // The optional fields; `path` is "PID/". The owner (uid) comes from fstat on the first file
+  // read anyway (a /proc/PID file belongs to whom /proc/PID does); only when no file is read is
+  // /proc/PID itself looked up for it.
   Outcome read_extras(detail::ProcPath& path, ProcEntry& e) const noexcept {
     std::size_t base = path.size();
-    if (o_.uid) {
+    uid_t* owner = o_.uid ? &e.uid : nullptr;
+    if (owner != nullptr && !o_.ppid && !o_.cmdline && !o_.nspid) {
       struct stat st {};
 
       if (::fstatat(proc_fd_, path.truncate(base).add(".").c_str(), &st, 0) < 0) {
         return outcome_of(errno);
       }
       e.uid = st.st_uid;
+      return Outcome::ok;
     }
+    // Reads PID/name into `out`, taking the owner along on the first read.
+    auto read_file = [&](const char* name, std::string& out) {
+      int err = detail::read_at(proc_fd_, path.truncate(base).add(name).c_str(), out, owner);
+      owner = nullptr;
+      return err;
+    };
     try {
       if (o_.ppid) {
         std::string stat;
-        if (int err = detail::read_at(proc_fd_, path.truncate(base).add("stat").c_str(), stat)) {
+        if (int err = read_file("stat", stat)) {
           return outcome_of(err);
         }
         detail::parse_stat(stat, e.ppid, e.comm);
       }
       if (o_.cmdline) {
-        if (int err =
-                detail::read_at(proc_fd_, path.truncate(base).add("cmdline").c_str(), e.cmdline)) {
+        if (int err = read_file("cmdline", e.cmdline)) {
           return outcome_of(err);
         }
         detail::join_cmdline(e.cmdline);
       }
       if (o_.nspid) {
         std::string status;
-        if (int err =
-                detail::read_at(proc_fd_, path.truncate(base).add("status").c_str(), status)) {
+        if (int err = read_file("status", status)) {
           return outcome_of(err);
         }
         detail::parse_nspid(status, e.nspid);
