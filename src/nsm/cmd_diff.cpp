@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <nsfun/pidfd.hpp>
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 
@@ -37,15 +36,6 @@ nsfun::ProcEntry read_side(pid_t pid) {
 }
 
 void run(const Options& o) {
-  // Open both first, so that an error names the pid it is about.
-  auto fa = nsfun::pidfd_open(o.a);
-  if (!fa) {
-    fail_pid(o.a, fa.error());
-  }
-  auto fb = nsfun::pidfd_open(o.b);
-  if (!fb) {
-    fail_pid(o.b, fb.error());
-  }
   const nsfun::ProcEntry pa = read_side(o.a);
   const nsfun::ProcEntry pb = read_side(o.b);
   std::vector<nsfun::NsDiffEntry> entries;
