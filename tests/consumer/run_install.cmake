@@ -124,3 +124,31 @@ consumer_step(pkg-config-build
 set(ENV{LD_LIBRARY_PATH} "${libdir}:$ENV{LD_LIBRARY_PATH}")
 consumer_step(pkg-config-run COMMAND "${WORK_DIR}/consumer-pkg-config" OUTPUT_VARIABLE output)
 consumer_check_output(pkg-config-run "${output}")
+
+# 5. nsfun-net.pc (when the network part was built): a program using nsfun::net, built with
+# `pkg-config --cflags --libs nsfun-net` alone, so the link line must bring libmnl and
+# libnftables too when libnsfun_net is static.
+if(EXISTS "${libdir}/pkgconfig/nsfun-net.pc")
+  consumer_step(pkg-config-net
+    COMMAND "${PKG_CONFIG}" --cflags --libs nsfun-net OUTPUT_VARIABLE pc_net_flags)
+  string(STRIP "${pc_net_flags}" pc_net_flags)
+  message(STATUS "consumer: pkg-config --cflags --libs nsfun-net: ${pc_net_flags}")
+  separate_arguments(pc_net_flags UNIX_COMMAND "${pc_net_flags}")
+  file(WRITE "${WORK_DIR}/net_main.cpp" [=[
+#include <cstdio>
+#include <nsfun/net/net.hpp>
+int main() {
+  auto p = nsfun::net::IpPrefix::parse("10.0.0.1/24");
+  std::printf("%s\n", p ? "nsfun-net consumer ok" : "parse failed");
+  return p ? 0 : 1;
+}
+]=])
+  consumer_step(pkg-config-net-build
+    COMMAND "${CXX_COMPILER}" ${sanitize_flags} "${WORK_DIR}/net_main.cpp"
+      -o "${WORK_DIR}/consumer-pkg-config-net" ${pc_net_flags})
+  consumer_step(pkg-config-net-run
+    COMMAND "${WORK_DIR}/consumer-pkg-config-net" OUTPUT_VARIABLE output)
+  if(NOT output MATCHES "nsfun-net consumer ok")
+    message(FATAL_ERROR "consumer: the nsfun-net.pc program printed '${output}'")
+  endif()
+endif()
