@@ -56,22 +56,6 @@ result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
   return out;
 }
 
-bool read_full(int fd, void* buf, std::size_t len) noexcept {
-  auto* p = static_cast<char*>(buf);
-  while (len > 0) {
-    ssize_t n = ::read(fd, p, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    len -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // The kernel refuses CLONE_NEWUSER to a multithreaded process, so a user namespace is made by a
 // forked child, which stays alive (blocked on a pipe) until the parent has opened its namespaces.
 result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
@@ -110,7 +94,7 @@ result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
   hold_r.reset();
   result<NsFdSet> out = NsFdSet{};
   int err = 0;
-  if (!read_full(ready_r.get(), &err, sizeof(err))) {
+  if (!sys::read_full(ready_r.get(), &err, sizeof(err))) {
     out = nsfun_error(errc::child_failed, "acquire");
   } else if (err != 0) {
     out = errno_error(err, "unshare");

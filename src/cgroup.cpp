@@ -19,6 +19,7 @@
 
 #include <nsfun/cgroup.hpp>
 #include <nsfun/mount.hpp>
+#include <nsfun/persist.hpp>
 
 #include "proc_util.hpp"
 #include "sys.hpp"
@@ -62,10 +63,10 @@ constexpr ControllerSteps controller_steps[] = {
      "cgroup controller not enabled by the parent cgroup: misc"},
 };
 
-// A single file or directory name: no '/', no NUL, not "." or "..", 1 to 255 bytes.
+// A single file or directory name: no '/', no NUL, not "." or "..", 1 to 255 bytes (the rule
+// for a namespace's pin name too).
 bool is_component(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= 255 && s != "." && s != ".." &&
-         s.find('/') == std::string_view::npos && s.find('\0') == std::string_view::npos;
+  return is_valid_ns_name(s);
 }
 
 // The controller an interface file belongs to: "memory" for "memory.max"; empty for the core

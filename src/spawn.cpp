@@ -425,22 +425,6 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
   return success();
 }
 
-bool read_report(int fd, int (&report)[2]) {
-  auto* out = reinterpret_cast<char*>(report);  // NOLINT: reading raw ints from a pipe
-  std::size_t got = 0;
-  while (got < sizeof(report)) {
-    ssize_t n = ::read(fd, out + got, sizeof(report) - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return got == sizeof(report);
-}
-
 }  // namespace
 
 result<Child> spawn(const Command& cmd) noexcept {
@@ -509,7 +493,7 @@ result<Child> spawn(const Command& cmd) noexcept {
   }
   sync_w.reset();
   int report[2] = {0, 0};
-  if (read_report(err_r.get(), report)) {
+  if (sys::read_full(err_r.get(), report, sizeof(report))) {
     (void)child.wait();
     Step step =
         report[0] >= 0 && report[0] < step_count ? static_cast<Step>(report[0]) : step_count;

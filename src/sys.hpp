@@ -77,4 +77,22 @@ class PathBuf {
   return errno_error(errno, what);
 }
 
+/// Reads exactly `len` bytes (retrying on EINTR and short reads); false on EOF or an error first.
+/// Async-signal-safe.
+inline bool read_full(int fd, void* buf, std::size_t len) noexcept {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::read(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace nsfun::sys
