@@ -24,31 +24,22 @@
 
 #include <nsfun/nsfun.hpp>
 
+#include "nsm_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using nsfun::NsType;
 
-const std::string nsm = NSM_PATH;
-
-nsfun::test::CommandResult nsm_run(const std::string& args) {
-  return nsfun::test::run(nsm + " " + args + " 2>/dev/null");
-}
-
-nsfun::test::CommandResult nsm_err(const std::string& args) {
-  return nsfun::test::run(nsm + " " + args + " 2>&1 >/dev/null");
-}
+using nsm_test::nsm;
+using nsm_test::nsm_err;
+using nsm_test::nsm_out;
+using nsm_test::slurp;
 
 bool exists(const std::string& path) {
   struct stat st {};
 
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // "net:[4026531840]\n", as readlink prints the pin's namespace.
@@ -120,13 +111,13 @@ struct TestSet {
 
   ~TestSet() {
     if (exists(dir())) {
-      (void)nsm_run("destroy " + name);
+      (void)nsm_out("destroy " + name);
     }
   }
 
   // nsm create NAME ARGS; true when it succeeded (the holder, if any, is then guarded).
   bool create(const std::string& args) {
-    if (nsm_run("create " + name + " " + args).status != 0) {
+    if (nsm_out("create " + name + " " + args).status != 0) {
       return false;
     }
     holder.pid = holder_of(name);
@@ -153,17 +144,17 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(s.create("--type net,uts,ipc"));
       NSFUN_EXPECT(exists(s.dir() + "/meta.json"));
       NSFUN_EXPECT(holder_of(s.name) == 0);
-      auto net = nsm_run("exec " + s.name + " -- readlink /proc/self/ns/net");
+      auto net = nsm_out("exec " + s.name + " -- readlink /proc/self/ns/net");
       NSFUN_EXPECT(net.status == 0);
       NSFUN_EXPECT(net.out == link_text(s.pin("net")));
-      auto uts = nsm_run("exec " + s.name + " -- readlink /proc/self/ns/uts");
+      auto uts = nsm_out("exec " + s.name + " -- readlink /proc/self/ns/uts");
       NSFUN_EXPECT(uts.out == link_text(s.pin("uts")));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- hostname").status == 0);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- hostname").status == 0);
       const bool have_ip = nsfun::test::have_program("ip");
       if (have_ip) {
         NSFUN_EXPECT(nsfun::test::run("ip netns exec " + s.name + " true 2>/dev/null").status == 0);
       }
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(!exists("/run/netns/" + s.name));
       NSFUN_EXPECT(mounts_clean(s.name));
@@ -182,9 +173,9 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(s.create("--type pid,net,uts"));
       NSFUN_EXPECT(s.holder.pid > 0);
       NSFUN_EXPECT(exists(s.pin("mnt")));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'echo $$'").out == "2\n");
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- sh -c 'echo $$'").out == "2\n");
       // Only init and ls itself in the set's /proc.
-      auto ls = nsm_run("exec " + s.name + " -- ls /proc");
+      auto ls = nsm_out("exec " + s.name + " -- ls /proc");
       NSFUN_EXPECT(ls.status == 0);
       NSFUN_EXPECT(ls.out.find("\n1\n") != std::string::npos || ls.out.rfind("1\n", 0) == 0);
       std::size_t numeric = 0;
@@ -197,9 +188,9 @@ TEST_SUITE("nsm named sets") {
         at = end == std::string::npos ? ls.out.size() : end + 1;
       }
       NSFUN_EXPECT(numeric == 2);
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- readlink /proc/self/ns/pid").out ==
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- readlink /proc/self/ns/pid").out ==
                    link_text(s.pin("pid")));
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(reaped(s.holder.pid));
       NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(mounts_clean(s.name));
@@ -213,16 +204,16 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(prepare() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,uts"));
-      NSFUN_EXPECT(nsm_run("enter " + s.name + " -- readlink /proc/self/ns/uts").out ==
+      NSFUN_EXPECT(nsm_out("enter " + s.name + " -- readlink /proc/self/ns/uts").out ==
                    link_text(s.pin("uts")));
-      NSFUN_EXPECT(nsm_run("enter " + s.name + " --type uts -- readlink /proc/self/ns/pid").out ==
+      NSFUN_EXPECT(nsm_out("enter " + s.name + " --type uts -- readlink /proc/self/ns/pid").out ==
                    link_text("/proc/self/ns/pid"));
       const std::string pid = std::to_string(s.holder.pid);
-      NSFUN_EXPECT(nsm_run("enter " + pid + " -- readlink /proc/self/ns/uts").out ==
+      NSFUN_EXPECT(nsm_out("enter " + pid + " -- readlink /proc/self/ns/uts").out ==
                    link_text(s.pin("uts")));
-      NSFUN_EXPECT(nsm_run("enter " + pid + " -- readlink /proc/self/ns/pid").out ==
+      NSFUN_EXPECT(nsm_out("enter " + pid + " -- readlink /proc/self/ns/pid").out ==
                    link_text(s.pin("pid")));
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(reaped(s.holder.pid));
       return 0;
     });
@@ -234,10 +225,10 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(prepare() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts"));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'exit 7'").status == 7);
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- sh -c 'kill -9 $$'").status == 137);
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- /nonexistent/program").status == 1);
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- sh -c 'exit 7'").status == 7);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- sh -c 'kill -9 $$'").status == 137);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- /nonexistent/program").status == 1);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
@@ -250,10 +241,10 @@ TEST_SUITE("nsm named sets") {
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts,mnt --map-root-user"));
       NSFUN_EXPECT(exists(s.pin("user")));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- readlink /proc/self/ns/user").out ==
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- readlink /proc/self/ns/user").out ==
                    link_text(s.pin("user")));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- id -u").out == "0\n");
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- id -u").out == "0\n");
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
@@ -267,16 +258,16 @@ TEST_SUITE("nsm named sets") {
       for (const std::string& bad : {std::string("../x"), std::string("a/b"), long_name,
                                      std::string("."), std::string(".."), std::string("a b")}) {
         const std::string arg = "'" + bad + "'";
-        NSFUN_EXPECT(nsm_run("create " + arg + " --type uts").status == 2);
-        NSFUN_EXPECT(nsm_run("exec " + arg + " -- true").status == 2);
-        NSFUN_EXPECT(nsm_run("destroy " + arg).status == 2);
-        NSFUN_EXPECT(nsm_run("inspect " + arg).status == 2);
+        NSFUN_EXPECT(nsm_out("create " + arg + " --type uts").status == 2);
+        NSFUN_EXPECT(nsm_out("exec " + arg + " -- true").status == 2);
+        NSFUN_EXPECT(nsm_out("destroy " + arg).status == 2);
+        NSFUN_EXPECT(nsm_out("inspect " + arg).status == 2);
       }
       // The longest name: 64 characters.
       TestSet s;
       s.name.resize(64, 'x');
       NSFUN_EXPECT(s.create("--type uts"));
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(!exists("/run/nsm"));
       NSFUN_EXPECT(!exists("/run/x"));
       return 0;
@@ -294,7 +285,7 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(again.status == 1);
       NSFUN_EXPECT(again.out == "nsm: " + s.name + ": already exists\n");
       NSFUN_EXPECT(link_text(s.pin("net")) == before);
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       return 0;
     });
   }
@@ -331,7 +322,7 @@ TEST_SUITE("nsm named sets") {
       auto r = nsm_err("exec " + s.name);
       NSFUN_EXPECT(r.status == 2);
       NSFUN_EXPECT(r.out.find("Try 'nsm exec --help'") != std::string::npos);
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       return 0;
     });
   }
@@ -341,7 +332,7 @@ TEST_SUITE("nsm named sets") {
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
       TestSet bad_type;
-      NSFUN_EXPECT(nsm_run("create " + bad_type.name + " --type net,bogus").status == 2);
+      NSFUN_EXPECT(nsm_out("create " + bad_type.name + " --type net,bogus").status == 2);
       NSFUN_EXPECT(!exists("/run/nsm"));
       TestSet s;
       NSFUN_EXPECT(::mkdir("/run/netns", 0755) == 0);
@@ -370,8 +361,8 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(s.holder.pid > 0);
       NSFUN_EXPECT(::kill(s.holder.pid, SIGKILL) == 0);
       NSFUN_EXPECT(reaped(s.holder.pid));
-      NSFUN_EXPECT(nsm_run("exec " + s.name + " -- true").status != 0);
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- true").status != 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
@@ -403,7 +394,7 @@ TEST_SUITE("nsm named sets") {
         NSFUN_EXPECT(text.out.find("Named namespace sets") == std::string::npos);
         NSFUN_EXPECT(text.out.find(s.name + " ") == std::string::npos);
         NSFUN_EXPECT(text.out.find("nsm:") == std::string::npos);
-        auto j = nsm_run("list -J");
+        auto j = nsm_out("list -J");
         NSFUN_EXPECT(j.status == 0);
         auto parsed = nlohmann::json::parse(j.out, nullptr, false);
         NSFUN_EXPECT(!parsed.is_discarded() && parsed.at("named") == nlohmann::json::array());
@@ -427,7 +418,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       const auto meta_b = nlohmann::json::parse(slurp(b.dir() + "/meta.json"));
 
       // Text: the namespace table, a blank line, the title, then one row per set, by name.
-      auto text = nsm_run("list");
+      auto text = nsm_out("list");
       NSFUN_EXPECT(text.status == 0);
       const std::size_t title = text.out.find("\n\nNamed namespace sets (/run/nsm)\n");
       NSFUN_EXPECT(title != std::string::npos);
@@ -444,7 +435,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(line_a.find(meta_a.at("created").get<std::string>()) != std::string::npos);
 
       // JSON: "namespaces" as before, and "named" with the sets' keys.
-      auto j = nsm_run("list -J");
+      auto j = nsm_out("list -J");
       NSFUN_EXPECT(j.status == 0);
       const auto doc = nlohmann::ordered_json::parse(j.out);
       NSFUN_EXPECT(doc.size() == 2 && doc.begin().key() == "namespaces");
@@ -468,38 +459,38 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(named.at(1).at("state") == "running");
 
       // -t and -p keep the sets that hold a namespace of what is listed.
-      auto ipc = nlohmann::json::parse(nsm_run("list -J -t ipc").out).at("named");
+      auto ipc = nlohmann::json::parse(nsm_out("list -J -t ipc").out).at("named");
       NSFUN_EXPECT(ipc.size() == 1 && ipc.at(0).at("name") == b.name);
-      auto of_holder = nlohmann::json::parse(nsm_run("list -J -p " + holder).out).at("named");
+      auto of_holder = nlohmann::json::parse(nsm_out("list -J -p " + holder).out).at("named");
       NSFUN_EXPECT(of_holder.size() == 1 && of_holder.at(0).at("name") == a.name);
-      auto of_us = nlohmann::json::parse(nsm_run("list -J -p " + std::to_string(::getpid())).out);
+      auto of_us = nlohmann::json::parse(nsm_out("list -J -p " + std::to_string(::getpid())).out);
       NSFUN_EXPECT(of_us.at("named").empty());
-      NSFUN_EXPECT(nsm_run("list -p " + std::to_string(::getpid())).out.find("Named") ==
+      NSFUN_EXPECT(nsm_out("list -p " + std::to_string(::getpid())).out.find("Named") ==
                    std::string::npos);
 
       // -r and -n: no title; a blank line still separates the rows from the table's.
-      auto raw = nsm_run("list -r");
+      auto raw = nsm_out("list -r");
       NSFUN_EXPECT(raw.out.find("Named") == std::string::npos);
       NSFUN_EXPECT(raw.out.find("\n\nNAME TYPES HOLDER STATE CREATED\n" + a.name +
                                 " mnt,uts,pid,net " + holder + " running ") != std::string::npos);
-      auto bare = nsm_run("list -r -n");
+      auto bare = nsm_out("list -r -n");
       NSFUN_EXPECT(bare.out.find("NAME") == std::string::npos);
       NSFUN_EXPECT(bare.out.find("\n\n" + a.name + " ") != std::string::npos);
       NSFUN_EXPECT(bare.out.find("\n" + b.name + " uts,ipc  running ") != std::string::npos);
-      auto n = nsm_run("list -n");
+      auto n = nsm_out("list -n");
       NSFUN_EXPECT(n.out.find("Named") == std::string::npos);
       NSFUN_EXPECT(n.out.find("NAME") == std::string::npos);
       NSFUN_EXPECT(n.out.find("\n\n" + a.name + " ") != std::string::npos);
 
       // Gone with the last set: /run/nsm is removed, and list shows no section again.
-      NSFUN_EXPECT(nsm_run("destroy " + a.name).status == 0);
-      NSFUN_EXPECT(nsm_run("destroy " + b.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + a.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + b.name).status == 0);
       NSFUN_EXPECT(!exists("/run/nsm"));
-      auto after = nsm_run("list");
+      auto after = nsm_out("list");
       NSFUN_EXPECT(after.status == 0);
       NSFUN_EXPECT(after.out.find("Named") == std::string::npos);
       NSFUN_EXPECT(after.out.find("\n\n") == std::string::npos);
-      NSFUN_EXPECT(nlohmann::json::parse(nsm_run("list -J").out).at("named").empty());
+      NSFUN_EXPECT(nlohmann::json::parse(nsm_out("list -J").out).at("named").empty());
       return 0;
     });
   }
@@ -511,7 +502,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,net,uts"));
       const auto meta = nlohmann::json::parse(slurp(s.dir() + "/meta.json"));
-      auto r = nsm_run("inspect -J " + s.name);
+      auto r = nsm_out("inspect -J " + s.name);
       NSFUN_EXPECT(r.status == 0);
       const auto j = nlohmann::json::parse(r.out);
       NSFUN_EXPECT(j.at("name") == s.name);
@@ -537,7 +528,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
         NSFUN_EXPECT(e.at("ons") == our_user);
       }
 
-      auto text = nsm_run("inspect " + s.name);
+      auto text = nsm_out("inspect " + s.name);
       NSFUN_EXPECT(text.status == 0);
       NSFUN_EXPECT(text.out.rfind("NAME " + s.name + "\n", 0) == 0);
       NSFUN_EXPECT(text.out.find("\nSTATE running\n") != std::string::npos);
@@ -549,7 +540,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       const std::string net = link_text(s.pin("net"));  // "net:[N]\n"
       NSFUN_EXPECT(text.out.find("\nnet  " + net.substr(5, net.size() - 7) + " ") !=
                    std::string::npos);
-      NSFUN_EXPECT(nsm_run("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
       return 0;
     });
   }
@@ -564,7 +555,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(pinned.create("--type uts,ipc"));
       auto states = [] {
         std::map<std::string, std::string> out;
-        auto j = nlohmann::json::parse(nsm_run("list -J").out, nullptr, false);
+        auto j = nlohmann::json::parse(nsm_out("list -J").out, nullptr, false);
         if (!j.is_discarded()) {
           for (const auto& e : j.at("named")) {
             out[e.at("name")] = e.at("state");
@@ -582,13 +573,13 @@ TEST_SUITE("nsm named sets in list and inspect") {
 
       auto after = states();
       NSFUN_EXPECT(after[held.name] == "stale" && after[pinned.name] == "stale");
-      NSFUN_EXPECT(nsm_run("list").out.find(std::to_string(holder) + " stale ") !=
+      NSFUN_EXPECT(nsm_out("list").out.find(std::to_string(holder) + " stale ") !=
                    std::string::npos);
-      auto h = nlohmann::json::parse(nsm_run("inspect -J " + held.name).out);
+      auto h = nlohmann::json::parse(nsm_out("inspect -J " + held.name).out);
       NSFUN_EXPECT(h.at("state") == "stale");
       NSFUN_EXPECT(h.at("problems") ==
                    nlohmann::json::array({"holder " + std::to_string(holder) + " is gone"}));
-      auto p = nsm_run("inspect -J " + pinned.name);
+      auto p = nsm_out("inspect -J " + pinned.name);
       NSFUN_EXPECT(p.status == 0);
       auto pj = nlohmann::json::parse(p.out);
       NSFUN_EXPECT(pj.at("problems") == nlohmann::json::array({"not pinned: ipc"}));
@@ -597,11 +588,11 @@ TEST_SUITE("nsm named sets in list and inspect") {
         NSFUN_EXPECT((e.at("state") == "not pinned") == (e.at("type") == "ipc"));
       }
       NSFUN_EXPECT(
-          nsm_run("inspect " + pinned.name).out.find("\nSTATE stale (not pinned: ipc)\n") !=
+          nsm_out("inspect " + pinned.name).out.find("\nSTATE stale (not pinned: ipc)\n") !=
           std::string::npos);
       // Both are still removed cleanly.
-      NSFUN_EXPECT(nsm_run("destroy " + held.name).status == 0);
-      NSFUN_EXPECT(nsm_run("destroy " + pinned.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + held.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + pinned.name).status == 0);
       NSFUN_EXPECT(mounts_clean(held.name) && mounts_clean(pinned.name));
       return 0;
     });

@@ -20,6 +20,7 @@
 
 #include <nsfun/nsfun.hpp>
 
+#include "nsm_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -27,17 +28,10 @@ namespace {
 using nlohmann::json;
 using nsfun::NsType;
 
-const std::string nsm = NSM_PATH;
-
-// Runs nsm with `args`; stdout only.
-nsfun::test::CommandResult nsm_out(const std::string& args) {
-  return nsfun::test::run(nsm + " " + args + " 2>/dev/null");
-}
-
-// Runs nsm with `args`; stderr only.
-nsfun::test::CommandResult nsm_err(const std::string& args) {
-  return nsfun::test::run(nsm + " " + args + " 2>&1 >/dev/null");
-}
+using nsm_test::nsm;
+using nsm_test::nsm_err;
+using nsm_test::nsm_out;
+using nsm_test::slurp;
 
 std::size_t lines(const std::string& s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -102,11 +96,6 @@ const json* find_ns(const json& list, std::uint64_t ino, std::string_view type) 
     }
   }
   return nullptr;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Runs a shell command line as nobody, in a forked child that dropped its privileges; its exit
