@@ -11,6 +11,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <system_error>
@@ -213,24 +215,24 @@ class Scanner {
   std::size_t nlinks_ = 0;
 };
 
-struct Chunk {
-  std::vector<ProcEntry> procs;
-  ProcScanStats stats;
-};
-
-void scan_range(
-    const Scanner& s, const ProcScanOptions& o, const pid_t* first, const pid_t* last, Chunk& out) {
-  out.procs.reserve(static_cast<std::size_t>(last - first));
-  for (const pid_t* p = first; p != last; ++p) {
-    out.procs.emplace_back();
-    Outcome r = s.scan(*p, *p, out.procs.back());
+// Scans the pids of one block into `out` (cleared first), counting what it skipped.
+void scan_range(const Scanner& s,
+                const ProcScanOptions& o,
+                const std::vector<pid_t>& pids,
+                std::vector<ProcEntry>& out,
+                ProcScanStats& stats) {
+  out.clear();
+  out.reserve(pids.size());
+  for (pid_t pid : pids) {
+    out.emplace_back();
+    Outcome r = s.scan(pid, pid, out.back());
     if (r != Outcome::ok) {
-      out.procs.pop_back();
-      ++(r == Outcome::denied ? out.stats.denied : out.stats.vanished);
+      out.pop_back();
+      ++(r == Outcome::denied ? stats.denied : stats.vanished);
       continue;
     }
     if (o.threads) {
-      s.scan_threads(out.procs.back(), out.procs, out.stats);
+      s.scan_threads(out.back(), out, stats);
     }
   }
 }
@@ -243,11 +245,12 @@ constexpr std::size_t block_size = 256;
 // two cores); it starts as soon as the reader has seen half of that.
 constexpr std::size_t parallel_threshold = 600;
 
-// A block of pids and what scanning them found. Blocks are scanned in any order by any thread
-// and put together in the order they were read, so the result stays sorted like /proc.
+// A block of pids and what the sink kept of scanning them. Blocks are scanned in any order by
+// any thread and handed back in the order they were read, so results stay sorted like /proc.
 struct Block {
   std::vector<pid_t> pids;
-  Chunk found;
+  std::unique_ptr<detail::BlockSink::Part> part;
+  ProcScanStats stats;
 };
 
 // The blocks the reader has pushed, handed out one at a time. std::deque: pushing never moves
@@ -257,7 +260,7 @@ class Feed {
   void push(std::vector<pid_t> pids) {
     {
       std::lock_guard lock(m_);
-      blocks_.push_back(Block{std::move(pids), {}});
+      blocks_.push_back(Block{std::move(pids), {}, {}});
     }
     cv_.notify_one();
   }
@@ -270,11 +273,36 @@ class Feed {
     cv_.notify_all();
   }
 
-  // The next block to scan; nullptr once every block was handed out and no more will come.
+  // The next block to scan; nullptr once every block was handed out and no more will come, or
+  // once a thread failed.
   Block* take() {
     std::unique_lock lock(m_);
-    cv_.wait(lock, [&] { return next_ < blocks_.size() || done_; });
-    return next_ < blocks_.size() ? &blocks_[next_++] : nullptr;
+    cv_.wait(lock, [&] { return next_ < blocks_.size() || done_ || failure_; });
+    return next_ < blocks_.size() && !failure_ ? &blocks_[next_++] : nullptr;
+  }
+
+  // Runs one thread's share of the work; an exception stops every thread and is kept for
+  // rethrow().
+  template <class F>
+  void run(F&& work) noexcept {
+    try {
+      work();
+    } catch (...) {
+      {
+        std::lock_guard lock(m_);
+        if (!failure_) {
+          failure_ = std::current_exception();
+        }
+      }
+      cv_.notify_all();
+    }
+  }
+
+  // After every thread is done: the first exception a thread threw, if any.
+  void rethrow() const {
+    if (failure_) {
+      std::rethrow_exception(failure_);
+    }
   }
 
   // After every thread is done: all blocks, in the order they were pushed.
@@ -286,6 +314,7 @@ class Feed {
   std::deque<Block> blocks_;
   std::size_t next_ = 0;
   bool done_ = false;
+  std::exception_ptr failure_;
 };
 
 unsigned max_workers(const ProcScanOptions& o) noexcept {
@@ -297,19 +326,124 @@ unsigned max_workers(const ProcScanOptions& o) noexcept {
 
 // Scans the blocks the feed hands out until there are no more. A helper thread reads through a
 // /proc fd of its own: threads sharing one struct file would bounce its reference count between
-// CPUs on every readlinkat.
-void scan_feed(int proc_fd, Feed& feed, const ProcScanOptions& o, bool own_fd) {
+// CPUs on every readlinkat. One vector of entries serves every block the thread scans.
+void scan_feed(
+    int proc_fd, Feed& feed, const ProcScanOptions& o, detail::BlockSink& sink, bool own_fd) {
   UniqueFd own;
   if (own_fd) {
     own = UniqueFd::adopt(::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
   Scanner scanner(own ? own.get() : proc_fd, o);  // no fd of its own: share proc_fd
+  std::vector<ProcEntry> procs;
   while (Block* b = feed.take()) {
-    scan_range(scanner, o, b->pids.data(), b->pids.data() + b->pids.size(), b->found);
+    scan_range(scanner, o, b->pids, procs, b->stats);
+    b->part = sink.take(procs);
   }
 }
 
+// Joins the helper threads on every way out of scan_blocks_at.
+class Helpers {
+ public:
+  explicit Helpers(Feed& feed) noexcept : feed_(feed) {}
+
+  Helpers(const Helpers&) = delete;
+  Helpers& operator=(const Helpers&) = delete;
+
+  ~Helpers() { join(); }
+
+  // Starts one more helper; false when no thread could be made.
+  template <class F>
+  bool start(F&& work) {
+    try {
+      threads_.emplace_back([this, work] { feed_.run(work); });
+      return true;
+    } catch (const std::system_error&) {
+      return false;
+    }
+  }
+
+  void join() noexcept {
+    feed_.finish();
+    for (auto& t : threads_) {
+      t.join();
+    }
+    threads_.clear();
+  }
+
+ private:
+  Feed& feed_;
+  std::vector<std::thread> threads_;
+};
+
+// Keeps every entry: what scan_procs returns.
+class CollectAll final : public detail::BlockSink {
+ public:
+  struct Procs final : Part {
+    std::vector<ProcEntry> procs;
+  };
+
+  std::unique_ptr<Part> take(std::vector<ProcEntry>& procs) override {
+    auto part = std::make_unique<Procs>();
+    part->procs = std::move(procs);
+    return part;
+  }
+};
+
 }  // namespace
+
+detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
+                                             const ProcScanOptions& options,
+                                             BlockSink& sink) {
+  // The reader (this thread) lists /proc in blocks; once there are enough pids to be worth it,
+  // helper threads start scanning blocks while the reader goes on listing. Then the reader
+  // scans too, until every block is done.
+  Feed feed;
+  Helpers helpers(feed);
+  const unsigned workers = max_workers(options);
+  std::vector<pid_t> block;
+  block.reserve(block_size);
+  std::size_t seen = 0;
+  // Helpers start once there is enough to share, or at once when the caller asked for them.
+  const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
+  auto add = [&](pid_t pid) {
+    block.push_back(pid);
+    if (block.size() == block_size) {
+      feed.push(std::exchange(block, {}));
+      block.reserve(block_size);
+    }
+    if (++seen == start_at && workers > 1) {
+      for (unsigned w = 1; w < workers; ++w) {
+        if (!helpers.start([&] { scan_feed(proc_fd, feed, options, sink, true); })) {
+          break;  // no thread: this one scans everything
+        }
+      }
+    }
+  };
+  if (options.pids) {
+    for (pid_t pid : *options.pids) {
+      add(pid);
+    }
+  } else {
+    detail::for_each_pid(proc_fd, add);
+  }
+  if (!block.empty()) {
+    feed.push(std::move(block));
+  }
+  feed.finish();
+  feed.run([&] { scan_feed(proc_fd, feed, options, sink, false); });
+  helpers.join();
+  feed.rethrow();
+
+  ScannedBlocks out;
+  out.stats.seen = seen;
+  out.parts.reserve(feed.blocks().size());
+  for (Block& b : feed.blocks()) {
+    out.parts.push_back(std::move(b.part));
+    out.stats.vanished += b.stats.vanished;
+    out.stats.denied += b.stats.denied;
+  }
+  return out;
+}
 
 result<ProcScan> detail::scan_procs_at(int proc_fd,
                                        std::uint64_t nsfs_dev,
@@ -317,66 +451,17 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
   ProcScan out;
   out.nsfs_dev = nsfs_dev;
   try {
-    // The reader (this thread) lists /proc in blocks; once there are enough pids to be worth it,
-    // helper threads start scanning blocks while the reader goes on listing. Then the reader
-    // scans too, until every block is done.
-    Feed feed;
-    std::vector<std::thread> helpers;
-    const unsigned workers = max_workers(options);
-    std::vector<pid_t> block;
-    block.reserve(block_size);
-    std::size_t seen = 0;
-    // Helpers start once there is enough to share, or at once when the caller asked for them.
-    const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
-    auto add = [&](pid_t pid) {
-      block.push_back(pid);
-      if (block.size() == block_size) {
-        feed.push(std::exchange(block, {}));
-        block.reserve(block_size);
-      }
-      if (++seen == start_at && workers > 1) {
-        for (unsigned w = 1; w < workers; ++w) {
-          try {
-            helpers.emplace_back([&] { scan_feed(proc_fd, feed, options, true); });
-          } catch (const std::system_error&) {
-            break;  // no thread: this one scans everything
-          }
-        }
-      }
-    };
-    try {
-      if (options.pids) {
-        for (pid_t pid : *options.pids) {
-          add(pid);
-        }
-      } else {
-        detail::for_each_pid(proc_fd, add);
-      }
-      if (!block.empty()) {
-        feed.push(std::move(block));
-      }
-    } catch (...) {
-      feed.finish();  // let the helpers end before their thread objects go
-      for (auto& t : helpers) {
-        t.join();
-      }
-      throw;
-    }
-    feed.finish();
-    scan_feed(proc_fd, feed, options, false);
-    for (auto& t : helpers) {
-      t.join();
-    }
-    out.stats.seen = seen;
+    CollectAll sink;
+    ScannedBlocks scanned = scan_blocks_at(proc_fd, options, sink);
+    out.stats = scanned.stats;
     std::size_t total = 0;
-    for (const Block& b : feed.blocks()) {
-      total += b.found.procs.size();
+    for (const auto& part : scanned.parts) {
+      total += static_cast<const CollectAll::Procs&>(*part).procs.size();
     }
     out.procs.reserve(total);
-    for (Block& b : feed.blocks()) {
-      std::move(b.found.procs.begin(), b.found.procs.end(), std::back_inserter(out.procs));
-      out.stats.vanished += b.found.stats.vanished;
-      out.stats.denied += b.found.stats.denied;
+    for (auto& part : scanned.parts) {
+      auto& procs = static_cast<CollectAll::Procs&>(*part).procs;
+      std::move(procs.begin(), procs.end(), std::back_inserter(out.procs));
     }
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "scan /proc");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <sys/types.h>
@@ -12,6 +13,42 @@
 #include <nsfun/snapshot.hpp>
 
 namespace nsfun::detail {
+
+// Takes what a caller keeps of each block of a scan. The scan hands out blocks of consecutive
+// pids to its threads; as each thread finishes a block it calls take() with the block's entries,
+// so a caller can boil them down (group, count, read more) in parallel and in little memory.
+class BlockSink {
+ public:
+  // What take() kept of one block.
+  struct Part {
+    Part() = default;
+    Part(const Part&) = delete;
+    Part& operator=(const Part&) = delete;
+    virtual ~Part() = default;
+  };
+
+  BlockSink() = default;
+  BlockSink(const BlockSink&) = delete;
+  BlockSink& operator=(const BlockSink&) = delete;
+  virtual ~BlockSink() = default;
+
+  // Called on any of the scanning threads, concurrently for different blocks. `procs` are the
+  // block's entries in ascending pid order; take() may move from them (the vector is reused
+  // for the thread's next block). Throws std::bad_alloc.
+  [[nodiscard]] virtual std::unique_ptr<Part> take(std::vector<ProcEntry>& procs) = 0;
+};
+
+// What scan_blocks_at returns: the parts, in /proc order, and the counts.
+struct ScannedBlocks {
+  std::vector<std::unique_ptr<BlockSink::Part>> parts;
+  ProcScanStats stats;
+};
+
+// Scans /proc (or options.pids) into `sink`. An exception thrown on any scanning thread
+// (std::bad_alloc) is rethrown here, once every thread has stopped.
+[[nodiscard]] ScannedBlocks scan_blocks_at(int proc_fd,
+                                           const ProcScanOptions& options,
+                                           BlockSink& sink);
 
 [[nodiscard]] result<ProcScan> scan_procs_at(int proc_fd,
                                              std::uint64_t nsfs_dev,

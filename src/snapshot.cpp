@@ -26,6 +26,7 @@ std::uint64_t key_of(NsType t, std::uint64_t ino) noexcept {
 
 // What a namespace's lowest process shows in USER, PPID and COMMAND.
 struct ProcFacts {
+  pid_t pid = 0;
   uid_t uid = static_cast<uid_t>(-1);
   pid_t ppid = 0;
   std::string command;
@@ -33,6 +34,7 @@ struct ProcFacts {
 
 ProcFacts read_facts(int proc_fd, pid_t pid, bool want_ppid) {
   ProcFacts f;
+  f.pid = pid;
   detail::ProcPath path;
   path.add(pid).add("/");
   std::size_t base = path.size();
@@ -105,6 +107,85 @@ void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids) {
   }
 }
 
+// One namespace as one block of the scan saw it: how many of the block's processes are in it,
+// and the lowest of them.
+struct Group {
+  std::uint64_t ino = 0;
+  NsType type = NsType::net;
+  pid_t pid = 0;
+  std::uint32_t nprocs = 0;
+  std::uint32_t facts = 0;  ///< index into GroupedBlock::facts (with commands)
+};
+
+// What the Snapshot keeps of one block: its namespaces in order of first appearance, the
+// USER/PPID/COMMAND facts of the processes that first appear in one of them, and (with
+// keep_procs) the entries themselves.
+struct GroupedBlock final : detail::BlockSink::Part {
+  std::vector<Group> groups;
+  std::vector<ProcFacts> facts;
+  std::vector<ProcEntry> procs;
+};
+
+// Groups each block as soon as it is scanned, on the thread that scanned it, and reads the facts
+// for the lowest pid of each namespace there too. The lowest pid of a namespace in the whole
+// scan is the lowest in the first block that has the namespace (blocks are in pid order), so
+// the facts needed are always among those read; the few extra (a namespace that spans blocks
+// is read once per block) cost less than a second pass after the scan.
+class Grouper final : public detail::BlockSink {
+ public:
+  Grouper(int proc_fd, const SnapshotOptions& o) noexcept : proc_fd_(proc_fd), o_(o) {}
+
+  std::unique_ptr<Part> take(std::vector<ProcEntry>& procs) override {
+    auto part = std::make_unique<GroupedBlock>();
+    std::unordered_map<std::uint64_t, std::uint32_t> index;
+    index.reserve(procs.size() * 2);
+    // Neighbouring processes mostly share namespaces: remember the previous process's
+    // namespace of each type and skip the hash lookup when it repeats.
+    std::array<std::uint64_t, ns_type_count> last_ino{};
+    std::array<std::uint32_t, ns_type_count> last_group{};
+    for (const ProcEntry& p : procs) {
+      for (NsType t : o_.types) {
+        std::size_t ti = static_cast<std::size_t>(t);
+        std::uint64_t ino = p.ino[ti];
+        if (ino == 0) {
+          continue;
+        }
+        if (ino != last_ino[ti]) {
+          auto [it, fresh] =
+              index.try_emplace(key_of(t, ino), static_cast<std::uint32_t>(part->groups.size()));
+          if (fresh) {
+            part->groups.push_back({ino, t, p.pid, 0, facts_of(p.pid, *part)});
+          }
+          last_ino[ti] = ino;
+          last_group[ti] = it->second;
+        }
+        ++part->groups[last_group[ti]].nprocs;
+      }
+    }
+    if (o_.keep_procs) {
+      part->procs = std::move(procs);
+    }
+    return part;
+  }
+
+ private:
+  // The index of pid's facts in the block, read now if this is the first group it leads. The
+  // groups a process leads are made one after the other, so the last facts read are the ones
+  // to reuse.
+  std::uint32_t facts_of(pid_t pid, GroupedBlock& part) const {
+    if (!o_.commands) {
+      return 0;
+    }
+    if (part.facts.empty() || part.facts.back().pid != pid) {
+      part.facts.push_back(read_facts(proc_fd_, pid, o_.ppid));
+    }
+    return static_cast<std::uint32_t>(part.facts.size() - 1);
+  }
+
+  int proc_fd_;
+  const SnapshotOptions& o_;
+};
+
 }  // namespace
 
 result<std::vector<NsfsMount>> nsfs_mounts() noexcept {
@@ -160,96 +241,109 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
   scan_options.workers = options.workers;
   NSFUN_TRY(UniqueFd proc, detail::open_proc());
   NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
-  NSFUN_TRY(ProcScan scan, detail::scan_procs_at(proc.get(), dev, scan_options));
   Snapshot snap;
-  snap.stats_ = scan.stats;
-  snap.nsfs_dev_ = scan.nsfs_dev;
+  snap.nsfs_dev_ = dev;
   try {
-    std::unordered_map<std::uint64_t, std::size_t> index;
-    index.reserve(256);
-    // Neighbouring processes mostly share namespaces: remember the previous process's
-    // namespace of each type and skip the hash lookup when it repeats.
-    std::array<std::uint64_t, ns_type_count> last_ino{};
-    std::array<std::size_t, ns_type_count> last_slot{};
-    for (const ProcEntry& p : scan.procs) {
-      for (NsType t : options.types) {
-        std::size_t ti = static_cast<std::size_t>(t);
-        std::uint64_t ino = p.ino[ti];
-        if (ino == 0) {
-          continue;
-        }
-        std::size_t slot = last_slot[ti];
-        if (ino != last_ino[ti]) {
-          auto [it, fresh] = index.try_emplace(key_of(t, ino), snap.namespaces_.size());
-          if (fresh) {
-            NsSummary s;
-            s.ns = Namespace(t, scan.nsfs_dev, ino);
-            s.pid = p.pid;  // pids come in ascending order: the first is the lowest
-            snap.namespaces_.push_back(std::move(s));
-          }
-          slot = it->second;
-          last_ino[ti] = ino;
-          last_slot[ti] = slot;
-        }
-        ++snap.namespaces_[slot].nprocs;
+    Grouper grouper(proc.get(), options);
+    detail::ScannedBlocks scanned = detail::scan_blocks_at(proc.get(), scan_options, grouper);
+    snap.stats_ = scanned.stats;
+
+    // The blocks' groups, sorted by namespace (the order lsns lists them in) and, within one
+    // namespace, by block: the first block to have a namespace has its lowest pid and its facts.
+    struct Ref {
+      std::uint64_t ino;
+      NsType type;
+      std::uint32_t block;
+      std::uint32_t group;
+    };
+
+    std::size_t ngroups = 0;
+    std::size_t nprocs = 0;
+    for (const auto& part : scanned.parts) {
+      const auto& block = static_cast<const GroupedBlock&>(*part);
+      ngroups += block.groups.size();
+      nprocs += block.procs.size();
+    }
+    std::vector<Ref> refs;
+    refs.reserve(ngroups);
+    for (std::uint32_t b = 0; b < scanned.parts.size(); ++b) {
+      const auto& block = static_cast<const GroupedBlock&>(*scanned.parts[b]);
+      for (std::uint32_t g = 0; g < block.groups.size(); ++g) {
+        refs.push_back({block.groups[g].ino, block.groups[g].type, b, g});
       }
     }
+    auto ns_less = [](std::uint64_t ino_a, NsType a, std::uint64_t ino_b, NsType b) {
+      return ino_a != ino_b ? ino_a < ino_b : a < b;
+    };
+    std::sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
+      if (a.ino != b.ino || a.type != b.type) {
+        return ns_less(a.ino, a.type, b.ino, b.type);
+      }
+      return a.block < b.block;
+    });
+    std::vector<NsfsMount> mounts;
     if (options.mounts) {
-      auto mounts = detail::nsfs_mounts_at(proc.get(), dev);
-      if (mounts) {
-        for (NsfsMount& m : mounts.value()) {
-          if (!options.types.contains(m.ns.type())) {
-            continue;
-          }
-          auto [it, fresh] =
-              index.try_emplace(key_of(m.ns.type(), m.ns.ino()), snap.namespaces_.size());
-          if (fresh) {
-            NsSummary s;
-            s.ns = m.ns;
-            snap.namespaces_.push_back(std::move(s));
-          }
-          NsSummary& s = snap.namespaces_[it->second];
-          if (s.path.empty()) {
-            s.path = std::move(m.path);
-          }
-        }
+      if (auto found = detail::nsfs_mounts_at(proc.get(), dev)) {
+        mounts = std::move(found).value();
       }
     }
-    if (options.commands) {
-      // Most namespaces share their lowest pid (the init namespaces all have the same one):
-      // read each distinct one once, split across threads like the scan when there are many.
-      std::unordered_map<pid_t, std::size_t> slot;
-      std::vector<pid_t> pids;
-      for (const NsSummary& s : snap.namespaces_) {
-        if (s.pid != 0 && slot.try_emplace(s.pid, pids.size()).second) {
-          pids.push_back(s.pid);
-        }
+    snap.namespaces_.reserve(refs.size() + mounts.size());
+    for (std::size_t i = 0; i < refs.size();) {
+      const Ref& first = refs[i];
+      const auto& block = static_cast<const GroupedBlock&>(*scanned.parts[first.block]);
+      const Group& g = block.groups[first.group];
+      NsSummary& s = snap.namespaces_.emplace_back();
+      s.ns = Namespace(g.type, dev, g.ino);
+      s.pid = g.pid;
+      if (options.commands) {
+        const ProcFacts& f = block.facts[g.facts];
+        s.uid = f.uid;
+        s.ppid = f.ppid;
+        s.command = f.command;
       }
-      std::vector<ProcFacts> facts(pids.size());
-      detail::parallel_for(pids.size(), options.workers, [&](std::size_t i) {
-        facts[i] = read_facts(proc.get(), pids[i], options.ppid);
-      });
-      for (NsSummary& s : snap.namespaces_) {
-        if (s.pid != 0) {
-          const ProcFacts& f = facts[slot[s.pid]];
-          s.uid = f.uid;
-          s.ppid = f.ppid;
-          s.command = f.command;
-        }
+      for (; i < refs.size() && refs[i].ino == first.ino && refs[i].type == first.type; ++i) {
+        s.nprocs += static_cast<const GroupedBlock&>(*scanned.parts[refs[i].block])
+                        .groups[refs[i].group]
+                        .nprocs;
       }
+    }
+    snap.procs_.reserve(nprocs);
+    for (auto& part : scanned.parts) {
+      auto& procs = static_cast<GroupedBlock&>(*part).procs;
+      std::move(procs.begin(), procs.end(), std::back_inserter(snap.procs_));
+    }
+    // Namespaces held by a bind mount: their path, and those no process is in.
+    const std::size_t held = snap.namespaces_.size();
+    for (NsfsMount& m : mounts) {
+      if (!options.types.contains(m.ns.type())) {
+        continue;
+      }
+      auto end = snap.namespaces_.begin() + static_cast<std::ptrdiff_t>(held);
+      auto it = std::lower_bound(snap.namespaces_.begin(), end, m.ns,
+                                 [&](const NsSummary& a, const Namespace& n) {
+                                   return ns_less(a.ns.ino(), a.ns.type(), n.ino(), n.type());
+                                 });
+      if (it == end || it->ns != m.ns) {
+        auto extra = std::find_if(end, snap.namespaces_.end(),
+                                  [&](const NsSummary& a) { return a.ns == m.ns; });
+        it = extra != snap.namespaces_.end() ? extra : snap.namespaces_.emplace(extra);
+        it->ns = m.ns;
+      }
+      if (it->path.empty()) {
+        it->path = std::move(m.path);
+      }
+    }
+    if (snap.namespaces_.size() != held) {
+      std::sort(snap.namespaces_.begin(), snap.namespaces_.end(),
+                [&](const NsSummary& a, const NsSummary& b) {
+                  return ns_less(a.ns.ino(), a.ns.type(), b.ns.ino(), b.ns.type());
+                });
     }
     if (options.hierarchy || options.ids) {
-      for (NsSummary& s : snap.namespaces_) {
-        read_hierarchy(proc.get(), s, options.hierarchy, options.ids);
-      }
-    }
-    std::sort(snap.namespaces_.begin(), snap.namespaces_.end(),
-              [](const NsSummary& a, const NsSummary& b) {
-                return a.ns.ino() != b.ns.ino() ? a.ns.ino() < b.ns.ino()
-                                                : a.ns.type() < b.ns.type();
-              });
-    if (options.keep_procs) {
-      snap.procs_ = std::move(scan.procs);
+      // A handful of syscalls per namespace: split across threads like the scan.
+      detail::parallel_for(snap.namespaces_.size(), options.workers, [&](std::size_t i) {
+        read_hierarchy(proc.get(), snap.namespaces_[i], options.hierarchy, options.ids);
+      });
     }
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "group namespaces");

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -928,6 +929,117 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(lean.value().processes_in(net).empty());
       NSFUN_EXPECT(lean.value().find(net) != nullptr);
       return 0;
+    });
+  }
+
+  TEST_CASE("a snapshot split in blocks over threads agrees with one thread, across blocks") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt, NsType::uts}), no_admin);
+    // In a new pid namespace with its own /proc, the pids are 1, 2, 3, … and nothing else runs:
+    // the blocks of 256 the scan hands to its threads fall on known pids. A uts namespace is
+    // made by pid 101 (block 0) and joined by pids 301 and 601 (blocks 1 and 2): its lowest pid,
+    // count and command must come out the same however the blocks were shared.
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+      pid_t init = ::fork();
+      NSFUN_EXPECT(init >= 0);
+      if (init == 0) {
+        // pid 1: its processes die with it.
+        NSFUN_EXPECT(::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) ==
+                     0);
+        constexpr int count = 700;
+        constexpr pid_t leader = 101;
+        for (int i = 0; i < count; ++i) {
+          int ready[2];
+          NSFUN_EXPECT(::pipe2(ready, O_CLOEXEC) == 0);
+          pid_t pid = ::fork();
+          if (pid == 0) {
+            if (::getpid() == leader) {
+              if (::unshare(CLONE_NEWUTS) != 0) {
+                ::_exit(1);
+              }
+              ::close(ready[1]);  // ready: exec closes nothing else of interest
+              ::execlp("sleep", "sleep", "3601", static_cast<char*>(nullptr));
+              ::_exit(1);
+            }
+            if (::getpid() == leader + 200 || ::getpid() == leader + 500) {
+              int fd = ::open("/proc/101/ns/uts", O_RDONLY | O_CLOEXEC);
+              if (fd < 0 || ::setns(fd, CLONE_NEWUTS) != 0) {
+                ::_exit(1);
+              }
+              ::close(fd);
+            }
+            ::close(ready[1]);
+            ::pause();
+            ::_exit(0);
+          }
+          NSFUN_EXPECT(pid == i + 2);  // pid 1 is this process
+          ::close(ready[1]);
+          char c = 0;
+          NSFUN_EXPECT(::read(ready[0], &c, 1) == 0);  // the child got as far as it should
+          ::close(ready[0]);
+        }
+        // The leader may still be in exec: wait for its command line to be sleep's.
+        std::string cmdline;
+        for (int i = 0; i < 500 && cmdline.rfind("sleep", 0) != 0; ++i) {
+          std::ifstream f("/proc/101/cmdline");
+          std::getline(f, cmdline);
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        NSFUN_EXPECT(cmdline.rfind("sleep", 0) == 0);
+        const std::uint64_t span = ns_ino(leader, NsType::uts);
+        NSFUN_EXPECT(span != 0 && span != ns_ino(::getpid(), NsType::uts));
+        NSFUN_EXPECT(ns_ino(leader + 200, NsType::uts) == span);
+        NSFUN_EXPECT(ns_ino(leader + 500, NsType::uts) == span);
+
+        std::vector<Snapshot> snaps;
+        for (unsigned workers : {1U, 0U, 3U}) {
+          SnapshotOptions o;
+          o.workers = workers;
+          o.ppid = true;
+          o.keep_procs = true;
+          auto snap = Snapshot::take(o);
+          NSFUN_EXPECT_OK(snap);
+          snaps.push_back(std::move(snap).value());
+        }
+        const Snapshot& one = snaps.front();
+        NSFUN_EXPECT(one.stats().seen == count + 1);
+        NSFUN_EXPECT(one.processes().size() == count + 1);
+        const NsSummary* s = one.find(Namespace(NsType::uts, one.nsfs_dev(), span));
+        NSFUN_EXPECT(s != nullptr);
+        NSFUN_EXPECT(s->pid == leader);
+        NSFUN_EXPECT(s->nprocs == 3);
+        NSFUN_EXPECT(s->ppid == 1);
+        NSFUN_EXPECT(s->command == "sleep 3601");
+        NSFUN_EXPECT(s->uid == ::getuid());
+        NSFUN_EXPECT(one.processes_in(s->ns) ==
+                     (std::vector<pid_t>{leader, leader + 200, leader + 500}));
+        const NsSummary* pid_ns =
+            one.find(Namespace(NsType::pid, one.nsfs_dev(), ns_ino(::getpid(), NsType::pid)));
+        NSFUN_EXPECT(pid_ns != nullptr);
+        NSFUN_EXPECT(pid_ns->pid == 1 && pid_ns->nprocs == count + 1);
+        for (const Snapshot& other : snaps) {
+          NSFUN_EXPECT(other.stats().seen == one.stats().seen);
+          NSFUN_EXPECT(other.namespaces().size() == one.namespaces().size());
+          for (std::size_t i = 0; i < one.namespaces().size(); ++i) {
+            const NsSummary& a = one.namespaces()[i];
+            const NsSummary& b = other.namespaces()[i];
+            NSFUN_EXPECT(a.ns == b.ns && a.nprocs == b.nprocs && a.pid == b.pid);
+            NSFUN_EXPECT(a.ppid == b.ppid && a.uid == b.uid && a.command == b.command);
+            NSFUN_EXPECT(a.path == b.path);
+          }
+          NSFUN_EXPECT(other.processes().size() == one.processes().size());
+          for (std::size_t i = 0; i < one.processes().size(); ++i) {
+            NSFUN_EXPECT(other.processes()[i].pid == one.processes()[i].pid);
+            NSFUN_EXPECT(other.processes()[i].ino == one.processes()[i].ino);
+          }
+        }
+        ::_exit(0);  // the sleepers die with this pid namespace's init
+      }
+      int status = 0;
+      NSFUN_EXPECT(::waitpid(init, &status, 0) == init);
+      NSFUN_EXPECT(WIFEXITED(status));
+      return WEXITSTATUS(status);
     });
   }
 }

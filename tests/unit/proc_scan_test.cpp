@@ -2,10 +2,14 @@
 // nsfun tests – proc_scan.hpp and snapshot.hpp without privileges, and the /proc parsers.
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include <nsfun/snapshot.hpp>
 
 #include "proc_util.hpp"
+#include "scan_internal.hpp"
 #include "test_support.hpp"
 
 using nsfun::NsLink;
@@ -162,6 +167,44 @@ TEST_SUITE("proc_scan") {
         CHECK(one.value().procs[i].ino == split.value().procs[i].ino);
       }
     }
+  }
+
+  TEST_CASE("a failure on a scanning thread reaches the caller once every thread has stopped") {
+    // A sink that runs out of memory on its third block, whichever thread scans it.
+    class Failing final : public nsfun::detail::BlockSink {
+     public:
+      std::unique_ptr<Part> take(std::vector<nsfun::ProcEntry>& procs) override {
+        if (calls_.fetch_add(1) == 2) {
+          throw std::bad_alloc();
+        }
+        procs.clear();
+        return std::make_unique<Part>();
+      }
+
+     private:
+      std::atomic<int> calls_{0};
+    };
+
+    auto threads = [] {
+      std::size_t n = 0;
+      nsfun::detail::for_each_pid(
+          nsfun::UniqueFd::adopt(::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+              .get(),
+          [&](pid_t) { ++n; });
+      return n;
+    };
+    const std::size_t fds = nsfun::test::open_fd_count();
+    const std::size_t before = threads();
+    nsfun::ProcScanOptions o;
+    o.pids = std::vector<pid_t>(2000, ::getpid());  // eight blocks
+    for (unsigned workers : {1U, 2U, 4U}) {
+      o.workers = workers;
+      auto proc = nsfun::UniqueFd::adopt(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      Failing sink;
+      CHECK_THROWS_AS((void)nsfun::detail::scan_blocks_at(proc.get(), o, sink), std::bad_alloc);
+    }
+    CHECK(threads() == before);
+    CHECK(nsfun::test::open_fd_count() == fds);
   }
 
   TEST_CASE("scan_proc reads one process with every link") {
