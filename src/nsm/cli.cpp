@@ -107,79 +107,106 @@ std::string raw_escape(std::string_view s) {
   return out;
 }
 
-std::string Table::render(bool headings, bool raw) const {
+Table::Table(std::vector<Column> columns)
+    : columns_(std::move(columns)), width_(columns_.size(), 0) {}
+
+void Table::add(const std::vector<std::string>& row) {
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    if (i < row.size()) {
+      text_ += row[i];
+      width_[i] = std::max(width_[i], display_width(row[i]));
+    }
+    ends_.push_back(text_.size());
+  }
+}
+
+void Table::reserve(std::size_t rows) {
+  ends_.reserve(rows * columns_.size());
+  text_.reserve(rows * columns_.size() * 8);
+}
+
+std::string_view Table::cell(std::size_t row, std::size_t col) const noexcept {
+  std::size_t at = row * columns_.size() + col;
+  std::size_t begin = at == 0 ? 0 : ends_[at - 1];
+  return std::string_view(text_).substr(begin, ends_[at] - begin);
+}
+
+// Calls out(line) for each line of the table, newline included; the line's buffer is reused.
+template <class Out>
+void Table::emit(bool headings, bool raw, Out&& out) const {
   const std::size_t ncols = columns_.size();
-  std::string out;
+  if (ncols == 0) {
+    return;
+  }
+  const std::size_t nrows = ends_.size() / ncols;
   const bool bold = headings && !raw && colour_enabled();
-  if (raw) {
-    auto line = [&](const std::vector<std::string>& cells) {
-      for (std::size_t i = 0; i < ncols; ++i) {
-        if (i != 0) {
-          out += ' ';
-        }
-        out += raw_escape(i < cells.size() ? cells[i] : std::string());
-      }
-      out += '\n';
-    };
-    if (headings) {
-      std::vector<std::string> names;
-      for (const Column& c : columns_) {
-        names.push_back(c.name);
-      }
-      line(names);
-    }
-    for (const auto& row : rows_) {
-      line(row);
-    }
-    return out;
-  }
-  std::vector<std::size_t> width(ncols, 0);
-  for (std::size_t i = 0; i < ncols; ++i) {
-    if (headings) {
-      width[i] = display_width(columns_[i].name);
-    }
-    for (const auto& row : rows_) {
-      if (i < row.size()) {
-        width[i] = std::max(width[i], display_width(row[i]));
-      }
-    }
-  }
-  auto line = [&](const std::vector<std::string>& cells, bool is_heading) {
-    std::string text;
+  std::vector<std::size_t> width = width_;
+  if (headings) {
     for (std::size_t i = 0; i < ncols; ++i) {
-      const std::string empty;
-      const std::string& cell = i < cells.size() ? cells[i] : empty;
-      std::size_t pad = width[i] - display_width(cell);
+      width[i] = std::max(width[i], display_width(columns_[i].name));
+    }
+  }
+  std::string line;
+  auto put = [&](auto&& cell_at, bool is_heading) {
+    line.clear();
+    for (std::size_t i = 0; i < ncols; ++i) {
+      std::string_view c = cell_at(i);
       if (i != 0) {
-        text += ' ';
+        line += ' ';
       }
+      if (raw) {
+        line += raw_escape(c);
+        continue;
+      }
+      std::size_t pad = width[i] - display_width(c);
       if (columns_[i].right) {
-        text.append(pad, ' ');
-        text += cell;
+        line.append(pad, ' ');
+        line += c;
       } else {
-        text += cell;
+        line += c;
         if (i + 1 < ncols) {
-          text.append(pad, ' ');
+          line.append(pad, ' ');
         }
       }
     }
-    while (!text.empty() && text.back() == ' ') {
-      text.pop_back();
+    if (!raw) {
+      while (!line.empty() && line.back() == ' ') {
+        line.pop_back();
+      }
     }
-    out += is_heading && bold ? heading(text) : text;
-    out += '\n';
+    if (is_heading && bold) {
+      line = heading(line);
+    }
+    line += '\n';
+    out(std::string_view(line));
   };
   if (headings) {
-    std::vector<std::string> names;
-    for (const Column& c : columns_) {
-      names.push_back(c.name);
-    }
-    line(names, true);
+    put([&](std::size_t i) { return std::string_view(columns_[i].name); }, true);
   }
-  for (const auto& row : rows_) {
-    line(row, false);
+  for (std::size_t r = 0; r < nrows; ++r) {
+    put([&](std::size_t i) { return cell(r, i); }, false);
   }
+}
+
+std::string Table::render(bool headings, bool raw) const {
+  std::string out;
+  emit(headings, raw, [&](std::string_view line) { out += line; });
   return out;
+}
+
+void Table::print(bool headings, bool raw) const {
+  // A chunk this size keeps the same few pages in use however long the table is.
+  constexpr std::size_t chunk = 64 * 1024;
+  std::string buf;
+  buf.reserve(chunk);
+  emit(headings, raw, [&](std::string_view line) {
+    buf += line;
+    if (buf.size() >= chunk) {
+      nsm::print(buf);
+      buf.clear();
+    }
+  });
+  nsm::print(buf);
 }
 
 void add_json_flag(CLI::App& sub, bool& json) {

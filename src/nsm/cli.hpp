@@ -89,18 +89,34 @@ struct Column {
 };
 
 /// A table laid out like util-linux's libsmartcols: padded columns (the last one is not
-/// padded), or with `raw`, single spaces with blanks and backslashes escaped as \xHH.
+/// padded), or with `raw`, single spaces with blanks and backslashes escaped as \xHH. The cells
+/// are kept in one buffer, so a table of thousands of rows costs a few allocations, not one per
+/// cell.
 class Table {
  public:
-  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+  explicit Table(std::vector<Column> columns);
 
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  /// Adds a row: missing cells are blank, extra ones are dropped.
+  void add(const std::vector<std::string>& row);
+
+  /// Room for `rows` rows.
+  void reserve(std::size_t rows);
 
   [[nodiscard]] std::string render(bool headings, bool raw) const;
 
+  /// Writes what render() returns to stdout, a chunk at a time.
+  void print(bool headings, bool raw) const;
+
  private:
+  template <class Out>
+  void emit(bool headings, bool raw, Out&& out) const;
+
+  [[nodiscard]] std::string_view cell(std::size_t row, std::size_t col) const noexcept;
+
   std::vector<Column> columns_;
-  std::vector<std::vector<std::string>> rows_;
+  std::string text_;                ///< every cell, one after another
+  std::vector<std::size_t> ends_;   ///< where each cell ends in text_, row by row
+  std::vector<std::size_t> width_;  ///< the widest cell of each column (display width)
 };
 
 /// Number of terminal columns a UTF-8 string takes (one per code point; good for box drawing).

@@ -364,6 +364,7 @@ void run(const Options& o) {
         {info(cols[k]).name, info(cols[k]).right && !(k == tree_col && !tree_mode.empty())});
   }
   Table table(std::move(tcols));
+  table.reserve(list.size());
   const bool no_path_column = !uses(cols, Col::path);
   auto add_row = [&](auto&& self, std::size_t i, const std::string& prefix, bool last,
                      bool root) -> void {
@@ -378,7 +379,7 @@ void run(const Options& o) {
       }
       row[tree_col] = prefix + branch + row[tree_col];
     }
-    table.add(std::move(row));
+    table.add(row);
     std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
     for (std::size_t k = 0; k < children[i].size(); ++k) {
       self(self, children[i][k], next, k + 1 == children[i].size(), false);
@@ -387,10 +388,11 @@ void run(const Options& o) {
   for (std::size_t r : roots) {
     add_row(add_row, r, "", true, true);
   }
-  std::string out = table.render(!o.noheadings, o.raw);
+  table.print(!o.noheadings, o.raw);
 
   // The sets after a blank line; the title line only where headings are for people.
   if (!sets.empty()) {
+    std::string out;
     Table st({{"NAME"}, {"TYPES"}, {"HOLDER", true}, {"STATE"}, {"CREATED"}});
     for (const named::SetView& v : sets) {
       st.add({v.name, v.types.to_string(),
@@ -402,8 +404,8 @@ void run(const Options& o) {
       out += heading(fmt::format("Named namespace sets ({})", named::run_dir)) + "\n";
     }
     out += st.render(!o.noheadings, o.raw);
+    print(out);
   }
-  print(out);
 }
 
 }  // namespace
