@@ -20,9 +20,10 @@
 
 namespace {
 
-std::string user_name(uid_t uid, std::map<uid_t, std::string>& cache) {
+const std::string& user_name(uid_t uid, std::map<uid_t, std::string>& cache) {
+  static const std::string unknown;
   if (uid == static_cast<uid_t>(-1)) {
-    return {};
+    return unknown;
   }
   auto it = cache.find(uid);
   if (it == cache.end()) {
@@ -82,16 +83,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::map<uid_t, std::string> users;
+  // Written a chunk at a time: a whole listing in one buffer would touch fresh pages for every
+  // 4 KiB of it.
   fmt::memory_buffer out;
+  out.reserve(64 * 1024);
   if (headings) {
     fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", "NS", "TYPE",
                    "NPROCS", "PID", "USER", "COMMAND");
   }
   for (const nsfun::NsSummary& s : snap.value().namespaces()) {
-    std::string command = s.pid != 0 ? s.command : s.path;
-    fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
-                   nsfun::name(s.ns.type()), s.nprocs, s.pid != 0 ? std::to_string(s.pid) : "",
-                   user_name(s.uid, users), command);
+    std::string_view command = s.pid != 0 ? s.command : s.path;
+    if (s.pid != 0) {
+      fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
+                     nsfun::name(s.ns.type()), s.nprocs, s.pid, user_name(s.uid, users), command);
+    } else {
+      fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
+                     nsfun::name(s.ns.type()), s.nprocs, "", "", command);
+    }
+    if (out.size() > 60 * 1024) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
