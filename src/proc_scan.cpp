@@ -242,8 +242,21 @@ void scan_range(const Scanner& s,
 constexpr std::size_t block_size = 256;
 
 // Past this many pids a second thread pays for itself (measured: it did from ~600 processes on
-// two cores); it starts as soon as the reader has seen half of that.
+// two cores).
 constexpr std::size_t parallel_threshold = 600;
+
+// How many pids the scan is about to see. procfs gives its root one link per process on the
+// system (nr_processes(), plus a few of its own), so one fstat tells before the listing starts
+// whether helpers will pay: listing the first few hundred pids alone takes milliseconds.
+std::size_t expected_pids(int proc_fd, const ProcScanOptions& o) noexcept {
+  if (o.pids) {
+    return o.pids->size();
+  }
+
+  struct stat st {};
+
+  return ::fstat(proc_fd, &st) == 0 ? std::size_t{st.st_nlink} : 0;
+}
 
 // A block of pids and what the sink kept of scanning them. Blocks are scanned in any order by
 // any thread and handed back in the order they were read, so results stay sorted like /proc.
@@ -403,8 +416,12 @@ detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
   std::vector<pid_t> block;
   block.reserve(block_size);
   std::size_t seen = 0;
-  // Helpers start once there is enough to share, or at once when the caller asked for them.
-  const std::size_t start_at = options.workers > 1 ? 1 : parallel_threshold / 2;
+  // Helpers start at once when the caller asked for them or there will be enough to share;
+  // otherwise (the count was unknown, or grew) once the reader has seen half the threshold.
+  const std::size_t start_at =
+      options.workers > 1 || expected_pids(proc_fd, options) >= parallel_threshold
+          ? 1
+          : parallel_threshold / 2;
   auto add = [&](pid_t pid) {
     block.push_back(pid);
     if (block.size() == block_size) {

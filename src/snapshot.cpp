@@ -27,6 +27,7 @@ std::uint64_t key_of(NsType t, std::uint64_t ino) noexcept {
 // What a namespace's lowest process shows in USER, PPID and COMMAND.
 struct ProcFacts {
   pid_t pid = 0;
+  std::uint32_t uses = 0;  ///< namespaces it is the lowest pid of (counted when merging)
   uid_t uid = static_cast<uid_t>(-1);
   pid_t ppid = 0;
   std::string command;
@@ -288,25 +289,42 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       }
     }
     snap.namespaces_.reserve(refs.size() + mounts.size());
-    for (std::size_t i = 0; i < refs.size();) {
-      const Ref& first = refs[i];
-      const auto& block = static_cast<const GroupedBlock&>(*scanned.parts[first.block]);
-      const Group& g = block.groups[first.group];
+    // Each run of refs is one namespace; its first ref is its lowest pid's block and group.
+    auto for_each_namespace = [&](auto&& fn) {
+      for (std::size_t i = 0; i < refs.size();) {
+        std::size_t end = i + 1;
+        while (end < refs.size() && refs[end].ino == refs[i].ino &&
+               refs[end].type == refs[i].type) {
+          ++end;
+        }
+        auto& block = static_cast<GroupedBlock&>(*scanned.parts[refs[i].block]);
+        fn(block, block.groups[refs[i].group], i, end);
+        i = end;
+      }
+    };
+    if (options.commands) {
+      // A pid is often the lowest of several namespaces: count them, so that the last one
+      // takes its command line instead of a copy.
+      for_each_namespace([](GroupedBlock& block, const Group& g, std::size_t, std::size_t) {
+        ++block.facts[g.facts].uses;
+      });
+    }
+    for_each_namespace([&](GroupedBlock& block, const Group& g, std::size_t i, std::size_t end) {
       NsSummary& s = snap.namespaces_.emplace_back();
       s.ns = Namespace(g.type, dev, g.ino);
       s.pid = g.pid;
       if (options.commands) {
-        const ProcFacts& f = block.facts[g.facts];
+        ProcFacts& f = block.facts[g.facts];
         s.uid = f.uid;
         s.ppid = f.ppid;
-        s.command = f.command;
+        s.command = --f.uses == 0 ? std::move(f.command) : f.command;
       }
-      for (; i < refs.size() && refs[i].ino == first.ino && refs[i].type == first.type; ++i) {
+      for (; i < end; ++i) {
         s.nprocs += static_cast<const GroupedBlock&>(*scanned.parts[refs[i].block])
                         .groups[refs[i].group]
                         .nprocs;
       }
-    }
+    });
     snap.procs_.reserve(nprocs);
     for (auto& part : scanned.parts) {
       auto& procs = static_cast<GroupedBlock&>(*part).procs;

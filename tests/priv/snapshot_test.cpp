@@ -933,11 +933,13 @@ TEST_SUITE("snapshot") {
   }
 
   TEST_CASE("a snapshot split in blocks over threads agrees with one thread, across blocks") {
-    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt, NsType::uts}), no_admin);
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt, NsType::uts, NsType::ipc}),
+                  no_admin);
     // In a new pid namespace with its own /proc, the pids are 1, 2, 3, … and nothing else runs:
     // the blocks of 256 the scan hands to its threads fall on known pids. A uts namespace is
     // made by pid 101 (block 0) and joined by pids 301 and 601 (blocks 1 and 2): its lowest pid,
-    // count and command must come out the same however the blocks were shared.
+    // count and command must come out the same however the blocks were shared. Pid 101 also
+    // makes an ipc namespace: one command line for two namespaces.
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
       NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
@@ -955,7 +957,7 @@ TEST_SUITE("snapshot") {
           pid_t pid = ::fork();
           if (pid == 0) {
             if (::getpid() == leader) {
-              if (::unshare(CLONE_NEWUTS) != 0) {
+              if (::unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0) {
                 ::_exit(1);
               }
               ::close(ready[1]);  // ready: exec closes nothing else of interest
@@ -1012,6 +1014,10 @@ TEST_SUITE("snapshot") {
         NSFUN_EXPECT(s->ppid == 1);
         NSFUN_EXPECT(s->command == "sleep 3601");
         NSFUN_EXPECT(s->uid == ::getuid());
+        const NsSummary* ipc =
+            one.find(Namespace(NsType::ipc, one.nsfs_dev(), ns_ino(leader, NsType::ipc)));
+        NSFUN_EXPECT(ipc != nullptr && ipc != s);
+        NSFUN_EXPECT(ipc->pid == leader && ipc->nprocs == 1 && ipc->command == "sleep 3601");
         NSFUN_EXPECT(one.processes_in(s->ns) ==
                      (std::vector<pid_t>{leader, leader + 200, leader + 500}));
         const NsSummary* pid_ns =
