@@ -935,11 +935,12 @@ TEST_SUITE("snapshot") {
   TEST_CASE("a snapshot split in blocks over threads agrees with one thread, across blocks") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid, NsType::mnt, NsType::uts, NsType::ipc}),
                   no_admin);
-    // In a new pid namespace with its own /proc, the pids are 1, 2, 3, … and nothing else runs:
-    // the blocks of 256 the scan hands to its threads fall on known pids. A uts namespace is
-    // made by pid 101 (block 0) and joined by pids 301 and 601 (blocks 1 and 2): its lowest pid,
-    // count and command must come out the same however the blocks were shared. Pid 101 also
-    // makes an ipc namespace: one command line for two namespaces.
+    // In a new pid namespace with its own /proc, only the processes forked here are listed, in
+    // the order they were forked: the blocks of 256 the scan hands to its threads fall on known
+    // processes. A uts namespace is made by the 101st child (block 0) and joined by the 301st
+    // and 601st (blocks 1 and 2): its lowest pid, count and command must come out the same
+    // however the blocks were shared. The 101st also makes an ipc namespace: one command line
+    // for two namespaces.
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
       NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
@@ -950,13 +951,14 @@ TEST_SUITE("snapshot") {
         NSFUN_EXPECT(::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) ==
                      0);
         constexpr int count = 700;
-        constexpr pid_t leader = 101;
+        std::vector<pid_t> children;
+        std::string leader_uts;  // made before the joiners fork: no allocation after fork
         for (int i = 0; i < count; ++i) {
           int ready[2];
           NSFUN_EXPECT(::pipe2(ready, O_CLOEXEC) == 0);
           pid_t pid = ::fork();
           if (pid == 0) {
-            if (::getpid() == leader) {
+            if (i == 100) {
               if (::unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0) {
                 ::_exit(1);
               }
@@ -964,8 +966,8 @@ TEST_SUITE("snapshot") {
               ::execlp("sleep", "sleep", "3601", static_cast<char*>(nullptr));
               ::_exit(1);
             }
-            if (::getpid() == leader + 200 || ::getpid() == leader + 500) {
-              int fd = ::open("/proc/101/ns/uts", O_RDONLY | O_CLOEXEC);
+            if (i == 300 || i == 600) {
+              int fd = ::open(leader_uts.c_str(), O_RDONLY | O_CLOEXEC);
               if (fd < 0 || ::setns(fd, CLONE_NEWUTS) != 0) {
                 ::_exit(1);
               }
@@ -975,24 +977,30 @@ TEST_SUITE("snapshot") {
             ::pause();
             ::_exit(0);
           }
-          NSFUN_EXPECT(pid == i + 2);  // pid 1 is this process
+          // Listed in fork order: the pids of a new pid namespace only go up.
+          NSFUN_EXPECT(pid > (children.empty() ? 1 : children.back()));
+          children.push_back(pid);
+          if (i == 100) {
+            leader_uts = "/proc/" + std::to_string(pid) + "/ns/uts";
+          }
           ::close(ready[1]);
           char c = 0;
           NSFUN_EXPECT(::read(ready[0], &c, 1) == 0);  // the child got as far as it should
           ::close(ready[0]);
         }
+        const pid_t leader = children[100];
         // The leader may still be in exec: wait for its command line to be sleep's.
         std::string cmdline;
         for (int i = 0; i < 500 && cmdline.rfind("sleep", 0) != 0; ++i) {
-          std::ifstream f("/proc/101/cmdline");
+          std::ifstream f("/proc/" + std::to_string(leader) + "/cmdline");
           std::getline(f, cmdline);
           std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
         NSFUN_EXPECT(cmdline.rfind("sleep", 0) == 0);
         const std::uint64_t span = ns_ino(leader, NsType::uts);
         NSFUN_EXPECT(span != 0 && span != ns_ino(::getpid(), NsType::uts));
-        NSFUN_EXPECT(ns_ino(leader + 200, NsType::uts) == span);
-        NSFUN_EXPECT(ns_ino(leader + 500, NsType::uts) == span);
+        NSFUN_EXPECT(ns_ino(children[300], NsType::uts) == span);
+        NSFUN_EXPECT(ns_ino(children[600], NsType::uts) == span);
 
         std::vector<Snapshot> snaps;
         for (unsigned workers : {1U, 0U, 3U}) {
@@ -1019,7 +1027,7 @@ TEST_SUITE("snapshot") {
         NSFUN_EXPECT(ipc != nullptr && ipc != s);
         NSFUN_EXPECT(ipc->pid == leader && ipc->nprocs == 1 && ipc->command == "sleep 3601");
         NSFUN_EXPECT(one.processes_in(s->ns) ==
-                     (std::vector<pid_t>{leader, leader + 200, leader + 500}));
+                     (std::vector<pid_t>{leader, children[300], children[600]}));
         const NsSummary* pid_ns =
             one.find(Namespace(NsType::pid, one.nsfs_dev(), ns_ino(::getpid(), NsType::pid)));
         NSFUN_EXPECT(pid_ns != nullptr);
