@@ -290,9 +290,14 @@ void run(const Options& o) {
   }
 
   std::vector<std::ptrdiff_t> parent;
-  std::vector<std::vector<std::size_t>> children(list.size());
+  std::vector<std::vector<std::size_t>> children;  // only with a tree
+  const std::vector<std::size_t> no_children;
+  auto children_of = [&](std::size_t i) -> const std::vector<std::size_t>& {
+    return i < children.size() ? children[i] : no_children;
+  };
   std::vector<std::size_t> roots;
   if (!tree_mode.empty()) {
+    children.resize(list.size());
     parent = tree_parents(list, tree_mode);
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (parent[i] < 0) {
@@ -327,9 +332,9 @@ void run(const Options& o) {
       for (Col c : cols) {
         j[lower(info(c).name)] = json_cell(*list[i], c);
       }
-      if (!children[i].empty()) {
+      if (!children_of(i).empty()) {
         Json kids = Json::array();
-        for (std::size_t k : children[i]) {
+        for (std::size_t k : children_of(i)) {
           kids.push_back(self(self, k));
         }
         j["children"] = std::move(kids);
@@ -381,8 +386,8 @@ void run(const Options& o) {
     }
     table.add(row);
     std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
-    for (std::size_t k = 0; k < children[i].size(); ++k) {
-      self(self, children[i][k], next, k + 1 == children[i].size(), false);
+    for (std::size_t k = 0; k < children_of(i).size(); ++k) {
+      self(self, children_of(i)[k], next, k + 1 == children_of(i).size(), false);
     }
   };
   for (std::size_t r : roots) {
