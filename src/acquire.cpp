@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // nsfun – acquire(): new namespaces handed back as fds, made by a thread or a child process.
 
-#include <system_error>
-#include <thread>
-
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -46,13 +43,8 @@ result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
     }
   }
   result<NsFdSet> out = NsFdSet{};
-  try {
-    // The thread ends after making them; the fds keep the namespaces alive.
-    std::thread worker([&] { out = make_here(types); });
-    worker.join();
-  } catch (const std::system_error& e) {
-    return boost::outcome_v2::failure(error{e.code(), "create thread"});
-  }
+  // The thread ends after making them; the fds keep the namespaces alive.
+  NSFUN_TRYV(sys::run_on_thread([&] { out = make_here(types); }));
   return out;
 }
 

@@ -5,8 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <system_error>
-#include <thread>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -221,18 +219,13 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
     }
   }
   result<void> entered = success();
-  try {
-    std::thread worker([&] {
-      entered = enter_all();
-      if (entered) {
-        body();
-      }
-      // The thread ends here, and with it its namespaces: nothing to restore.
-    });
-    worker.join();
-  } catch (const std::system_error& e) {
-    return boost::outcome_v2::failure(error{e.code(), "create thread"});
-  }
+  NSFUN_TRYV(sys::run_on_thread([&] {
+    entered = enter_all();
+    if (entered) {
+      body();
+    }
+    // The thread ends here, and with it its namespaces: nothing to restore.
+  }));
   return entered;
 }
 

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <thread>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -134,29 +132,24 @@ result<void> set_time_offsets(const TimeOffsets& offsets) noexcept {
 
 result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept {
   result<TimeNs> out = TimeNs{};
-  try {
-    // A thread of our own: unshare(CLONE_NEWTIME) changes only its time_for_children, which no
-    // process ever enters before the fd is handed back, so the offsets can still be written.
-    std::thread worker([&] {
-      if (::unshare(sys::clone_newtime) < 0) {
-        out = sys::last_error("unshare");
-        return;
-      }
-      if (auto w = set_time_offsets(offsets); !w) {
-        out = std::move(w).as_failure();
-        return;
-      }
-      auto ns = NsFd::current(NsLink::time_for_children);
-      if (!ns) {
-        out = std::move(ns).as_failure();
-        return;
-      }
-      out = TimeNs::from(std::move(ns).value());
-    });
-    worker.join();
-  } catch (const std::system_error& e) {
-    return boost::outcome_v2::failure(error{e.code(), "create thread"});
-  }
+  // A thread of our own: unshare(CLONE_NEWTIME) changes only its time_for_children, which no
+  // process ever enters before the fd is handed back, so the offsets can still be written.
+  NSFUN_TRYV(sys::run_on_thread([&] {
+    if (::unshare(sys::clone_newtime) < 0) {
+      out = sys::last_error("unshare");
+      return;
+    }
+    if (auto w = set_time_offsets(offsets); !w) {
+      out = std::move(w).as_failure();
+      return;
+    }
+    auto ns = NsFd::current(NsLink::time_for_children);
+    if (!ns) {
+      out = std::move(ns).as_failure();
+      return;
+    }
+    out = TimeNs::from(std::move(ns).value());
+  }));
   return out;
 }
 
