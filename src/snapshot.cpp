@@ -258,17 +258,19 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       std::uint32_t group;
     };
 
+    auto block_of = [&](std::size_t b) -> GroupedBlock& {
+      return static_cast<GroupedBlock&>(*scanned.parts[b]);
+    };
     std::size_t ngroups = 0;
     std::size_t nprocs = 0;
-    for (const auto& part : scanned.parts) {
-      const auto& block = static_cast<const GroupedBlock&>(*part);
-      ngroups += block.groups.size();
-      nprocs += block.procs.size();
+    for (std::size_t b = 0; b < scanned.parts.size(); ++b) {
+      ngroups += block_of(b).groups.size();
+      nprocs += block_of(b).procs.size();
     }
     std::vector<Ref> refs;
     refs.reserve(ngroups);
     for (std::uint32_t b = 0; b < scanned.parts.size(); ++b) {
-      const auto& block = static_cast<const GroupedBlock&>(*scanned.parts[b]);
+      const GroupedBlock& block = block_of(b);
       for (std::uint32_t g = 0; g < block.groups.size(); ++g) {
         refs.push_back({block.groups[g].ino, block.groups[g].type, b, g});
       }
@@ -297,7 +299,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
                refs[end].type == refs[i].type) {
           ++end;
         }
-        auto& block = static_cast<GroupedBlock&>(*scanned.parts[refs[i].block]);
+        GroupedBlock& block = block_of(refs[i].block);
         fn(block, block.groups[refs[i].group], i, end);
         i = end;
       }
@@ -320,14 +322,12 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
         s.command = --f.uses == 0 ? std::move(f.command) : f.command;
       }
       for (; i < end; ++i) {
-        s.nprocs += static_cast<const GroupedBlock&>(*scanned.parts[refs[i].block])
-                        .groups[refs[i].group]
-                        .nprocs;
+        s.nprocs += block_of(refs[i].block).groups[refs[i].group].nprocs;
       }
     });
     snap.procs_.reserve(nprocs);
-    for (auto& part : scanned.parts) {
-      auto& procs = static_cast<GroupedBlock&>(*part).procs;
+    for (std::size_t b = 0; b < scanned.parts.size(); ++b) {
+      auto& procs = block_of(b).procs;
       std::move(procs.begin(), procs.end(), std::back_inserter(snap.procs_));
     }
     // Namespaces held by a bind mount: their path, and those no process is in.
