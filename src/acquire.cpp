@@ -35,17 +35,9 @@ result<NsFdSet> make_here(NsTypeSet types) noexcept {
 }
 
 result<NsFdSet> acquire_on_thread(NsTypeSet types) noexcept {
-  {
-    // net and uts: on this thread, when it can come back (see come_back.hpp).
-    detail::ComeBack here(types);
-    if (here.ok()) {
-      return make_here(types);
-    }
-  }
-  result<NsFdSet> out = NsFdSet{};
-  // The thread ends after making them; the fds keep the namespaces alive.
-  NSFUN_TRYV(sys::run_on_thread([&] { out = make_here(types); }));
-  return out;
+  // net and uts: on this thread, when it can come back (see come_back.hpp). On a thread of its
+  // own, the thread ends after making them; the fds keep the namespaces alive.
+  return detail::here_or_on_thread(types, [&] { return make_here(types); });
 }
 
 // The kernel refuses CLONE_NEWUSER to a multithreaded process, so a user namespace is made by a

@@ -16,12 +16,17 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
+#include <nsfun/error.hpp>
 #include <nsfun/ns_type.hpp>
 
 namespace nsfun::detail {
@@ -86,9 +91,37 @@ class ComeBack {
     count_ = 0;
   }
 
-  std::array<Saved, 2> saved_{};
+  std::array<Saved, come_back_types.size()> saved_{};
   std::size_t count_ = 0;
   bool ok_ = false;
 };
+
+// Runs fn (returning a result<T>) on a short-lived thread of its own, waits for it and returns
+// what it returned: for work that changes the namespaces of the thread it runs on, which then end
+// with that thread. Fails with "create thread" when no thread can be made.
+template <class F>
+[[nodiscard]] auto run_on_thread(F&& fn) noexcept -> decltype(fn()) {
+  std::optional<decltype(fn())> out;
+  try {
+    std::thread worker([&] { out.emplace(fn()); });
+    worker.join();
+  } catch (const std::system_error& e) {
+    return boost::outcome_v2::failure(error{e.code(), "create thread"});
+  }
+  return std::move(*out);
+}
+
+// Runs fn, which moves into namespaces of `types`, on the calling thread when that thread can
+// come back from them (ComeBack brings it back afterwards), otherwise on a thread of its own.
+template <class F>
+[[nodiscard]] auto here_or_on_thread(NsTypeSet types, F&& fn) noexcept -> decltype(fn()) {
+  {
+    ComeBack here(types);
+    if (here.ok()) {
+      return fn();
+    }
+  }
+  return run_on_thread(std::forward<F>(fn));
+}
 
 }  // namespace nsfun::detail

@@ -203,30 +203,15 @@ result<void> run_on_entered_thread(const NsFd* const* ns,
   for (std::size_t i = 0; i < count; ++i) {
     types.insert(ns[i]->type());
   }
-  auto enter_all = [&]() -> result<void> {
+  // net and uts: on this thread, when it can come back (see come_back.hpp). On a thread of its
+  // own, the thread ends afterwards and its namespaces with it: nothing to restore.
+  return here_or_on_thread(types, [&]() -> result<void> {
     for (std::size_t i = 0; i < count; ++i) {
       NSFUN_TRYV(nsfun::enter(*ns[i]));
     }
+    body();
     return success();
-  };
-  {
-    // net and uts: on this thread, when it can come back (see come_back.hpp).
-    ComeBack here(types);
-    if (here.ok()) {
-      NSFUN_TRYV(enter_all());
-      body();
-      return success();
-    }
-  }
-  result<void> entered = success();
-  NSFUN_TRYV(sys::run_on_thread([&] {
-    entered = enter_all();
-    if (entered) {
-      body();
-    }
-    // The thread ends here, and with it its namespaces: nothing to restore.
-  }));
-  return entered;
+  });
 }
 
 }  // namespace detail

@@ -5,9 +5,6 @@
 #include <charconv>
 #include <cstdint>
 #include <string_view>
-#include <system_error>
-#include <thread>
-#include <utility>
 
 #include <errno.h>
 #include <linux/ioctl.h>
@@ -96,20 +93,6 @@ inline bool read_full(int fd, void* buf, std::size_t len) noexcept {
     len -= static_cast<std::size_t>(n);
   }
   return true;
-}
-
-/// Runs `fn` on a short-lived thread of its own and waits for it: for work that changes the
-/// namespaces of the thread it runs on (setns, unshare), which then end with that thread.
-/// `fn` reports its own outcome (through a capture); this fails only when no thread could be made.
-template <class F>
-[[nodiscard]] result<void> run_on_thread(F&& fn) noexcept {
-  try {
-    std::thread worker(std::forward<F>(fn));
-    worker.join();
-  } catch (const std::system_error& e) {
-    return boost::outcome_v2::failure(error{e.code(), "create thread"});
-  }
-  return success();
 }
 
 }  // namespace nsfun::sys

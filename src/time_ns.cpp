@@ -12,6 +12,7 @@
 
 #include <nsfun/time_ns.hpp>
 
+#include "come_back.hpp"
 #include "proc_util.hpp"
 #include "sys.hpp"
 #include "time_ns_text.hpp"
@@ -131,26 +132,16 @@ result<void> set_time_offsets(const TimeOffsets& offsets) noexcept {
 }
 
 result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept {
-  result<TimeNs> out = TimeNs{};
   // A thread of our own: unshare(CLONE_NEWTIME) changes only its time_for_children, which no
   // process ever enters before the fd is handed back, so the offsets can still be written.
-  NSFUN_TRYV(sys::run_on_thread([&] {
+  return detail::run_on_thread([&]() -> result<TimeNs> {
     if (::unshare(sys::clone_newtime) < 0) {
-      out = sys::last_error("unshare");
-      return;
+      return sys::last_error("unshare");
     }
-    if (auto w = set_time_offsets(offsets); !w) {
-      out = std::move(w).as_failure();
-      return;
-    }
-    auto ns = NsFd::current(NsLink::time_for_children);
-    if (!ns) {
-      out = std::move(ns).as_failure();
-      return;
-    }
-    out = TimeNs::from(std::move(ns).value());
-  }));
-  return out;
+    NSFUN_TRYV(set_time_offsets(offsets));
+    NSFUN_TRY(NsFd ns, NsFd::current(NsLink::time_for_children));
+    return TimeNs::from(std::move(ns));
+  });
 }
 
 result<TimeOffsets> time_offsets(pid_t pid) noexcept {

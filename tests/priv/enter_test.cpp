@@ -339,7 +339,10 @@ TEST_SUITE("run_in") {
     });
   }
 
-  TEST_CASE("run_in and acquire of net and uts switch the calling thread and bring it back") {
+  TEST_CASE(
+      "run_in of net and uts switches the calling thread and brings it back, and acquire leaves "
+      "the "
+      "caller in place") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::ipc}),
                   "needs CAP_SYS_ADMIN");
     NSFUN_CHECK_CHILD([] {
