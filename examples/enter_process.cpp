@@ -26,7 +26,7 @@ int main() {
   // The handle kills and reaps the sleeper when it goes, whatever happens below.
   auto uts = nsfun::UtsNs::open_pidfd(target.value().pidfd());
   if (!uts) {
-    return example::fail("enter_process", uts.error());
+    return example::fail_after("enter_process", uts.error());
   }
   auto there = nsfun::run_in(uts.value(), [] {
     std::array<char, 256> name{};
@@ -34,7 +34,7 @@ int main() {
     return std::string(name.data());
   });
   if (!there) {
-    return example::fail("enter_process", there.error());
+    return example::fail_after("enter_process", there.error());
   }
   std::array<char, 256> here{};
   ::gethostname(here.data(), here.size() - 1);

@@ -35,7 +35,7 @@ inline nsfun::result<std::string> output_of(nsfun::Command cmd) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   NSFUN_TRY(nsfun::ExitStatus status, child.wait());
-  if (status.code != 0 || status.signal != 0) {
+  if (!status.success()) {
     return nsfun::errno_error(ECHILD, "the program failed");
   }
   while (!out.empty() && out.back() == '\n') {
@@ -44,12 +44,19 @@ inline nsfun::result<std::string> output_of(nsfun::Command cmd) {
   return out;
 }
 
-/// Prints "NAME: what failed: why" and gives the exit status: 77 when the kernel said no.
+/// Prints "NAME: what failed: why" and gives the exit status: 77 when the kernel said no. Only
+/// for the step that needs the privileges: once that worked, a refusal is a bug (fail_after()).
 inline int fail(const char* name, const nsfun::error& e) {
   std::fprintf(stderr, "%s: %s\n", name, e.message().c_str());
   return e == std::errc::operation_not_permitted || e == std::errc::permission_denied
              ? cannot_run_here
              : 1;
+}
+
+/// Prints "NAME: what failed: why" and gives exit status 1, whatever the error.
+inline int fail_after(const char* name, const nsfun::error& e) {
+  std::fprintf(stderr, "%s: %s\n", name, e.message().c_str());
+  return 1;
 }
 
 }  // namespace example

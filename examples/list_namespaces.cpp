@@ -92,13 +92,12 @@ int main(int argc, char** argv) {
                    "NPROCS", "PID", "USER", "COMMAND");
   }
   for (const nsfun::NsSummary& s : snap.value().namespaces()) {
-    std::string_view command = s.pid != 0 ? s.command : s.path;
     if (s.pid != 0) {
       fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
-                     nsfun::name(s.ns.type()), s.nprocs, s.pid, user_name(s.uid, users), command);
+                     nsfun::name(s.ns.type()), s.nprocs, s.pid, user_name(s.uid, users), s.command);
     } else {
       fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
-                     nsfun::name(s.ns.type()), s.nprocs, "", "", command);
+                     nsfun::name(s.ns.type()), s.nprocs, "", "", s.path);
     }
     if (out.size() > 60 * 1024) {
       std::fwrite(out.data(), 1, out.size(), stdout);

@@ -371,11 +371,11 @@ void run(const Options& o) {
   Table table(std::move(tcols));
   table.reserve(list.size());
   const bool no_path_column = !uses(cols, Col::path);
+  std::vector<std::string> row(cols.size());  // one for every row: added before recursing
   auto add_row = [&](auto&& self, std::size_t i, const std::string& prefix, bool last,
                      bool root) -> void {
-    std::vector<std::string> row;
-    for (Col c : cols) {
-      row.push_back(cell(*list[i], c, no_path_column));
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      row[k] = cell(*list[i], cols[k], no_path_column);
     }
     if (!tree_mode.empty() && !row.empty()) {
       const char* branch = root ? "" : (last ? "└─" : "├─");
@@ -386,8 +386,9 @@ void run(const Options& o) {
     }
     table.add(row);
     std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
-    for (std::size_t k = 0; k < children_of(i).size(); ++k) {
-      self(self, children_of(i)[k], next, k + 1 == children_of(i).size(), false);
+    const std::vector<std::size_t>& kids = children_of(i);
+    for (std::size_t k = 0; k < kids.size(); ++k) {
+      self(self, kids[k], next, k + 1 == kids.size(), false);
     }
   };
   for (std::size_t r : roots) {
