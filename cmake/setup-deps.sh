@@ -9,6 +9,8 @@ packages=(
   g++ cmake make pkg-config clang-format
   # library dependencies
   libboost-dev libfmt-dev libmnl-dev libnftables-dev
+  # the BPF task iterator: compiled by clang, its light skeleton made by bpftool
+  clang bpftool libbpf-dev
   # nsm and tests
   libcli11-dev nlohmann-json3-dev doctest-dev libbenchmark-dev
   # tools the tests compare against or drive

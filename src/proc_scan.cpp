@@ -7,11 +7,13 @@
 // mean "not ours to see"; both are counted and skipped, as lsns does.
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -30,6 +32,7 @@
 #include "proc_util.hpp"
 #include "scan_internal.hpp"
 #include "sys.hpp"
+#include "task_iter.hpp"
 
 namespace nsfun {
 
@@ -54,7 +57,11 @@ std::uint64_t parse_ns_link(const char* buf, std::size_t n) noexcept {
 
 class Scanner {
  public:
-  Scanner(int proc_fd, const ProcScanOptions& o) noexcept : proc_fd_(proc_fd), o_(o) {
+  // With `table`, a process found there takes its links from it instead of readlinkat.
+  Scanner(int proc_fd,
+          const ProcScanOptions& o,
+          const detail::TaskNsTable* table = nullptr) noexcept
+      : proc_fd_(proc_fd), o_(o), table_(table) {
     // user and pid first: the links a zombie keeps, so the first read decides "gone".
     for (NsType t : {NsType::user, NsType::pid}) {
       if (o.types.contains(t)) {
@@ -80,6 +87,9 @@ class Scanner {
     e.tid = tid;
     detail::ProcPath path;
     path.add(pid).add("/");
+    if (const detail::TaskNs* t = table_ != nullptr && tid == pid ? table_->find(pid) : nullptr) {
+      return from_table(*t, path, e);
+    }
     if (tid != pid) {
       path.add("task/").add(tid).add("/");
     }
@@ -143,6 +153,17 @@ class Scanner {
     if (kernel_has(l)) {
       links_[nlinks_++] = l;
     }
+  }
+
+  // The links as the task iterator saw them; a process without any is gone, as with readlinkat.
+  Outcome from_table(const detail::TaskNs& t, detail::ProcPath& path, ProcEntry& e) const noexcept {
+    bool any = false;
+    for (std::size_t i = 0; i < nlinks_; ++i) {
+      auto l = static_cast<std::size_t>(links_[i]);
+      e.ino[l] = t.ino[l];
+      any = any || t.ino[l] != 0;
+    }
+    return any ? read_extras(path, e) : Outcome::vanished;
   }
 
   // A link this kernel lacks (time before 5.6, cgroup before 4.6) would make every process
@@ -211,6 +232,7 @@ class Scanner {
 
   int proc_fd_;
   const ProcScanOptions& o_;
+  const detail::TaskNsTable* table_;
   std::array<NsLink, ns_link_count> links_{};
   std::size_t nlinks_ = 0;
 };
@@ -257,6 +279,40 @@ std::size_t expected_pids(int proc_fd, const ProcScanOptions& o) noexcept {
 
   return ::fstat(proc_fd, &st) == 0 ? std::size_t{st.st_nlink} : 0;
 }
+
+// Past this many pids the task iterator pays for itself: loading it costs about as much as
+// reading the links of 200 processes (measured: 4.5 ms to load, 6 ms to read 5,700 processes).
+constexpr std::size_t task_iter_threshold = 300;
+
+// The task iterator's table, read once by whichever scanning thread asks first (a helper, while
+// the reader is still listing /proc); every other thread waits for it.
+class SharedTable {
+ public:
+  // `expected`: about how many processes the table will hold; 0 when it is not wanted.
+  explicit SharedTable(std::size_t expected) noexcept : expected_(expected) {}
+
+  // The table, or nullptr when it is not wanted or could not be read.
+  const detail::TaskNsTable* get(int proc_fd) noexcept {
+    if (expected_ == 0) {
+      return nullptr;
+    }
+    if (!claimed_.exchange(true)) {
+      table_ = detail::TaskNsTable::read(proc_fd, expected_);
+      ready_.count_down();
+    }
+    ready_.wait();
+    return table_.empty() ? nullptr : &table_;
+  }
+
+  // After every thread is done: whether the scan used the table.
+  [[nodiscard]] bool used() const noexcept { return claimed_ && !table_.empty(); }
+
+ private:
+  std::size_t expected_;
+  std::atomic<bool> claimed_{false};
+  std::latch ready_{1};
+  detail::TaskNsTable table_;
+};
 
 // A block of pids and what the sink kept of scanning them. Blocks are scanned in any order by
 // any thread and handed back in the order they were read, so results stay sorted like /proc.
@@ -340,13 +396,18 @@ unsigned max_workers(const ProcScanOptions& o) noexcept {
 // Scans the blocks the feed hands out until there are no more. A helper thread reads through a
 // /proc fd of its own: threads sharing one struct file would bounce its reference count between
 // CPUs on every readlinkat. One vector of entries serves every block the thread scans.
-void scan_feed(
-    int proc_fd, Feed& feed, const ProcScanOptions& o, detail::BlockSink& sink, bool own_fd) {
+void scan_feed(int proc_fd,
+               Feed& feed,
+               const ProcScanOptions& o,
+               detail::BlockSink& sink,
+               SharedTable& table,
+               bool own_fd) {
   UniqueFd own;
   if (own_fd) {
     own = UniqueFd::adopt(::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
-  Scanner scanner(own ? own.get() : proc_fd, o);  // no fd of its own: share proc_fd
+  const int fd = own ? own.get() : proc_fd;  // no fd of its own: share proc_fd
+  Scanner scanner(fd, o, table.get(fd));
   std::vector<ProcEntry> procs;
   while (Block* b = feed.take()) {
     scan_range(scanner, o, b->pids, procs, b->stats);
@@ -410,6 +471,10 @@ detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
   // The reader (this thread) lists /proc in blocks; once there are enough pids to be worth it,
   // helper threads start scanning blocks while the reader goes on listing. Then the reader
   // scans too, until every block is done.
+  const std::size_t expected = expected_pids(proc_fd, options);
+  const bool iterate = options.task_iter && !options.pids && expected >= task_iter_threshold &&
+                       detail::task_iter_built();
+  SharedTable table(iterate ? expected : 0);
   Feed feed;
   Helpers helpers(feed);
   const unsigned workers = max_workers(options);
@@ -419,9 +484,7 @@ detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
   // Helpers start at once when the caller asked for them or there will be enough to share;
   // otherwise (the count was unknown, or grew) once the reader has seen half the threshold.
   const std::size_t start_at =
-      options.workers > 1 || expected_pids(proc_fd, options) >= parallel_threshold
-          ? 1
-          : parallel_threshold / 2;
+      options.workers > 1 || expected >= parallel_threshold ? 1 : parallel_threshold / 2;
   auto add = [&](pid_t pid) {
     block.push_back(pid);
     if (block.size() == block_size) {
@@ -430,7 +493,7 @@ detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
     }
     if (++seen == start_at && workers > 1) {
       for (unsigned w = 1; w < workers; ++w) {
-        if (!helpers.start([&] { scan_feed(proc_fd, feed, options, sink, true); })) {
+        if (!helpers.start([&] { scan_feed(proc_fd, feed, options, sink, table, true); })) {
           break;  // no thread: this one scans everything
         }
       }
@@ -447,12 +510,13 @@ detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
     feed.push(std::move(block));
   }
   feed.finish();
-  feed.run([&] { scan_feed(proc_fd, feed, options, sink, false); });
+  feed.run([&] { scan_feed(proc_fd, feed, options, sink, table, false); });
   helpers.join();
   feed.rethrow();
 
   ScannedBlocks out;
   out.stats.seen = seen;
+  out.stats.task_iter = table.used();
   out.parts.reserve(feed.blocks().size());
   for (Block& b : feed.blocks()) {
     out.parts.push_back(std::move(b.part));

@@ -240,6 +240,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
   ProcScanOptions scan_options;
   scan_options.types = options.types;
   scan_options.workers = options.workers;
+  scan_options.task_iter = options.task_iter;
   NSFUN_TRY(UniqueFd proc, detail::open_proc());
   NSFUN_TRY(std::uint64_t dev, detail::nsfs_dev(proc.get()));
   Snapshot snap;

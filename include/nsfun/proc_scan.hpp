@@ -32,6 +32,12 @@ struct ProcScanOptions {
   std::optional<std::vector<pid_t>> pids;
   /// Worker threads: 0 picks by the number of processes and CPUs; 1 never splits.
   unsigned workers = 0;
+  /// For a scan of every process, read the links of all of them with one pass of a BPF task
+  /// iterator when this build has it and the caller may load it (root: CAP_BPF and
+  /// CAP_PERFMON): one read() instead of a readlinkat per link per process. The values are the
+  /// ones the links show; anything else still comes from /proc, and without the iterator the
+  /// scan reads /proc only. ProcScanStats::task_iter says which way was taken.
+  bool task_iter = true;
 };
 
 /// One process (or, with `threads`, one thread that differs from its leader) as /proc showed it.
@@ -58,6 +64,7 @@ struct ProcScanStats {
   std::size_t seen = 0;      ///< pids listed in /proc
   std::size_t vanished = 0;  ///< exited before any link was read (ENOENT/ESRCH)
   std::size_t denied = 0;    ///< links not readable (EACCES/EPERM)
+  bool task_iter = false;    ///< the links came from the BPF task iterator (ProcScanOptions)
   // A process is kept when at least one link was read; links it no longer has are 0. A zombie
   // keeps its user and pid links, and lsns counts it in those namespaces too. Thread entries
   // (ProcScanOptions::threads) add to vanished/denied but not to seen.

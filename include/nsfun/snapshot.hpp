@@ -38,6 +38,7 @@ struct SnapshotOptions {
   bool mounts = true;       ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
   bool keep_procs = false;  ///< keep every process's entry (for processes_in())
   unsigned workers = 0;     ///< passed to the scan
+  bool task_iter = true;    ///< passed to the scan (ProcScanOptions::task_iter)
 };
 
 /// Processes grouped by namespace, taken in one pass over /proc.

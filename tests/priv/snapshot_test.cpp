@@ -45,6 +45,7 @@
 #include <nsfun/snapshot.hpp>
 #include <nsfun/unique_fd.hpp>
 
+#include "task_iter.hpp"
 #include "test_support.hpp"
 
 using nsfun::Namespace;
@@ -1013,6 +1014,10 @@ TEST_SUITE("snapshot") {
           snaps.push_back(std::move(snap).value());
         }
         const Snapshot& one = snaps.front();
+        // The task iterator's pids are the initial namespace's, not this /proc's: never taken.
+        for (const Snapshot& snap : snaps) {
+          NSFUN_EXPECT(!snap.stats().task_iter);
+        }
         NSFUN_EXPECT(one.stats().seen == count + 1);
         NSFUN_EXPECT(one.processes().size() == count + 1);
         const NsSummary* s = one.find(Namespace(NsType::uts, one.nsfs_dev(), span));
@@ -1054,6 +1059,142 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(::waitpid(init, &status, 0) == init);
       NSFUN_EXPECT(WIFEXITED(status));
       return WEXITSTATUS(status);
+    });
+  }
+  TEST_CASE(
+      "the task iterator reads what readlinkat reads, also for zombies and a pid namespace without "
+      "init") {
+    NSFUN_REQUIRE(nsfun::detail::task_iter_built(), "built without the BPF task iterator");
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::ipc, NsType::mnt,
+                                            NsType::cgroup, NsType::pid, NsType::time}),
+                  no_admin);
+    NSFUN_CHECK_CHILD([] {
+      Holders load;
+      // Enough processes for a scan to take the iterator (it pays from a few hundred).
+      for (int i = 0; i < 320; ++i) {
+        NSFUN_EXPECT(load.start({}).pid > 0);
+      }
+      // Each kind of link: a new namespace of every type; a pid namespace whose first process
+      // is its init; one with no process yet, whose pid_for_children link cannot be read; a
+      // time namespace, which only the *_for_children link shows until a child is born.
+      NSFUN_EXPECT(
+          load.start({NsType::net, NsType::uts, NsType::ipc, NsType::mnt, NsType::cgroup}).pid > 0);
+      NSFUN_EXPECT(load.start({NsType::user}).pid > 0);
+      auto with_init = load.start({NsType::pid}, true);
+      NSFUN_EXPECT(with_init.grandchild > 0);
+      auto no_init = load.start({NsType::pid});
+      NSFUN_EXPECT(no_init.pid > 0);
+      auto time_ns = load.start({NsType::time});
+      NSFUN_EXPECT(time_ns.pid > 0);
+      pid_t zombie = ::fork();
+      if (zombie == 0) {
+        ::_exit(0);
+      }
+      NSFUN_EXPECT(zombie > 0);
+      struct Reaper {
+        pid_t pid;
+        ~Reaper() { reap(pid); }
+      } reaper{zombie};
+      siginfo_t info{};
+      NSFUN_EXPECT(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT) == 0);
+
+      ProcScanOptions fast;
+      fast.for_children = true;
+      ProcScanOptions slow = fast;
+      slow.task_iter = false;
+      auto a = nsfun::scan_procs(fast);
+      auto b = nsfun::scan_procs(slow);
+      NSFUN_EXPECT_OK(a);
+      NSFUN_EXPECT_OK(b);
+      NSFUN_EXPECT(a.value().stats.task_iter);
+      NSFUN_EXPECT(!b.value().stats.task_iter);
+      NSFUN_EXPECT(well_formed(a.value()));
+
+      std::vector<pid_t> ours = load.all();
+      ours.push_back(zombie);
+      ours.push_back(::getpid());
+      auto entry = [](const ProcScan& scan, pid_t pid) -> const ProcEntry* {
+        for (const ProcEntry& e : scan.procs) {
+          if (e.pid == pid) {
+            return &e;
+          }
+        }
+        return nullptr;
+      };
+      for (pid_t pid : ours) {
+        const ProcEntry* x = entry(a.value(), pid);
+        const ProcEntry* y = entry(b.value(), pid);
+        NSFUN_EXPECT(x != nullptr && y != nullptr);
+        if (x->ino != y->ino) {
+          std::fprintf(stderr, "pid %d:", pid);
+          for (NsLink l : nsfun::all_ns_links) {
+            std::fprintf(stderr, " %s %llu/%llu", std::string(nsfun::name(l)).c_str(),
+                         static_cast<unsigned long long>(ino_of(*x, l)),
+                         static_cast<unsigned long long>(ino_of(*y, l)));
+          }
+          std::fprintf(stderr, " (iterator/readlinkat)\n");
+          return 2;
+        }
+      }
+      // The cases that make a difference, checked against readlink itself.
+      const ProcEntry* z = entry(a.value(), zombie);
+      for (NsLink l : nsfun::all_ns_links) {
+        bool kept = l == NsLink::user || l == NsLink::pid;
+        NSFUN_EXPECT((ino_of(*z, l) != 0) == kept);
+      }
+      const ProcEntry* n = entry(a.value(), no_init.pid);
+      NSFUN_EXPECT(ino_of(*n, NsLink::pid_for_children) == 0);
+      NSFUN_EXPECT(ino_of(*n, NsLink::pid) == ns_ino(::getpid(), NsLink::pid));
+      const ProcEntry* i = entry(a.value(), with_init.grandchild);
+      NSFUN_EXPECT(ino_of(*i, NsLink::pid) == ns_ino(with_init.grandchild, NsLink::pid));
+      NSFUN_EXPECT(ino_of(*i, NsLink::pid) != ns_ino(::getpid(), NsLink::pid));
+      const ProcEntry* t = entry(a.value(), time_ns.pid);
+      NSFUN_EXPECT(ino_of(*t, NsLink::time) == ns_ino(::getpid(), NsLink::time));
+      NSFUN_EXPECT(ino_of(*t, NsLink::time_for_children) ==
+                   ns_ino(time_ns.pid, NsLink::time_for_children));
+      NSFUN_EXPECT(ino_of(*t, NsLink::time_for_children) != ino_of(*t, NsLink::time));
+
+      // A Snapshot takes the same way, and counts the same.
+      SnapshotOptions so;
+      so.mounts = false;
+      auto fast_snap = Snapshot::take(so);
+      so.task_iter = false;
+      auto slow_snap = Snapshot::take(so);
+      NSFUN_EXPECT_OK(fast_snap);
+      NSFUN_EXPECT_OK(slow_snap);
+      NSFUN_EXPECT(fast_snap.value().stats().task_iter);
+      NSFUN_EXPECT(!slow_snap.value().stats().task_iter);
+      for (pid_t pid : {with_init.grandchild, time_ns.pid}) {
+        for (NsType type : {NsType::pid, NsType::net}) {
+          Namespace ns(type, fast_snap.value().nsfs_dev(), ns_ino(pid, type));
+          const NsSummary* f = fast_snap.value().find(ns);
+          const NsSummary* s = slow_snap.value().find(ns);
+          NSFUN_EXPECT(f != nullptr && s != nullptr);
+          NSFUN_EXPECT(f->pid == s->pid);
+          NSFUN_EXPECT(f->command == s->command);
+          NSFUN_EXPECT(f->uid == s->uid);
+        }
+      }
+
+      // Without privileges the iterator cannot be loaded: the scan reads /proc, as before.
+      if (nsfun::test::can_drop_privileges()) {
+        pid_t child = ::fork();
+        if (child == 0) {
+          if (nsfun::test::drop_privileges() != 0) {
+            ::_exit(10);
+          }
+          auto scan = nsfun::scan_procs();
+          ::_exit(!scan                          ? 11
+                  : scan.value().stats.task_iter ? 12
+                  : !well_formed(scan.value())   ? 13
+                                                 : 0);
+        }
+        NSFUN_EXPECT(child > 0);
+        int status = 0;
+        NSFUN_EXPECT(::waitpid(child, &status, 0) == child);
+        NSFUN_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      }
+      return 0;
     });
   }
 }
