@@ -6,8 +6,9 @@
 #   bench/compare_lsns.sh [BUILD_DIR] [N...]        defaults: build/ci, N = 1000 5000
 #
 # For each N: starts load_gen N and waits for its ready line; counts the processes in /proc;
-# times lsns, list_namespaces, nsm list and list_namespaces --scan-only against each other (bench/paired,
-# 21 rounds); counts the system calls of one run of each (strace -f -c) per process on the
+# times lsns, list_namespaces, nsm list, list_namespaces --scan-only and list_namespaces
+# --proc-only (every link through readlinkat, not the BPF task iterator) against each other
+# (bench/paired, 21 rounds); counts the system calls of one run of each (strace -f -c) per process on the
 # machine; measures the peak RSS of one run of each; stops load_gen and checks that none of its
 # processes is left. Whatever happens, load_gen is stopped on exit.
 #
@@ -232,17 +233,18 @@ for n in "${sizes[@]}"; do
   echo
 
   run "$paired" --runs "$runs" -- "${lsns_cmd[@]}" ::: \
-    "$list" ::: "$nsm" list ::: "$list" --scan-only
+    "$list" ::: "$nsm" list ::: "$list" --scan-only ::: "$list" --proc-only
   echo
 
   procs=$(count_procs)
   printf '%-40s %10s %12s %12s\n' "one run of" "syscalls" "per process" "peak RSS"
-  for cmd in "lsns" "list" "nsm list" "list --scan-only"; do
+  for cmd in "lsns" "list" "nsm list" "list --scan-only" "list --proc-only"; do
     case $cmd in
       lsns) argv=("${lsns_cmd[@]}") ;;
       list) argv=("$list") ;;
       "nsm list") argv=("$nsm" list) ;;
-      *) argv=("$list" --scan-only) ;;
+      "list --scan-only") argv=("$list" --scan-only) ;;
+      *) argv=("$list" --proc-only) ;;
     esac
     calls=$(syscalls "${argv[@]}")
     rss=$(peak_rss "${argv[@]}")

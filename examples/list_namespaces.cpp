@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // nsfun example – list every namespace like lsns: NS TYPE NPROCS PID USER COMMAND.
 //
-//   list_namespaces [-n] [-t TYPES] [--scan-only]
+//   list_namespaces [-n] [-t TYPES] [--scan-only] [--proc-only]
 //
 // --scan-only does the bare /proc scan and prints how many processes it saw (for benchmarks).
+// --proc-only reads every link from /proc, never through the BPF task iterator (which the scan
+// takes as root when built with it), to compare the two.
 
 #include <cstdio>
 #include <cstring>
@@ -34,7 +36,7 @@ const std::string& user_name(uid_t uid, std::map<uid_t, std::string>& cache) {
 }
 
 int usage() {
-  fmt::print(stderr, "usage: list_namespaces [-n] [-t TYPES] [--scan-only]\n");
+  fmt::print(stderr, "usage: list_namespaces [-n] [-t TYPES] [--scan-only] [--proc-only]\n");
   return 2;
 }
 
@@ -43,6 +45,7 @@ int usage() {
 int main(int argc, char** argv) {
   bool headings = true;
   bool scan_only = false;
+  bool task_iter = true;
   nsfun::NsTypeSet types = nsfun::NsTypeSet::all();
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
       headings = false;
     } else if (arg == "--scan-only") {
       scan_only = true;
+    } else if (arg == "--proc-only") {
+      task_iter = false;
     } else if (arg == "-t" && i + 1 < argc) {
       auto parsed = nsfun::NsTypeSet::parse(argv[++i]);
       if (!parsed) {
@@ -65,6 +70,7 @@ int main(int argc, char** argv) {
   if (scan_only) {
     nsfun::ProcScanOptions options;
     options.types = types;
+    options.task_iter = task_iter;
     auto scan = nsfun::scan_procs(options);
     if (!scan) {
       fmt::print(stderr, "list_namespaces: {}\n", scan.error());
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
 
   nsfun::SnapshotOptions options;
   options.types = types;
+  options.task_iter = task_iter;
   auto snap = nsfun::Snapshot::take(options);
   if (!snap) {
     fmt::print(stderr, "list_namespaces: {}\n", snap.error());
