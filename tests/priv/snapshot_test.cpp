@@ -588,23 +588,33 @@ TEST_SUITE("snapshot") {
 
   TEST_CASE("scans never fail while processes exit during them") {
     NSFUN_CHECK_CHILD([] {
+      // Enough processes that, as root, every other scan takes the task iterator: processes
+      // then exit between the iterator's pass and the listing of /proc too.
+      Holders many;
+      for (int i = 0; i < 320; ++i) {
+        NSFUN_EXPECT(many.start({}).pid > 0);
+      }
       std::atomic<bool> stop{false};
       std::atomic<int> calls{0};
       std::atomic<int> failures{0};
       std::atomic<int> malformed{0};
+      std::atomic<int> iterated{0};
       std::thread scanner([&] {
         for (unsigned round = 0; !stop || calls < 10; ++round) {
           ProcScanOptions o;
           o.workers = round % 2 == 0 ? 1 : 4;  // also the parallel path
+          o.task_iter = round % 4 < 2;
           auto scan = nsfun::scan_procs(o);
           SnapshotOptions so;
           so.workers = o.workers;
+          so.task_iter = o.task_iter;
           auto snap = Snapshot::take(so);
           ++calls;
           if (!scan || !snap) {
             ++failures;
             continue;
           }
+          iterated += scan.value().stats.task_iter ? 1 : 0;
           // Also: every pid listed is either read, vanished or denied, exactly once.
           if (!well_formed(scan.value()) || !well_formed(snap.value())) {
             ++malformed;
@@ -631,6 +641,9 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(calls >= 10);
       NSFUN_EXPECT(failures == 0);
       NSFUN_EXPECT(malformed == 0);
+      if (nsfun::detail::task_iter_built() && ::geteuid() == 0) {
+        NSFUN_EXPECT(iterated > 0);
+      }
       return 0;
     });
   }
