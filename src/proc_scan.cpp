@@ -5,6 +5,13 @@
 // /proc dirfd ("PID/ns/net"): no open/close of /proc/PID, no stat. Everything else is read only
 // when asked for. Processes come and go while we read: ENOENT/ESRCH mean "gone", EACCES/EPERM
 // mean "not ours to see"; both are counted and skipped, as lsns does.
+//
+// Where it may (root, a recent kernel, a whole-system scan of a few hundred processes or more),
+// the scan takes every process's links from one pass of a BPF task iterator instead
+// (task_iter.hpp): /proc is still listed, so the processes are the ones /proc shows, and a pid
+// the iterator did not see is read through /proc as above. A pid is listed a few milliseconds
+// after the iterator passed it, the same kind of race as a process that exits after its links
+// were read.
 
 #include <algorithm>
 #include <atomic>
