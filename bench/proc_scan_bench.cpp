@@ -78,18 +78,40 @@ void BM_ProcScan_AllProcesses(benchmark::State& state) {
     return;
   }
   std::size_t procs = 0;
+  bool task_iter = false;
   for (auto _ : state) {
     auto scan = nsfun::scan_procs();
     procs = scan.value().procs.size();
+    task_iter = scan.value().stats.task_iter;
     benchmark::DoNotOptimize(scan);
   }
   state.counters["procs"] = static_cast<double>(procs);
+  state.counters["task_iter"] = task_iter ? 1 : 0;  // the links came from the BPF task iterator
   state.counters["per_proc"] =
       benchmark::Counter(static_cast<double>(procs) * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 BENCHMARK(BM_ProcScan_AllProcesses)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMillisecond);
+
+// The same through /proc only: one readlinkat per link per process, never the task iterator.
+void BM_ProcScan_ProcOnly(benchmark::State& state) {
+  if (!with_load(state)) {
+    return;
+  }
+  nsfun::ProcScanOptions o;
+  o.task_iter = false;
+  for (auto _ : state) {
+    auto scan = nsfun::scan_procs(o);
+    if (!scan || scan.value().stats.task_iter) {
+      state.SkipWithError("scan failed, or took the task iterator");
+      return;
+    }
+    benchmark::DoNotOptimize(scan);
+  }
+}
+
+BENCHMARK(BM_ProcScan_ProcOnly)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMillisecond);
 
 void BM_ProcScan_OneWorker(benchmark::State& state) {
   if (!with_load(state)) {
