@@ -413,10 +413,49 @@ bool well_formed(const Snapshot& snap) {
   return true;
 }
 
-bool listed(const ProcScan& scan, pid_t pid) {
-  return std::any_of(scan.procs.begin(), scan.procs.end(),
-                     [pid](const ProcEntry& e) { return e.pid == pid; });
+// The entry of process `pid` in a scan, or nullptr.
+const ProcEntry* entry_of(const ProcScan& scan, pid_t pid) {
+  auto it = std::find_if(scan.procs.begin(), scan.procs.end(),
+                         [pid](const ProcEntry& e) { return e.pid == pid; });
+  return it != scan.procs.end() ? &*it : nullptr;
 }
+
+bool listed(const ProcScan& scan, pid_t pid) {
+  return entry_of(scan, pid) != nullptr;
+}
+
+// A child that exits at once and is left a zombie (waited for with WNOWAIT) until reap() or
+// the end of the object.
+class Zombie {
+ public:
+  Zombie() noexcept : pid_(::fork()) {
+    if (pid_ == 0) {
+      ::_exit(0);
+    }
+    siginfo_t info{};
+    if (pid_ > 0 && ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0) {
+      reap();
+    }
+  }
+
+  ~Zombie() { reap(); }
+
+  Zombie(const Zombie&) = delete;
+  Zombie& operator=(const Zombie&) = delete;
+
+  // The zombie's pid; -1 when it could not be made.
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  void reap() noexcept {
+    if (pid_ > 0) {
+      ::reap(pid_);
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
 
 // A pid no process can have: pids stay below /proc/sys/kernel/pid_max.
 pid_t impossible_pid() {
@@ -650,21 +689,9 @@ TEST_SUITE("snapshot") {
 
   TEST_CASE("a zombie is listed in its user and pid namespaces only as lsns counts it") {
     NSFUN_CHECK_CHILD([] {
-      pid_t zombie = ::fork();
-      if (zombie == 0) {
-        ::_exit(0);
-      }
+      Zombie dead;
+      const pid_t zombie = dead.pid();
       NSFUN_EXPECT(zombie > 0);
-      struct Reaper {
-        pid_t pid;
-        ~Reaper() {
-          if (pid > 0) {
-            reap(pid);
-          }
-        }
-      } reaper{zombie};
-      siginfo_t info{};
-      NSFUN_EXPECT(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT) == 0);
 
       ProcScanOptions o;
       o.pids = std::vector<pid_t>{zombie};
@@ -685,8 +712,7 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(listed(all.value(), ::getpid()));
 
       // Reaped, it is gone: counted as vanished, and scan_proc says so.
-      reap(zombie);
-      reaper.pid = 0;
+      dead.reap();
       auto gone = nsfun::scan_procs(o);
       NSFUN_EXPECT_OK(gone);
       NSFUN_EXPECT(gone.value().procs.empty());
@@ -1099,17 +1125,9 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(no_init.pid > 0);
       auto time_ns = load.start({NsType::time});
       NSFUN_EXPECT(time_ns.pid > 0);
-      pid_t zombie = ::fork();
-      if (zombie == 0) {
-        ::_exit(0);
-      }
+      Zombie dead;
+      const pid_t zombie = dead.pid();
       NSFUN_EXPECT(zombie > 0);
-      struct Reaper {
-        pid_t pid;
-        ~Reaper() { reap(pid); }
-      } reaper{zombie};
-      siginfo_t info{};
-      NSFUN_EXPECT(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT) == 0);
 
       ProcScanOptions fast;
       fast.for_children = true;
@@ -1126,17 +1144,9 @@ TEST_SUITE("snapshot") {
       std::vector<pid_t> ours = load.all();
       ours.push_back(zombie);
       ours.push_back(::getpid());
-      auto entry = [](const ProcScan& scan, pid_t pid) -> const ProcEntry* {
-        for (const ProcEntry& e : scan.procs) {
-          if (e.pid == pid) {
-            return &e;
-          }
-        }
-        return nullptr;
-      };
       for (pid_t pid : ours) {
-        const ProcEntry* x = entry(a.value(), pid);
-        const ProcEntry* y = entry(b.value(), pid);
+        const ProcEntry* x = entry_of(a.value(), pid);
+        const ProcEntry* y = entry_of(b.value(), pid);
         NSFUN_EXPECT(x != nullptr && y != nullptr);
         if (x->ino != y->ino) {
           std::fprintf(stderr, "pid %d:", pid);
@@ -1150,18 +1160,18 @@ TEST_SUITE("snapshot") {
         }
       }
       // The cases that make a difference, checked against readlink itself.
-      const ProcEntry* z = entry(a.value(), zombie);
+      const ProcEntry* z = entry_of(a.value(), zombie);
       for (NsLink l : nsfun::all_ns_links) {
         bool kept = l == NsLink::user || l == NsLink::pid;
         NSFUN_EXPECT((ino_of(*z, l) != 0) == kept);
       }
-      const ProcEntry* n = entry(a.value(), no_init.pid);
+      const ProcEntry* n = entry_of(a.value(), no_init.pid);
       NSFUN_EXPECT(ino_of(*n, NsLink::pid_for_children) == 0);
       NSFUN_EXPECT(ino_of(*n, NsLink::pid) == ns_ino(::getpid(), NsLink::pid));
-      const ProcEntry* i = entry(a.value(), with_init.grandchild);
+      const ProcEntry* i = entry_of(a.value(), with_init.grandchild);
       NSFUN_EXPECT(ino_of(*i, NsLink::pid) == ns_ino(with_init.grandchild, NsLink::pid));
       NSFUN_EXPECT(ino_of(*i, NsLink::pid) != ns_ino(::getpid(), NsLink::pid));
-      const ProcEntry* t = entry(a.value(), time_ns.pid);
+      const ProcEntry* t = entry_of(a.value(), time_ns.pid);
       NSFUN_EXPECT(ino_of(*t, NsLink::time) == ns_ino(::getpid(), NsLink::time));
       NSFUN_EXPECT(ino_of(*t, NsLink::time_for_children) ==
                    ns_ino(time_ns.pid, NsLink::time_for_children));
