@@ -312,7 +312,7 @@ class SharedTable {
   }
 
   // After every thread is done: whether the scan used the table.
-  [[nodiscard]] bool used() const noexcept { return claimed_ && !table_.empty(); }
+  [[nodiscard]] bool used() const noexcept { return !table_.empty(); }
 
  private:
   std::size_t expected_;

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <new>
 
 #include <unistd.h>
@@ -16,7 +15,6 @@
 
 #if NSFUN_HAVE_BPF
 #  include "bpf/task_ns_loader.h"
-#  include "bpf/task_ns_record.h"
 #endif
 
 namespace nsfun::detail {
@@ -109,13 +107,12 @@ TaskNsTable TaskNsTable::read(int proc_fd, std::size_t expected) noexcept {
       r.clear();
       return table;
     }
-    // The first record says who read and at which pid namespace level. The pids are the ones
-    // /proc shows only when the reader is in the initial pid namespace (its tgid is ours) and
-    // /proc is that namespace's.
+    // The first record says at which pid namespace level the reader is. The pids are the ones
+    // /proc shows only when that is the initial namespace (level 0: pids are global) and /proc
+    // is that namespace's (its "self" is our pid).
     const TaskNs& head = r.front();
-    const auto me = static_cast<unsigned>(::getpid());
-    if (head.pid != 0 || head.ino[0] != NSFUN_TASK_NS_MAGIC || head.ino[1] != me ||
-        head.ino[2] != 0 || proc_self(proc_fd) != ::getpid()) {
+    if (head.pid != 0 || head.ino[0] != NSFUN_TASK_NS_MAGIC || head.ino[1] != 0 ||
+        proc_self(proc_fd) != ::getpid()) {
       r.clear();
       return table;
     }

@@ -128,14 +128,12 @@ SEC("iter/task") int nsfun_task_ns(struct bpf_iter__task* ctx) {
   struct task_struct* t = ctx->task;
 
   if (ctx->meta->seq_num == 0) {
-    // Who reads, and in which pid namespace level: the reader keeps the records only when the
-    // pids they carry are the ones its /proc shows.
+    // The reader's pid namespace level: the reader keeps the records only when the pids they
+    // carry are the ones its /proc shows.
     struct task_struct* me = bpf_get_current_task_btf();
     struct nsfun_task_ns head = {0};
-    head.pid = 0;
     head.ino[0] = NSFUN_TASK_NS_MAGIC;
-    head.ino[1] = (__u32)me->tgid;
-    head.ino[2] = BPF_CORE_READ(me, thread_pid, level);
+    head.ino[1] = BPF_CORE_READ(me, thread_pid, level);
     bpf_seq_write(seq, &head, sizeof(head));
   }
   if (!t || t->pid != t->tgid) {

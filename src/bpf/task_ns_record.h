@@ -18,8 +18,8 @@
 #define NSFUN_LINK_TIME_FOR_CHILDREN 9
 #define NSFUN_LINK_COUNT 10
 
-// The first record: pid 0, ino[0] this magic, ino[1] the reader's global tgid, ino[2] the level
-// of the reader's pid namespace (0: the initial one).
+// The first record: pid 0, ino[0] this magic, ino[1] the level of the reader's pid namespace (0:
+// the initial one).
 #define NSFUN_TASK_NS_MAGIC 0x6e736e73u
 
 // One process: its pid (in the iterator's pid namespace) and the inode behind each link, 0
