@@ -59,9 +59,6 @@ if(_nsfun_bpf)
     C_STANDARD 11
     C_EXTENSIONS ON
     POSITION_INDEPENDENT_CODE ON)
-  target_compile_options(nsfun_task_iter PRIVATE
-    -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wformat=2
-    -Wundef $<$<BOOL:${NSFUN_WARNINGS_AS_ERRORS}>:-Werror>)
-  nsfun_enable_sanitizers(nsfun_task_iter)
+  nsfun_c_target(nsfun_task_iter)
   target_sources(nsfun PRIVATE $<TARGET_OBJECTS:nsfun_task_iter>)
 endif()

@@ -2,15 +2,30 @@
 # nsfun_project_target(<target>): the strict warning set, sanitizers and hardening for nsfun's
 # own targets (PRIVATE: never imposed on consumers).
 
-function(nsfun_project_target target)
-  set(common
-    -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wold-style-cast
-    -Wnon-virtual-dtor -Woverloaded-virtual -Wcast-qual -Wformat=2 -Wundef
-    -Wimplicit-fallthrough -Wmissing-declarations -Wzero-as-null-pointer-constant)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    list(APPEND common -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wuseless-cast)
+# The warnings that mean the same in C and C++ (nsfun's few C sources get only these), then the
+# C++-only ones.
+set(NSFUN_WARNINGS
+  -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wformat=2 -Wundef
+  -Wimplicit-fallthrough -Wmissing-declarations)
+set(NSFUN_CXX_WARNINGS
+  -Wold-style-cast -Wnon-virtual-dtor -Woverloaded-virtual -Wzero-as-null-pointer-constant)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND NSFUN_WARNINGS -Wduplicated-cond -Wduplicated-branches -Wlogical-op)
+  list(APPEND NSFUN_CXX_WARNINGS -Wuseless-cast)
+endif()
+
+# nsfun_c_target(<target>): the same for a target of C sources: the shared warnings, -Werror,
+# sanitizers.
+function(nsfun_c_target target)
+  target_compile_options(${target} PRIVATE ${NSFUN_WARNINGS})
+  if(NSFUN_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
   endif()
-  target_compile_options(${target} PRIVATE ${common})
+  nsfun_enable_sanitizers(${target})
+endfunction()
+
+function(nsfun_project_target target)
+  target_compile_options(${target} PRIVATE ${NSFUN_WARNINGS} ${NSFUN_CXX_WARNINGS})
   if(NSFUN_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror -pedantic-errors)
   endif()
