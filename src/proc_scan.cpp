@@ -128,28 +128,31 @@ class Scanner {
     return read_extras(path, e);
   }
 
-  // Adds the threads of `leader` whose namespaces differ from it.
-  void scan_threads(const ProcEntry& leader,
+  // Adds the threads of process `pid`, whose links are `ino`, whose namespaces differ from it.
+  // Both by value: the process's own entry is usually in `out`, which the entries added here may
+  // move.
+  void scan_threads(pid_t pid,
+                    const std::array<std::uint64_t, ns_link_count> ino,
                     std::vector<ProcEntry>& out,
                     ProcScanStats& stats) const {
     detail::ProcPath path;
-    path.add(leader.pid).add("/task");
+    path.add(pid).add("/task");
     int fd = ::openat(proc_fd_, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
       return;
     }
     UniqueFd dir = UniqueFd::adopt(fd);  // owns: just opened
     detail::for_each_pid(dir.get(), [&](pid_t tid) {
-      if (tid == leader.pid) {
+      if (tid == pid) {
         return;
       }
       ProcEntry t;
-      Outcome r = scan(leader.pid, tid, t);
+      Outcome r = scan(pid, tid, t);
       if (r == Outcome::vanished) {
         ++stats.vanished;
       } else if (r == Outcome::denied) {
         ++stats.denied;
-      } else if (t.ino != leader.ino) {
+      } else if (t.ino != ino) {
         out.push_back(std::move(t));
       }
     });
@@ -261,7 +264,7 @@ void scan_range(const Scanner& s,
       continue;
     }
     if (o.threads) {
-      s.scan_threads(out.back(), out, stats);
+      s.scan_threads(pid, out.back().ino, out, stats);
     }
   }
 }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -807,6 +808,18 @@ TEST_SUITE("snapshot") {
     NSFUN_CHECK_CHILD([] {
       UtsThread thread;
       NSFUN_EXPECT(thread.unshared());
+      // A thread after it, in the leader's namespaces: not listed, and compared with the leader
+      // after the uts thread's entry was added (which may move the entries already there).
+      std::promise<void> done;
+      std::thread plain([gone = done.get_future()] { gone.wait(); });
+      struct Joiner {
+        std::promise<void>& done;
+        std::thread& t;
+        ~Joiner() {
+          done.set_value();
+          t.join();
+        }
+      } joiner{done, plain};
       pid_t self = ::getpid();
       std::string task = "/proc/" + std::to_string(self) + "/task/" + std::to_string(thread.tid());
       std::uint64_t thread_uts = link_ino(task, "uts");
