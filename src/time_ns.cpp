@@ -23,22 +23,7 @@ namespace {
 
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 
-char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanoseconds off);
-
-}  // namespace
-
-std::string detail::time_offsets_text(const TimeOffsets& offsets) {
-  char buf[128];
-  char* end = buf + sizeof(buf);
-  char* p = put_offset(buf, end, "monotonic", offsets.monotonic);
-  p = put_offset(p, end, "boottime", offsets.boottime);
-  return {buf, p};
-}
-
-namespace {
-
 // "<name> <sec> <nsec>\n" (see time_offsets_text).
-
 char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanoseconds off) {
   std::int64_t ns = off.count();
   std::int64_t sec = ns / ns_per_s;
@@ -58,13 +43,25 @@ char* put_offset(char* p, char* end, std::string_view clock, std::chrono::nanose
   return p;
 }
 
+// Both lines into [p, end), which has room for 128 characters; returns the new end.
+char* put_offsets(char* p, char* end, const TimeOffsets& offsets) {
+  p = put_offset(p, end, "monotonic", offsets.monotonic);
+  return put_offset(p, end, "boottime", offsets.boottime);
+}
+
+}  // namespace
+
+std::string detail::time_offsets_text(const TimeOffsets& offsets) {
+  char buf[128];
+  return {buf, put_offsets(buf, buf + sizeof(buf), offsets)};
+}
+
+namespace {
+
 result<void> write_offsets(const char* path, const TimeOffsets& offsets) noexcept {
-  std::string text;
-  try {
-    text = detail::time_offsets_text(offsets);
-  } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "write timens_offsets");
-  }
+  char buf[128];
+  const std::string_view text(
+      buf, static_cast<std::size_t>(put_offsets(buf, buf + sizeof(buf), offsets) - buf));
   int fd = ::open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return sys::last_error("open timens_offsets");
