@@ -19,9 +19,25 @@ namespace nsfun {
 
 namespace {
 
-// (type, inode) packed into one word: nsfs inodes fit in 32 bits, types in 4.
+// (type, inode) packed into one word: nsfs inodes fit in 32 bits, types in 4. Keys sort by
+// inode, then type: the order lsns lists namespaces in, and the Snapshot's.
 std::uint64_t key_of(NsType t, std::uint64_t ino) noexcept {
   return (ino << 4U) | static_cast<std::uint64_t>(t);
+}
+
+std::uint64_t key_of(const Namespace& ns) noexcept {
+  return key_of(ns.type(), ns.ino());
+}
+
+bool by_key(const NsSummary& a, const NsSummary& b) noexcept {
+  return key_of(a.ns) < key_of(b.ns);
+}
+
+// The first summary in [first, last), sorted by key, that is not before `ns`.
+template <class It>
+It lower_bound_of(It first, It last, const Namespace& ns) {
+  return std::lower_bound(first, last, key_of(ns),
+                          [](const NsSummary& s, std::uint64_t k) { return key_of(s.ns) < k; });
 }
 
 // What a namespace's lowest process shows in USER, PPID and COMMAND.
@@ -253,8 +269,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
     // The blocks' groups, sorted by namespace (the order lsns lists them in) and, within one
     // namespace, by block: the first block to have a namespace has its lowest pid and its facts.
     struct Ref {
-      std::uint64_t ino;
-      NsType type;
+      std::uint64_t key;  ///< key_of the namespace
       std::uint32_t block;
       std::uint32_t group;
     };
@@ -273,17 +288,11 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
     for (std::uint32_t b = 0; b < scanned.parts.size(); ++b) {
       const GroupedBlock& block = block_of(b);
       for (std::uint32_t g = 0; g < block.groups.size(); ++g) {
-        refs.push_back({block.groups[g].ino, block.groups[g].type, b, g});
+        refs.push_back({key_of(block.groups[g].type, block.groups[g].ino), b, g});
       }
     }
-    auto ns_less = [](std::uint64_t ino_a, NsType a, std::uint64_t ino_b, NsType b) {
-      return ino_a != ino_b ? ino_a < ino_b : a < b;
-    };
-    std::sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
-      if (a.ino != b.ino || a.type != b.type) {
-        return ns_less(a.ino, a.type, b.ino, b.type);
-      }
-      return a.block < b.block;
+    std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+      return a.key != b.key ? a.key < b.key : a.block < b.block;
     });
     std::vector<NsfsMount> mounts;
     if (options.mounts) {
@@ -296,8 +305,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
     auto for_each_namespace = [&](auto&& fn) {
       for (std::size_t i = 0; i < refs.size();) {
         std::size_t end = i + 1;
-        while (end < refs.size() && refs[end].ino == refs[i].ino &&
-               refs[end].type == refs[i].type) {
+        while (end < refs.size() && refs[end].key == refs[i].key) {
           ++end;
         }
         GroupedBlock& block = block_of(refs[i].block);
@@ -331,33 +339,31 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       auto& procs = block_of(b).procs;
       std::move(procs.begin(), procs.end(), std::back_inserter(snap.procs_));
     }
-    // Namespaces held by a bind mount: their path, and those no process is in.
-    const std::size_t held = snap.namespaces_.size();
+    // Namespaces held by a bind mount: their path, and those no process is in (appended, then
+    // merged into place).
+    const auto held = static_cast<std::ptrdiff_t>(snap.namespaces_.size());
     for (NsfsMount& m : mounts) {
       if (!options.types.contains(m.ns.type())) {
         continue;
       }
-      auto end = snap.namespaces_.begin() + static_cast<std::ptrdiff_t>(held);
-      auto it = std::lower_bound(snap.namespaces_.begin(), end, m.ns,
-                                 [&](const NsSummary& a, const Namespace& n) {
-                                   return ns_less(a.ns.ino(), a.ns.type(), n.ino(), n.type());
-                                 });
-      if (it == end || it->ns != m.ns) {
-        auto extra = std::find_if(end, snap.namespaces_.end(),
-                                  [&](const NsSummary& a) { return a.ns == m.ns; });
-        it = extra != snap.namespaces_.end() ? extra : snap.namespaces_.emplace(extra);
-        it->ns = m.ns;
+      auto& all = snap.namespaces_;
+      auto it = lower_bound_of(all.begin(), all.begin() + held, m.ns);
+      if (it == all.begin() + held || it->ns != m.ns) {
+        // Not held by a process: one entry, however many mounts hold it.
+        it = std::find_if(all.begin() + held, all.end(),
+                          [&](const NsSummary& a) { return a.ns == m.ns; });
+        if (it == all.end()) {
+          it = all.emplace(all.end());
+          it->ns = m.ns;
+        }
       }
       if (it->path.empty()) {
         it->path = std::move(m.path);
       }
     }
-    if (snap.namespaces_.size() != held) {
-      std::sort(snap.namespaces_.begin(), snap.namespaces_.end(),
-                [&](const NsSummary& a, const NsSummary& b) {
-                  return ns_less(a.ns.ino(), a.ns.type(), b.ns.ino(), b.ns.type());
-                });
-    }
+    auto& all = snap.namespaces_;
+    std::sort(all.begin() + held, all.end(), by_key);
+    std::inplace_merge(all.begin(), all.begin() + held, all.end(), by_key);
     if (options.hierarchy || options.ids) {
       // A handful of syscalls per namespace: split across threads like the scan.
       detail::parallel_for(snap.namespaces_.size(), options.workers, [&](std::size_t i) {
@@ -371,10 +377,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
 }
 
 const NsSummary* Snapshot::find(const Namespace& ns) const noexcept {
-  auto it = std::lower_bound(
-      namespaces_.begin(), namespaces_.end(), ns, [](const NsSummary& s, const Namespace& n) {
-        return s.ns.ino() != n.ino() ? s.ns.ino() < n.ino() : s.ns.type() < n.type();
-      });
+  auto it = lower_bound_of(namespaces_.begin(), namespaces_.end(), ns);
   return it != namespaces_.end() && it->ns == ns ? &*it : nullptr;
 }
 
