@@ -20,6 +20,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <iterator>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -462,18 +463,28 @@ class Helpers {
 // Keeps every entry: what scan_procs returns.
 class CollectAll final : public detail::BlockSink {
  public:
-  struct Procs final : Part {
-    std::vector<ProcEntry> procs;
-  };
-
   std::unique_ptr<Part> take(std::vector<ProcEntry>& procs) override {
-    auto part = std::make_unique<Procs>();
+    auto part = std::make_unique<Part>();
     part->procs = std::move(procs);
     return part;
   }
 };
 
 }  // namespace
+
+std::vector<ProcEntry> detail::join_procs(
+    const std::vector<std::unique_ptr<BlockSink::Part>>& parts) {
+  std::size_t total = 0;
+  for (const auto& part : parts) {
+    total += part->procs.size();
+  }
+  std::vector<ProcEntry> out;
+  out.reserve(total);
+  for (const auto& part : parts) {
+    std::move(part->procs.begin(), part->procs.end(), std::back_inserter(out));
+  }
+  return out;
+}
 
 detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
                                              const ProcScanOptions& options,
@@ -545,15 +556,7 @@ result<ProcScan> detail::scan_procs_at(int proc_fd,
     CollectAll sink;
     ScannedBlocks scanned = scan_blocks_at(proc_fd, options, sink);
     out.stats = scanned.stats;
-    std::size_t total = 0;
-    for (const auto& part : scanned.parts) {
-      total += static_cast<const CollectAll::Procs&>(*part).procs.size();
-    }
-    out.procs.reserve(total);
-    for (auto& part : scanned.parts) {
-      auto& procs = static_cast<CollectAll::Procs&>(*part).procs;
-      std::move(procs.begin(), procs.end(), std::back_inserter(out.procs));
-    }
+    out.procs = join_procs(scanned.parts);
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "scan /proc");
   }

@@ -19,12 +19,15 @@ namespace nsfun::detail {
 // so a caller can boil them down (group, count, read more) in parallel and in little memory.
 class BlockSink {
  public:
-  // What take() kept of one block.
+  // What take() kept of one block: the entries it keeps, if any, and whatever a derived part
+  // adds.
   struct Part {
     Part() = default;
     Part(const Part&) = delete;
     Part& operator=(const Part&) = delete;
     virtual ~Part() = default;
+
+    std::vector<ProcEntry> procs;
   };
 
   BlockSink() = default;
@@ -43,6 +46,10 @@ struct ScannedBlocks {
   std::vector<std::unique_ptr<BlockSink::Part>> parts;
   ProcScanStats stats;
 };
+
+// The entries the parts kept, in order, moved into one vector.
+[[nodiscard]] std::vector<ProcEntry> join_procs(
+    const std::vector<std::unique_ptr<BlockSink::Part>>& parts);
 
 // Scans /proc (or options.pids) into `sink`. An exception thrown on any scanning thread
 // (std::bad_alloc) is rethrown here, once every thread has stopped.

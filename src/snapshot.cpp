@@ -136,11 +136,10 @@ struct Group {
 
 // What the Snapshot keeps of one block: its namespaces in order of first appearance, the
 // USER/PPID/COMMAND facts of the processes that first appear in one of them, and (with
-// keep_procs) the entries themselves.
+// keep_procs) the entries themselves, in Part::procs.
 struct GroupedBlock final : detail::BlockSink::Part {
   std::vector<Group> groups;
   std::vector<ProcFacts> facts;
-  std::vector<ProcEntry> procs;
 };
 
 // Groups each block as soon as it is scanned, on the thread that scanned it, and reads the facts
@@ -278,10 +277,8 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
       return static_cast<GroupedBlock&>(*scanned.parts[b]);
     };
     std::size_t ngroups = 0;
-    std::size_t nprocs = 0;
     for (std::size_t b = 0; b < scanned.parts.size(); ++b) {
       ngroups += block_of(b).groups.size();
-      nprocs += block_of(b).procs.size();
     }
     std::vector<Ref> refs;
     refs.reserve(ngroups);
@@ -334,11 +331,7 @@ result<Snapshot> Snapshot::take(const SnapshotOptions& options) noexcept {
         s.nprocs += block_of(refs[i].block).groups[refs[i].group].nprocs;
       }
     });
-    snap.procs_.reserve(nprocs);
-    for (std::size_t b = 0; b < scanned.parts.size(); ++b) {
-      auto& procs = block_of(b).procs;
-      std::move(procs.begin(), procs.end(), std::back_inserter(snap.procs_));
-    }
+    snap.procs_ = detail::join_procs(scanned.parts);
     // Namespaces held by a bind mount: their path, and those no process is in (appended, then
     // merged into place).
     const auto held = static_cast<std::ptrdiff_t>(snap.namespaces_.size());
