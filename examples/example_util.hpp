@@ -46,17 +46,17 @@ inline nsfun::result<std::string> output_of(nsfun::Command cmd) {
 
 /// Prints "NAME: what failed: why" and gives the exit status: 77 when the kernel said no. Only
 /// for the step that needs the privileges: once that worked, a refusal is a bug (fail_after()).
-inline int fail(const char* name, const nsfun::error& e) {
-  std::fprintf(stderr, "%s: %s\n", name, e.message().c_str());
-  return e == std::errc::operation_not_permitted || e == std::errc::permission_denied
-             ? cannot_run_here
-             : 1;
-}
-
 /// Prints "NAME: what failed: why" and gives exit status 1, whatever the error.
 inline int fail_after(const char* name, const nsfun::error& e) {
   std::fprintf(stderr, "%s: %s\n", name, e.message().c_str());
   return 1;
+}
+
+inline int fail(const char* name, const nsfun::error& e) {
+  int status = fail_after(name, e);
+  return e == std::errc::operation_not_permitted || e == std::errc::permission_denied
+             ? cannot_run_here
+             : status;
 }
 
 }  // namespace example

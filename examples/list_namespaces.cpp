@@ -99,13 +99,14 @@ int main(int argc, char** argv) {
                    "NPROCS", "PID", "USER", "COMMAND");
   }
   for (const nsfun::NsSummary& s : snap.value().namespaces()) {
-    if (s.pid != 0) {
-      fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
-                     nsfun::name(s.ns.type()), s.nprocs, s.pid, user_name(s.uid, users), s.command);
-    } else {
-      fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
-                     nsfun::name(s.ns.type()), s.nprocs, "", "", s.path);
-    }
+    // A namespace no process is in (held by a bind mount): no PID or USER, its path for COMMAND.
+    const bool held = s.pid != 0;
+    const fmt::format_int pid(s.pid);
+    fmt::format_to(std::back_inserter(out), "{:>10} {:<6} {:>6} {:>6} {:<8} {}\n", s.ns.ino(),
+                   nsfun::name(s.ns.type()), s.nprocs,
+                   held ? std::string_view(pid.data(), pid.size()) : std::string_view(),
+                   held ? std::string_view(user_name(s.uid, users)) : std::string_view(),
+                   held ? s.command : s.path);
     if (out.size() > 60 * 1024) {
       std::fwrite(out.data(), 1, out.size(), stdout);
       out.clear();
