@@ -44,6 +44,8 @@ class Category final : public std::error_category {
         return "No parent namespace visible";
       case errc::child_failed:
         return "Helper process failed";
+      case errc::namespace_not_new:
+        return "Needs a namespace the process makes or joins";
     }
     return "Unknown nsfun error";
   }
@@ -68,6 +70,8 @@ class Category final : public std::error_category {
         return std::errc::no_such_file_or_directory;
       case errc::child_failed:
         return std::errc::io_error;
+      case errc::namespace_not_new:
+        return std::errc::invalid_argument;
     }
     return {ev, *this};
   }
@@ -80,15 +84,60 @@ const std::error_category& nsfun_category() noexcept {
   return category;
 }
 
-std::string error::message() const {
-  std::string s(what);
-  s += ": ";
-  s += code.message();
+std::string error::subject() const {
+  std::string s;
+  s.reserve(what.size() + used() + 4);
+  if (auto c = context(); !c.empty()) {
+    s += c;
+    if (!what.empty() || !object().empty()) {
+      s += ": ";
+    }
+  }
+  s += what;
+  if (auto o = object(); !o.empty()) {
+    if (!what.empty()) {
+      s += ' ';
+    }
+    s += o;
+  }
   return s;
 }
 
+std::string error::message() const {
+  std::string s = subject();
+  if (!s.empty()) {
+    s += ": ";
+  }
+  if (auto r = reason(); !r.empty()) {
+    s += r;
+  } else {
+    s += code.message();
+  }
+  if (auto n = note(); !n.empty()) {
+    s += " (";
+    s += n;
+    s += ')';
+  }
+  return s;
+}
+
+namespace {
+
+// A system_error whose what() is the error's whole message, not "<what_arg>: <code message>".
+class Exception final : public std::system_error {
+ public:
+  Exception(const error& e) : std::system_error(e.code), text_(e.message()) {}
+
+  [[nodiscard]] const char* what() const noexcept override { return text_.c_str(); }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
 void outcome_throw_as_system_error_with_payload(const error& e) {
-  throw std::system_error(e.code, std::string(e.what));
+  throw Exception(e);
 }
 
 }  // namespace nsfun
