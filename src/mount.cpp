@@ -27,8 +27,23 @@ namespace {
 // statvfs(3) flag glibc 2.36 lacks (kernel ST_NOSYMFOLLOW, Linux 5.10).
 constexpr unsigned long st_nosymfollow = 0x2000;
 
-auto malformed() noexcept {
-  return errno_error(EINVAL, "parse mountinfo line");
+// How much of a mountinfo line an error quotes: enough to recognise it, leaving room in the
+// error's buffer for the reason.
+constexpr std::size_t quoted_line_max = 120;
+
+// The error for mountinfo line `line`: EINVAL (or `err`), the line quoted as the object, cut
+// to quoted_line_max bytes ("..." inside the quotes when cut), and `why` as the reason.
+error line_error(std::string_view line, std::string_view why, int err = EINVAL) noexcept {
+  error e = errno_error(err, "parse mountinfo line");
+  if (line.size() > quoted_line_max) {
+    e.on('"', line.substr(0, quoted_line_max - 3), "...\"");
+  } else {
+    e.on('"', line, '"');
+  }
+  if (!why.empty()) {
+    e.because(why);
+  }
+  return e;
 }
 
 // The next space-separated field of `rest`, which is advanced past it.
@@ -60,6 +75,21 @@ bool tagged_number(std::string_view field, std::string_view tag, std::uint32_t& 
     return false;
   }
   return parse_number(field.substr(tag.size()), out);
+}
+
+// mount(8)'s option for a propagation change, as the step of its error.
+std::string_view propagation_step(Propagation p, bool recursive) noexcept {
+  switch (p) {
+    case Propagation::shared:
+      return recursive ? "mount --make-rshared" : "mount --make-shared";
+    case Propagation::slave:
+      return recursive ? "mount --make-rslave" : "mount --make-slave";
+    case Propagation::private_:
+      return recursive ? "mount --make-rprivate" : "mount --make-private";
+    case Propagation::unbindable:
+      return recursive ? "mount --make-runbindable" : "mount --make-unbindable";
+  }
+  return "mount --make-private";
 }
 
 unsigned long propagation_flag(Propagation p) noexcept {
@@ -106,21 +136,23 @@ result<MountInfo> parse_mountinfo_line(std::string_view line) noexcept {
   try {
     MountInfo m;
     std::string_view rest = line;
-    if (!parse_number(next_field(rest), m.mount_id) ||
-        !parse_number(next_field(rest), m.parent_id)) {
-      return malformed();
+    if (!parse_number(next_field(rest), m.mount_id)) {
+      return line_error(line, "bad mount id (field 1)");
+    }
+    if (!parse_number(next_field(rest), m.parent_id)) {
+      return line_error(line, "bad parent id (field 2)");
     }
     std::string_view dev = next_field(rest);
     std::size_t colon = dev.find(':');
     if (colon == std::string_view::npos || !parse_number(dev.substr(0, colon), m.major) ||
         !parse_number(dev.substr(colon + 1), m.minor)) {
-      return malformed();
+      return line_error(line, "bad major:minor (field 3)");
     }
     std::string_view root = next_field(rest);
     std::string_view mount_point = next_field(rest);
     std::string_view options = next_field(rest);
     if (root.empty() || mount_point.empty() || options.empty()) {
-      return malformed();
+      return line_error(line, "missing root, mount point or mount options (fields 4 to 6)");
     }
     m.root = detail::unescape_mount_path(root);
     m.mount_point = detail::unescape_mount_path(mount_point);
@@ -130,7 +162,7 @@ result<MountInfo> parse_mountinfo_line(std::string_view line) noexcept {
     for (;;) {
       std::string_view field = next_field(rest);
       if (field.empty()) {
-        return malformed();
+        return line_error(line, "no \" - \" separator after the optional fields");
       }
       if (field == "-") {
         break;
@@ -146,24 +178,26 @@ result<MountInfo> parse_mountinfo_line(std::string_view line) noexcept {
     std::string_view fs_type = next_field(rest);
     std::string_view source = next_field(rest);
     if (fs_type.empty() || source.empty()) {
-      return malformed();
+      return line_error(line, "missing filesystem type or source after \" - \"");
     }
     m.fs_type = detail::unescape_mount_path(fs_type);
     m.source = detail::unescape_mount_path(source);
     m.super_options = detail::unescape_mount_path(next_field(rest));
     return m;
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "parse mountinfo line");
+    return line_error(line, {}, ENOMEM);
   }
 }
 
 result<std::vector<MountInfo>> parse_mountinfo(std::string_view text) noexcept {
+  std::size_t number = 0;  // of the line being parsed, from 1
   try {
     std::vector<MountInfo> out;
     while (!text.empty()) {
       std::size_t nl = text.find('\n');
       std::string_view line = text.substr(0, nl);
       text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      ++number;
       if (line.empty()) {
         continue;
       }
@@ -172,7 +206,7 @@ result<std::vector<MountInfo>> parse_mountinfo(std::string_view text) noexcept {
     }
     return out;
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "parse mountinfo");
+    return errno_error(ENOMEM, "parse mountinfo").on("line ", number);
   }
 }
 
@@ -182,11 +216,11 @@ result<std::vector<MountInfo>> mounts() noexcept {
     std::string text;
     // thread-self: a thread that entered another mount namespace (run_in) sees that one.
     if (int err = detail::read_at(proc.get(), "thread-self/mountinfo", text); err != 0) {
-      return errno_error(err, "read /proc/thread-self/mountinfo");
+      return errno_error(err, "read").on("/proc/thread-self/mountinfo");
     }
     return parse_mountinfo(text);
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "read /proc/thread-self/mountinfo");
+    return errno_error(ENOMEM, "read").on("/proc/thread-self/mountinfo");
   }
 }
 
@@ -194,11 +228,11 @@ result<MountInfo> mount_of(const char* path) noexcept {
   struct statx stx {};
 
   if (::statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) < 0) {
-    return sys::last_error("statx");
+    return sys::last_error("statx").on(path);
   }
   // COMPAT(linux < 5.8): no mount id in statx; the baseline is 5.8.
   if ((stx.stx_mask & STATX_MNT_ID) == 0) {
-    return errno_error(ENOTSUP, "statx: no mount id");
+    return errno_error(ENOTSUP, "statx").on(path).because("the kernel gives no mount id");
   }
   NSFUN_TRY(auto all, mounts());
   for (auto& m : all) {
@@ -207,18 +241,22 @@ result<MountInfo> mount_of(const char* path) noexcept {
     }
   }
   // Unmounted between the statx and the read.
-  return errno_error(ENOENT, "find mount in mountinfo");
+  return errno_error(ENOENT, "find mount")
+      .on(path)
+      .because("mount ", stx.stx_mnt_id, " is no longer in /proc/thread-self/mountinfo");
 }
 
 result<bool> is_mount_point(const char* path) noexcept {
   struct statx stx {};
 
   if (::statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) < 0) {
-    return sys::last_error("statx");
+    return sys::last_error("statx").on(path);
   }
   // COMPAT(linux < 5.8): no STATX_ATTR_MOUNT_ROOT; the baseline is 5.8.
   if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0) {
-    return errno_error(ENOTSUP, "statx: no mount root attribute");
+    return errno_error(ENOTSUP, "statx")
+        .on(path)
+        .because("the kernel gives no mount root attribute");
   }
   return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 }
@@ -230,7 +268,7 @@ result<Propagation> propagation_of(const char* path) noexcept {
 
 result<void> mount_proc(const char* target) noexcept {
   if (::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-    return sys::last_error("mount proc");
+    return sys::last_error("mount").on("proc on ", target);
   }
   return success();
 }
@@ -241,7 +279,7 @@ result<void> bind(const char* source, const char* target, bool recursive) noexce
     flags |= MS_REC;
   }
   if (::mount(source, target, "none", flags, nullptr) < 0) {
-    return sys::last_error("mount --bind");
+    return sys::last_error(recursive ? "mount --rbind" : "mount --bind").on(source, " on ", target);
   }
   return success();
 }
@@ -250,7 +288,7 @@ result<void> remount_readonly(const char* target) noexcept {
   struct statvfs st {};
 
   if (::statvfs(target, &st) < 0) {
-    return sys::last_error("statvfs");
+    return sys::last_error("statvfs").on(target);
   }
   // A bind remount replaces every per-mount flag it is given: pass the current ones back, or a
   // nosuid mount would silently lose nosuid (and in a user namespace, where such flags are
@@ -270,7 +308,7 @@ result<void> remount_readonly(const char* target) noexcept {
     flags |= MS_NOSYMFOLLOW;
   }
   if (::mount("none", target, nullptr, flags, nullptr) < 0) {
-    return sys::last_error("mount -o remount,bind,ro");
+    return sys::last_error("mount -o remount,bind,ro").on(target);
   }
   return success();
 }
@@ -281,7 +319,7 @@ result<void> set_propagation(const char* target, Propagation p, bool recursive) 
     flags |= MS_REC;
   }
   if (::mount("none", target, nullptr, flags, nullptr) < 0) {
-    return sys::last_error("mount --make-<propagation>");
+    return sys::last_error(propagation_step(p, recursive)).on(target);
   }
   return success();
 }
@@ -292,42 +330,80 @@ result<void> unmount(const char* target, bool detach) noexcept {
     flags |= MNT_DETACH;
   }
   if (::umount2(target, flags) < 0) {
-    return sys::last_error("umount");
+    return sys::last_error(detach ? "umount --lazy" : "umount").on(target);
   }
   return success();
 }
 
+namespace {
+
+// Why pivot_root(2) said EINVAL when new_root is a mount point: the kernel refuses when the new
+// root's mount, its parent mount or the parent of the current root's mount is shared. Names
+// the first shared one found as the reason ("parent mount /run is shared"); returns `e` as it
+// is when none is (or mountinfo cannot be read), as EINVAL has other causes too.
+error explain_pivot_einval(error e, const char* new_root) noexcept {
+  auto all = mounts();
+  auto mine = mount_of(new_root);
+  auto root = mount_of("/");
+  if (!all || !mine || !root) {
+    return e;
+  }
+  auto find = [&](int id) -> const MountInfo* {
+    for (const auto& m : all.value()) {
+      if (m.mount_id == id) {
+        return &m;
+      }
+    }
+    return nullptr;
+  };
+  if (mine.value().shared != 0) {
+    return std::move(e).because("mount ", mine.value().mount_point, " is shared");
+  }
+  if (const MountInfo* parent = find(mine.value().parent_id);
+      parent != nullptr && parent->shared != 0) {
+    return std::move(e).because("parent mount ", parent->mount_point, " is shared");
+  }
+  if (const MountInfo* parent = find(root.value().parent_id);
+      parent != nullptr && parent->mount_id != root.value().mount_id && parent->shared != 0) {
+    return std::move(e).because("parent mount ", parent->mount_point, " of / is shared");
+  }
+  return e;
+}
+
+}  // namespace
+
 result<void> pivot_root_into(const char* new_root) noexcept {
   int raw = ::open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) {
-    return sys::last_error("open new root");
+    return sys::last_error("open new root").on(new_root);
   }
   UniqueFd root = UniqueFd::adopt(raw);  // owns: just opened
   // pivot_root says EINVAL for half a dozen reasons; name the most common one.
   auto mounted = is_mount_point(new_root);
   if (mounted && !mounted.value()) {
-    return errno_error(EINVAL, "pivot_root: new root is not a mount point");
+    return errno_error(EINVAL, "pivot_root").on(new_root).because("new root is not a mount point");
   }
   raw = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) {
-    return sys::last_error("open working directory");
+    return sys::last_error("open working directory").on(".");
   }
   UniqueFd old_cwd = UniqueFd::adopt(raw);  // owns: just opened
   if (::fchdir(root.get()) < 0) {
-    return sys::last_error("chdir new root");
+    return sys::last_error("chdir").on(new_root);
   }
   // With new_root == put_old, the old root ends up mounted on top of the new one, at ".", from
   // where it can be detached without needing a directory for it inside the new root.
   if (::syscall(SYS_pivot_root, ".", ".") < 0) {
     int err = errno;
     (void)!::fchdir(old_cwd.get());
-    return errno_error(err, "pivot_root");
+    error e = errno_error(err, "pivot_root").on(new_root);
+    return err == EINVAL ? explain_pivot_einval(std::move(e), new_root) : e;
   }
   if (::umount2(".", MNT_DETACH) < 0) {
-    return sys::last_error("umount old root");
+    return sys::last_error("umount old root").on("on ", new_root);
   }
   if (::chdir("/") < 0) {
-    return sys::last_error("chdir /");
+    return sys::last_error("chdir").on("/");
   }
   return success();
 }

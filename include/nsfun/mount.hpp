@@ -52,21 +52,25 @@ struct MountInfo {
 };
 
 /// Parses one mountinfo line (without its newline). A pure function: no system call.
-/// Errors: std::errc::invalid_argument (step "parse mountinfo line") for a malformed line,
-/// std::errc::not_enough_memory.
+/// Errors: std::errc::invalid_argument (step "parse mountinfo line") for a malformed line, with
+/// the line quoted as the error's object (its first 117 bytes and "..." when longer) and the
+/// field at fault as its reason: `parse mountinfo line "22 1 8-1 / / rw - ext4 /dev/sda1 rw":
+/// bad major:minor (field 3)`; std::errc::not_enough_memory.
 [[nodiscard]] result<MountInfo> parse_mountinfo_line(std::string_view line) noexcept;
 
-/// Parses a whole mountinfo text; lines that do not parse are an error.
+/// Parses a whole mountinfo text; a line that does not parse is an error (as from
+/// parse_mountinfo_line(), naming that line).
 [[nodiscard]] result<std::vector<MountInfo>> parse_mountinfo(std::string_view text) noexcept;
 
 /// The mounts of the calling thread's mount namespace (/proc/thread-self/mountinfo), in the
 /// kernel's order (parents before children).
-/// Errors: nsfun::errc::proc_not_mounted.
+/// Errors: nsfun::errc::proc_not_mounted; a read error names /proc/thread-self/mountinfo.
 [[nodiscard]] result<std::vector<MountInfo>> mounts() noexcept;
 
 /// The mount `path` lies on (the topmost one when several are stacked), found by mount id.
 /// Wraps: statx(2) with STATX_MNT_ID (Linux 5.8+).
-/// Errors: std::errc::no_such_file_or_directory, std::errc::not_supported (no mount id).
+/// Errors (naming `path`): std::errc::no_such_file_or_directory, std::errc::not_supported (no
+/// mount id).
 [[nodiscard]] result<MountInfo> mount_of(const char* path) noexcept;
 
 /// True when `path` is the root of a mount (a mount point).
@@ -84,15 +88,17 @@ struct MountInfo {
 /// Wraps: mount(2) https://man7.org/linux/man-pages/man2/mount.2.html
 /// Affects: the calling thread's mount namespace.
 /// Needs: CAP_SYS_ADMIN in the user namespace owning the pid namespace.
-/// Errors: std::errc::operation_not_permitted, std::errc::no_such_file_or_directory.
+/// Errors (step "mount", object "proc on TARGET"): std::errc::operation_not_permitted,
+/// std::errc::no_such_file_or_directory.
 [[nodiscard]] result<void> mount_proc(const char* target) noexcept;
 
 /// Bind-mounts `source` onto `target` (`mount --bind`, or `--rbind` with `recursive`, which also
 /// binds the mounts below `source`). `target` must exist: a directory for a directory, a file
 /// for a file. Binding a directory onto itself makes it a mount point (pivot_root_into needs one).
 /// Wraps: mount(2) with MS_BIND. Affects: the calling thread's mount namespace.
-/// Needs: CAP_SYS_ADMIN. Errors: std::errc::no_such_file_or_directory,
-/// std::errc::invalid_argument (an unbindable source).
+/// Needs: CAP_SYS_ADMIN. Errors (step "mount --bind" or "mount --rbind", object
+/// "SOURCE on TARGET"): std::errc::no_such_file_or_directory, std::errc::invalid_argument (an
+/// unbindable source).
 [[nodiscard]] result<void> bind(const char* source, const char* target, bool recursive) noexcept;
 
 /// Makes the mount on `target` read-only, keeping its other per-mount flags (nosuid, nodev,
@@ -102,14 +108,16 @@ struct MountInfo {
 /// onto itself first otherwise).
 /// Wraps: mount(2) with MS_BIND | MS_REMOUNT | MS_RDONLY.
 /// Affects: the calling thread's mount namespace. Needs: CAP_SYS_ADMIN.
-/// Errors: std::errc::invalid_argument (not a mount point), std::errc::operation_not_permitted.
+/// Errors (naming `target`): std::errc::invalid_argument (not a mount point),
+/// std::errc::operation_not_permitted.
 [[nodiscard]] result<void> remount_readonly(const char* target) noexcept;
 
 /// Changes the propagation type of the mount on `target` (`mount --make-private` …), and with
 /// `recursive` of every mount below it too (`--make-rprivate` …).
 /// Wraps: mount(2) with MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE.
 /// Affects: the calling thread's mount namespace. Needs: CAP_SYS_ADMIN.
-/// Errors: std::errc::invalid_argument (not a mount point).
+/// Errors (step mount(8)'s option, "mount --make-rprivate"…, naming `target`):
+/// std::errc::invalid_argument (not a mount point).
 [[nodiscard]] result<void> set_propagation(const char* target,
                                            Propagation p,
                                            bool recursive) noexcept;
@@ -117,7 +125,8 @@ struct MountInfo {
 /// Unmounts the topmost mount on `target`; with `detach`, lazily (MNT_DETACH: gone from the
 /// namespace now, freed once no longer busy). Symbolic links are not followed.
 /// Wraps: umount2(2). Affects: the calling thread's mount namespace. Needs: CAP_SYS_ADMIN.
-/// Errors: std::errc::invalid_argument (not a mount point), std::errc::device_or_resource_busy.
+/// Errors (step "umount" or "umount --lazy", naming `target`): std::errc::invalid_argument (not a
+/// mount point), std::errc::device_or_resource_busy.
 [[nodiscard]] result<void> unmount(const char* target, bool detach) noexcept;
 
 /// Makes `new_root` the root of the calling thread's mount namespace and detaches the old root
@@ -133,9 +142,11 @@ struct MountInfo {
 /// Wraps: pivot_root(2) https://man7.org/linux/man-pages/man2/pivot_root.2.html
 /// Affects: the calling thread's mount namespace, root and working directory.
 /// Needs: CAP_SYS_ADMIN.
-/// Errors: std::errc::invalid_argument (step "pivot_root: new root is not a mount point" when
-/// that is the cause; step "pivot_root" for a shared mount), std::errc::not_a_directory,
-/// std::errc::no_such_file_or_directory. On error the working directory is put back.
+/// Errors, naming `new_root`: std::errc::invalid_argument (step "pivot_root"; the reason says
+/// "new root is not a mount point" when that is the cause, or which mount is shared, as in
+/// `pivot_root /newroot: parent mount /run is shared`), std::errc::not_a_directory and
+/// std::errc::no_such_file_or_directory (step "open new root"). On error the working directory
+/// is put back.
 [[nodiscard]] result<void> pivot_root_into(const char* new_root) noexcept;
 
 }  // namespace nsfun

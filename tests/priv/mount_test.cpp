@@ -342,11 +342,15 @@ TEST_SUITE("mount") {
       auto plain = nsfun::pivot_root_into((dir + "/plain").c_str());
       NSFUN_EXPECT(!plain);
       NSFUN_EXPECT(plain.error() == std::errc::invalid_argument);
-      NSFUN_EXPECT(plain.error().what == "pivot_root: new root is not a mount point");
+      NSFUN_EXPECT(plain.error().what == "pivot_root");
+      NSFUN_EXPECT(plain.error().message() ==
+                   "pivot_root " + dir + "/plain: new root is not a mount point");
 
       auto missing = nsfun::pivot_root_into((dir + "/missing").c_str());
       NSFUN_EXPECT(!missing);
       NSFUN_EXPECT(missing.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(missing.error().message() ==
+                   "open new root " + dir + "/missing: No such file or directory");
 
       NSFUN_EXPECT(try_write(dir + "/file") == 0);
       auto file = nsfun::pivot_root_into((dir + "/file").c_str());
@@ -375,10 +379,58 @@ TEST_SUITE("mount") {
       NSFUN_EXPECT(!r);
       NSFUN_EXPECT(r.error() == std::errc::invalid_argument);
       NSFUN_EXPECT(r.error().what == "pivot_root");
+      // The kernel's EINVAL has many causes: the error names the new root and the shared mount.
+      NSFUN_EXPECT(r.error().message() == "pivot_root " + root + ": parent mount /run is shared");
       char cwd[64] = {};
       NSFUN_EXPECT(::getcwd(cwd, sizeof(cwd)) != nullptr);
       NSFUN_EXPECT(std::strcmp(cwd, "/run") == 0);
       NSFUN_EXPECT(exists("/etc/os-release"));
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #12: mount and umount errors name the filesystem, source and target") {
+    NSFUN_REQUIRE(t::can_private_run(), no_private_run);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      const std::string dir = scratch();
+      const std::string missing = dir + "/missing";
+      const std::string plain = dir + "/plain";
+      NSFUN_EXPECT(make_dir(plain));
+
+      auto proc = nsfun::mount_proc(missing.c_str());
+      NSFUN_EXPECT(!proc);
+      NSFUN_EXPECT(proc.error().what == "mount");
+      NSFUN_EXPECT(proc.error().message() ==
+                   "mount proc on " + missing + ": No such file or directory");
+
+      auto bind = nsfun::bind(missing.c_str(), plain.c_str(), /*recursive=*/true);
+      NSFUN_EXPECT(!bind);
+      NSFUN_EXPECT(bind.error().message() ==
+                   "mount --rbind " + missing + " on " + plain + ": No such file or directory");
+
+      auto ro = nsfun::remount_readonly(plain.c_str());
+      NSFUN_EXPECT(!ro);
+      NSFUN_EXPECT(ro.error().message() ==
+                   "mount -o remount,bind,ro " + plain + ": Invalid argument");
+
+      auto shared = nsfun::set_propagation(plain.c_str(), Propagation::shared, /*recursive=*/true);
+      NSFUN_EXPECT(!shared);
+      NSFUN_EXPECT(shared.error().message() ==
+                   "mount --make-rshared " + plain + ": Invalid argument");
+
+      auto umount = nsfun::unmount(plain.c_str(), /*detach=*/false);
+      NSFUN_EXPECT(!umount);
+      NSFUN_EXPECT(umount.error().what == "umount");
+      NSFUN_EXPECT(umount.error().message() == "umount " + plain + ": Invalid argument");
+      auto lazy = nsfun::unmount(missing.c_str(), /*detach=*/true);
+      NSFUN_EXPECT(!lazy);
+      NSFUN_EXPECT(lazy.error().message() ==
+                   "umount --lazy " + missing + ": No such file or directory");
+
+      auto of = nsfun::mount_of(missing.c_str());
+      NSFUN_EXPECT(!of);
+      NSFUN_EXPECT(of.error().message() == "statx " + missing + ": No such file or directory");
       return 0;
     });
   }

@@ -112,6 +112,33 @@ TEST_SUITE("mount") {
     }
   }
 
+  TEST_CASE("issue #12: a mountinfo parse error quotes the line and says which field is bad") {
+    auto dev = nsfun::parse_mountinfo_line("22 1 8-1 / / rw - ext4 /dev/sda1 rw");
+    REQUIRE(!dev);
+    CHECK(
+        dev.error().message() ==
+        "parse mountinfo line \"22 1 8-1 / / rw - ext4 /dev/sda1 rw\": bad major:minor (field 3)");
+    auto sep = nsfun::parse_mountinfo_line("22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw");
+    REQUIRE(!sep);
+    CHECK(sep.error().object() == "\"22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw\"");
+    CHECK(sep.error().reason().find("separator") != std::string_view::npos);
+
+    // A long line is cut inside the quotes, and the reason still fits beside it.
+    const std::string long_line = "23 1 0:1 / /" + std::string(300, 'x') + " rw";
+    auto cut = nsfun::parse_mountinfo_line(long_line);
+    REQUIRE(!cut);
+    const std::string_view object = cut.error().object();
+    REQUIRE(object.size() == 122);  // the quotes, 117 bytes of the line and "..."
+    CHECK(object.substr(0, 13) == "\"23 1 0:1 / /");
+    CHECK(object.substr(object.size() - 4) == "...\"");
+    CHECK(cut.error().reason() == "no \" - \" separator after the optional fields");
+
+    // parse_mountinfo reports the line that failed, not only that one did.
+    auto whole = nsfun::parse_mountinfo("1 0 0:1 / / rw - rootfs rootfs rw\nbroken\n");
+    REQUIRE(!whole);
+    CHECK(whole.error().message().find("\"broken\"") != std::string::npos);
+  }
+
   TEST_CASE("parse_mountinfo: several lines, blank ones skipped, a bad one fails the whole") {
     auto all = nsfun::parse_mountinfo(
         "1 0 0:1 / / rw shared:1 - rootfs rootfs rw\n"
