@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 // nsfun – cgroup v2 directories: found from mountinfo, reached by dirfd, removed by their owner.
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <new>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include <dirent.h>
@@ -19,7 +23,6 @@
 
 #include <nsfun/cgroup.hpp>
 #include <nsfun/mount.hpp>
-#include <nsfun/persist.hpp>
 
 #include "proc_util.hpp"
 #include "sys.hpp"
@@ -37,37 +40,83 @@ constexpr long remove_wait_ms = 2000;
 // cgroup.max.depth is unlimited; a deeper tree is left for the caller).
 constexpr int max_tree_depth = 32;
 
-struct ControllerSteps {
-  std::string_view name;
-  std::string_view missing;   // not in the v2 hierarchy
-  std::string_view disabled;  // in it, but not enabled by the parent
-};
-
-// error::what must be a static string: one pair per controller the kernel has.
-constexpr ControllerSteps controller_steps[] = {
-    {"cpu", "cgroup controller not in the v2 hierarchy: cpu",
-     "cgroup controller not enabled by the parent cgroup: cpu"},
-    {"cpuset", "cgroup controller not in the v2 hierarchy: cpuset",
-     "cgroup controller not enabled by the parent cgroup: cpuset"},
-    {"io", "cgroup controller not in the v2 hierarchy: io",
-     "cgroup controller not enabled by the parent cgroup: io"},
-    {"memory", "cgroup controller not in the v2 hierarchy: memory",
-     "cgroup controller not enabled by the parent cgroup: memory"},
-    {"hugetlb", "cgroup controller not in the v2 hierarchy: hugetlb",
-     "cgroup controller not enabled by the parent cgroup: hugetlb"},
-    {"pids", "cgroup controller not in the v2 hierarchy: pids",
-     "cgroup controller not enabled by the parent cgroup: pids"},
-    {"rdma", "cgroup controller not in the v2 hierarchy: rdma",
-     "cgroup controller not enabled by the parent cgroup: rdma"},
-    {"misc", "cgroup controller not in the v2 hierarchy: misc",
-     "cgroup controller not enabled by the parent cgroup: misc"},
-};
-
-// A single file or directory name: no '/', no NUL, not "." or "..", 1 to 255 bytes (the rule
-// for a namespace's pin name too).
-bool is_component(std::string_view s) noexcept {
-  return is_valid_ns_name(s);
+// Why `s` is not a single file or directory name (1 to 255 bytes, no '/', no NUL, not "." or
+// ".."), as an error's reason; empty when it is one.
+std::string_view name_problem(std::string_view s) noexcept {
+  if (s.empty()) {
+    return "empty name";
+  }
+  if (s == "." || s == "..") {
+    return "not a name but a directory link";
+  }
+  if (s.size() > 255) {
+    return "longer than 255 bytes";
+  }
+  if (s.find('/') != std::string_view::npos) {
+    return "contains a '/'";
+  }
+  if (s.find('\0') != std::string_view::npos) {
+    return "contains a NUL byte";
+  }
+  return {};
 }
+
+// Sets a name the caller gave as the object of `e`, quoted and cut to 64 bytes so that the
+// reason still fits beside it.
+error& on_name(error& e, std::string_view name) noexcept {
+  constexpr std::size_t max = 64;
+  if (name.size() > max) {
+    return e.on('"', name.substr(0, max - 3), "...\"");
+  }
+  return e.on('"', name, '"');
+}
+
+// The nsfun::errc::invalid_name error for `name`, with the reason, for step `what`.
+error invalid_name_error(std::string_view what, std::string_view name) noexcept {
+  error e = nsfun_error(errc::invalid_name, what);
+  return std::move(on_name(e, name).because(name_problem(name)));
+}
+
+// Where a cgroup, or a file in it, is, for an error's object: the target of /proc/self/fd/N
+// (relative to the caller's root), then "/" and `file` when one is given; "cgroup fd N" when
+// /proc cannot say. Built on the stack: naming the object of an error never allocates.
+class Where {
+ public:
+  explicit Where(int dirfd, std::string_view file = {}) noexcept {
+    if (dirfd < 0) {
+      add("empty CgroupDir");
+    } else {
+      sys::PathBuf link;
+      link.add("/proc/self/fd/").add(long{dirfd});
+      ssize_t n = ::readlink(link.c_str(), buf_, sizeof(buf_));
+      if (n > 0) {
+        len_ = static_cast<std::size_t>(n);
+      } else {
+        add("cgroup fd ");
+        char tmp[16];
+        auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), dirfd);
+        (void)ec;
+        add(std::string_view(tmp, static_cast<std::size_t>(end - tmp)));
+      }
+    }
+    if (!file.empty()) {
+      add("/");
+      add(file);
+    }
+  }
+
+  [[nodiscard]] std::string_view view() const noexcept { return {buf_, len_}; }
+
+ private:
+  void add(std::string_view s) noexcept {
+    std::size_t n = std::min(s.size(), sizeof(buf_) - len_);
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
+  }
+
+  char buf_[4096];
+  std::size_t len_ = 0;
+};
 
 // The controller an interface file belongs to: "memory" for "memory.max"; empty for the core
 // files ("cgroup.procs") and for names without a dot.
@@ -154,26 +203,26 @@ int write_file(int dirfd, const char* name, std::string_view text, bool& opened)
 result<UniqueFd> hierarchy_root(int fd) noexcept {
   int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (dup < 0) {
-    return sys::last_error("dup cgroup fd");
+    return sys::last_error("dup").on(Where(fd).view());
   }
   UniqueFd cur = UniqueFd::adopt(dup);  // owns: just made
 
   struct stat here {};
 
   if (::fstat(cur.get(), &here) < 0) {
-    return sys::last_error("stat cgroup");
+    return sys::last_error("stat").on(Where(fd).view());
   }
   for (int i = 0; i < 64; ++i) {
     int up = ::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (up < 0) {
-      return sys::last_error("open parent cgroup");
+      return sys::last_error("open cgroup").on(Where(cur.get(), "..").view());
     }
     UniqueFd parent = UniqueFd::adopt(up);  // owns: just opened
 
     struct stat st {};
 
     if (::fstat(up, &st) < 0) {
-      return sys::last_error("stat parent cgroup");
+      return sys::last_error("stat").on(Where(up).view());
     }
     if (st.st_dev != here.st_dev || !is_cgroup2(up) ||
         (st.st_ino == here.st_ino && st.st_dev == here.st_dev)) {
@@ -185,24 +234,29 @@ result<UniqueFd> hierarchy_root(int fd) noexcept {
   return cur;
 }
 
-// Why a controller's file or name is not there: the clear error, or `fallback` when the
-// controller is enabled after all.
-template <class Fallback>
-auto explain_controller(int fd, std::string_view controller, Fallback fallback) noexcept
-    -> decltype(fallback()) {
-  std::string_view missing = cgroup_missing_controller_step(controller);
-  std::string_view disabled = cgroup_disabled_controller_step(controller);
+// Why `controller` is not available to the cgroup at `fd`, when it is not: `e` turned into
+// std::errc::not_supported with the reason "controller memory is not in the cgroup2 hierarchy
+// at /sys/fs/cgroup/unified" (on a hybrid host it is in a v1 hierarchy) or "controller pids is
+// not enabled in /sys/fs/cgroup/unified/cgroup.subtree_control" (the parent's, which does not
+// enable it for its children). `e` as it is when the controller is available after all.
+error explain_controller(int fd, std::string_view controller, error e) noexcept {
   std::string text;
   if (auto root = hierarchy_root(fd); root) {
     if (read_file(root.value().get(), "cgroup.controllers", text) == 0 &&
         !has_word(text, controller)) {
-      return errno_error(ENOTSUP, missing);
+      e.code = std::make_error_code(std::errc::not_supported);
+      return std::move(e.because("controller ", controller, " is not in the cgroup2 hierarchy at ",
+                                 Where(root.value().get()).view()));
     }
   }
   if (read_file(fd, "cgroup.controllers", text) == 0 && !has_word(text, controller)) {
-    return errno_error(ENOTSUP, disabled);
+    int parent = ::openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    UniqueFd owner = UniqueFd::adopt(parent);  // owns: just opened (or -1: owns nothing)
+    e.code = std::make_error_code(std::errc::not_supported);
+    return std::move(e.because("controller ", controller, " is not enabled in ",
+                               Where(parent, "cgroup.subtree_control").view()));
   }
-  return fallback();
+  return e;
 }
 
 // "populated 1" in cgroup.events; nullopt-like -1 when unreadable.
@@ -220,6 +274,13 @@ int read_populated(int events_fd) noexcept {
   return text[at + 10] == '1' ? 1 : 0;
 }
 
+// The error for a cgroup.events without a "populated" line.
+error no_populated_line(int dirfd) noexcept {
+  return errno_error(EIO, "read cgroup file")
+      .on(Where(dirfd, "cgroup.events").view())
+      .because("no \"populated\" line");
+}
+
 long now_ms() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -232,21 +293,23 @@ long now_ms() noexcept {
 result<void> wait_unpopulated(int dirfd, long timeout_ms) noexcept {
   int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("open cgroup.events");
+    return sys::last_error("read cgroup file").on(Where(dirfd, "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   const long deadline = now_ms() + timeout_ms;
   for (;;) {
     int populated = read_populated(fd);
     if (populated < 0) {
-      return errno_error(EIO, "read cgroup.events");
+      return no_populated_line(dirfd);
     }
     if (populated == 0) {
       return success();
     }
     long left = deadline - now_ms();
     if (left <= 0) {
-      return errno_error(ETIMEDOUT, "wait for cgroup to empty");
+      return errno_error(ETIMEDOUT, "remove cgroup")
+          .on(Where(dirfd).view())
+          .because("processes still in it ", timeout_ms, " ms after SIGKILL");
     }
     pollfd p{fd, POLLPRI, 0};
     (void)::poll(&p, 1, static_cast<int>(left < 50 ? left : 50));
@@ -304,18 +367,20 @@ bool tree_contains(int dirfd, pid_t pid, int depth) noexcept {
 // Removes every cgroup below `dirfd` (children first); they must be empty of processes.
 result<void> remove_descendants(int dirfd, int depth) noexcept {
   if (depth >= max_tree_depth) {
-    return errno_error(EBUSY, "remove nested cgroups: too deep");
+    return errno_error(EBUSY, "remove cgroup")
+        .on(Where(dirfd).view())
+        .because("cgroups nested more than ", max_tree_depth, " levels deep below it");
   }
   std::vector<std::string> names;
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return sys::last_error("open cgroup");
+    return sys::last_error("open cgroup").on(Where(dirfd).view());
   }
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
     int err = errno;
     ::close(fd);
-    return errno_error(err, "open cgroup");
+    return errno_error(err, "open cgroup").on(Where(dirfd).view());
   }
   try {
     while (const dirent* e = ::readdir(dir)) {
@@ -326,7 +391,7 @@ result<void> remove_descendants(int dirfd, int depth) noexcept {
     }
   } catch (const std::bad_alloc&) {
     ::closedir(dir);
-    return errno_error(ENOMEM, "list nested cgroups");
+    return errno_error(ENOMEM, "remove cgroup").on(Where(dirfd).view());
   }
   ::closedir(dir);
   for (const std::string& n : names) {
@@ -338,28 +403,28 @@ result<void> remove_descendants(int dirfd, int depth) noexcept {
     NSFUN_TRYV(remove_descendants(child, depth + 1));
     c.reset();
     if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
-      return sys::last_error("rmdir nested cgroup");
+      return sys::last_error("remove cgroup").on(Where(dirfd, n).view());
     }
   }
   return success();
 }
 
-result<std::vector<std::string>> read_words(int fd, const char* name, std::string_view step) {
+result<std::vector<std::string>> read_words(int fd, const char* name) noexcept {
   std::string text;
   if (int err = read_file(fd, name, text); err != 0) {
-    return errno_error(err, step);
+    return errno_error(err, "read cgroup file").on(Where(fd, name).view());
   }
   try {
     return split_words(text);
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, step);
+    return errno_error(ENOMEM, "read cgroup file").on(Where(fd, name).view());
   }
 }
 
 result<std::vector<pid_t>> procs_at(int dirfd) noexcept {
   std::string text;
   if (int err = read_file(dirfd, "cgroup.procs", text); err != 0) {
-    return errno_error(err, "read cgroup.procs");
+    return errno_error(err, "read cgroup file").on(Where(dirfd, "cgroup.procs").view());
   }
   try {
     std::vector<pid_t> out;
@@ -377,7 +442,7 @@ result<std::vector<pid_t>> procs_at(int dirfd) noexcept {
     }
     return out;
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "read cgroup.procs");
+    return errno_error(ENOMEM, "read cgroup file").on(Where(dirfd, "cgroup.procs").view());
   }
 }
 
@@ -388,11 +453,13 @@ result<void> kill_at(int dirfd) noexcept {
     return success();
   }
   if (opened || err != ENOENT) {
-    return errno_error(err, opened ? "write cgroup.kill" : "open cgroup.kill");
+    return errno_error(err, "kill cgroup").on(Where(dirfd).view());
   }
   // The root cgroup has neither cgroup.kill nor cgroup.events, and must never be mass-killed.
   if (::faccessat(dirfd, "cgroup.events", F_OK, 0) < 0) {
-    return errno_error(ENOENT, "open cgroup.kill");
+    return errno_error(ENOENT, "kill cgroup")
+        .on(Where(dirfd).view())
+        .because("the root cgroup has no cgroup.kill");
   }
   // COMPAT(linux < 5.14): no cgroup.kill; signal each process listed, a few rounds to catch
   // ones forked meanwhile. Descendant cgroups are not covered. Remove when baseline >= 5.14.
@@ -410,24 +477,6 @@ result<void> kill_at(int dirfd) noexcept {
 
 }  // namespace
 
-std::string_view cgroup_missing_controller_step(std::string_view controller) noexcept {
-  for (const auto& c : controller_steps) {
-    if (c.name == controller) {
-      return c.missing;
-    }
-  }
-  return "cgroup controller not in the v2 hierarchy";
-}
-
-std::string_view cgroup_disabled_controller_step(std::string_view controller) noexcept {
-  for (const auto& c : controller_steps) {
-    if (c.name == controller) {
-      return c.disabled;
-    }
-  }
-  return "cgroup controller not enabled by the parent cgroup";
-}
-
 result<std::string> cgroup2_mount() noexcept {
   NSFUN_TRY(auto all, mounts());
   for (auto& m : all) {
@@ -435,17 +484,19 @@ result<std::string> cgroup2_mount() noexcept {
       return std::move(m.mount_point);
     }
   }
-  return errno_error(ENOENT, "find cgroup2 mount");
+  return errno_error(ENOENT, "find cgroup2 mount")
+      .on("in /proc/thread-self/mountinfo")
+      .because("no cgroup2 filesystem is mounted");
 }
 
 result<CgroupDir> CgroupDir::open(const char* path) noexcept {
   int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return sys::last_error("open cgroup");
+    return sys::last_error("open cgroup").on(path);
   }
   UniqueFd dir = UniqueFd::adopt(fd);  // owns: just opened
   if (!is_cgroup2(fd)) {
-    return errno_error(EINVAL, "check cgroup2 filesystem");
+    return errno_error(EINVAL, "open cgroup").on(path).because("not on a cgroup2 filesystem");
   }
   return CgroupDir(std::move(dir), UniqueFd(), std::string());
 }
@@ -456,29 +507,30 @@ result<CgroupDir> CgroupDir::root() noexcept {
 }
 
 result<CgroupDir> CgroupDir::create(const CgroupDir& parent, std::string_view name) noexcept {
-  if (!is_component(name)) {
-    return nsfun_error(errc::invalid_name, "check cgroup name");
+  if (!name_problem(name).empty()) {
+    return invalid_name_error("create cgroup", name);
   }
   if (!parent) {
-    return errno_error(EBADF, "create cgroup");
+    error e = errno_error(EBADF, "create cgroup");
+    return std::move(on_name(e, name).because("the parent CgroupDir is empty"));
   }
   std::string owned_name;
   try {
     owned_name.assign(name);
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "create cgroup");
+    return errno_error(ENOMEM, "create cgroup").on(Where(parent.fd_.get(), name).view());
   }
   NSFUN_TRY(auto parent_fd, parent.fd_.clone());
   // EEXIST is an error, not an invitation: an existing cgroup belongs to someone else.
   if (::mkdirat(parent_fd.get(), owned_name.c_str(), 0755) < 0) {
-    return sys::last_error("mkdir cgroup");
+    return sys::last_error("create cgroup").on(Where(parent_fd.get(), name).view());
   }
   int fd = ::openat(parent_fd.get(), owned_name.c_str(),
                     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    int err = errno;
+    error e = sys::last_error("open cgroup").on(Where(parent_fd.get(), name).view());
     ::unlinkat(parent_fd.get(), owned_name.c_str(), AT_REMOVEDIR);
-    return errno_error(err, "open cgroup");
+    return e;
   }
   return CgroupDir(UniqueFd::adopt(fd), std::move(parent_fd), std::move(owned_name));
 }
@@ -511,19 +563,26 @@ void CgroupDir::release() noexcept {
 
 result<void> CgroupDir::remove() noexcept {
   if (!owned()) {
-    return errno_error(EBADF, "remove cgroup");
+    if (!fd_) {
+      return errno_error(EBADF, "remove cgroup").on("empty CgroupDir");
+    }
+    return errno_error(EBADF, "remove cgroup")
+        .on(Where(fd_.get()).view())
+        .because("not created by this CgroupDir, or released");
   }
   // On any error the handle keeps owning the cgroup, so that the caller can retry (after
   // moving itself out, say) and the destructor tries once more.
   int fd = ::openat(fd_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("open cgroup.events");
+    return sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   if (read_populated(fd) != 0) {
     // cgroup.kill would take the caller with it.
-    if (tree_contains(fd_.get(), ::getpid(), 0)) {
-      return errno_error(EBUSY, "remove cgroup: the caller is in it");
+    if (pid_t self = ::getpid(); tree_contains(fd_.get(), self, 0)) {
+      return errno_error(EBUSY, "remove cgroup")
+          .on(Where(fd_.get()).view())
+          .because("the calling process (pid ", self, ") is in it or below it");
     }
     NSFUN_TRYV(kill_at(fd_.get()));
     NSFUN_TRYV(wait_unpopulated(fd_.get(), remove_wait_ms));
@@ -531,7 +590,7 @@ result<void> CgroupDir::remove() noexcept {
   events.reset();
   NSFUN_TRYV(remove_descendants(fd_.get(), 0));
   if (::unlinkat(parent_.get(), name_.c_str(), AT_REMOVEDIR) < 0) {
-    return sys::last_error("rmdir cgroup");
+    return sys::last_error("remove cgroup").on(Where(fd_.get()).view());
   }
   fd_.reset();
   parent_.reset();
@@ -545,38 +604,44 @@ result<std::string> CgroupDir::path() const noexcept {
   char buf[4096];
   ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf));
   if (n < 0) {
-    return sys::last_error("readlink /proc/self/fd");
+    return sys::last_error("readlink").on(link.c_str());
   }
   try {
     return std::string(buf, static_cast<std::size_t>(n));
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "readlink /proc/self/fd");
+    return errno_error(ENOMEM, "readlink").on(link.c_str());
   }
 }
 
 result<std::vector<std::string>> CgroupDir::controllers() const noexcept {
-  return read_words(fd_.get(), "cgroup.controllers", "read cgroup.controllers");
+  return read_words(fd_.get(), "cgroup.controllers");
 }
 
 result<std::vector<std::string>> CgroupDir::subtree_control() const noexcept {
-  return read_words(fd_.get(), "cgroup.subtree_control", "read cgroup.subtree_control");
+  return read_words(fd_.get(), "cgroup.subtree_control");
 }
 
 namespace {
 
+// Writes "+a +b" (or "-a -b") to cgroup.subtree_control, after checking each name is a
+// controller this cgroup has; errors name that file.
 result<void> change_subtree(int fd, std::span<const std::string_view> names, char sign) noexcept {
   std::string text;
   if (int err = read_file(fd, "cgroup.controllers", text); err != 0) {
-    return errno_error(err, "read cgroup.controllers");
+    return errno_error(err, "read cgroup file").on(Where(fd, "cgroup.controllers").view());
   }
+  auto subtree_error = [fd](int err) {
+    return errno_error(err, "write cgroup file").on(Where(fd, "cgroup.subtree_control").view());
+  };
   std::string line;
   try {
     for (std::string_view n : names) {
-      if (!is_component(n) || n.find_first_of(" \t\n+-") != std::string_view::npos) {
-        return nsfun_error(errc::invalid_name, "check cgroup controller name");
+      if (!name_problem(n).empty() || n.find_first_of(" \t\n+-") != std::string_view::npos) {
+        error e = nsfun_error(errc::invalid_name, "write cgroup file");
+        return std::move(on_name(e, n).because("not a controller name"));
       }
       if (!has_word(text, n)) {
-        return explain_controller(fd, n, [] { return errno_error(ENOENT, "check controller"); });
+        return explain_controller(fd, n, subtree_error(ENOENT));
       }
       if (!line.empty()) {
         line += ' ';
@@ -585,14 +650,14 @@ result<void> change_subtree(int fd, std::span<const std::string_view> names, cha
       line += n;
     }
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "write cgroup.subtree_control");
+    return subtree_error(ENOMEM);
   }
   if (line.empty()) {
     return success();
   }
   bool opened = false;
   if (int err = write_file(fd, "cgroup.subtree_control", line, opened); err != 0) {
-    return errno_error(err, "write cgroup.subtree_control");
+    return subtree_error(err);
   }
   return success();
 }
@@ -608,8 +673,8 @@ result<void> CgroupDir::disable(std::span<const std::string_view> names) noexcep
 }
 
 result<void> CgroupDir::set(std::string_view key, std::string_view value) const noexcept {
-  if (!is_component(key)) {
-    return nsfun_error(errc::invalid_name, "check cgroup file name");
+  if (!name_problem(key).empty()) {
+    return invalid_name_error("write cgroup file", key);
   }
   sys::PathBuf name;
   name.add(key);
@@ -618,30 +683,26 @@ result<void> CgroupDir::set(std::string_view key, std::string_view value) const 
   if (err == 0) {
     return success();
   }
-  if (!opened) {
-    if (err == ENOENT && !controller_of(key).empty()) {
-      return explain_controller(fd_.get(), controller_of(key),
-                                [] { return errno_error(ENOENT, "open cgroup file"); });
-    }
-    return errno_error(err, "open cgroup file");
+  error e = errno_error(err, "write cgroup file").on(Where(fd_.get(), key).view());
+  if (!opened && err == ENOENT && !controller_of(key).empty()) {
+    return explain_controller(fd_.get(), controller_of(key), e);
   }
-  return errno_error(err, "write cgroup file");
+  return e;
 }
 
 result<std::string> CgroupDir::get(std::string_view key) const noexcept {
-  if (!is_component(key)) {
-    return nsfun_error(errc::invalid_name, "check cgroup file name");
+  if (!name_problem(key).empty()) {
+    return invalid_name_error("read cgroup file", key);
   }
   sys::PathBuf name;
   name.add(key);
   std::string text;
   if (int err = read_file(fd_.get(), name.c_str(), text); err != 0) {
+    error e = errno_error(err, "read cgroup file").on(Where(fd_.get(), key).view());
     if (err == ENOENT && !controller_of(key).empty()) {
-      return explain_controller(fd_.get(), controller_of(key), []() -> result<std::string> {
-        return errno_error(ENOENT, "read cgroup file");
-      });
+      return explain_controller(fd_.get(), controller_of(key), e);
     }
-    return errno_error(err, "read cgroup file");
+    return e;
   }
   while (!text.empty() && text.back() == '\n') {
     text.pop_back();
@@ -656,7 +717,7 @@ result<void> CgroupDir::attach(pid_t pid) const noexcept {
   bool opened = false;
   std::string_view text(buf, static_cast<std::size_t>(end - buf));
   if (int err = write_file(fd_.get(), "cgroup.procs", text, opened); err != 0) {
-    return errno_error(err, opened ? "write cgroup.procs" : "open cgroup.procs");
+    return errno_error(err, "attach").on("pid ", pid, " to ", Where(fd_.get()).view());
   }
   return success();
 }
@@ -664,12 +725,12 @@ result<void> CgroupDir::attach(pid_t pid) const noexcept {
 result<bool> CgroupDir::populated() const noexcept {
   int fd = ::openat(fd_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("open cgroup.events");
+    return sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   int populated = read_populated(fd);
   if (populated < 0) {
-    return errno_error(EIO, "read cgroup.events");
+    return no_populated_line(fd_.get());
   }
   return populated == 1;
 }

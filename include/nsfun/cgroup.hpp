@@ -5,6 +5,12 @@
 // v1 hierarchies (often at /sys/fs/cgroup/unified) and has only the controllers no v1 hierarchy
 // took: asking for a limit of a controller that lives in a v1 hierarchy gives a clear error
 // instead of a bare ENOENT (see CgroupDir::set).
+//
+// Errors name what they failed on: the cgroup directory or interface file (its path, as
+// /proc/self/fd shows the dirfd), the pid attached, the name refused, and for a controller that
+// is not there, the controller and where it is missing:
+// "write cgroup file /sys/fs/cgroup/unified/box/memory.max: controller memory is not in the
+// cgroup2 hierarchy at /sys/fs/cgroup/unified".
 #pragma once
 
 #include <initializer_list>
@@ -28,18 +34,6 @@ namespace nsfun {
 /// none (a v1-only host, or a container without it), nsfun::errc::proc_not_mounted.
 [[nodiscard]] result<std::string> cgroup2_mount() noexcept;
 
-/// The step of the error CgroupDir reports when a controller is not part of the v2 hierarchy at
-/// all (on a hybrid host: it is mounted as a v1 hierarchy): "cgroup controller not in the v2
-/// hierarchy: memory". One static string per controller the kernel has (cpu, cpuset, io,
-/// memory, hugetlb, pids, rdma, misc); "cgroup controller not in the v2 hierarchy" for others.
-[[nodiscard]] std::string_view cgroup_missing_controller_step(std::string_view controller) noexcept;
-
-/// The step of the error CgroupDir reports when a controller is in the v2 hierarchy but not
-/// enabled for this cgroup, because its parent does not list it in cgroup.subtree_control:
-/// "cgroup controller not enabled by the parent cgroup: memory" (same set of names).
-[[nodiscard]] std::string_view cgroup_disabled_controller_step(
-    std::string_view controller) noexcept;
-
 /// An open cgroup v2 directory: an O_RDONLY | O_DIRECTORY | O_CLOEXEC fd, checked to be on a
 /// cgroup2 filesystem; files inside are reached with openat on it, never by path. Move-only.
 ///
@@ -60,9 +54,9 @@ class CgroupDir {
   CgroupDir() noexcept = default;
 
   /// The cgroup directory at `path` (absolute, or relative to the working directory).
-  /// Errors: std::errc::no_such_file_or_directory, std::errc::not_a_directory,
-  /// std::errc::invalid_argument (step "check cgroup2 filesystem": not on cgroup2, e.g. a v1
-  /// hierarchy).
+  /// Errors (step "open cgroup", naming `path`): std::errc::no_such_file_or_directory,
+  /// std::errc::not_a_directory, std::errc::invalid_argument (reason "not on a cgroup2
+  /// filesystem": e.g. a v1 hierarchy).
   [[nodiscard]] static result<CgroupDir> open(const char* path) noexcept;
 
   /// The root of the cgroup2 hierarchy, where cgroup2_mount() says it is.
@@ -72,9 +66,10 @@ class CgroupDir {
   /// directory is never adopted (it is someone else's).
   /// Wraps: mkdirat(2) on the parent's dirfd.
   /// Needs: write permission on the parent (root, or a delegated subtree).
-  /// Errors: nsfun::errc::invalid_name (empty, ".", "..", a '/' or a NUL, over 255 bytes),
-  /// std::errc::file_exists, std::errc::bad_file_descriptor (empty parent),
-  /// std::errc::permission_denied.
+  /// Errors (step "create cgroup", naming the new cgroup's path, or the name quoted when it is
+  /// refused before): nsfun::errc::invalid_name (empty, ".", "..", a '/' or a NUL, over 255
+  /// bytes; the reason says which), std::errc::file_exists, std::errc::bad_file_descriptor
+  /// (empty parent), std::errc::permission_denied.
   [[nodiscard]] static result<CgroupDir> create(const CgroupDir& parent,
                                                 std::string_view name) noexcept;
 
@@ -93,7 +88,8 @@ class CgroupDir {
   /// handle is empty afterwards. On error it still owns the cgroup, so remove() can be retried
   /// (and the destructor tries once more). A cgroup the calling process is in (or one of its
   /// descendants is) is not killed, which would kill the caller:
-  /// std::errc::device_or_resource_busy. Errors: std::errc::timed_out (still populated),
+  /// std::errc::device_or_resource_busy, whose reason gives the caller's pid. Errors (step
+  /// "remove cgroup", naming the cgroup): std::errc::timed_out (still populated),
   /// std::errc::device_or_resource_busy, std::errc::bad_file_descriptor (the handle owns nothing).
   [[nodiscard]] result<void> remove() noexcept;
 
@@ -121,9 +117,12 @@ class CgroupDir {
 
   /// Enables controllers for the children of this cgroup, all in one write of
   /// "+memory +pids" to cgroup.subtree_control (all or none). Each must be in controllers().
-  /// Errors: std::errc::not_supported with step cgroup_missing_controller_step(name) or
-  /// cgroup_disabled_controller_step(name); std::errc::device_or_resource_busy (the cgroup has
-  /// processes of its own: the kernel's "no internal processes" rule); nsfun::errc::invalid_name.
+  /// Errors (step "write cgroup file", naming this cgroup's cgroup.subtree_control):
+  /// std::errc::not_supported when a controller is not there, with the reason "controller
+  /// memory is not in the cgroup2 hierarchy at ROOT" (a hybrid host has it in a v1 hierarchy)
+  /// or "controller pids is not enabled in PARENT/cgroup.subtree_control";
+  /// std::errc::device_or_resource_busy (the cgroup has processes of its own: the kernel's "no
+  /// internal processes" rule); nsfun::errc::invalid_name (naming the name refused).
   [[nodiscard]] result<void> enable(std::span<const std::string_view> names) noexcept;
 
   [[nodiscard]] result<void> enable(std::initializer_list<std::string_view> names) noexcept {
@@ -140,21 +139,23 @@ class CgroupDir {
 
   /// Writes `value` to the interface file `key` ("memory.max", "pids.max", "cpu.max",
   /// "cgroup.max.depth", …) in one write(2).
-  /// Errors: std::errc::not_supported with step cgroup_missing_controller_step(controller)
-  /// when the key's controller (the part before the first '.') is not in the v2 hierarchy,
-  /// or cgroup_disabled_controller_step(controller) when the parent does not enable it;
+  /// Errors (step "write cgroup file", naming the file's path): std::errc::not_supported when
+  /// the key's controller (the part before the first '.') is not in the v2 hierarchy or not
+  /// enabled by the parent, with the reason saying which (as for enable());
   /// std::errc::no_such_file_or_directory for an unknown key of an enabled controller;
   /// std::errc::invalid_argument (a value the kernel refuses); nsfun::errc::invalid_name (a key
-  /// that is not a single file name).
+  /// that is not a single file name, quoted).
   [[nodiscard]] result<void> set(std::string_view key, std::string_view value) const noexcept;
 
-  /// Reads the interface file `key`, without its trailing newline. Errors: as set().
+  /// Reads the interface file `key`, without its trailing newline. Errors: as set(), with step
+  /// "read cgroup file".
   [[nodiscard]] result<std::string> get(std::string_view key) const noexcept;
 
   /// Moves process `pid` (all its threads) into this cgroup: writes cgroup.procs.
   /// Needs: write access to cgroup.procs here and in the common ancestor of the source.
-  /// Errors: std::errc::no_such_process, std::errc::device_or_resource_busy (this cgroup enables
-  /// controllers in its subtree_control).
+  /// Errors (step "attach", object "pid PID to PATH"): std::errc::no_such_process,
+  /// std::errc::device_or_resource_busy (this cgroup enables controllers in its
+  /// subtree_control).
   [[nodiscard]] result<void> attach(pid_t pid) const noexcept;
 
   /// The processes in this cgroup (not its descendants), from cgroup.procs; unsorted.
