@@ -536,16 +536,19 @@ result<CgroupDir> CgroupDir::create(const CgroupDir& parent, std::string_view na
 }
 
 CgroupDir::CgroupDir(CgroupDir&& other) noexcept
-    : fd_(std::move(other.fd_)), parent_(std::move(other.parent_)), name_(std::move(other.name_)) {}
+    : fd_(std::move(other.fd_)),
+      parent_(std::move(other.parent_)),
+      name_(std::exchange(other.name_, std::string())) {}
 
 CgroupDir& CgroupDir::operator=(CgroupDir&& other) noexcept {
   if (this != &other) {
+    // This handle's own cgroup goes first (as in the destructor), before it takes other's.
     if (owned()) {
       (void)remove();
     }
     fd_ = std::move(other.fd_);
     parent_ = std::move(other.parent_);
-    name_ = std::move(other.name_);
+    name_ = std::exchange(other.name_, std::string());
   }
   return *this;
 }

@@ -40,6 +40,8 @@ namespace nsfun {
 /// A CgroupDir made by create() owns its cgroup: its destructor kills what is left in it,
 /// waits (bounded) until it is empty, and removes it (and any cgroups made inside it), unless
 /// release() was called. One obtained from open() or root() never removes anything.
+/// The destructor and the move operations never throw; a moved-from CgroupDir is empty (no fd,
+/// owns nothing), and a default-constructed one is too.
 ///
 /// **Example**:
 ///
@@ -73,8 +75,10 @@ class CgroupDir {
   [[nodiscard]] static result<CgroupDir> create(const CgroupDir& parent,
                                                 std::string_view name) noexcept;
 
+  /// Takes over `other`'s fd and ownership; `other` is left empty.
   CgroupDir(CgroupDir&& other) noexcept;
-  /// Removes the cgroup this handle owns (as the destructor does) before taking over `other`.
+  /// Removes the cgroup this handle owns (as the destructor does, errors ignored) and closes
+  /// its fd before taking over `other`, which is left empty. Self-assignment does nothing.
   CgroupDir& operator=(CgroupDir&& other) noexcept;
   CgroupDir(const CgroupDir&) = delete;
   CgroupDir& operator=(const CgroupDir&) = delete;

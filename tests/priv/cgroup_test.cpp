@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <dirent.h>
@@ -451,6 +452,70 @@ TEST_SUITE("cgroup") {
                                               private_mount + "/" + name + ": No such process");
       return 0;
     });
+  }
+
+  TEST_CASE("issue #12: CgroupDir moves leave the source empty, and never throw") {
+    static_assert(std::is_nothrow_move_constructible_v<CgroupDir>);
+    static_assert(std::is_nothrow_move_assignable_v<CgroupDir>);
+    static_assert(std::is_nothrow_destructible_v<CgroupDir>);
+    static_assert(!std::is_copy_constructible_v<CgroupDir>);
+    NSFUN_REQUIRE(can_cgroup2(), no_cgroup2);
+    const std::string second = t::unique_name();
+    CGROUP_CASE(name, [&] {
+      NSFUN_EXPECT(mount_private_cgroup2() == 0);
+      auto root = CgroupDir::open(private_mount);
+      NSFUN_EXPECT_OK(root);
+      const std::string base = std::string(private_mount) + "/";
+      {  // warm-up round, so that lazily opened library state does not count as a leak
+        auto cg = CgroupDir::create(root.value(), name);
+        NSFUN_EXPECT_OK(cg);
+      }
+      const std::size_t fds = t::open_fd_count();
+      {
+        auto made = CgroupDir::create(root.value(), name);
+        NSFUN_EXPECT_OK(made);
+        // Move construction: the source is empty (no fd, owns nothing), the target owns.
+        CgroupDir a(std::move(made.value()));
+        NSFUN_EXPECT(!made.value() && !made.value().owned());
+        NSFUN_EXPECT(a && a.owned());
+        auto path = a.path();
+        NSFUN_EXPECT_OK(path);
+        NSFUN_EXPECT(path.value() == base + name);
+
+        // Self-assignment keeps everything.
+        CgroupDir& self = a;
+        a = std::move(self);
+        NSFUN_EXPECT(a && a.owned());
+        NSFUN_EXPECT(exists(base + name));
+
+        // Move assignment: the target's own cgroup is removed and its fd closed, then it takes
+        // over the source, which is left empty.
+        auto other = CgroupDir::create(root.value(), second);
+        NSFUN_EXPECT_OK(other);
+        a = std::move(other.value());
+        NSFUN_EXPECT(!exists(base + name));
+        NSFUN_EXPECT(exists(base + second));
+        NSFUN_EXPECT(a.owned() && a.path().value() == base + second);
+        NSFUN_EXPECT(!other.value() && !other.value().owned());
+        NSFUN_EXPECT(other.value().remove().error() == std::errc::bad_file_descriptor);
+
+        // An opened (not owning) handle assigned over an owning one: the cgroup goes, the fd
+        // is the opened one's.
+        auto opened = CgroupDir::open(private_mount);
+        NSFUN_EXPECT_OK(opened);
+        a = std::move(opened.value());
+        NSFUN_EXPECT(!exists(base + second));
+        NSFUN_EXPECT(a && !a.owned());
+        NSFUN_EXPECT(a.path().value() == private_mount);
+
+        // Assigning an empty handle empties the target.
+        a = CgroupDir();
+        NSFUN_EXPECT(!a && !a.owned());
+      }
+      NSFUN_EXPECT(t::open_fd_count() == fds);
+      return 0;
+    });
+    CHECK(!left_behind(second));
   }
 
   TEST_CASE("create refuses invalid names and existing cgroups") {
