@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // nsfun – time namespace offsets: written through /proc/PID/timens_offsets, read back likewise.
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -58,24 +61,139 @@ std::string detail::time_offsets_text(const TimeOffsets& offsets) {
 
 namespace {
 
+// The kernel's KTIME_SEC_MAX (KTIME_MAX in seconds). An offset may not exceed it, and a clock
+// in a time namespace may not exceed half of it (about 146 years).
+constexpr std::int64_t ktime_sec_max = 9'223'372'036;
+
+// "monotonic 86400s boottime -1.5s to /proc/42/timens_offsets": the object of a failed write.
+// Seconds, with the fraction (no trailing zeros) when there is one.
+class OffsetsText {
+ public:
+  OffsetsText(const TimeOffsets& offsets, const char* path) noexcept {
+    add_clock("monotonic ", offsets.monotonic);
+    add_clock(" boottime ", offsets.boottime);
+    add(" to ");
+    add(path);
+  }
+
+  [[nodiscard]] std::string_view view() const noexcept { return {buf_, len_}; }
+
+ private:
+  void add(std::string_view s) noexcept {
+    std::size_t n = std::min(s.size(), sizeof(buf_) - len_);
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
+  }
+
+  void add_number(std::int64_t n, int min_digits = 1) noexcept {
+    char tmp[24];
+    auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), n);
+    (void)ec;
+    for (auto digits = end - tmp; digits < min_digits; ++digits) {
+      add("0");
+    }
+    add(std::string_view(tmp, static_cast<std::size_t>(end - tmp)));
+  }
+
+  void add_clock(std::string_view name, std::chrono::nanoseconds off) noexcept {
+    add(name);
+    std::int64_t ns = off.count();
+    if (ns < 0) {
+      add("-");
+    }
+    // Magnitude by parts, so that the most negative value does not overflow.
+    std::int64_t sec = ns / ns_per_s;
+    std::int64_t frac = ns % ns_per_s;
+    add_number(sec < 0 ? -sec : sec);
+    if (frac != 0) {
+      frac = frac < 0 ? -frac : frac;
+      int digits = 9;
+      while (frac % 10 == 0) {
+        frac /= 10;
+        --digits;
+      }
+      add(".");
+      add_number(frac, digits);
+    }
+    add("s");
+  }
+
+  char buf_[256];  // a path from sys::PathBuf is short here: /proc/TID/timens_offsets
+  std::size_t len_ = 0;
+};
+
+// Why the kernel said ERANGE, worked out as proc_timens_set_offset() does (each clock in the
+// order written: the offset within +-KTIME_SEC_MAX, then now + offset within
+// [0, KTIME_SEC_MAX / 2]), with "now" as the caller's clocks show it: the reason for the first
+// clock at fault, or empty when none is (the caller's clocks run shifted in a time namespace
+// of its own).
+std::string_view range_problem(const TimeOffsets& offsets) noexcept {
+  struct Clock {
+    clockid_t id;
+    std::chrono::nanoseconds offset;
+    std::string_view negative;
+    std::string_view too_far;
+  };
+
+  const Clock clocks[] = {
+      {CLOCK_MONOTONIC, offsets.monotonic, "the monotonic offset would make the clock negative",
+       "the monotonic offset would put the clock beyond the kernel's limit (about 146 years)"},
+      {CLOCK_BOOTTIME, offsets.boottime, "the boottime offset would make the clock negative",
+       "the boottime offset would put the clock beyond the kernel's limit (about 146 years)"},
+  };
+  for (const Clock& c : clocks) {
+    timespec now{};
+    if (::clock_gettime(c.id, &now) < 0) {
+      return {};
+    }
+    const std::int64_t off_ns = c.offset.count();
+    std::int64_t sec = off_ns / ns_per_s;
+    std::int64_t nsec = off_ns % ns_per_s;
+    if (nsec < 0) {
+      nsec += ns_per_s;
+      sec -= 1;
+    }
+    if (sec > ktime_sec_max || sec < -ktime_sec_max) {
+      return c.too_far;
+    }
+    std::int64_t total_sec = now.tv_sec + sec + (now.tv_nsec + nsec) / ns_per_s;
+    if (total_sec < 0) {
+      return c.negative;
+    }
+    if (total_sec > ktime_sec_max / 2) {
+      return c.too_far;
+    }
+  }
+  return {};
+}
+
+// Writes both offsets to `path` (a /proc/PID/timens_offsets) in one write. A failed write names
+// the offsets and the file, and says why where the errno alone would puzzle (EACCES, ERANGE).
 result<void> write_offsets(const char* path, const TimeOffsets& offsets) noexcept {
   char buf[128];
   const std::string_view text(
       buf, static_cast<std::size_t>(put_offsets(buf, buf + sizeof(buf), offsets) - buf));
   int fd = ::open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("open timens_offsets");
+    return sys::last_error("open").on(path);
   }
   UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
   // One write: the kernel applies all the lines of a write, or none.
   ssize_t n = ::write(fd, text.data(), text.size());
-  if (n < 0) {
-    return sys::last_error("write timens_offsets");
+  int err = n < 0 ? errno : static_cast<std::size_t>(n) != text.size() ? EIO : 0;
+  if (err == 0) {
+    return success();
   }
-  if (static_cast<std::size_t>(n) != text.size()) {
-    return errno_error(EIO, "write timens_offsets");
+  error e = errno_error(err, "write").on(OffsetsText(offsets, path).view());
+  if (err == EACCES) {
+    e.because(
+        "offsets are frozen once a process is in the time namespace (or it is the initial one)");
+  } else if (err == ERANGE) {
+    if (std::string_view why = range_problem(offsets); !why.empty()) {
+      e.because(why);
+    }
   }
-  return success();
+  return e;
 }
 
 // "monotonic  <sec>  <nsec>" (or the clock id, 1 or 7, on kernels that print numbers).
@@ -133,7 +251,7 @@ result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept {
   // process ever enters before the fd is handed back, so the offsets can still be written.
   return detail::run_on_thread([&]() -> result<TimeNs> {
     if (::unshare(sys::clone_newtime) < 0) {
-      return sys::last_error("unshare");
+      return sys::last_error("unshare").on("time");
     }
     NSFUN_TRYV(set_time_offsets(offsets));
     NSFUN_TRY(NsFd ns, NsFd::current(NsLink::time_for_children));
@@ -147,7 +265,7 @@ result<TimeOffsets> time_offsets(pid_t pid) noexcept {
   try {
     std::string text;
     if (int err = detail::read_at(AT_FDCWD, path.c_str(), text); err != 0) {
-      return errno_error(err, "read timens_offsets");
+      return errno_error(err, "read").on(path.c_str());
     }
     TimeOffsets out;
     std::string_view rest = text;
@@ -156,12 +274,14 @@ result<TimeOffsets> time_offsets(pid_t pid) noexcept {
       std::string_view line = rest.substr(0, nl);
       rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       if (!line.empty() && !parse_offset_line(line, out)) {
-        return errno_error(EINVAL, "parse timens_offsets");
+        return errno_error(EINVAL, "parse")
+            .on(path.c_str(), " line \"", line.substr(0, 64), '"')
+            .because("expected \"<clock> <seconds> <nanoseconds>\"");
       }
     }
     return out;
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "read timens_offsets");
+    return errno_error(ENOMEM, "read").on(path.c_str());
   }
 }
 

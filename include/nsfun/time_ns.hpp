@@ -32,14 +32,18 @@ struct TimeOffsets {
 /// Wraps: proc(5) timens_offsets, time_namespaces(7).
 /// Affects: the calling thread's time_for_children namespace.
 /// Needs: CAP_SYS_TIME in the user namespace that owns the time namespace.
-/// Errors: std::errc::permission_denied (a process has already entered the namespace, or it is
-/// the initial one), std::errc::result_out_of_range (an offset that would make a clock negative
-/// now, or put it beyond about 146 years), std::errc::operation_not_permitted.
+/// Errors: a failed write (step "write") names both offsets and the file, as in
+/// "write monotonic 0s boottime -3155760000s to /proc/42/timens_offsets: the boottime offset
+/// would make the clock negative"; the reason says why for std::errc::permission_denied (a
+/// process has already entered the namespace, or it is the initial one) and, when the caller's
+/// clocks show it, for std::errc::result_out_of_range (an offset that would make a clock
+/// negative now, or put it beyond about 146 years); std::errc::operation_not_permitted.
 [[nodiscard]] result<void> set_time_offsets(const TimeOffsets& offsets) noexcept;
 
 /// The same for the time_for_children namespace of process (or thread) `pid`: what a spawner
 /// does for a child that unshared CLONE_NEWTIME and waits, before it execs.
-/// Errors: as set_time_offsets(offsets); std::errc::no_such_file_or_directory (no such pid).
+/// Errors: as set_time_offsets(offsets); std::errc::no_such_file_or_directory (no such pid; step
+/// "open", naming /proc/PID/timens_offsets).
 [[nodiscard]] result<void> set_time_offsets(pid_t pid, const TimeOffsets& offsets) noexcept;
 
 /// Creates a new time namespace with these offsets and returns an fd on it; the caller's
@@ -47,15 +51,17 @@ struct TimeOffsets {
 /// the offsets, open its time_for_children). A process enters it with enter(ns) (setns: the
 /// caller moves at once and must be single-threaded; its children follow), or is spawned in it.
 /// Needs: CAP_SYS_ADMIN (to unshare) and CAP_SYS_TIME.
-/// Errors: std::errc::result_out_of_range (step "write timens_offsets": an offset would make a
-/// clock negative or is too large), std::errc::operation_not_permitted.
+/// Errors: std::errc::result_out_of_range (step "write", naming the offsets, as for
+/// set_time_offsets(): an offset would make a clock negative or is too large),
+/// std::errc::operation_not_permitted (step "unshare", object "time").
 [[nodiscard]] result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept;
 
 /// The offsets of the time namespace process (or thread) `pid` gives its children (its
 /// time_for_children, which is its own namespace unless it unshared a new one): reads
 /// /proc/PID/timens_offsets. For the calling process, pass ::getpid().
-/// Errors: std::errc::no_such_file_or_directory (no such pid, or no time namespaces in the
-/// kernel), std::errc::invalid_argument (unexpected file contents).
+/// Errors (naming /proc/PID/timens_offsets): std::errc::no_such_file_or_directory (no such pid,
+/// or no time namespaces in the kernel), std::errc::invalid_argument (unexpected file contents;
+/// the line is quoted).
 [[nodiscard]] result<TimeOffsets> time_offsets(pid_t pid) noexcept;
 
 }  // namespace nsfun

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <string_view>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -42,6 +43,10 @@ std::chrono::nanoseconds now(clockid_t clock) {
 
 constexpr auto day = std::chrono::nanoseconds(24h);
 
+bool ends_with(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 // Within `slack` after `base + offset`: the clock moved by the offset, plus test run time.
 bool shifted(std::chrono::nanoseconds seen,
              std::chrono::nanoseconds base,
@@ -60,6 +65,12 @@ TEST_SUITE("time_ns") {
     auto gone = nsfun::time_offsets(0x3fffffff);
     REQUIRE(!gone);
     CHECK(gone.error() == std::errc::no_such_file_or_directory);
+    CHECK(gone.error().message() ==
+          "read /proc/1073741823/timens_offsets: No such file or directory");
+    auto set_gone = nsfun::set_time_offsets(0x3fffffff, nsfun::TimeOffsets{});
+    REQUIRE(!set_gone);
+    CHECK(set_gone.error().message() ==
+          "open /proc/1073741823/timens_offsets: No such file or directory");
   }
 
   TEST_CASE("acquire_time_ns: a process that enters sees clocks a day and two days ahead") {
@@ -137,11 +148,21 @@ TEST_SUITE("time_ns") {
       auto negative = nsfun::acquire_time_ns({0ns, -century});
       NSFUN_EXPECT(!negative);
       NSFUN_EXPECT(negative.error() == std::errc::result_out_of_range);
-      NSFUN_EXPECT(negative.error().what == "write timens_offsets");
+      NSFUN_EXPECT(negative.error().what == "write");
+      // The error names the clocks, their values and the file, and which clock is at fault.
+      const std::string text = negative.error().message();
+      NSFUN_EXPECT(text.rfind("write monotonic 0s boottime -3155760000s to /proc/", 0) == 0);
+      NSFUN_EXPECT(ends_with(text,
+                             "/timens_offsets: the boottime offset would make the clock "
+                             "negative"));
       // 200 years ahead is beyond the kernel's limit (KTIME_SEC_MAX / 2).
       auto huge = nsfun::acquire_time_ns({2 * century, 0ns});
       NSFUN_EXPECT(!huge);
       NSFUN_EXPECT(huge.error() == std::errc::result_out_of_range);
+      NSFUN_EXPECT(huge.error().object().rfind("monotonic 6311520000s boottime 0s to ", 0) == 0);
+      NSFUN_EXPECT(huge.error().reason() ==
+                   "the monotonic offset would put the clock beyond the kernel's limit (about "
+                   "146 years)");
       NSFUN_EXPECT(t::open_fd_count() == fds);
       return 0;
     });
@@ -166,10 +187,15 @@ TEST_SUITE("time_ns") {
       });
       NSFUN_EXPECT(status == 0);
 
-      // A process has entered it now: the offsets are frozen.
-      auto late = nsfun::set_time_offsets(nsfun::TimeOffsets{day, 0ns});
+      // A process has entered it now: the offsets are frozen, and the error says so, with the
+      // offsets refused (seconds with their fraction) and the file.
+      auto late = nsfun::set_time_offsets(nsfun::TimeOffsets{-1500ms, 250ms});
       NSFUN_EXPECT(!late);
       NSFUN_EXPECT(late.error() == std::errc::permission_denied);
+      NSFUN_EXPECT(late.error().message() ==
+                   "write monotonic -1.5s boottime 0.25s to /proc/" + std::to_string(::getpid()) +
+                       "/timens_offsets: offsets are frozen once a process is in the time "
+                       "namespace (or it is the initial one)");
       NSFUN_EXPECT(nsfun::time_offsets(::getpid()).value() == offsets);
       return 0;
     });
