@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <nsfun/enter.hpp>
+#include <nsfun/pidfd.hpp>
 
 #include "come_back.hpp"
 #include "sys.hpp"
@@ -18,6 +19,41 @@
 namespace nsfun {
 
 namespace {
+
+// "net,uts": the types an error is about, without allocating.
+struct TypesText {
+  explicit TypesText(NsTypeSet types) noexcept {
+    for (NsType t : types) {
+      if (len_ > 0) {
+        buf_[len_++] = ',';
+      }
+      std::string_view n = name(t);
+      std::memcpy(buf_ + len_, n.data(), n.size());
+      len_ += n.size();
+    }
+  }
+
+  [[nodiscard]] std::string_view view() const noexcept { return {buf_, len_}; }
+
+ private:
+  char buf_[ns_type_count * 8] = {};
+  std::size_t len_ = 0;
+};
+
+// "net:[4026532481]": the namespace an error is about.
+error& on_ns(error& e, const NsFd& ns) noexcept {
+  return e.on(name(ns.type()), ":[", ns.identity().ino(), "]");
+}
+
+// "pid 42 (net,uts)": the process of a pidfd and the types asked for; the pid from fdinfo.
+error on_pidfd(error e, FdRef pidfd, NsTypeSet types) noexcept {
+  auto pid = pidfd_pid(pidfd);
+  TypesText text(types);
+  if (pid) {
+    return std::move(e).on("pid ", pid.value(), " (", text.view(), ")");
+  }
+  return std::move(e).on("pidfd ", pidfd.get(), " (", text.view(), ")");
+}
 
 // Threads of the calling process, from /proc/self/status; 0 when it cannot be read.
 long thread_count() noexcept {
@@ -38,15 +74,15 @@ long thread_count() noexcept {
 
 // setns(CLONE_NEWUSER) says EINVAL both for "already in it" and "you have other threads";
 // tell the caller which.
-auto explain_user_einval(const NsFd& ns) noexcept {
+error explain_user_einval(const NsFd& ns) noexcept {
   auto same = ns.is_current();
+  error e = errno_error(EINVAL, "setns");
   if (same && same.value()) {
-    return nsfun_error(errc::own_user_namespace, "setns");
+    e = nsfun_error(errc::own_user_namespace, "setns");
+  } else if (thread_count() > 1) {
+    e = nsfun_error(errc::threaded_user_namespace, "setns");
   }
-  if (thread_count() > 1) {
-    return nsfun_error(errc::threaded_user_namespace, "setns");
-  }
-  return errno_error(EINVAL, "setns");
+  return on_ns(e, ns);
 }
 
 // The kernel refuses to switch the mount namespace of a thread that shares its fs_struct (root,
@@ -65,7 +101,7 @@ result<void> unshare(NsTypeSet types) noexcept {
     return nsfun_error(errc::empty_namespace_type_list, "unshare");
   }
   if (::unshare(types.clone_flags()) < 0) {
-    return sys::last_error("unshare");
+    return sys::last_error("unshare").on(TypesText(types).view());
   }
   return success();
 }
@@ -79,7 +115,8 @@ result<void> enter(const NsFd& ns) noexcept {
     if (err == EINVAL && ns.type() == NsType::user) {
       return explain_user_einval(ns);
     }
-    return errno_error(err, "setns");
+    error e = errno_error(err, "setns");
+    return on_ns(e, ns);
   }
   return success();
 }
@@ -93,7 +130,7 @@ result<void> enter(const NsFdSet& set) noexcept {
 
 result<void> enter(FdRef pidfd, NsTypeSet types) noexcept {
   if (types.empty()) {
-    return nsfun_error(errc::empty_namespace_type_list, "setns");
+    return nsfun_error(errc::empty_namespace_type_list, "setns").on("pidfd ", pidfd.get());
   }
   if (types.contains(NsType::user)) {
     // Like nsenter(1): joining the user namespace one is already in is not an error here.
@@ -113,9 +150,9 @@ result<void> enter(FdRef pidfd, NsTypeSet types) noexcept {
   if (::setns(pidfd.get(), types.clone_flags()) < 0) {
     int err = errno;
     if (err == EINVAL && types.contains(NsType::user) && thread_count() > 1) {
-      return nsfun_error(errc::threaded_user_namespace, "setns pidfd");
+      return on_pidfd(nsfun_error(errc::threaded_user_namespace, "setns"), pidfd, types);
     }
-    return errno_error(err, "setns pidfd");
+    return on_pidfd(errno_error(err, "setns"), pidfd, types);
   }
   return success();
 }
@@ -133,10 +170,16 @@ ScopedEnter::~ScopedEnter() {
   }
 }
 
-result<void> ScopedEnter::save(NsTypeSet types) noexcept {
+result<void> ScopedEnter::check_thread() const noexcept {
   if (::gettid() != tid_) {
-    return errno_error(EPERM, "ScopedEnter used from another thread");
+    return errno_error(EPERM, "ScopedEnter")
+        .because("used on thread ", ::gettid(), ", made on thread ", tid_);
   }
+  return success();
+}
+
+result<void> ScopedEnter::save(NsTypeSet types) noexcept {
+  NSFUN_TRYV(check_thread());
   if (types.contains(NsType::user)) {
     return nsfun_error(errc::user_namespace_not_restorable, "ScopedEnter");
   }
@@ -171,13 +214,19 @@ result<void> ScopedEnter::enter(FdRef pidfd, NsTypeSet types) noexcept {
 }
 
 result<void> ScopedEnter::restore() noexcept {
+  if (count_ == 0) {
+    return success();
+  }
+  // Another thread's setns would move that thread, and leave this one where it is.
+  NSFUN_TRYV(check_thread());
   result<void> first = success();
   while (count_ > 0) {
     NsType t = order_[--count_];
     NsFd ns = saved_.take(t);
     // Keep going after a failure: put back as much as possible, report the first problem.
     if (::setns(ns.get(), clone_flag(t)) < 0 && first) {
-      first = sys::last_error("setns (restore)");
+      error e = sys::last_error("setns (restore)");
+      first = on_ns(e, ns);
     }
     if (t == NsType::mnt && cwd_) {
       if (::fchdir(cwd_.get()) < 0 && first) {
@@ -193,25 +242,29 @@ namespace detail {
 
 result<void> run_on_entered_thread(const NsFd* const* ns,
                                    std::size_t count,
+                                   Where where,
                                    const std::function<void()>& body) noexcept {
-  for (std::size_t i = 0; i < count; ++i) {
-    if (ns[i]->type() == NsType::user) {
-      return nsfun_error(errc::threaded_user_namespace, "run_in");
-    }
-  }
   NsTypeSet types;
   for (std::size_t i = 0; i < count; ++i) {
+    if (ns[i]->type() == NsType::user) {
+      return nsfun_error(errc::threaded_user_namespace, "run_in")
+          .on("user:[", ns[i]->identity().ino(), "]");
+    }
     types.insert(ns[i]->type());
   }
-  // net and uts: on this thread, when it can come back (see come_back.hpp). On a thread of its
-  // own, the thread ends afterwards and its namespaces with it: nothing to restore.
-  return here_or_on_thread(types, [&]() -> result<void> {
+  auto enter_and_run = [&]() -> result<void> {
     for (std::size_t i = 0; i < count; ++i) {
       NSFUN_TRYV(nsfun::enter(*ns[i]));
     }
     body();
     return success();
-  });
+  };
+  // On a thread of its own, the thread ends afterwards and its namespaces with it: nothing to
+  // restore, whatever body did. The calling thread only for nsfun's own bodies (come_back.hpp).
+  if (where == Where::here_if_safe) {
+    return here_or_on_thread(types, enter_and_run);
+  }
+  return run_on_thread(enter_and_run);
 }
 
 }  // namespace detail

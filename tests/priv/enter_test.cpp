@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <climits>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -66,6 +68,26 @@ pid_t start_holder(const std::string& name) {
     return -1;
   }
   return pid;
+}
+
+// Everything of the calling thread a function run on it could change: its namespace links,
+// root, working directory and umask, as one text.
+std::string thread_state() {
+  std::string out;
+  char buf[PATH_MAX];
+  for (const char* l : {"user", "mnt", "uts", "ipc", "pid", "net", "cgroup", "time",
+                        "pid_for_children", "time_for_children"}) {
+    std::string path = std::string("/proc/thread-self/ns/") + l;
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+    out.append(buf, n > 0 ? static_cast<std::size_t>(n) : 0).append("\n");
+  }
+  for (const char* l : {"/proc/thread-self/root", "/proc/thread-self/cwd"}) {
+    ssize_t n = ::readlink(l, buf, sizeof(buf));
+    out.append(buf, n > 0 ? static_cast<std::size_t>(n) : 0).append("\n");
+  }
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  return out + std::to_string(mask);
 }
 
 void stop_holder(pid_t pid) {
@@ -267,6 +289,34 @@ TEST_SUITE("scoped_enter") {
     });
   }
 
+  TEST_CASE("issue #12: ScopedEnter restore from another thread is refused and moves nothing") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::uts}), "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      auto uts = nsfun::acquire<NsType::uts>();
+      NSFUN_EXPECT_OK(uts);
+      nsfun::ScopedEnter in_ns;
+      NSFUN_EXPECT_OK(in_ns.enter(uts.value()));
+      bool refused = false;
+      bool other_moved = true;
+      std::thread other([&] {
+        // A new thread starts in its creator's namespaces: the entered uts.
+        std::string before = thread_state();
+        auto r = in_ns.restore();
+        refused = !r && r.error() == std::errc::operation_not_permitted &&
+                  r.error().message().find("made on thread") != std::string::npos;
+        other_moved = thread_state() != before;
+      });
+      other.join();
+      NSFUN_EXPECT(refused);
+      NSFUN_EXPECT(!other_moved);
+      // Still entered here, and restorable by its own thread.
+      NSFUN_EXPECT(current_is(uts.value()));
+      NSFUN_EXPECT_OK(in_ns.restore());
+      NSFUN_EXPECT(!current_is(uts.value()));
+      return 0;
+    });
+  }
+
   TEST_CASE("ScopedEnter refuses a user namespace") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {
@@ -339,10 +389,7 @@ TEST_SUITE("run_in") {
     });
   }
 
-  TEST_CASE(
-      "run_in of net and uts switches the calling thread and brings it back, and acquire leaves "
-      "the "
-      "caller in place") {
+  TEST_CASE("issue #12: run_in runs fn on a thread of its own for every type, acquire may not") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::ipc}),
                   "needs CAP_SYS_ADMIN");
     NSFUN_CHECK_CHILD([] {
@@ -359,30 +406,74 @@ TEST_SUITE("run_in") {
       auto here = [&](NsType t) {
         return current_is(*made.value().get(t));
       };
-      // net and uts: on this very thread.
+      // The user's fn: never on the caller's thread, not even for net and uts.
       auto inside = nsfun::run_in(*made.value().get(NsType::net), [&] {
-        return ::gettid() == caller && here(NsType::net) && !here(NsType::uts);
+        return ::gettid() != caller && here(NsType::net) && !here(NsType::uts);
       });
       NSFUN_EXPECT_OK(inside);
       NSFUN_EXPECT(inside.value());
-      auto two = nsfun::acquire({NsType::net, NsType::uts});
-      NSFUN_EXPECT_OK(two);
-      auto both = nsfun::run_in(two.value(), [&] {
-        return ::gettid() == caller && current_is(*two.value().get(NsType::net)) &&
-               current_is(*two.value().get(NsType::uts));
-      });
-      NSFUN_EXPECT_OK(both);
-      NSFUN_EXPECT(both.value());
-      // ipc (entering it drops the SysV semaphore undo list) and any set with it: a thread.
       auto all = nsfun::run_in(made.value(), [&] {
         return ::gettid() != caller && here(NsType::net) && here(NsType::uts) && here(NsType::ipc);
       });
       NSFUN_EXPECT_OK(all);
       NSFUN_EXPECT(all.value());
+      // nsfun's own functions (opening a netlink socket, a /proc/sys file) may run on the
+      // calling thread for net and uts, which comes back afterwards.
+      auto known = nsfun::detail::run_in_known(*made.value().get(NsType::net), [&] {
+        return ::gettid() == caller && here(NsType::net);
+      });
+      NSFUN_EXPECT_OK(known);
+      NSFUN_EXPECT(known.value());
       for (NsType t : three) {
         NSFUN_EXPECT(current_is(*before.value().get(t)));
       }
-      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 5);  // only the five acquired
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 3);  // only the three acquired
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #12: whatever fn does to its thread, the caller's thread stays as it was") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts, NsType::mnt}),
+                  "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      auto net = nsfun::acquire<NsType::net>();
+      auto uts = nsfun::acquire<NsType::uts>();
+      auto other_net = nsfun::acquire<NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      NSFUN_EXPECT_OK(uts);
+      NSFUN_EXPECT_OK(other_net);
+      const std::string before = thread_state();
+      NSFUN_EXPECT(!before.empty());
+      // Each hostile fn changes the thread it runs on in another way, then returns or throws.
+      std::vector<std::function<void()>> hostile = {
+          [] { (void)!::unshare(CLONE_NEWNS); },
+          [] { (void)!::unshare(CLONE_FS | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC); },
+          [] { (void)!::unshare(CLONE_NEWNET); },
+          [&] { (void)!::setns(other_net.value().get(), CLONE_NEWNET); },
+          [&] { (void)!::setns(uts.value().get(), CLONE_NEWUTS); },
+          [] {
+            (void)!::unshare(CLONE_FS);
+            (void)!::chdir("/tmp");
+            (void)!::chroot("/tmp");
+            ::umask(0077);
+          },
+          [] {
+            (void)!::unshare(CLONE_NEWNS);
+            throw std::runtime_error("hostile");
+          },
+      };
+      for (std::size_t i = 0; i < hostile.size(); ++i) {
+        try {
+          (void)nsfun::run_in(net.value(), hostile[i]);
+          (void)nsfun::run_in(uts.value(), hostile[i]);
+        } catch (const std::runtime_error&) {
+        }
+        if (thread_state() != before) {
+          std::fprintf(stderr, "hostile fn %zu moved the caller:\n%s\nvs\n%s\n", i,
+                       thread_state().c_str(), before.c_str());
+          return 1;
+        }
+      }
       return 0;
     });
   }
