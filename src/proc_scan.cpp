@@ -194,8 +194,8 @@ class Scanner {
   }
 
   // The optional fields; `path` is "PID/". The owner (uid) comes from fstat on the first file
-  // read anyway (a /proc/PID file belongs to whom /proc/PID does); only when no file is read is
-  // /proc/PID itself looked up for it.
+  // read anyway (a /proc/PID file belongs to the process's euid, unless it is non-dumpable:
+  // process_owner then asks /proc/PID itself); when no file is read, from /proc/PID at once.
   Outcome read_extras(detail::ProcPath& path, ProcEntry& e) const noexcept {
     std::size_t base = path.size();
     uid_t* owner = o_.uid ? &e.uid : nullptr;
@@ -237,6 +237,9 @@ class Scanner {
       }
     } catch (const std::bad_alloc&) {
       return Outcome::vanished;
+    }
+    if (o_.uid) {
+      e.uid = detail::process_owner(proc_fd_, path.truncate(base).c_str(), e.uid);
     }
     return Outcome::ok;
   }

@@ -7,12 +7,31 @@
 #include <memory>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 
 namespace nsfun::detail {
+
+// The owner of process `pid_dir` ("PID/" under proc_fd) as lsns shows it: its effective uid.
+// `file_owner` is the owner of a file of it already fstat'ed. The kernel makes the files of a
+// non-dumpable process (one that changed uid without exec, e.g. a daemon worker after setuid)
+// root-owned, but never the /proc/PID directory itself (fs/proc/base.c, task_dump_owner), so a
+// root-owned file is checked against the directory; any other owner is the euid already.
+[[nodiscard]] inline uid_t process_owner(int proc_fd,
+                                         const char* pid_dir,
+                                         uid_t file_owner) noexcept {
+  if (file_owner != 0) {
+    return file_owner;
+  }
+
+  struct stat st {};
+
+  return ::fstatat(proc_fd, pid_dir, &st, 0) == 0 ? st.st_uid : file_owner;
+}
 
 // Takes what a caller keeps of each block of a scan. The scan hands out blocks of consecutive
 // pids to its threads; as each thread finishes a block it calls take() with the block's entries,

@@ -62,7 +62,7 @@ ProcFacts read_facts(int proc_fd, pid_t pid, bool want_ppid) {
     detail::join_cmdline(text);
     f.command = std::move(text);
   }
-  f.uid = owner;
+  f.uid = detail::process_owner(proc_fd, path.truncate(base).c_str(), owner);
   std::string comm;
   // /proc/PID/stat only when needed: for PPID, or for the name of a kernel thread.
   if ((want_ppid || f.command.empty()) &&

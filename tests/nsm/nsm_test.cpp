@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -87,6 +94,45 @@ struct Sleeper {
   }
 
   [[nodiscard]] pid_t pid() const { return child.pid(); }
+};
+
+// A process in a new net namespace that switched to uid/gid 65534 without exec and made itself
+// non-dumpable, as a daemon worker does after setuid(): the kernel makes its /proc/PID files
+// root-owned. Killed and reaped when the test ends.
+struct NonDumpable {
+  pid_t pid = -1;
+
+  NonDumpable() {
+    int ready[2];
+    REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(ready[0]);
+      if (::unshare(CLONE_NEWNET) == 0 && ::setgroups(0, nullptr) == 0 &&
+          ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0 &&
+          ::prctl(PR_SET_DUMPABLE, 0) == 0) {
+        (void)!::write(ready[1], "x", 1);
+        ::pause();
+      }
+      ::_exit(1);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    bool ok = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    REQUIRE(ok);
+  }
+
+  NonDumpable(const NonDumpable&) = delete;
+  NonDumpable& operator=(const NonDumpable&) = delete;
+
+  ~NonDumpable() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
 };
 
 const json* find_ns(const json& list, std::uint64_t ino, std::string_view type) {
@@ -206,6 +252,51 @@ TEST_SUITE("nsm list") {
       CHECK((*x).at("pid").get<pid_t>() == s.pid());
       CHECK((*x).at("nprocs").get<int>() == 1);
     }
+  }
+
+  TEST_CASE("issue #12: list shows the euid of a non-dumpable process, as lsns does") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net}), "cannot unshare net");
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "cannot switch to uid 65534");
+    NSFUN_REQUIRE(nsfun::test::have_program("lsns"), "no lsns");
+    NonDumpable p;
+    std::uint64_t ino = link_ino(p.pid, "net");
+    REQUIRE(ino != 0);
+
+    // Its files are root's; the directory keeps the euid.
+    struct stat file {};
+
+    REQUIRE(::stat(("/proc/" + std::to_string(p.pid) + "/cmdline").c_str(), &file) == 0);
+    CHECK(file.st_uid == 0);
+    const std::string cols = "NS,TYPE,PID,UID,USER";
+    auto ours = nsm_out("list -J -t net -o " + cols);
+    auto theirs = nsfun::test::run("lsns -J -t net -o " + cols + " 2>/dev/null");
+    REQUIRE(ours.status == 0);
+    REQUIRE(theirs.status == 0);
+    const json a = json::parse(ours.out).at("namespaces");
+    const json b = json::parse(theirs.out).at("namespaces");
+    const json* x = find_ns(a, ino, "net");
+    const json* y = find_ns(b, ino, "net");
+    REQUIRE(x != nullptr);
+    REQUIRE(y != nullptr);
+    CHECK((*y).at("uid").get<int>() == 65534);
+    CHECK((*x).at("uid") == (*y).at("uid"));
+    CHECK((*x).at("user") == (*y).at("user"));
+    // The scanner's own uid field says the same.
+    nsfun::ProcScanOptions o;
+    o.uid = true;
+    auto procs = nsfun::scan_procs(o);
+    REQUIRE(procs);
+    auto it = std::find_if(procs.value().procs.begin(), procs.value().procs.end(),
+                           [&](const nsfun::ProcEntry& e) { return e.pid == p.pid; });
+    REQUIRE(it != procs.value().procs.end());
+    CHECK(it->uid == 65534);
+    o.cmdline = true;
+    auto with_files = nsfun::scan_procs(o);
+    REQUIRE(with_files);
+    it = std::find_if(with_files.value().procs.begin(), with_files.value().procs.end(),
+                      [&](const nsfun::ProcEntry& e) { return e.pid == p.pid; });
+    REQUIRE(it != with_files.value().procs.end());
+    CHECK(it->uid == 65534);
   }
 
   TEST_CASE("list task shows every namespace of that process") {
