@@ -42,13 +42,10 @@ void say(const char* text) {
   }
 }
 
-int fail(const char* what, const nsfun::error& e, const net::Rtnl* rtnl = nullptr) {
-  std::fprintf(stderr, "net_cheatsheet: %s: %s", what, e.message().c_str());
-  if (rtnl != nullptr && !rtnl->last_extack().empty()) {
-    std::fprintf(stderr, " (%.*s)", static_cast<int>(rtnl->last_extack().size()),
-                 rtnl->last_extack().data());
-  }
-  std::fprintf(stderr, "\n");
+// The error names what failed and carries the kernel's extended ack:
+// "net_cheatsheet: ip link add: RTM_NEWLINK veth0: File exists".
+int fail(const char* what, const nsfun::error& e) {
+  std::fprintf(stderr, "net_cheatsheet: %s: %s\n", what, e.message().c_str());
   return 1;
 }
 
@@ -84,11 +81,11 @@ int cheatsheet(bool keep, bool move, bool delete_link) {
   auto veth = move ? net::Veth::create(host.value(), "veth0", "veth1")  // ip link add … veth
                    : net::Veth::create(host.value(), "veth0", "veth1", inner.value());
   if (!veth) {
-    return fail("ip link add", veth.error(), &host.value());
+    return fail("ip link add", veth.error());
   }
   if (move) {
     if (auto r = veth.value().move_peer(inner.value()); !r) {  // ip link set veth1 netns NS
-      return fail("ip link set netns", r.error(), &host.value());
+      return fail("ip link set netns", r.error());
     }
   }
   auto lo = net::Link::by_name(inner.value(), "lo");

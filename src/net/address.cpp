@@ -26,7 +26,9 @@ result<void> address_request(const Link& link,
                              std::string_view step,
                              bool nodad) {
   if (prefix.address.family != AF_INET && prefix.address.family != AF_INET6) {
-    return errno_error(EAFNOSUPPORT, step);
+    return errno_error(EAFNOSUPPORT, step)
+        .on("on ", link.label())
+        .because("no address (an empty IpPrefix)");
   }
   detail::Msg m(type, flags);
   auto& ifa = m.extra<ifaddrmsg>();
@@ -38,26 +40,35 @@ result<void> address_request(const Link& link,
   }
   m.put_bytes(IFA_LOCAL, prefix.address.bytes.data(), prefix.address.size());
   m.put_bytes(IFA_ADDRESS, prefix.address.bytes.data(), prefix.address.size());
-  return link.rtnl().request(m.hdr(), step);
+  return detail::named(link.rtnl().request(m.hdr(), step),
+                       [&](error& e) { e.on(prefix.to_string(), " on ", link.label()); });
+}
+
+// A text that is not an address or prefix: `parse address "10.0.0.1/33": …`.
+error bad_address(std::string_view text, std::string_view why) noexcept {
+  return errno_error(EINVAL, parse_step).on('"', text, '"').because(why);
 }
 
 }  // namespace
 
 result<IpAddress> IpAddress::parse(std::string_view text) noexcept {
   char buf[INET6_ADDRSTRLEN + 1] = {};
-  if (text.empty() || text.size() >= sizeof(buf)) {
-    return errno_error(EINVAL, parse_step);
+  if (text.empty()) {
+    return bad_address(text, "empty");
+  }
+  if (text.size() >= sizeof(buf)) {
+    return bad_address(text, "too long for an address");
   }
   std::memcpy(buf, text.data(), text.size());
   IpAddress a;
   if (text.find(':') != std::string_view::npos) {
     if (::inet_pton(AF_INET6, buf, a.bytes.data()) != 1) {
-      return errno_error(EINVAL, parse_step);
+      return bad_address(text, "not an IPv6 address");
     }
     a.family = AF_INET6;
   } else {
     if (::inet_pton(AF_INET, buf, a.bytes.data()) != 1) {
-      return errno_error(EINVAL, parse_step);
+      return bad_address(text, "not an IPv4 address");
     }
     a.family = AF_INET;
   }
@@ -83,7 +94,11 @@ std::string IpAddress::to_string() const {
 
 result<IpPrefix> IpPrefix::parse(std::string_view text) noexcept {
   auto slash = text.find('/');
-  NSFUN_TRY(auto address, IpAddress::parse(text.substr(0, slash)));
+  auto parsed = IpAddress::parse(text.substr(0, slash));
+  if (!parsed) {
+    return std::move(parsed.assume_error().on('"', text, '"'));  // the whole text, not a part
+  }
+  IpAddress address = parsed.assume_value();
   IpPrefix p{address, address.max_prefix()};
   if (slash != std::string_view::npos) {
     std::string_view len = text.substr(slash + 1);
@@ -91,7 +106,8 @@ result<IpPrefix> IpPrefix::parse(std::string_view text) noexcept {
     auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), value);
     if (len.empty() || len.size() > 3 || ec != std::errc() || end != len.data() + len.size() ||
         value > address.max_prefix()) {
-      return errno_error(EINVAL, parse_step);
+      return bad_address(text, address.family == AF_INET ? "prefix length not in 0..32"
+                                                         : "prefix length not in 0..128");
     }
     p.length = static_cast<std::uint8_t>(value);
   }
@@ -138,36 +154,38 @@ result<std::vector<AddressInfo>> list_addresses(const Rtnl& rtnl, int family) {
   auto& ifa = m.extra<ifaddrmsg>();
   ifa.ifa_family = static_cast<std::uint8_t>(family);
   std::vector<AddressInfo> out;
-  NSFUN_TRYV(rtnl.dump(
-      m.hdr(), "RTM_GETADDR", [&] { out.clear(); },
-      [&](const nlmsghdr& h) -> result<void> {
-        if (h.nlmsg_type != RTM_NEWADDR) {
-          return success();
-        }
-        auto hdr = detail::header_of<ifaddrmsg>(h);
-        if (hdr.ifa_family != AF_INET && hdr.ifa_family != AF_INET6) {
-          return success();
-        }
-        if (family != AF_UNSPEC && hdr.ifa_family != family) {
-          return success();
-        }
-        auto tb = detail::parse<IFA_MAX + 1>(h, sizeof(ifaddrmsg));
-        const nlattr* a = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-        if (a == nullptr) {
-          return success();
-        }
-        AddressInfo info;
-        info.index = static_cast<int>(hdr.ifa_index);
-        info.prefix.address.family = hdr.ifa_family;
-        info.prefix.length = hdr.ifa_prefixlen;
-        std::size_t n = info.prefix.address.size();
-        if (mnl_attr_get_payload_len(a) < n) {
-          return success();
-        }
-        std::memcpy(info.prefix.address.bytes.data(), mnl_attr_get_payload(a), n);
-        out.push_back(info);
-        return success();
-      }));
+  NSFUN_TRYV(detail::named(
+      rtnl.dump(
+          m.hdr(), "RTM_GETADDR", [&] { out.clear(); },
+          [&](const nlmsghdr& h) -> result<void> {
+            if (h.nlmsg_type != RTM_NEWADDR) {
+              return success();
+            }
+            auto hdr = detail::header_of<ifaddrmsg>(h);
+            if (hdr.ifa_family != AF_INET && hdr.ifa_family != AF_INET6) {
+              return success();
+            }
+            if (family != AF_UNSPEC && hdr.ifa_family != family) {
+              return success();
+            }
+            auto tb = detail::parse<IFA_MAX + 1>(h, sizeof(ifaddrmsg));
+            const nlattr* a = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+            if (a == nullptr) {
+              return success();
+            }
+            AddressInfo info;
+            info.index = static_cast<int>(hdr.ifa_index);
+            info.prefix.address.family = hdr.ifa_family;
+            info.prefix.length = hdr.ifa_prefixlen;
+            std::size_t n = info.prefix.address.size();
+            if (mnl_attr_get_payload_len(a) < n) {
+              return success();
+            }
+            std::memcpy(info.prefix.address.bytes.data(), mnl_attr_get_payload(a), n);
+            out.push_back(info);
+            return success();
+          }),
+      [&](error& e) { detail::on_dump_of(e, rtnl); }));
   return out;
 }
 

@@ -19,7 +19,7 @@ result<Link> create(const Rtnl& rtnl, std::string_view name) {
   nlattr* linkinfo = m.nest_start(IFLA_LINKINFO);
   m.put_str(IFLA_INFO_KIND, "bridge");
   m.nest_end(linkinfo);
-  NSFUN_TRYV(rtnl.request(m.hdr(), "RTM_NEWLINK"));
+  NSFUN_TRYV(detail::named(rtnl.request(m.hdr(), "RTM_NEWLINK"), [&](error& e) { e.on(name); }));
   auto made = Link::by_name(rtnl, name);
   if (!made) {
     detail::delete_by_name(rtnl, name);  // nothing is left on error

@@ -56,6 +56,16 @@ ifinfomsg& set_link_header(Msg& m, int index) noexcept {
   return ifi;
 }
 
+// Names the link an error is about: by `name` when given, else by index.
+void on_link(error& e, int index, std::string_view name) noexcept {
+  if (!name.empty()) {
+    e.on(name);
+  } else {
+    e.on("index ", index);
+  }
+}
+
+// The link called `name`, or (name empty) the one with `index`. A failure names it as asked.
 result<LinkInfo> get_link(const Rtnl& rtnl, int index, std::string_view name) {
   Msg m(RTM_GETLINK, 0);
   set_link_header(m, index);
@@ -63,16 +73,30 @@ result<LinkInfo> get_link(const Rtnl& rtnl, int index, std::string_view name) {
     m.put_str(IFLA_IFNAME, name);
   }
   std::optional<LinkInfo> found;
-  NSFUN_TRYV(rtnl.request(m.hdr(), "RTM_GETLINK", [&](const nlmsghdr& h) -> result<void> {
+  auto asked = rtnl.request(m.hdr(), "RTM_GETLINK", [&](const nlmsghdr& h) -> result<void> {
     if (h.nlmsg_type == RTM_NEWLINK) {
       found = parse_link(h);
     }
     return success();
-  }));
+  });
+  if (!asked) {
+    on_link(asked.assume_error(), index, name);
+    return std::move(asked).as_failure();
+  }
   if (!found) {
-    return errno_error(ENODEV, "RTM_GETLINK");
+    error e = errno_error(ENODEV, "RTM_GETLINK");
+    on_link(e, index, name);
+    return e;
   }
   return std::move(*found);
+}
+
+// Sends a change request about `link`; a failure names the link and what was asked
+// (`what...`: " mtu ", 10 makes "RTM_NEWLINK nsft0 mtu 10: …").
+template <class... A>
+result<void> link_request(const Link& link, Msg& m, std::string_view step, const A&... what) {
+  return detail::named(link.rtnl().request(m.hdr(), step),
+                       [&](error& e) { e.on(link.label(), what...); });
 }
 
 int hex_digit(char c) noexcept {
@@ -90,37 +114,60 @@ int hex_digit(char c) noexcept {
 
 }  // namespace
 
+namespace detail {
+
+std::string link_label(const Rtnl& rtnl, int index) {
+  if (index > 0) {
+    if (auto info = get_link(rtnl, index, {})) {
+      return std::move(info).assume_value().name;
+    }
+  }
+  return "index " + std::to_string(index);
+}
+
+}  // namespace detail
+
 result<void> check_ifname(std::string_view name) noexcept {
   constexpr std::string_view step = "check interface name";
   if (name.size() > max_ifname_length) {
-    return errno_error(ENAMETOOLONG, step);
+    return errno_error(ENAMETOOLONG, step)
+        .on('"', name, '"')
+        .because("longer than ", max_ifname_length, " bytes");
   }
   if (name.empty() || name == "." || name == "..") {
-    return errno_error(EINVAL, step);
+    return errno_error(EINVAL, step).on('"', name, '"').because("not a name");
   }
   for (char c : name) {
-    if (c == '/' || c == ':' || c == '\0' || std::isspace(static_cast<unsigned char>(c)) != 0) {
-      return errno_error(EINVAL, step);
+    if (c == '/' || c == ':') {
+      return errno_error(EINVAL, step).on('"', name, '"').because("contains '", c, "'");
+    }
+    if (c == '\0' || std::isspace(static_cast<unsigned char>(c)) != 0) {
+      return errno_error(EINVAL, step).on('"', name, '"').because("contains white space or NUL");
     }
   }
   return success();
 }
 
 result<MacAddress> MacAddress::parse(std::string_view text) noexcept {
-  constexpr std::string_view step = "parse MAC address";
+  auto bad = [text](std::string_view why) {
+    return errno_error(EINVAL, "parse MAC address").on('"', text, '"').because(why);
+  };
   MacAddress mac;
   if (text.size() != 17) {
-    return errno_error(EINVAL, step);
+    return bad("not six two-digit hex bytes");
   }
   char sep = text[2];
   if (sep != ':' && sep != '-') {
-    return errno_error(EINVAL, step);
+    return bad("bytes not separated by ':' or '-'");
   }
   for (std::size_t i = 0; i < 6; ++i) {
     int hi = hex_digit(text[i * 3]);
     int lo = hex_digit(text[i * 3 + 1]);
-    if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != sep)) {
-      return errno_error(EINVAL, step);
+    if (hi < 0 || lo < 0) {
+      return bad("not a hex digit");
+    }
+    if (i < 5 && text[i * 3 + 2] != sep) {
+      return bad("bytes not separated by ':' or '-'");
     }
     mac.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
@@ -141,37 +188,55 @@ bool LinkInfo::is_up() const noexcept {
 result<Link> Link::by_name(const Rtnl& rtnl, std::string_view name) {
   NSFUN_TRYV(check_ifname(name));
   NSFUN_TRY(auto info, get_link(rtnl, 0, name));
-  return Link(rtnl, info.index);
+  return Link(rtnl, info.index, std::move(info.name));
 }
 
 result<Link> Link::by_index(const Rtnl& rtnl, int index) {
   if (index <= 0) {
-    return errno_error(ENODEV, "RTM_GETLINK");
+    return errno_error(ENODEV, "RTM_GETLINK").on("index ", index);
   }
   NSFUN_TRY(auto info, get_link(rtnl, index, {}));
-  return Link(rtnl, info.index);
+  return Link(rtnl, info.index, std::move(info.name));
 }
 
 result<std::vector<LinkInfo>> Link::list(const Rtnl& rtnl) {
   Msg m(RTM_GETLINK, 0);
   set_link_header(m, 0);
   std::vector<LinkInfo> links;
-  NSFUN_TRYV(rtnl.dump(
+  auto dumped = rtnl.dump(
       m.hdr(), "RTM_GETLINK", [&] { links.clear(); },
       [&](const nlmsghdr& h) -> result<void> {
         if (h.nlmsg_type == RTM_NEWLINK) {
           links.push_back(parse_link(h));
         }
         return success();
-      }));
+      });
+  if (!dumped) {
+    detail::on_dump_of(dumped.assume_error(), rtnl);
+    return std::move(dumped).as_failure();
+  }
   return links;
 }
 
-result<LinkInfo> Link::info() const {
-  if (index_ <= 0) {
-    return errno_error(ENODEV, "RTM_GETLINK");
+std::string Link::label() const {
+  if (index_ > 0) {
+    if (auto info = get_link(rtnl_, index_, {})) {
+      return std::move(info).assume_value().name;
+    }
   }
-  return get_link(rtnl_, index_, {});
+  return name_.empty() ? "index " + std::to_string(index_) : name_;
+}
+
+result<LinkInfo> Link::info() const {
+  // A failure names the link as this handle knows it: asking the kernel again would fail alike.
+  if (index_ <= 0) {
+    return errno_error(ENODEV, "RTM_GETLINK").on("index ", index_);
+  }
+  auto info = get_link(rtnl_, index_, {});
+  if (!info && !name_.empty()) {
+    info.assume_error().on(name_);
+  }
+  return info;
 }
 
 result<void> Link::set_up() const {
@@ -179,7 +244,7 @@ result<void> Link::set_up() const {
   auto& ifi = set_link_header(m, index_);
   ifi.ifi_change = IFF_UP;
   ifi.ifi_flags = IFF_UP;
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " up");
 }
 
 result<void> Link::set_down() const {
@@ -187,14 +252,14 @@ result<void> Link::set_down() const {
   auto& ifi = set_link_header(m, index_);
   ifi.ifi_change = IFF_UP;
   ifi.ifi_flags = 0;
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " down");
 }
 
 result<void> Link::set_mtu(std::uint32_t mtu) const {
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_u32(IFLA_MTU, mtu);
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " mtu ", mtu);
 }
 
 result<void> Link::rename(std::string_view new_name) const {
@@ -202,41 +267,44 @@ result<void> Link::rename(std::string_view new_name) const {
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_str(IFLA_IFNAME, new_name);
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " name ", new_name);
 }
 
 result<void> Link::set_mac(const MacAddress& mac) const {
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_bytes(IFLA_ADDRESS, mac.bytes.data(), mac.bytes.size());
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " address ", mac.to_string());
 }
 
 result<void> Link::set_master(const Link& master) const {
   if (!(rtnl_.netns().identity() == master.rtnl_.netns().identity())) {
-    return errno_error(EXDEV, "RTM_NEWLINK");
+    return errno_error(EXDEV, "RTM_NEWLINK")
+        .on(label(), " master ", master.label())
+        .because("not in the same network namespace");
   }
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_u32(IFLA_MASTER, static_cast<std::uint32_t>(master.index_));
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return detail::named(rtnl_.request(m.hdr(), "RTM_NEWLINK"),
+                       [&](error& e) { e.on(label(), " master ", master.label()); });
 }
 
 result<void> Link::clear_master() const {
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_u32(IFLA_MASTER, 0);
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " nomaster");
 }
 
 result<void> Link::move_to(const NetNs& ns) const {
   if (!ns) {
-    return errno_error(EBADF, "RTM_NEWLINK");
+    return errno_error(EBADF, "RTM_NEWLINK").on(label(), " netns").because("empty NetNs handle");
   }
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_u32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(ns.get()));
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " netns net:[", ns.identity().ino(), "]");
 }
 
 result<Link> Link::move_to(const Rtnl& target) const {
@@ -247,18 +315,18 @@ result<Link> Link::move_to(const Rtnl& target) const {
 
 result<void> Link::move_to_pid(pid_t pid) const {
   if (pid <= 0) {
-    return errno_error(ESRCH, "RTM_NEWLINK");
+    return errno_error(ESRCH, "RTM_NEWLINK").on(label(), " netns pid ", pid);
   }
   Msg m(RTM_NEWLINK, 0);
   set_link_header(m, index_);
   m.put_u32(IFLA_NET_NS_PID, static_cast<std::uint32_t>(pid));
-  return rtnl_.request(m.hdr(), "RTM_NEWLINK");
+  return link_request(*this, m, "RTM_NEWLINK", " netns pid ", pid);
 }
 
 result<void> Link::remove() const {
   Msg m(RTM_DELLINK, 0);
   set_link_header(m, index_);
-  return rtnl_.request(m.hdr(), "RTM_DELLINK");
+  return link_request(*this, m, "RTM_DELLINK");
 }
 
 }  // namespace nsfun::net

@@ -22,9 +22,48 @@ struct CtxFree {
 
 std::atomic<unsigned> table_counter{0};
 
+// The line of `text` that starts at `from`, without its newline.
+std::string_view line_at(std::string_view text, std::size_t from) noexcept {
+  if (from >= text.size()) {
+    return {};
+  }
+  std::string_view rest = text.substr(from);
+  return rest.substr(0, rest.find('\n'));
+}
+
+// The longest command an error's object shows (longer ones end in "..."), so that nft's own
+// words still fit in the error's fixed buffer.
+constexpr std::size_t max_command_shown = 100;
+
+// Names a failure after nftables' own words. nft prints
+//   Error: Could not process rule: No such file or directory
+//   add rule ip nsft_nowhere c drop
+//               ^^^^^^^^^^^^
+// The first line (without "Error: ") becomes the note, the command it quotes the object; when
+// nft quotes none, the first line of what was run.
+void name_nft_failure(error& e, std::string_view said, std::string_view commands) noexcept {
+  std::string_view message = line_at(said, 0);
+  std::string_view command = line_at(said, message.size() + 1);
+  constexpr std::string_view prefix = "Error: ";
+  if (message.substr(0, prefix.size()) == prefix) {
+    message.remove_prefix(prefix.size());
+  }
+  if (command.empty() || command.find_first_not_of(" ^~") == std::string_view::npos) {
+    command = line_at(commands, 0);
+  }
+  if (command.size() > max_command_shown) {
+    e.on(command.substr(0, max_command_shown - 3), "...");
+  } else {
+    e.on(command);
+  }
+  if (!message.empty()) {
+    e.with_note(message);
+  }
+}
+
 // Runs `commands` with a fresh libnftables context on the calling thread; output and errors
 // are buffered (the library never prints).
-result<std::string> run_here(const std::string& commands, std::string* nft_error) {
+result<std::string> run_here(const std::string& commands) {
   std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) {
     return errno_error(ENOMEM, "nft_ctx_new");
@@ -33,11 +72,10 @@ result<std::string> run_here(const std::string& commands, std::string* nft_error
     return errno_error(ENOMEM, "nft_ctx_buffer_output");
   }
   if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
-    if (nft_error != nullptr) {
-      const char* text = nft_ctx_get_error_buffer(ctx.get());
-      *nft_error = text != nullptr ? text : "";
-    }
-    return errno_error(EINVAL, "nft_run_cmd_from_buffer");
+    const char* said = nft_ctx_get_error_buffer(ctx.get());
+    error e = errno_error(EINVAL, "nft");
+    name_nft_failure(e, said != nullptr ? said : "", commands);
+    return e;
   }
   const char* out = nft_ctx_get_output_buffer(ctx.get());
   return std::string(out != nullptr ? out : "");
@@ -45,90 +83,110 @@ result<std::string> run_here(const std::string& commands, std::string* nft_error
 
 }  // namespace
 
-result<std::string> nft_run(const NetNs& ns, std::string_view commands, std::string* nft_error) {
+result<std::string> nft_run(const NetNs& ns, std::string_view commands) {
   if (!ns) {
-    return errno_error(EBADF, "nft_run_cmd_from_buffer");
+    return errno_error(EBADF, "nft").on(line_at(commands, 0)).because("empty NetNs handle");
   }
   std::string cmd(commands);
-  return run_in(ns, [&] { return run_here(cmd, nft_error); });
+  return run_in(ns, [&] { return run_here(cmd); });
 }
 
 result<Masquerade> Masquerade::create(const NetNs& router,
                                       const IpPrefix& source,
-                                      std::string_view out_interface,
-                                      std::string* nft_error) {
+                                      std::string_view out_interface) {
+  constexpr std::string_view step = "masquerade";
   if (!router) {
-    return errno_error(EBADF, "nft add masquerade");
+    return errno_error(EBADF, step).on(source.to_string()).because("empty NetNs handle");
   }
   if (source.address.family != AF_INET && source.address.family != AF_INET6) {
-    return errno_error(EINVAL, "parse address");
+    return errno_error(EINVAL, step).because("no source address (an empty IpPrefix)");
   }
   if (!out_interface.empty()) {
     NSFUN_TRYV(check_ifname(out_interface));
     if (out_interface.find('"') != std::string_view::npos ||
         out_interface.find('\\') != std::string_view::npos) {
-      return errno_error(EINVAL, "check interface name");
+      return errno_error(EINVAL, "check interface name")
+          .on('"', out_interface, '"')
+          .because("contains a quote or a backslash");
     }
   }
+  // The namespace handle first: once the table exists, nothing may fail without removing it.
+  NSFUN_TRY(auto copy, router.fd().clone());
+  NSFUN_TRY(auto ns, NetNs::from(std::move(copy)));
   Masquerade m;
   m.family_ = source.address.family == AF_INET ? "ip" : "ip6";
+  std::string subnet = source.network().to_string();
   std::string table = "nsfun_nat_" + std::to_string(::getpid()) + "_" +
                       std::to_string(table_counter.fetch_add(1, std::memory_order_relaxed));
   std::string t = std::string(m.family_) + " " + table;
   std::string cmd = "create table " + t + "\n";
   cmd += "add chain " + t +
          " postrouting { type nat hook postrouting priority 100; policy accept; }\n";
-  cmd += "add rule " + t + " postrouting " + m.family_ + " saddr " + source.network().to_string();
+  cmd += "add rule " + t + " postrouting " + m.family_ + " saddr " + subnet;
   if (!out_interface.empty()) {
     cmd += " oifname \"" + std::string(out_interface) + "\"";
   }
   cmd += " masquerade\n";
-  NSFUN_TRYV(nft_run(router, cmd, nft_error));
-  NSFUN_TRY(auto copy, router.fd().clone());
-  auto typed = NetNs::from(std::move(copy));
-  m.table_ = std::move(table);
-  if (!typed) {
-    (void)m.remove();
-    return std::move(typed).as_failure();
+  auto added = nft_run(ns, cmd);
+  if (!added) {
+    if (out_interface.empty()) {
+      added.assume_error().with_context(step, " ", subnet);
+    } else {
+      added.assume_error().with_context(step, " ", subnet, " oifname ", out_interface);
+    }
+    return std::move(added).as_failure();
   }
-  m.ns_ = std::move(typed).value();
+  m.ns_ = std::move(ns);
+  m.table_ = std::move(table);
   return m;
 }
 
 Masquerade::Masquerade(Masquerade&& other) noexcept
-    : ns_(std::move(other.ns_)), table_(std::move(other.table_)), family_(other.family_) {
-  other.table_.clear();
+    : ns_(std::move(other.ns_)),
+      table_(std::exchange(other.table_, std::string())),
+      family_(other.family_) {
+  other.ns_ = NetNs();
 }
 
 Masquerade& Masquerade::operator=(Masquerade&& other) noexcept {
   if (this != &other) {
-    (void)remove();
+    destroy();  // our own table first
     ns_ = std::move(other.ns_);
-    table_ = std::move(other.table_);
-    other.table_.clear();
+    other.ns_ = NetNs();
+    table_ = std::exchange(other.table_, std::string());
     family_ = other.family_;
   }
   return *this;
 }
 
 Masquerade::~Masquerade() {
-  try {
-    (void)remove();
-  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor reports nothing
-  }
+  destroy();
 }
 
-result<void> Masquerade::remove(std::string* nft_error) {
+void Masquerade::destroy() noexcept {
+  try {
+    (void)remove();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): bad_alloc or no thread; nothing to report
+  }
+  // remove() empties the handle before anything that can throw; this is for the record.
+  table_.clear();
+  ns_ = NetNs();
+}
+
+result<void> Masquerade::remove() {
   if (table_.empty()) {
     return success();
   }
-  std::string cmd = "delete table " + std::string(family_) + " " + table_ + "\n";
-  table_.clear();
-  if (!ns_) {
-    return errno_error(EBADF, "nft delete table");
-  }
-  NSFUN_TRYV(nft_run(ns_, cmd, nft_error));
+  // Empty the handle first (these moves cannot throw), so that it is empty however this ends.
+  NetNs ns = std::move(ns_);
   ns_ = NetNs();
+  std::string table = std::exchange(table_, std::string());
+  if (!ns) {
+    return errno_error(EBADF, "nft")
+        .on("delete table ", family_, " ", table)
+        .because("no namespace");
+  }
+  NSFUN_TRYV(nft_run(ns, "delete table " + std::string(family_) + " " + table + "\n"));
   return success();
 }
 

@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -118,6 +119,28 @@ inline std::uint32_t attr_u32(const nlattr* a) noexcept {
   }
   return v;
 }
+
+/// Lets `name(error&)` name the object of a failed result (it runs only on failure, where
+/// finding a name may cost a lookup); a success passes through untouched.
+template <class T, class F>
+result<T> named(result<T>&& r, F&& name) {
+  if (!r) {
+    name(r.assume_error());
+  }
+  return std::move(r);
+}
+
+/// Names a dump's namespace as the error's object: "RTM_GETLINK dump in net:[4026532301]"
+/// (nothing for an empty Rtnl, whose error already says so).
+inline void on_dump_of(error& e, const Rtnl& rtnl) noexcept {
+  if (rtnl) {
+    e.on("dump in net:[", rtnl.netns().identity().ino(), "]");
+  }
+}
+
+/// The current name of the link with `index` in the namespace of `rtnl` (one RTM_GETLINK), for
+/// errors; "index N" when the kernel does not know it.
+[[nodiscard]] std::string link_label(const Rtnl& rtnl, int index);
 
 /// Deletes a link by name (RTM_DELLINK with IFLA_IFNAME): the way back when a link was created
 /// but its index could not be read, so that a failed create leaves nothing.

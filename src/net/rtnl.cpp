@@ -20,7 +20,6 @@ struct Rtnl::State {
   UniqueFd fd;
   NetNs ns;
   std::uint32_t seq = 0;
-  std::string extack;
   std::vector<char> buf;
 };
 
@@ -69,31 +68,54 @@ result<UniqueFd> make_socket() noexcept {
   return fd;
 }
 
-// The NLMSGERR_ATTR_MSG text of an NLMSG_ERROR message, or "".
-std::string extack_of(const nlmsghdr& h) {
-  if (h.nlmsg_flags & NLM_F_ACK_TLVS) {
-    const char* payload = static_cast<const char*>(mnl_nlmsg_get_payload(&h));
-    std::size_t total = mnl_nlmsg_get_payload_len(&h);
-    if (total < sizeof(nlmsgerr)) {
-      return {};
-    }
-    nlmsgerr err{};
-    std::memcpy(&err, payload, sizeof(err));
-    std::size_t offset = sizeof(nlmsgerr);
-    if (!(h.nlmsg_flags & NLM_F_CAPPED) && err.msg.nlmsg_len > sizeof(nlmsghdr)) {
-      offset += err.msg.nlmsg_len - sizeof(nlmsghdr);
-    }
-    offset = (offset + 3U) & ~std::size_t{3};
-    if (offset >= total) {
-      return {};
-    }
-    std::array<const nlattr*, NLMSGERR_ATTR_MAX + 1> tb{};
-    detail::parse_attrs(payload + offset, total - offset, tb.data(), tb.size());
-    if (tb[NLMSGERR_ATTR_MSG] != nullptr) {
-      return detail::attr_str(tb[NLMSGERR_ATTR_MSG]);
-    }
+// The NLMSGERR_ATTR_MSG text of an NLMSG_ERROR or NLMSG_DONE message (a view into the message),
+// or "". Its attributes follow the fixed part of `fixed` bytes.
+std::string_view extack_of(const nlmsghdr& h, std::size_t fixed) noexcept {
+  if (!(h.nlmsg_flags & NLM_F_ACK_TLVS)) {
+    return {};
   }
-  return {};
+  const char* payload = static_cast<const char*>(mnl_nlmsg_get_payload(&h));
+  std::size_t total = mnl_nlmsg_get_payload_len(&h);
+  std::size_t offset = (fixed + 3U) & ~std::size_t{3};
+  if (offset >= total) {
+    return {};
+  }
+  std::array<const nlattr*, NLMSGERR_ATTR_MAX + 1> tb{};
+  detail::parse_attrs(payload + offset, total - offset, tb.data(), tb.size());
+  const nlattr* msg = tb[NLMSGERR_ATTR_MSG];
+  if (msg == nullptr) {
+    return {};
+  }
+  std::string_view text(static_cast<const char*>(mnl_attr_get_payload(msg)),
+                        mnl_attr_get_payload_len(msg));
+  while (!text.empty() && text.back() == '\0') {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// The size of an NLMSG_ERROR's fixed part: the nlmsgerr, and the request it echoes unless the
+// kernel capped it (NETLINK_CAP_ACK).
+std::size_t error_fixed_size(const nlmsghdr& h) noexcept {
+  if (mnl_nlmsg_get_payload_len(&h) < sizeof(nlmsgerr)) {
+    return mnl_nlmsg_get_payload_len(&h);
+  }
+  nlmsgerr err{};
+  std::memcpy(&err, mnl_nlmsg_get_payload(&h), sizeof(err));
+  std::size_t fixed = sizeof(nlmsgerr);
+  if (!(h.nlmsg_flags & NLM_F_CAPPED) && err.msg.nlmsg_len > sizeof(nlmsghdr)) {
+    fixed += err.msg.nlmsg_len - sizeof(nlmsghdr);
+  }
+  return fixed;
+}
+
+// The namespace a socket was asked for, as the object of an error that has none yet:
+// "socket NETLINK_ROUTE in net:[4026532301]: Too many open files".
+error on_netns(error e, const NetNs& ns) noexcept {
+  if (e.object().empty()) {
+    e.on("in net:[", ns.identity().ino(), "]");
+  }
+  return e;
 }
 
 }  // namespace
@@ -101,8 +123,12 @@ std::string extack_of(const nlmsghdr& h) {
 result<Rtnl> Rtnl::open() noexcept {
   try {
     auto state = std::make_shared<State>();
-    NSFUN_TRY(state->fd, make_socket());
     NSFUN_TRY(state->ns, NetNs::current());
+    auto fd = make_socket();
+    if (!fd) {
+      return on_netns(std::move(fd).assume_error(), state->ns);
+    }
+    state->fd = std::move(fd).assume_value();
     state->buf.resize(recv_buffer_size);
     return Rtnl(std::move(state));
   } catch (const std::bad_alloc&) {
@@ -112,11 +138,15 @@ result<Rtnl> Rtnl::open() noexcept {
 
 result<Rtnl> Rtnl::open(const NetNs& ns) noexcept {
   if (!ns) {
-    return errno_error(EBADF, "open rtnetlink");
+    return errno_error(EBADF, "open rtnetlink").because("empty NetNs handle");
   }
   try {
     auto state = std::make_shared<State>();
-    NSFUN_TRY(state->fd, run_in(ns, [] { return make_socket(); }));
+    auto fd = run_in(ns, [] { return make_socket(); });
+    if (!fd) {
+      return on_netns(std::move(fd).assume_error(), ns);
+    }
+    state->fd = std::move(fd).assume_value();
     NSFUN_TRY(auto copy, ns.fd().clone());
     NSFUN_TRY(state->ns, NetNs::from(std::move(copy)));
     state->buf.resize(recv_buffer_size);
@@ -129,10 +159,6 @@ result<Rtnl> Rtnl::open(const NetNs& ns) noexcept {
 const NetNs& Rtnl::netns() const noexcept {
   static const NetNs none;
   return state_ ? state_->ns : none;
-}
-
-std::string_view Rtnl::last_extack() const noexcept {
-  return state_ ? std::string_view(state_->extack) : std::string_view();
 }
 
 int Rtnl::fd() const noexcept {
@@ -159,7 +185,7 @@ result<void> Rtnl::dump(nlmsghdr& msg,
       restart();
     }
   }
-  return errno_error(EINTR, step);
+  return errno_error(EINTR, step).with_note("the dump kept changing (NLM_F_DUMP_INTR)");
 }
 
 result<void> Rtnl::exchange(nlmsghdr& msg,
@@ -168,10 +194,9 @@ result<void> Rtnl::exchange(nlmsghdr& msg,
                             bool& interrupted,
                             const MessageFn& each) const {
   if (!state_) {
-    return errno_error(EBADF, step);
+    return errno_error(EBADF, step).because("empty Rtnl handle");
   }
   State& s = *state_;
-  s.extack.clear();
   msg.nlmsg_seq = ++s.seq;
   msg.nlmsg_pid = 0;
   msg.nlmsg_flags = static_cast<std::uint16_t>(msg.nlmsg_flags | NLM_F_REQUEST |
@@ -184,7 +209,7 @@ result<void> Rtnl::exchange(nlmsghdr& msg,
                     sizeof(kernel));
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) {
-    return errno_error(errno, "send rtnetlink");
+    return errno_error(errno, step).with_note("sendto");
   }
   for (;;) {
     ssize_t n = ::recv(s.fd.get(), s.buf.data(), s.buf.size(), MSG_TRUNC);
@@ -192,10 +217,10 @@ result<void> Rtnl::exchange(nlmsghdr& msg,
       if (errno == EINTR) {
         continue;
       }
-      return errno_error(errno, "recv rtnetlink");
+      return errno_error(errno, step).with_note("recv");
     }
     if (static_cast<std::size_t>(n) > s.buf.size()) {
-      return errno_error(EMSGSIZE, "recv rtnetlink");
+      return errno_error(EMSGSIZE, step).with_note("recv: a reply over ", s.buf.size(), " bytes");
     }
     int len = static_cast<int>(n);
     auto* h = reinterpret_cast<const nlmsghdr*>(s.buf.data());
@@ -213,14 +238,13 @@ result<void> Rtnl::exchange(nlmsghdr& msg,
         case NLMSG_ERROR: {
           nlmsgerr err{};
           if (mnl_nlmsg_get_payload_len(h) < sizeof(int)) {
-            return errno_error(EBADMSG, step);
+            return errno_error(EBADMSG, step).with_note("a short NLMSG_ERROR");
           }
           std::memcpy(&err.error, mnl_nlmsg_get_payload(h), sizeof(int));
-          s.extack = extack_of(*h);
           if (err.error == 0) {
-            return success();
+            return success();  // an ack; its extack, if any, is only a warning
           }
-          return errno_error(-err.error, step);
+          return errno_error(-err.error, step).with_note(extack_of(*h, error_fixed_size(*h)));
         }
         case NLMSG_DONE: {
           int status = 0;
@@ -228,7 +252,7 @@ result<void> Rtnl::exchange(nlmsghdr& msg,
             std::memcpy(&status, mnl_nlmsg_get_payload(h), sizeof(int));
           }
           if (status < 0) {
-            return errno_error(-status, step);
+            return errno_error(-status, step).with_note(extack_of(*h, sizeof(int)));
           }
           return success();
         }

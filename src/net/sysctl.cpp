@@ -15,10 +15,20 @@ namespace {
 
 // "/proc/sys/" + key, dots turned into slashes unless the key is already a path.
 result<std::string> path_of(std::string_view key) {
-  constexpr std::string_view step = "sysctl key";
-  if (key.empty() || key.front() == '/' || key.find("..") != std::string_view::npos ||
-      key.find('\0') != std::string_view::npos) {
-    return errno_error(EINVAL, step);
+  auto refuse = [key](std::string_view why) {
+    return errno_error(EINVAL, "sysctl key").on('"', key, '"').because(why);
+  };
+  if (key.empty()) {
+    return refuse("empty");
+  }
+  if (key.front() == '/') {
+    return refuse("starts with '/' (a key is relative to /proc/sys)");
+  }
+  if (key.find("..") != std::string_view::npos) {
+    return refuse("contains \"..\"");
+  }
+  if (key.find('\0') != std::string_view::npos) {
+    return refuse("contains NUL");
   }
   std::string path = "/proc/sys/";
   bool is_path = key.find('/') != std::string_view::npos;
@@ -28,61 +38,75 @@ result<std::string> path_of(std::string_view key) {
   return path;
 }
 
+// A failure that does not say what it failed on (entering the namespace, say) names the file.
+template <class T>
+result<T> on_path(result<T>&& r, const std::string& path) noexcept {
+  if (!r && r.assume_error().object().empty()) {
+    r.assume_error().on(path);
+  }
+  return std::move(r);
+}
+
+// Runs on a thread inside the namespace: /proc/sys/net shows the opener's namespace.
+result<void> write_here(const std::string& path, std::string_view value) {
+  int raw = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) {
+    return errno_error(errno, "open").on(path);
+  }
+  UniqueFd fd = UniqueFd::adopt(raw);  // owns: just opened
+  ssize_t n = ::write(fd.get(), value.data(), value.size());
+  if (n < 0) {
+    return errno_error(errno, "write").on('"', value, "\" to ", path);
+  }
+  if (static_cast<std::size_t>(n) != value.size()) {
+    return errno_error(EIO, "write").on('"', value, "\" to ", path).because("short write");
+  }
+  return on_path(fd.close(), path);
+}
+
+result<std::string> read_here(const std::string& path) {
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) {
+    return errno_error(errno, "open").on(path);
+  }
+  UniqueFd fd = UniqueFd::adopt(raw);  // owns: just opened
+  std::string text;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_error(errno, "read").on(path);
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  while (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+  }
+  return text;
+}
+
 }  // namespace
 
 result<void> write(const NetNs& ns, std::string_view key, std::string_view value) {
   if (!ns) {
-    return errno_error(EBADF, "sysctl");
+    return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
   }
   NSFUN_TRY(auto path, path_of(key));
-  return run_in(ns, [&]() -> result<void> {
-    int raw = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
-    if (raw < 0) {
-      return errno_error(errno, "open /proc/sys");
-    }
-    UniqueFd fd = UniqueFd::adopt(raw);  // owns: just opened
-    ssize_t n = ::write(fd.get(), value.data(), value.size());
-    if (n < 0) {
-      return errno_error(errno, "write /proc/sys");
-    }
-    if (static_cast<std::size_t>(n) != value.size()) {
-      return errno_error(EIO, "write /proc/sys");
-    }
-    return fd.close();
-  });
+  return on_path(run_in(ns, [&] { return write_here(path, value); }), path);
 }
 
 result<std::string> read(const NetNs& ns, std::string_view key) {
   if (!ns) {
-    return errno_error(EBADF, "sysctl");
+    return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
   }
   NSFUN_TRY(auto path, path_of(key));
-  return run_in(ns, [&]() -> result<std::string> {
-    int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (raw < 0) {
-      return errno_error(errno, "open /proc/sys");
-    }
-    UniqueFd fd = UniqueFd::adopt(raw);  // owns: just opened
-    std::string text;
-    char buf[512];
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return errno_error(errno, "read /proc/sys");
-      }
-      if (n == 0) {
-        break;
-      }
-      text.append(buf, static_cast<std::size_t>(n));
-    }
-    while (!text.empty() && text.back() == '\n') {
-      text.pop_back();
-    }
-    return text;
-  });
+  return on_path(run_in(ns, [&] { return read_here(path); }), path);
 }
 
 }  // namespace nsfun::net::sysctl

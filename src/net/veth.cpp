@@ -32,44 +32,57 @@ Veth::Veth(Link first, Link peer, std::string_view name, std::string_view peer_n
 Veth::Veth(Veth&& other) noexcept
     : first_(std::move(other.first_)),
       peer_(std::move(other.peer_)),
-      name_(std::move(other.name_)),
-      peer_name_(std::move(other.peer_name_)),
+      name_(std::exchange(other.name_, std::string())),
+      peer_name_(std::exchange(other.peer_name_, std::string())),
       owned_(std::exchange(other.owned_, false)) {}
 
 Veth& Veth::operator=(Veth&& other) noexcept {
   if (this != &other) {
-    (void)remove();
+    destroy();  // our own pair first
     first_ = std::move(other.first_);
     peer_ = std::move(other.peer_);
-    name_ = std::move(other.name_);
-    peer_name_ = std::move(other.peer_name_);
+    name_ = std::exchange(other.name_, std::string());
+    peer_name_ = std::exchange(other.peer_name_, std::string());
     owned_ = std::exchange(other.owned_, false);
   }
   return *this;
 }
 
 Veth::~Veth() {
+  destroy();
+}
+
+void Veth::destroy() noexcept {
   try {
     (void)remove();
-  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor reports nothing
+  } catch (...) {  // NOLINT(bugprone-empty-catch): bad_alloc naming an error; nothing to report
   }
+  // remove() empties the handle before anything that can throw; this is for the record.
+  owned_ = false;
 }
 
 result<void> Veth::remove() {
   if (!owned_) {
     return success();
   }
+  // Empty the handle first (these moves cannot throw), so that it is empty however this ends.
   owned_ = false;
-  auto first = first_.remove();
-  if (first || !(first.error() == std::errc::no_such_device)) {
-    return first;
+  Link first = std::move(first_);
+  Link peer = std::move(peer_);
+  name_.clear();
+  peer_name_.clear();
+  auto removed = first.remove();
+  if (removed || !(removed.error() == std::errc::no_such_device)) {
+    return removed;
   }
   // The first end is gone from where we knew it (moved by someone else): try the peer.
-  return peer_.remove();
+  return peer.remove();
 }
 
 std::pair<Link, Link> Veth::release() noexcept {
   owned_ = false;
+  name_.clear();
+  peer_name_.clear();
   return {std::move(first_), std::move(peer_)};
 }
 
@@ -89,13 +102,35 @@ result<Veth> Veth::create(const Rtnl& rtnl,
                           std::string_view peer_name,
                           const Rtnl& peer_rtnl) {
   if (!peer_rtnl) {
-    return errno_error(EBADF, "RTM_NEWLINK");
+    return errno_error(EBADF, "RTM_NEWLINK")
+        .on(name, " peer ", peer_name)
+        .because("empty Rtnl handle for the peer");
   }
   NSFUN_TRY(auto ends, create_impl(rtnl, name, peer_name, &peer_rtnl));
   return Veth(std::move(ends.first), std::move(ends.second), name, peer_name);
 }
 
 namespace {
+
+// Names what a failed RTM_NEWLINK for a pair was about: "nsft0 peer nsft1", or for a name that
+// is taken, that one ("nsft0", "peer nsft1"): the kernel says File exists without saying which.
+void name_veth(error& e,
+               const Rtnl& rtnl,
+               std::string_view name,
+               const Rtnl& peer_side,
+               std::string_view peer_name) {
+  if (e == std::errc::file_exists) {
+    if (Link::by_name(rtnl, name)) {
+      e.on(name);
+      return;
+    }
+    if (Link::by_name(peer_side, peer_name)) {
+      e.on("peer ", peer_name);
+      return;
+    }
+  }
+  e.on(name, " peer ", peer_name);
+}
 
 result<std::pair<Link, Link>> create_impl(const Rtnl& rtnl,
                                           std::string_view name,
@@ -122,7 +157,11 @@ result<std::pair<Link, Link>> create_impl(const Rtnl& rtnl,
     m.nest_end(peer);
     m.nest_end(data);
     m.nest_end(linkinfo);
-    NSFUN_TRYV(rtnl.request(m.hdr(), "RTM_NEWLINK"));
+    auto made = rtnl.request(m.hdr(), "RTM_NEWLINK");
+    if (!made) {
+      name_veth(made.assume_error(), rtnl, name, peer_side, peer_name);
+      return std::move(made).as_failure();
+    }
   }
   auto first = Link::by_name(rtnl, name);
   if (!first) {

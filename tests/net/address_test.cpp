@@ -57,7 +57,7 @@ TEST_SUITE("address") {
       if (!r) {
         CHECK(r.error() == std::errc::invalid_argument);
         CHECK(r.error().what == "parse address");
-        CHECK(r.error().message() == "parse address: Invalid argument");
+        CHECK(r.error().object() == "\"" + std::string(bad) + "\"");
       }
     }
     CHECK(!IpAddress::parse("10.0.0.1/24"));
@@ -76,7 +76,8 @@ TEST_SUITE("address") {
       auto dup = nsfun::net::add_address(veth.first(), v4);
       NSFUN_EXPECT(!dup);
       NSFUN_EXPECT(dup.error() == std::errc::file_exists);
-      NSFUN_EXPECT(dup.error().message() == "RTM_NEWADDR: File exists");
+      NSFUN_EXPECT(
+          dup.error().message().rfind("RTM_NEWADDR 10.200.4.1/24 on nsfta0: File exists", 0) == 0);
 
       NET_TRY(auto mine, nsfun::net::addresses(veth.first()));
       NSFUN_EXPECT(std::find(mine.begin(), mine.end(), v4) != mine.end());

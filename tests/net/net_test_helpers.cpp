@@ -15,7 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <nsfun/enter.hpp>
+#include <nsfun/format.hpp>
 
 namespace nsfun::net::test {
 
@@ -176,13 +179,30 @@ std::vector<std::string> link_names(const Rtnl& rtnl) {
   return names;
 }
 
-void report(const char* what, const error& e, const Rtnl* rtnl) {
-  std::fprintf(stderr, "child check failed: %s: %s", what, e.message().c_str());
-  if (rtnl != nullptr && !rtnl->last_extack().empty()) {
-    std::fprintf(stderr, " (%.*s)", static_cast<int>(rtnl->last_extack().size()),
-                 rtnl->last_extack().data());
+bool text_is(const error& e, std::string_view expected) {
+  std::string text = fmt::format("{}", e);
+  if (text != expected) {
+    std::fprintf(stderr, "error text:\n  got      '%s'\n  expected '%.*s'\n", text.c_str(),
+                 static_cast<int>(expected.size()), expected.data());
+    return false;
   }
-  std::fprintf(stderr, "\n");
+  return true;
+}
+
+bool text_is_with_note(const error& e, std::string_view prefix) {
+  std::string text = fmt::format("{}", e);
+  std::string note(e.note());
+  bool ok = !note.empty() && text.rfind(prefix, 0) == 0 && text.size() >= prefix.size() &&
+            text.substr(prefix.size()) == " (" + note + ")";
+  if (!ok) {
+    std::fprintf(stderr, "error text:\n  got      '%s'\n  expected '%.*s (<kernel's words>)'\n",
+                 text.c_str(), static_cast<int>(prefix.size()), prefix.data());
+  }
+  return ok;
+}
+
+void report(const char* what, const error& e) {
+  std::fprintf(stderr, "child check failed: %s: %s\n", what, e.message().c_str());
 }
 
 }  // namespace nsfun::net::test

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nsfun/acquire.hpp>
@@ -49,8 +50,16 @@ Trip udp_trip(const NetNs& client,
 /// The names of the links in the namespace, sorted; a failed dump aborts the (forked) test.
 std::vector<std::string> link_names(const Rtnl& rtnl);
 
-/// Prints a failed result's error (and the Rtnl's extack) to stderr; for child diagnostics.
-void report(const char* what, const error& e, const Rtnl* rtnl = nullptr);
+/// True when `fmt::format("{}", e)` is `expected`; else prints both (child diagnostics).
+bool text_is(const error& e, std::string_view expected);
+
+/// True when `fmt::format("{}", e)` starts with `prefix` and ends with " (NOTE)", the note being
+/// the kernel's (or nft's) non-empty words; else prints what it got.
+bool text_is_with_note(const error& e, std::string_view prefix);
+
+/// Prints a failed result's error (with the kernel's extack, its note) to stderr; for child
+/// diagnostics.
+void report(const char* what, const error& e);
 
 }  // namespace nsfun::net::test
 

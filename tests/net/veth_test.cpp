@@ -196,7 +196,7 @@ TEST_SUITE("veth") {
       auto dup = Veth::create(a.rtnl, "nsftd0", "nsftd2", b.rtnl);
       NSFUN_EXPECT(!dup);
       NSFUN_EXPECT(dup.error() == std::errc::file_exists);
-      NSFUN_EXPECT(dup.error().message() == "RTM_NEWLINK: File exists");
+      NSFUN_EXPECT(dup.error().message() == "RTM_NEWLINK nsftd0: File exists");
       // Duplicate peer name in the peer's namespace.
       auto dup_peer = Veth::create(a.rtnl, "nsftd3", "nsftd1", b.rtnl);
       NSFUN_EXPECT(!dup_peer);

@@ -21,7 +21,8 @@ struct IpAddress {
   int family = AF_UNSPEC;  ///< AF_INET or AF_INET6; AF_UNSPEC for an empty value
   std::array<std::uint8_t, 16> bytes{};
 
-  /// Parses "10.0.0.1" or "fd00::1". Errors: std::errc::invalid_argument, step "parse address".
+  /// Parses "10.0.0.1" or "fd00::1". Errors: std::errc::invalid_argument, step "parse address",
+  /// the quoted text as object: `parse address "10.0.0.256": not an IPv4 address`.
   [[nodiscard]] static result<IpAddress> parse(std::string_view text) noexcept;
 
   /// 4 for IPv4, 16 for IPv6, 0 when empty.
@@ -43,7 +44,8 @@ struct IpPrefix {
 
   /// Parses "ADDRESS/LEN"; without "/LEN" the prefix is the whole address (/32, /128), as with
   /// `ip addr add`. Errors: std::errc::invalid_argument, step "parse address" (bad address,
-  /// missing or non-numeric length, length over 32 or 128, stray characters).
+  /// missing or non-numeric length, length over 32 or 128, stray characters), the whole quoted
+  /// text as object: `parse address "10.0.0.1/33": prefix length not in 0..32`.
   [[nodiscard]] static result<IpPrefix> parse(std::string_view text) noexcept;
 
   /// The same prefix with the host bits cleared: 10.0.0.1/24 → 10.0.0.0/24.
@@ -67,17 +69,20 @@ struct AddressInfo {
 /// ip addr add PREFIX dev LINK. With `nodad`, an IPv6 address is usable at once instead of
 /// "tentative" for a second or so (IFA_F_NODAD).
 /// Wraps: RTM_NEWADDR with NLM_F_CREATE | NLM_F_EXCL. Needs: CAP_NET_ADMIN.
-/// Errors: std::errc::file_exists (already there), std::errc::no_such_device.
+/// Errors: std::errc::file_exists (already there), std::errc::no_such_device (the link is
+/// gone); they name the prefix and the link, and carry the kernel's extended ack:
+/// "RTM_NEWADDR 10.0.0.1/24 on nsft0: No such device (ipv4: Device not found)".
 [[nodiscard]] result<void> add_address(const Link& link,
                                        const IpPrefix& prefix,
                                        bool nodad = false);
 
 /// ip addr del PREFIX dev LINK. Wraps: RTM_DELADDR.
-/// Errors: std::errc::address_not_available (no such address on the link).
+/// Errors: std::errc::address_not_available (no such address on the link), named as for
+/// add_address().
 [[nodiscard]] result<void> remove_address(const Link& link, const IpPrefix& prefix);
 
 /// Every address in the namespace of `rtnl` (AF_INET, AF_INET6, or AF_UNSPEC for both).
-/// Wraps: RTM_GETADDR dump.
+/// Wraps: RTM_GETADDR dump. Errors name the namespace ("RTM_GETADDR dump in net:[…]: …").
 [[nodiscard]] result<std::vector<AddressInfo>> list_addresses(const Rtnl& rtnl,
                                                               int family = AF_UNSPEC);
 

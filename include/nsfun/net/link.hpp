@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -23,7 +24,8 @@ inline constexpr std::size_t max_ifname_length = 15;
 /// Checks an interface name the way the kernel does (dev_valid_name), before asking it: 1 to 15
 /// bytes, not "." or "..", no '/', ':' or white space.
 /// Errors: std::errc::filename_too_long (over 15 bytes), std::errc::invalid_argument; the step
-/// is "check interface name".
+/// is "check interface name", the object the quoted name, the reason what is wrong with it:
+/// `check interface name "a/b": contains '/'`.
 [[nodiscard]] result<void> check_ifname(std::string_view name) noexcept;
 
 /// An Ethernet (48-bit) hardware address.
@@ -31,7 +33,7 @@ struct MacAddress {
   std::array<std::uint8_t, 6> bytes{};
 
   /// Parses "02:00:00:aa:bb:cc" (also with '-'). Errors: std::errc::invalid_argument, step
-  /// "parse MAC address".
+  /// "parse MAC address", the quoted text as object and what is wrong with it as reason.
   [[nodiscard]] static result<MacAddress> parse(std::string_view text) noexcept;
 
   /// "02:00:00:aa:bb:cc".
@@ -56,26 +58,58 @@ struct LinkInfo {
 
 /// A network interface, named by its index in the namespace of an Rtnl. A Link does not own the
 /// interface (nothing is deleted when it dies; see Veth for that) and holds a copy of the Rtnl.
+/// Copies name the same interface; a moved-from Link is empty (index 0, no Rtnl).
 ///
 /// Indexes are per namespace: after move_to() the interface is no longer reachable through this
 /// Link; use the Link that move_to(const Rtnl&) returns.
+///
+/// Errors name the interface and what was asked: "RTM_NEWLINK nsft0 mtu 10: Invalid argument
+/// (mtu less than device minimum)" (see label()), with the kernel's extended ack as the note.
 class Link {
  public:
   Link() noexcept = default;
+  Link(const Link&) = default;
+  Link& operator=(const Link&) = default;
+
+  Link(Link&& other) noexcept
+      : rtnl_(std::move(other.rtnl_)),
+        index_(std::exchange(other.index_, 0)),
+        name_(std::move(other.name_)) {
+    other.name_.clear();
+  }
+
+  Link& operator=(Link&& other) noexcept {
+    if (this != &other) {
+      rtnl_ = std::move(other.rtnl_);
+      index_ = std::exchange(other.index_, 0);
+      name_ = std::move(other.name_);
+      other.name_.clear();
+    }
+    return *this;
+  }
+
+  ~Link() = default;
 
   /// The interface called `name` (ip link show NAME). Wraps: RTM_GETLINK.
-  /// Errors: std::errc::no_such_device, and those of check_ifname().
+  /// Errors: std::errc::no_such_device ("RTM_GETLINK eth9: No such device"), and those of
+  /// check_ifname().
   [[nodiscard]] static result<Link> by_name(const Rtnl& rtnl, std::string_view name);
 
-  /// The interface with index `index`. Errors: std::errc::no_such_device.
+  /// The interface with index `index`. Errors: std::errc::no_such_device
+  /// ("RTM_GETLINK index 42: No such device").
   [[nodiscard]] static result<Link> by_index(const Rtnl& rtnl, int index);
 
   /// Every interface of the namespace, in the kernel's order (ip link). Wraps: RTM_GETLINK dump.
+  /// Errors name the namespace ("RTM_GETLINK dump in net:[4026532301]: …").
   [[nodiscard]] static result<std::vector<LinkInfo>> list(const Rtnl& rtnl);
 
   [[nodiscard]] int index() const noexcept { return index_; }
 
   [[nodiscard]] const Rtnl& rtnl() const noexcept { return rtnl_; }
+
+  /// How errors name the interface: its current name (asked of the kernel: one RTM_GETLINK),
+  /// else the name it had when this Link was made (it is gone, or moved away), else "index N".
+  [[nodiscard]] std::string label() const;
 
   /// Current state: name, kind, MTU, flags, master, MAC. Errors: std::errc::no_such_device.
   [[nodiscard]] result<LinkInfo> info() const;
@@ -121,10 +155,12 @@ class Link {
   [[nodiscard]] result<void> remove() const;
 
  private:
-  Link(Rtnl rtnl, int index) noexcept : rtnl_(std::move(rtnl)), index_(index) {}
+  Link(Rtnl rtnl, int index, std::string name) noexcept
+      : rtnl_(std::move(rtnl)), index_(index), name_(std::move(name)) {}
 
   Rtnl rtnl_;
   int index_ = 0;
+  std::string name_;  // when the Link was made; only for errors, where the kernel no longer knows
 };
 
 }  // namespace nsfun::net

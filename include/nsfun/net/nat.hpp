@@ -18,22 +18,24 @@ namespace nsfun::net {
 /// The rule lives in an nftables table of its own (`table ip nsfun_nat_<pid>_<n>`, or ip6 for
 /// an IPv6 subnet) with a postrouting nat chain, so removing it deletes exactly that table and
 /// never touches rules nsfun did not make. The destructor removes it unless release()d.
-/// Every nftables command runs through libnftables on a short-lived thread inside `router`.
-/// Forwarding must be on for routed traffic: sysctl::write(router, "net.ipv4.ip_forward", "1").
+/// Move-only: a moved-from Masquerade is empty; assigning over one first removes its table.
+/// Neither the destructor nor the move-assignment throws or reports: call remove() to see
+/// errors. Every nftables command runs through libnftables on a short-lived thread inside
+/// `router`. Forwarding must be on for routed traffic:
+/// sysctl::write(router, "net.ipv4.ip_forward", "1").
 class Masquerade {
  public:
   Masquerade() noexcept = default;
 
   /// Adds the table, chain and rule in one nftables transaction (all or nothing).
   /// `out_interface`, when not empty, limits the rule to packets leaving through it (oifname).
-  /// When nftables refuses, its message is stored in `*nft_error` if given.
   /// Needs: CAP_NET_ADMIN in the namespace; the nf_tables and nft masquerade kernel support.
   /// Errors: std::errc::bad_file_descriptor (empty `router`), those of check_ifname(),
-  /// std::errc::invalid_argument (nftables refused; see nft_error), std::errc::not_enough_memory.
+  /// std::errc::invalid_argument (nftables refused: as nft_run(), with the context
+  /// "masquerade SUBNET [oifname IF]"), std::errc::not_enough_memory.
   [[nodiscard]] static result<Masquerade> create(const NetNs& router,
                                                  const IpPrefix& source,
-                                                 std::string_view out_interface = {},
-                                                 std::string* nft_error = nullptr);
+                                                 std::string_view out_interface = {});
 
   Masquerade(Masquerade&& other) noexcept;
   Masquerade& operator=(Masquerade&& other) noexcept;
@@ -43,8 +45,9 @@ class Masquerade {
   /// Deletes the table if still owned; errors are ignored.
   ~Masquerade();
 
-  /// Deletes the table now (`delete table ip NAME`). The handle is empty afterwards either way.
-  [[nodiscard]] result<void> remove(std::string* nft_error = nullptr);
+  /// Deletes the table now (`delete table ip NAME`). The handle is empty afterwards either way;
+  /// nothing to do (success) on an empty handle. Errors: as nft_run().
+  [[nodiscard]] result<void> remove();
 
   /// Gives up ownership: the table stays. Returns its name.
   [[nodiscard]] std::string release() noexcept;
@@ -61,13 +64,17 @@ class Masquerade {
   NetNs ns_;
   std::string table_;
   const char* family_ = "ip";
+
+  // remove(), with any exception swallowed: for the destructor and the move-assignment.
+  void destroy() noexcept;
 };
 
 /// Runs nftables commands (the nft(8) language) in namespace `ns` through libnftables, on a
 /// short-lived thread inside it, and returns what they print (e.g. for "list ruleset").
-/// Errors: std::errc::invalid_argument (nftables refused; its message in `*nft_error`).
-[[nodiscard]] result<std::string> nft_run(const NetNs& ns,
-                                          std::string_view commands,
-                                          std::string* nft_error = nullptr);
+/// Errors: std::errc::invalid_argument when nftables refuses, step "nft", the command it
+/// refused as the object and nftables' own first line of error as the note:
+/// `nft add rule ip t c drop: Invalid argument (Could not process rule: No such file or
+/// directory)`; std::errc::bad_file_descriptor (empty `ns`).
+[[nodiscard]] result<std::string> nft_run(const NetNs& ns, std::string_view commands);
 
 }  // namespace nsfun::net

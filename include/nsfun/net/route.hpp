@@ -34,10 +34,14 @@ struct Route {
 /// ip route add. A route without a gateway is a link route (scope link) and needs `oif`.
 /// Wraps: RTM_NEWROUTE with NLM_F_CREATE | NLM_F_EXCL, protocol boot (like ip).
 /// Needs: CAP_NET_ADMIN. Errors: std::errc::file_exists, std::errc::network_unreachable (the
-/// gateway is not on any link), std::errc::invalid_argument (no family, no oif nor gateway).
+/// gateway is not on any link), std::errc::invalid_argument (no family, no oif nor gateway:
+/// refused before the kernel, with the reason). They name the route in ip-route words, with the
+/// kernel's extended ack: "RTM_NEWROUTE 10.1.0.0/16 via 10.9.9.9: Network is unreachable
+/// (Nexthop has invalid gateway)"; an interface by its name ("dev eth0").
 [[nodiscard]] result<void> add_route(const Rtnl& rtnl, const Route& route);
 
-/// ip route del. Errors: std::errc::no_such_process (the kernel's "no such route").
+/// ip route del. Errors: std::errc::no_such_process (the kernel's "no such route"), named as
+/// for add_route().
 [[nodiscard]] result<void> remove_route(const Rtnl& rtnl, const Route& route);
 
 /// ip route add default via GATEWAY [dev LINK].
@@ -46,7 +50,7 @@ struct Route {
                                              int oif = 0);
 
 /// The unicast routes of `table` (ip route show table T) for one family (AF_INET, AF_INET6).
-/// Wraps: RTM_GETROUTE dump.
+/// Wraps: RTM_GETROUTE dump. Errors name the namespace ("RTM_GETROUTE dump in net:[…]: …").
 [[nodiscard]] result<std::vector<Route>> list_routes(const Rtnl& rtnl,
                                                      int family = AF_INET,
                                                      std::uint32_t table = main_table);

@@ -21,13 +21,12 @@ namespace nsfun::net {
 /// made in, whichever thread uses it later.
 ///
 /// Rtnl is a shared handle: copies (and the Link, Veth, … objects made from it) use the same
-/// socket, which closes with the last copy. It is not safe to use one socket from two threads at
-/// once; open one Rtnl per thread instead.
+/// socket, which closes with the last copy. A moved-from Rtnl is empty. It is not safe to use
+/// one socket from two threads at once; open one Rtnl per thread instead.
 ///
-/// Kernel errors come back as nsfun::error{errno, step}, the step being the request type
-/// ("RTM_NEWLINK: File exists"). The kernel's extended-ack text for the last request, if it sent
-/// one ("Invalid prefix for given prefix length"), is kept in last_extack(): nsfun::error holds
-/// only static strings.
+/// Kernel errors come back as an nsfun::error whose step is the request type and whose note is
+/// the kernel's extended-ack text (NLMSGERR_ATTR_MSG) when it sent one; nsfun's own calls name
+/// the object too: "RTM_NEWADDR 10.0.0.1/24 on nsft0: No such device (ipv4: Device not found)".
 class Rtnl {
  public:
   /// A function called with each reply message of a request or dump.
@@ -56,7 +55,10 @@ class Rtnl {
   /// fresh sequence number and the length are set here; the caller sets type, flags and payload.
   /// Replies that come before the ack (e.g. the link of an RTM_GETLINK) are passed to `each`.
   /// `step` must be a string literal: it names the request in errors ("RTM_NEWLINK").
-  /// Errors: the kernel's errno, with `step`; std::errc::bad_file_descriptor on an empty handle.
+  /// Errors: the kernel's errno, with `step` and the kernel's extended-ack text as the error's
+  /// note(); std::errc::bad_file_descriptor on an empty handle. The error has no object: the
+  /// caller knows what the request was about and names it, e.g.
+  /// `if (!r) { r.assume_error().on(ifname); }`.
   [[nodiscard]] result<void> request(nlmsghdr& msg,
                                      std::string_view step,
                                      const MessageFn& each = {}) const;
@@ -69,10 +71,6 @@ class Rtnl {
                                   std::string_view step,
                                   const std::function<void()>& restart,
                                   const MessageFn& each) const;
-
-  /// The kernel's extended-ack message (NLMSGERR_ATTR_MSG) for the last request or dump on this
-  /// socket; empty when it sent none. Valid until the next request.
-  [[nodiscard]] std::string_view last_extack() const noexcept;
 
   /// The socket's fd, for poll(2) or diagnostics; still owned by the Rtnl.
   [[nodiscard]] int fd() const noexcept;

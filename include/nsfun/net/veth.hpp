@@ -13,7 +13,9 @@
 namespace nsfun::net {
 
 /// A veth pair that nsfun created and owns: the destructor deletes it (both ends go together)
-/// unless release() was called. Move-only.
+/// unless release() was called. Move-only: a moved-from Veth is empty (owns nothing, empty
+/// Links and names); assigning over a Veth first deletes the pair it owned. Neither the
+/// destructor nor the move-assignment throws or reports: call remove() to see errors.
 ///
 /// **Example** (the cheatsheet's "veth between the host and a namespace"):
 ///
@@ -27,8 +29,11 @@ class Veth {
 
   /// Creates a pair with both ends in the namespace of `rtnl`.
   /// Wraps: RTM_NEWLINK, kind "veth", NLM_F_CREATE | NLM_F_EXCL.
-  /// Needs: CAP_NET_ADMIN. Errors: std::errc::file_exists (a name is taken), those of
-  /// check_ifname() (checked before anything is asked of the kernel). On error nothing is left.
+  /// Needs: CAP_NET_ADMIN. Errors: std::errc::file_exists (a name is taken; the error names
+  /// which: "RTM_NEWLINK veth0: File exists", "RTM_NEWLINK peer veth1: File exists"), those of
+  /// check_ifname() (checked before anything is asked of the kernel); other kernel errors name
+  /// both ("veth0 peer veth1"), with the kernel's extended ack as the note. On error nothing is
+  /// left.
   [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
                                            std::string_view name,
                                            std::string_view peer_name);
@@ -62,16 +67,22 @@ class Veth {
   /// track of it there. Errors: as Link::move_to().
   [[nodiscard]] result<void> move_peer(const Rtnl& target);
 
-  /// Deletes the pair now. Errors: as Link::remove(); the handle is empty afterwards either way.
+  /// Deletes the pair now (RTM_DELLINK of the first end; of the peer when the first is gone).
+  /// Errors: as Link::remove() ("RTM_DELLINK veth0: …"); the handle is empty afterwards either
+  /// way. Nothing to do (success) on an empty handle.
   [[nodiscard]] result<void> remove();
 
-  /// Gives up ownership: the pair outlives the handle. Returns both ends.
+  /// Gives up ownership: the pair outlives the handle, which is empty afterwards. Returns both
+  /// ends.
   [[nodiscard]] std::pair<Link, Link> release() noexcept;
 
   [[nodiscard]] explicit operator bool() const noexcept { return owned_; }
 
  private:
   Veth(Link first, Link peer, std::string_view name, std::string_view peer_name);
+
+  // remove(), with any exception swallowed: for the destructor and the move-assignment.
+  void destroy() noexcept;
 
   Link first_;
   Link peer_;
