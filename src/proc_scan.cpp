@@ -581,7 +581,7 @@ result<ProcEntry> detail::scan_proc_at(int proc_fd,
                                        pid_t pid,
                                        const ProcScanOptions& options) noexcept {
   if (pid <= 0) {
-    return errno_error(ESRCH, "scan /proc/PID");
+    return errno_error(ESRCH, "scan").on("/proc/", pid);
   }
   ProcScanOptions o = options;
   o.for_children = true;
@@ -591,11 +591,11 @@ result<ProcEntry> detail::scan_proc_at(int proc_fd,
     case Outcome::ok:
       return e;
     case Outcome::denied:
-      return errno_error(EACCES, "read /proc/PID/ns");
+      return errno_error(EACCES, "read").on("/proc/", pid, "/ns");
     case Outcome::vanished:
       break;
   }
-  return errno_error(ESRCH, "read /proc/PID/ns");
+  return errno_error(ESRCH, "read").on("/proc/", pid, "/ns");
 }
 
 }  // namespace nsfun

@@ -87,4 +87,7 @@ struct ScannedBlocks {
 [[nodiscard]] result<std::vector<NsfsMount>> nsfs_mounts_at(int proc_fd,
                                                             std::uint64_t nsfs_dev) noexcept;
 
+// isolation_reference() on an open /proc.
+[[nodiscard]] result<IsolationReference> isolation_reference_at(int proc_fd) noexcept;
+
 }  // namespace nsfun::detail

@@ -400,18 +400,72 @@ result<std::vector<NsDiffEntry>> diff(pid_t a, pid_t b) noexcept {
   return out;
 }
 
-result<NsTypeSet> isolated_from(pid_t pid, pid_t reference) noexcept {
-  NSFUN_TRY(UniqueFd proc, detail::open_proc());
-  NSFUN_TRY(ProcEntry p, detail::scan_proc_at(proc.get(), pid, {}));
-  NSFUN_TRY(ProcEntry r, detail::scan_proc_at(proc.get(), reference, {}));
-  NsTypeSet differs;
+namespace {
+
+Isolation compare(const ProcEntry& p, const ProcEntry& r) noexcept {
+  Isolation out;
   for (NsType t : all_ns_types) {
     std::size_t i = static_cast<std::size_t>(t);
-    if (p.ino[i] != 0 && r.ino[i] != 0 && p.ino[i] != r.ino[i]) {
-      differs.insert(t);
+    if (p.ino[i] == 0 || r.ino[i] == 0) {
+      out.unknown.insert(t);
+    } else if (p.ino[i] != r.ino[i]) {
+      out.types.insert(t);
     }
   }
-  return differs;
+  return out;
+}
+
+// Reads process `pid` (a thread id works too) for isolated_from, naming it in errors.
+result<ProcEntry> read_for_isolation(int proc_fd, pid_t pid) noexcept {
+  auto e = detail::scan_proc_at(proc_fd, pid, {});
+  if (!e) {
+    return std::move(e).assume_error().with_context("isolated_from");
+  }
+  return e;
+}
+
+}  // namespace
+
+result<IsolationReference> detail::isolation_reference_at(int proc_fd) noexcept {
+  IsolationReference out;
+  auto init = detail::scan_proc_at(proc_fd, 1, {});
+  bool readable = init.has_value();
+  for (std::size_t i = 0; readable && i < ns_link_count; ++i) {
+    readable = init.value().ino[i] != 0;
+  }
+  if (readable) {
+    out.kind = Isolation::Reference::init;
+    out.proc = std::move(init).assume_value();
+    return out;
+  }
+  out.kind = Isolation::Reference::caller;
+  NSFUN_TRY(out.proc, read_for_isolation(proc_fd, ::gettid()));
+  return out;
+}
+
+result<IsolationReference> isolation_reference() noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  return detail::isolation_reference_at(proc.get());
+}
+
+result<Isolation> isolated_from(pid_t pid) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  NSFUN_TRY(ProcEntry p, read_for_isolation(proc.get(), pid));
+  NSFUN_TRY(IsolationReference ref, detail::isolation_reference_at(proc.get()));
+  Isolation out = compare(p, ref.proc);
+  out.reference = ref.kind;
+  out.reference_pid = ref.proc.pid;
+  return out;
+}
+
+result<Isolation> isolated_from(pid_t pid, pid_t reference) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  NSFUN_TRY(ProcEntry p, read_for_isolation(proc.get(), pid));
+  NSFUN_TRY(ProcEntry r, read_for_isolation(proc.get(), reference));
+  Isolation out = compare(p, r);
+  out.reference = Isolation::Reference::process;
+  out.reference_pid = reference;
+  return out;
 }
 
 }  // namespace nsfun

@@ -83,9 +83,42 @@ struct NsDiffEntry {
 /// Errors: std::errc::no_such_process, std::errc::permission_denied.
 [[nodiscard]] result<std::vector<NsDiffEntry>> diff(pid_t a, pid_t b) noexcept;
 
-/// The types in which process `pid` is in a different namespace from process `reference`
-/// (PID 1 by default): what it is isolated from.
-[[nodiscard]] result<NsTypeSet> isolated_from(pid_t pid, pid_t reference = 1) noexcept;
+/// What a process is isolated from: the types in which it is in another namespace than a
+/// reference process, and which reference that was.
+struct Isolation {
+  /// Which process the namespaces were compared with.
+  enum class Reference {
+    init,     ///< PID 1 of the caller's /proc: the host, seen from the caller's pid namespace
+    caller,   ///< the calling thread, when PID 1's links cannot be read (sandboxes, this VM)
+    process,  ///< the process the caller named
+  };
+
+  NsTypeSet types;    ///< where the process is in another namespace than the reference
+  NsTypeSet unknown;  ///< types not compared: the link of either side could not be read
+  Reference reference = Reference::init;
+  pid_t reference_pid = 0;  ///< 1, the caller's thread id, or the pid asked for
+};
+
+/// The process isolated_from(pid) compares with, and its links (ProcEntry::ino, all ten): PID 1
+/// of the caller's /proc when every link of it can be read, else the calling thread.
+struct IsolationReference {
+  Isolation::Reference kind = Isolation::Reference::init;
+  ProcEntry proc;
+};
+
+/// Reads the default reference of isolated_from(pid), for callers that compare link by link.
+/// Errors: nsfun::errc::proc_not_mounted.
+[[nodiscard]] result<IsolationReference> isolation_reference() noexcept;
+
+/// What process `pid` is isolated from, compared with the init of the caller's pid namespace
+/// (PID 1) when its links can be read, else with the calling thread's own namespaces (PID 1's
+/// links are unreadable in many sandboxes even for root); `reference` says which was used.
+/// Errors: std::errc::no_such_process, std::errc::permission_denied (for `pid`).
+[[nodiscard]] result<Isolation> isolated_from(pid_t pid) noexcept;
+
+/// What process `pid` is isolated from, compared with process `reference`.
+/// Errors: std::errc::no_such_process, std::errc::permission_denied (for either).
+[[nodiscard]] result<Isolation> isolated_from(pid_t pid, pid_t reference) noexcept;
 
 /// One nsfs bind mount from /proc/self/mountinfo: which namespace, mounted where.
 struct NsfsMount {

@@ -15,6 +15,7 @@
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/pidfd.hpp>
 #include <nsfun/proc_scan.hpp>
+#include <nsfun/snapshot.hpp>
 #include <nsfun/user_map.hpp>
 
 #include "cli.hpp"
@@ -48,16 +49,47 @@ Json map_json(const nsfun::IdMap& m) {
   return arr;
 }
 
-// Whether namespace `ino` is PID 1's of the same type.
-std::string host_state(std::uint64_t ino, std::uint64_t host_ino) {
-  if (ino == 0) {
-    return "unknown";
+// The process the HOST column compares with (nsfun::isolation_reference): PID 1 when its links
+// can be read, else nsm itself, which an operator runs on the host.
+struct Reference {
+  std::optional<nsfun::IsolationReference> ref;
+
+  Reference() {
+    if (auto r = nsfun::isolation_reference()) {
+      ref = std::move(r).value();
+    }
   }
-  if (host_ino == 0) {
-    return "unknown (PID 1 not readable)";
+
+  // Whether namespace `ino` (of link `l`) is the reference's: "host", "isolated" or "unknown".
+  [[nodiscard]] std::string state(nsfun::NsLink l, std::uint64_t ino) const {
+    std::uint64_t theirs = ref ? ref->proc.ino[static_cast<std::size_t>(l)] : 0;
+    if (ino == 0 || theirs == 0) {
+      return "unknown";
+    }
+    return theirs == ino ? "host" : "isolated";
   }
-  return host_ino == ino ? "host" : "isolated";
-}
+
+  // "init" or "nsm", as JSON shows it.
+  [[nodiscard]] Json kind_json() const {
+    if (!ref) {
+      return Json();
+    }
+    return ref->kind == nsfun::Isolation::Reference::init ? "init" : "nsm";
+  }
+
+  [[nodiscard]] Json pid_json() const { return ref ? Json(ref->proc.pid) : Json(); }
+
+  // "pid 1 (init)" or "nsm (pid 4242; PID 1 is not readable)", as the text shows it.
+  [[nodiscard]] std::string text() const {
+    if (!ref) {
+      return "none readable";
+    }
+    if (ref->kind == nsfun::Isolation::Reference::init) {
+      return "pid 1 (init)";
+    }
+    return fmt::format("nsm itself (pid {}; PID 1 is not readable)", ref->proc.pid);
+  }
+};
 
 void inspect_pid(pid_t pid, bool json) {
   auto pidfd = nsfun::pidfd_open(pid);
@@ -76,11 +108,7 @@ void inspect_pid(pid_t pid, bool json) {
   }
   const nsfun::ProcEntry& e = entry.value();
 
-  // PID 1 as the host reference; often unreadable (EACCES) even for root.
-  nsfun::ProcScanOptions ro;
-  ro.for_children = true;
-  auto host = nsfun::scan_proc(1, ro);
-  const bool host_readable = host.has_value();
+  const Reference host;
 
   struct Row {
     nsfun::NsLink link = nsfun::NsLink::user;
@@ -95,7 +123,7 @@ void inspect_pid(pid_t pid, bool json) {
     Row r;
     r.link = l;
     r.ino = e.ino[static_cast<std::size_t>(l)];
-    r.state = host_state(r.ino, host_readable ? host.value().ino[static_cast<std::size_t>(l)] : 0);
+    r.state = host.state(l, r.ino);
     if (r.ino != 0) {
       if (auto ns = nsfun::NsFd::open_pidfd(pidfd.value().ref(), l)) {
         r.id = ns.value().identity().id();
@@ -137,7 +165,8 @@ void inspect_pid(pid_t pid, bool json) {
     j["cgroup"] = cgroups;
     j["uid_map"] = show_uid_map ? map_json(maps->uid) : Json();
     j["gid_map"] = show_gid_map ? map_json(maps->gid) : Json();
-    j["host_readable"] = host_readable;
+    j["reference"] = host.kind_json();
+    j["reference_pid"] = host.pid_json();
     Json arr = Json::array();
     for (const Row& r : rows) {
       arr.push_back({{"link", std::string(nsfun::name(r.link))},
@@ -167,6 +196,7 @@ void inspect_pid(pid_t pid, bool json) {
   if (show_gid_map) {
     out += fmt::format("{} {}\n", heading("GID MAP"), maps->gid.to_string());
   }
+  out += fmt::format("{} {}\n", heading("HOST"), host.text());
   out += '\n';
   Table t({{"LINK"}, {"NS", true}, {"HOST"}, {"ONS", true}});
   for (const Row& r : rows) {
@@ -189,16 +219,12 @@ void inspect_set(const std::string& name, bool json) {
   const named::SetView v = named::view_set(set, name);
   const std::string dir = fmt::format("{}/{}", named::run_dir, name);
 
-  nsfun::ProcScanOptions ro;
-  auto host = nsfun::scan_proc(1, ro);
-  const bool host_readable = host.has_value();
+  const Reference host;
   auto state_of = [&](const named::PinView& p) {
     if (!p.pinned) {
       return std::string("not pinned");
     }
-    return host_state(
-        p.ns.ino(),
-        host_readable ? host.value().ino[static_cast<std::size_t>(nsfun::link_of(p.type))] : 0);
+    return host.state(nsfun::link_of(p.type), p.ns.ino());
   };
   const pid_t holder = v.meta && v.meta->holder ? *v.meta->holder : 0;  // 0: none
 
@@ -212,7 +238,8 @@ void inspect_set(const std::string& name, bool json) {
     j["holder"] = holder != 0 ? Json(holder) : Json();
     j["created"] = v.meta ? Json(v.meta->created) : Json();
     j["creator"] = v.meta ? Json(v.meta->creator) : Json();
-    j["host_readable"] = host_readable;
+    j["reference"] = host.kind_json();
+    j["reference_pid"] = host.pid_json();
     Json arr = Json::array();
     for (const named::PinView& p : v.pins) {
       arr.push_back({{"type", std::string(nsfun::name(p.type))},
@@ -240,6 +267,7 @@ void inspect_set(const std::string& name, bool json) {
     out += fmt::format("{} {} ({})\n", heading("CREATOR"), user_name(v.meta->creator),
                        v.meta->creator);
   }
+  out += fmt::format("{} {}\n", heading("HOST"), host.text());
   out += '\n';
   Table t({{"TYPE"}, {"NS", true}, {"HOST"}, {"ONS", true}});
   for (const named::PinView& p : v.pins) {
@@ -273,7 +301,8 @@ void register_inspect(CLI::App& app) {
       ->required();
   add_json_flag(*sub, o->json);
   sub->footer(
-      "For each /proc/PID/ns link: the namespace, whether PID 1 (the host) shares it, and the\n"
+      "For each /proc/PID/ns link: the namespace, whether the host shares it (PID 1, or nsm\n"
+      "itself where PID 1 cannot be read; the HOST line says which), and the\n"
       "owning user namespace (ONS). Also the NSpid chain, the cgroup and non-identity id maps.\n"
       "For a named set: its state (running, or stale and why), holder, creation time and\n"
       "creator, and each pinned namespace the same way. Reading /run/nsm needs root.\n\n"

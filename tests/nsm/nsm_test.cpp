@@ -495,14 +495,20 @@ TEST_SUITE("nsm inspect and diff") {
     for (const json& e : links) {
       std::string link = e.at("link");
       CHECK_MESSAGE(e.at("ns").get<std::uint64_t>() == link_ino(s.pid(), link), link);
+      // The test runs in the host's namespaces, and so does nsm: whichever reference nsm
+      // took (PID 1, or itself where PID 1 is unreadable), the sleeper's new ones differ.
       std::string state = e.at("state");
-      if (j.at("host_readable").get<bool>() && (link == "net" || link == "uts" || link == "ipc")) {
-        CHECK(state == "isolated");
-      }
+      const bool made = link == "net" || link == "uts" || link == "ipc";
+      CHECK_MESSAGE(state == (made ? "isolated" : "host"), link);
     }
+    const std::string kind = j.at("reference");
+    CHECK((kind == "init" || kind == "nsm"));
+    CHECK((kind == "init") == (j.at("reference_pid").get<pid_t>() == 1));
     auto text = nsm_out("inspect " + std::to_string(s.pid()));
     CHECK(text.status == 0);
     CHECK(text.out.find("pid_for_children") != std::string::npos);
+    CHECK(text.out.find(kind == "init" ? "\nHOST pid 1 (init)\n" : "\nHOST nsm itself (pid ") !=
+          std::string::npos);
   }
 
   TEST_CASE("inspect shows the cgroup, a non-identity id map and the owners of a process") {

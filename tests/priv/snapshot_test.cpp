@@ -884,13 +884,54 @@ TEST_SUITE("snapshot") {
 
       auto isolated = nsfun::isolated_from(holder, self);
       NSFUN_EXPECT_OK(isolated);
-      NSFUN_EXPECT((isolated.value() == NsTypeSet{NsType::net, NsType::uts}));
+      NSFUN_EXPECT((isolated.value().types == NsTypeSet{NsType::net, NsType::uts}));
+      NSFUN_EXPECT(isolated.value().unknown.empty());
+      NSFUN_EXPECT(isolated.value().reference == nsfun::Isolation::Reference::process);
+      NSFUN_EXPECT(isolated.value().reference_pid == self);
       auto none = nsfun::isolated_from(self, self);
       NSFUN_EXPECT_OK(none);
-      NSFUN_EXPECT(none.value().empty());
+      NSFUN_EXPECT(none.value().types.empty());
       auto isolated_gone = nsfun::isolated_from(nobody, self);
       NSFUN_EXPECT(!isolated_gone);
       NSFUN_EXPECT(isolated_gone.error() == std::errc::no_such_process);
+      NSFUN_EXPECT(isolated_gone.error().message() ==
+                   "isolated_from: read /proc/" + std::to_string(nobody) + "/ns: No such process");
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #12: isolated_from(pid) compares with init where readable, else the caller") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts}), no_admin);
+    NSFUN_CHECK_CHILD([] {
+      Holders holders;
+      pid_t holder = holders.start({NsType::net, NsType::uts}).pid;
+      NSFUN_EXPECT(holder > 0);
+      // Is PID 1 readable here (it is not in many sandboxes, this VM included)?
+      char buf[64];
+      bool init_readable = true;
+      for (NsType t : nsfun::all_ns_types) {
+        std::string link = "/proc/1/ns/" + std::string(nsfun::name(t));
+        if (::readlink(link.c_str(), buf, sizeof(buf)) < 0) {
+          init_readable = false;
+        }
+      }
+      // This test's process is in the namespaces it started in, which are PID 1's when PID 1 is
+      // readable (the tests run on the host); either way the holder differs in net and uts.
+      auto iso = nsfun::isolated_from(holder);
+      NSFUN_EXPECT_OK(iso);
+      NSFUN_EXPECT((iso.value().types == NsTypeSet{NsType::net, NsType::uts}));
+      NSFUN_EXPECT(iso.value().unknown.empty());
+      if (init_readable) {
+        NSFUN_EXPECT(iso.value().reference == nsfun::Isolation::Reference::init);
+        NSFUN_EXPECT(iso.value().reference_pid == 1);
+      } else {
+        NSFUN_EXPECT(iso.value().reference == nsfun::Isolation::Reference::caller);
+        NSFUN_EXPECT(iso.value().reference_pid == ::gettid());
+      }
+      // The caller compared with the default reference: nothing, whichever it is.
+      auto self = nsfun::isolated_from(::getpid());
+      NSFUN_EXPECT_OK(self);
+      NSFUN_EXPECT(self.value().types.empty());
       return 0;
     });
   }

@@ -263,7 +263,8 @@ TEST_SUITE("proc_scan") {
     }
     auto iso = nsfun::isolated_from(::getpid(), ::getpid());
     REQUIRE(iso);
-    CHECK(iso.value().empty());
+    CHECK(iso.value().types.empty());
+    CHECK(iso.value().reference_pid == ::getpid());
     auto bad = nsfun::diff(::getpid(), 0x3ffffff0);
     REQUIRE_FALSE(bad);
     CHECK(bad.error() == std::errc::no_such_process);
