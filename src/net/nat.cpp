@@ -88,7 +88,7 @@ result<std::string> nft_run(const NetNs& ns, std::string_view commands) {
     return errno_error(EBADF, "nft").on(line_at(commands, 0)).because("empty NetNs handle");
   }
   std::string cmd(commands);
-  return run_in(ns, [&] { return run_here(cmd); });
+  return nsfun::detail::run_in_known(ns, [&] { return run_here(cmd); });
 }
 
 result<Masquerade> Masquerade::create(const NetNs& router,

@@ -142,7 +142,7 @@ result<Rtnl> Rtnl::open(const NetNs& ns) noexcept {
   }
   try {
     auto state = std::make_shared<State>();
-    auto fd = run_in(ns, [] { return make_socket(); });
+    auto fd = nsfun::detail::run_in_known(ns, [] { return make_socket(); });
     if (!fd) {
       return on_netns(std::move(fd).assume_error(), ns);
     }

@@ -98,7 +98,7 @@ result<void> write(const NetNs& ns, std::string_view key, std::string_view value
     return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
   }
   NSFUN_TRY(auto path, path_of(key));
-  return on_path(run_in(ns, [&] { return write_here(path, value); }), path);
+  return on_path(nsfun::detail::run_in_known(ns, [&] { return write_here(path, value); }), path);
 }
 
 result<std::string> read(const NetNs& ns, std::string_view key) {
@@ -106,7 +106,7 @@ result<std::string> read(const NetNs& ns, std::string_view key) {
     return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
   }
   NSFUN_TRY(auto path, path_of(key));
-  return on_path(run_in(ns, [&] { return read_here(path); }), path);
+  return on_path(nsfun::detail::run_in_known(ns, [&] { return read_here(path); }), path);
 }
 
 }  // namespace nsfun::net::sysctl
