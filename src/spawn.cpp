@@ -502,9 +502,14 @@ result<Child> spawn(const Command& cmd) noexcept {
   return child;
 }
 
+Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, 0)),
+      pidfd_(std::move(other.pidfd_)),
+      reaped_(std::exchange(other.reaped_, false)) {}
+
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
-    this->~Child();
+    dispose();
     pid_ = std::exchange(other.pid_, 0);
     pidfd_ = std::move(other.pidfd_);
     reaped_ = std::exchange(other.reaped_, false);
@@ -513,12 +518,17 @@ Child& Child::operator=(Child&& other) noexcept {
 }
 
 Child::~Child() {
+  dispose();
+}
+
+void Child::dispose() noexcept {
   if (pid_ > 0 && !reaped_) {
     (void)kill();
     (void)wait();
   }
   pid_ = 0;
   pidfd_.reset();
+  reaped_ = false;
 }
 
 namespace {
@@ -535,15 +545,22 @@ ExitStatus status_of(const siginfo_t& info) noexcept {
 
 }  // namespace
 
-result<ExitStatus> Child::wait() noexcept {
-  if (reaped_ || pid_ <= 0) {
-    return errno_error(ECHILD, "waitid");
+result<void> Child::usable(int err, std::string_view what) const noexcept {
+  if (pid_ <= 0) {
+    return errno_error(err, what).because("no process (an empty, moved-from or detached Child)");
   }
+  if (reaped_) {
+    return errno_error(err, what).on("pid ", pid_).because("already waited for");
+  }
+  return success();
+}
+
+result<ExitStatus> Child::wait() noexcept {
+  NSFUN_TRYV(usable(ECHILD, "waitid"));
   siginfo_t info{};
-  while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd_.get()), &info,
-                  WEXITED) < 0) {
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0) {
     if (errno != EINTR) {
-      return sys::last_error("waitid");
+      return sys::last_error("waitid").on("pid ", pid_);
     }
   }
   reaped_ = true;
@@ -551,13 +568,10 @@ result<ExitStatus> Child::wait() noexcept {
 }
 
 result<std::optional<ExitStatus>> Child::try_wait() noexcept {
-  if (reaped_ || pid_ <= 0) {
-    return errno_error(ECHILD, "waitid");
-  }
+  NSFUN_TRYV(usable(ECHILD, "waitid"));
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd_.get()), &info,
-               WEXITED | WNOHANG) < 0) {
-    return sys::last_error("waitid");
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) < 0) {
+    return sys::last_error("waitid").on("pid ", pid_);
   }
   if (info.si_pid == 0) {
     return std::optional<ExitStatus>();
@@ -567,18 +581,25 @@ result<std::optional<ExitStatus>> Child::try_wait() noexcept {
 }
 
 result<void> Child::signal(int sig) noexcept {
-  if (reaped_ || !pidfd_) {
-    return errno_error(ESRCH, "pidfd_send_signal");
-  }
+  NSFUN_TRYV(usable(ESRCH, "pidfd_send_signal"));
   if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0U) < 0) {
-    return sys::last_error("pidfd_send_signal");
+    const char* abbrev = ::sigabbrev_np(sig);
+    if (abbrev != nullptr) {
+      return sys::last_error("pidfd_send_signal").on("SIG", abbrev, " to pid ", pid_);
+    }
+    return sys::last_error("pidfd_send_signal").on("signal ", sig, " to pid ", pid_);
   }
   return success();
+}
+
+result<void> Child::kill() noexcept {
+  return signal(SIGKILL);
 }
 
 void Child::detach() noexcept {
   pid_ = 0;
   pidfd_.reset();
+  reaped_ = false;
 }
 
 }  // namespace nsfun

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,42 +34,57 @@ struct ExitStatus {
 /// A started process, owned through its pidfd (immune to pid reuse). Move-only.
 ///
 /// The destructor kills (SIGKILL) and reaps a child that was neither waited for nor detached,
-/// so that no process outlives its handle by accident; detach() opts out.
+/// so that no process outlives its handle by accident; detach() opts out. Moving leaves the
+/// source empty (no pid, no pidfd: `!child`); move-assigning first disposes of the target's own
+/// child the way the destructor does. Neither the destructor nor the moves throw.
 class Child {
  public:
   Child() noexcept = default;
 
-  Child(Child&& other) noexcept { *this = std::move(other); }
+  Child(Child&& other) noexcept;
 
+  /// Kills and reaps this handle's own child (unless waited for or detached), then takes
+  /// `other`'s, leaving `other` empty. Self-assignment does nothing.
   Child& operator=(Child&& other) noexcept;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child();
 
-  /// The pid in the caller's pid namespace.
+  /// The pid in the caller's pid namespace; 0 when empty.
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
   [[nodiscard]] FdRef pidfd() const noexcept { return pidfd_.ref(); }
 
   /// Waits for the process to end and reaps it. Wraps: waitid(P_PIDFD).
+  /// Errors: std::errc::no_child_process when empty or already waited for.
   [[nodiscard]] result<ExitStatus> wait() noexcept;
 
   /// The status if the process has ended (and reaps it), nothing if it still runs.
+  /// Errors: std::errc::no_child_process when empty or already waited for.
   [[nodiscard]] result<std::optional<ExitStatus>> try_wait() noexcept;
 
-  /// Sends a signal. Wraps: pidfd_send_signal(2). Errors: std::errc::no_such_process.
+  /// Sends a signal. Wraps: pidfd_send_signal(2).
+  /// Errors: std::errc::no_such_process (also when empty or already waited for).
   [[nodiscard]] result<void> signal(int sig) noexcept;
 
-  /// SIGKILL.
-  [[nodiscard]] result<void> kill() noexcept { return signal(9); }
+  /// Sends SIGKILL. Errors: as signal().
+  [[nodiscard]] result<void> kill() noexcept;
 
-  /// Lets the process run on after this handle dies; closes the pidfd.
+  /// Lets the process run on after this handle dies; closes the pidfd and leaves the handle
+  /// empty.
   void detach() noexcept;
 
+  /// True while the handle has a process (even one already waited for).
   [[nodiscard]] explicit operator bool() const noexcept { return pid_ > 0; }
 
  private:
   friend result<Child> spawn(const class Command& cmd) noexcept;  // sets the fields
+
+  // What the destructor does: kill and reap a child not waited for; then empty.
+  void dispose() noexcept;
+
+  // An error with errno `err` for step `what` when there is no process to act on.
+  [[nodiscard]] result<void> usable(int err, std::string_view what) const noexcept;
 
   pid_t pid_ = 0;
   UniqueFd pidfd_;

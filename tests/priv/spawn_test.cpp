@@ -455,4 +455,23 @@ TEST_SUITE("spawn") {
       return 0;
     });
   }
+
+  TEST_CASE("issue #12: waiting for or signalling no process says why") {
+    auto c = nsfun::spawn(Command("/bin/true"));
+    REQUIRE(c);
+    const std::string pid = std::to_string(c.value().pid());
+    REQUIRE(c.value().wait());
+    auto again = c.value().wait();
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == std::errc::no_child_process);
+    CHECK(again.error().message() == "waitid pid " + pid + ": already waited for");
+    auto sig = c.value().signal(SIGTERM);
+    REQUIRE_FALSE(sig);
+    CHECK(sig.error() == std::errc::no_such_process);
+    CHECK(sig.error().message() == "pidfd_send_signal pid " + pid + ": already waited for");
+    nsfun::Child empty;
+    auto none = empty.wait();
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message() == "waitid: no process (an empty, moved-from or detached Child)");
+  }
 }
