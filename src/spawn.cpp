@@ -4,7 +4,9 @@
 // Between clone3 and execve the child runs on a copy of a possibly multithreaded parent: another
 // thread may have held the malloc lock at the moment of the clone. So the child makes only
 // async-signal-safe calls (raw syscalls, no allocation); everything that allocates (argv, envp,
-// paths, the offsets text) is prepared by the parent beforehand.
+// paths, the offsets text, the names of joined namespaces) is prepared by the parent beforehand.
+// When a step fails, the child reports the step, errno and the object's text through a pipe in
+// one fixed-size write; the parent turns that into the error spawn() returns.
 
 #include <algorithm>
 #include <cstdint>
@@ -16,9 +18,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -35,53 +40,96 @@
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
 
+// Older kernel headers lack these (clone3 flags from 5.2 and 5.7, close_range from 5.11).
+#ifndef CLONE_PIDFD
+#  define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#  define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#  define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 namespace nsfun {
 
 namespace {
 
 // The steps the child can fail at; it reports the index, the parent names it.
 enum Step : int {
-  step_sync,
   step_setns,
   step_sethostname,
   step_setdomainname,
   step_time_unshare,
+  step_time_open,
   step_time_offsets,
-  step_propagation,
+  step_make_private,
+  step_make_slave,
   step_mount_sys,
   step_bind_etc,
   step_bind_rootfs,
   step_mount_proc,
-  step_chdir_rootfs,
+  step_chdir,
   step_pivot_root,
   step_umount_old_root,
-  step_cwd,
-  step_redirect,
+  step_keep_fd,
+  step_dup2,
   step_fork_init,
   step_execve,
   step_count
 };
 
-constexpr std::string_view step_names[step_count] = {"wait for parent",
-                                                     "setns",
+constexpr std::string_view step_names[step_count] = {"setns",
                                                      "sethostname",
                                                      "setdomainname",
                                                      "unshare CLONE_NEWTIME",
+                                                     "open /proc/self/timens_offsets",
                                                      "write timens_offsets",
                                                      "mount --make-rprivate /",
+                                                     "mount --make-rslave /",
                                                      "mount sysfs on /sys",
-                                                     "mount --bind /etc/netns entry",
-                                                     "mount --bind rootfs",
-                                                     "mount proc",
-                                                     "chdir rootfs",
+                                                     "mount --bind",
+                                                     "mount --rbind",
+                                                     "mount proc on",
+                                                     "chdir",
                                                      "pivot_root",
                                                      "umount old root",
-                                                     "chdir",
+                                                     "clear FD_CLOEXEC of",
                                                      "dup2",
                                                      "fork init",
                                                      "execve"};
 
-// clone3's argument (linux/sched.h has it from 5.3; spelled out for older headers).
+// What the child sends when a step fails: the step, errno and the text of what it failed on
+// (cut at what an error can hold). One write of less than PIPE_BUF bytes: it arrives whole.
+struct Report {
+  int step = step_count;
+  int err = 0;
+  std::uint32_t object_len = 0;
+  char object[error::capacity()] = {};
+};
+
+static_assert(sizeof(Report) <= PIPE_BUF, "a report must be one atomic pipe write");
+
+// Appends to a report's object text without allocating (async-signal-safe); text that does not
+// fit is cut, and the last three bytes then say so ("...").
+void put(Report& r, std::string_view s) noexcept {
+  std::size_t n = std::min(s.size(), sizeof(r.object) - r.object_len);
+  std::memcpy(r.object + r.object_len, s.data(), n);
+  r.object_len += static_cast<std::uint32_t>(n);
+  if (n < s.size()) {
+    std::memcpy(r.object + sizeof(r.object) - 3, "...", 3);
+  }
+}
+
+void put(Report& r, int n) noexcept {
+  char tmp[16];
+  auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), n);
+  (void)ec;
+  put(r, std::string_view(tmp, static_cast<std::size_t>(end - tmp)));
+}
+
+// clone3's argument (linux/sched.h has it from 5.3, the cgroup field from 5.7; spelled out for
+// older headers).
 struct CloneArgs {
   std::uint64_t flags;
   std::uint64_t pidfd;
@@ -96,9 +144,6 @@ struct CloneArgs {
   std::uint64_t cgroup;
 };
 
-constexpr std::uint64_t clone_pidfd = 0x00001000;
-constexpr std::uint64_t clone_into_cgroup = 0x200000000ULL;
-
 // Everything the child needs, made by the parent before clone3.
 struct Plan {
   const CommandSpec* cmd = nullptr;
@@ -107,11 +152,13 @@ struct Plan {
   std::vector<char*> argv;
   std::vector<char*> envp;
   std::vector<int> join_fds;
+  std::vector<std::string> join_names;                   // what each join_fds entry is, for errors
   NetNs netns;                                           // Command::netns: the named namespace
   unsigned long sys_flags = 0;                           // how to mount its /sys
   std::vector<std::pair<std::string, std::string>> etc;  // /etc/netns/NAME/x → /etc/x
   std::string proc_target;                               // where to mount proc
   std::string offsets;                                   // timens_offsets text
+  std::string offsets_object;                            // the same on one line, for errors
   bool new_mnt = false;
   bool relay = false;  // fork once more: init of a new pid namespace, or after joining one
   int sync_r = -1;
@@ -162,9 +209,14 @@ extern "C" void forward_signal(int sig) {
   }
 }
 
-[[noreturn]] void child_fail(const Plan& p, Step step) {
-  int report[2] = {step, errno};
-  (void)!::write(p.err_w, report, sizeof(report));
+// Reports the failed step with errno and the pieces of its object's text, and exits.
+template <class... A>
+[[noreturn]] void child_fail(const Plan& p, Step step, const A&... object) {
+  Report r;
+  r.err = errno;
+  r.step = step;
+  (put(r, object), ...);
+  (void)!::write(p.err_w, &r, sizeof(r));
   ::_exit(127);
 }
 
@@ -188,16 +240,16 @@ extern "C" void forward_signal(int sig) {
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  for (int fd : p.join_fds) {
-    if (::setns(fd, 0) < 0) {
-      child_fail(p, step_setns);
+  for (std::size_t i = 0; i < p.join_fds.size(); ++i) {
+    if (::setns(p.join_fds[i], 0) < 0) {
+      child_fail(p, step_setns, p.join_names[i]);
     }
   }
   if (c.hostname && ::sethostname(c.hostname->data(), c.hostname->size()) < 0) {
-    child_fail(p, step_sethostname);
+    child_fail(p, step_sethostname, *c.hostname);
   }
   if (c.domainname && ::setdomainname(c.domainname->data(), c.domainname->size()) < 0) {
-    child_fail(p, step_setdomainname);
+    child_fail(p, step_setdomainname, *c.domainname);
   }
   if (!p.offsets.empty()) {
     // Offsets can be written only before any process is in the namespace: unshare makes it the
@@ -206,66 +258,74 @@ extern "C" void forward_signal(int sig) {
       child_fail(p, step_time_unshare);
     }
     int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || ::write(fd, p.offsets.data(), p.offsets.size()) < 0) {
-      child_fail(p, step_time_offsets);
+    if (fd < 0) {
+      child_fail(p, step_time_open);
+    }
+    if (::write(fd, p.offsets.data(), p.offsets.size()) < 0) {
+      child_fail(p, step_time_offsets, p.offsets_object);
     }
     ::close(fd);
   }
   // Command::netns binds over /sys and /etc: those must never propagate back, whatever
   // keep_propagation says, so it always gets a recursive slave (as ip netns exec does).
-  if (p.new_mnt && (!c.keep_propagation || p.netns) &&
-      ::mount(nullptr, "/", nullptr, MS_REC | (p.netns ? MS_SLAVE : MS_PRIVATE), nullptr) < 0) {
-    child_fail(p, step_propagation);
+  if (p.new_mnt && p.netns) {
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+      child_fail(p, step_make_slave);
+    }
+  } else if (p.new_mnt && !c.keep_propagation) {
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+      child_fail(p, step_make_private);
+    }
   }
   if (p.netns) {
     // As ip netns exec: a sysfs of the joined network namespace over the caller's (which may not
     // be mounted at all: then there is nothing to detach), then the /etc/netns/NAME overrides.
     (void)::umount2("/sys", MNT_DETACH);
     if (::mount(c.netns->c_str(), "/sys", "sysfs", p.sys_flags, nullptr) < 0) {
-      child_fail(p, step_mount_sys);
+      child_fail(p, step_mount_sys, "for netns ", *c.netns);
     }
     for (const auto& [source, target] : p.etc) {
       if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
-        child_fail(p, step_bind_etc);
+        child_fail(p, step_bind_etc, source, " on ", target);
       }
     }
   }
   if (c.rootfs &&
       ::mount(c.rootfs->c_str(), c.rootfs->c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-    child_fail(p, step_bind_rootfs);
+    child_fail(p, step_bind_rootfs, *c.rootfs, " on itself");
   }
   if (!p.proc_target.empty() && ::mount("proc", p.proc_target.c_str(), "proc",
                                         MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-    child_fail(p, step_mount_proc);
+    child_fail(p, step_mount_proc, p.proc_target);
   }
   if (c.rootfs) {
     // pivot_root(".", "."): the old root ends up stacked under the new one and is detached.
     if (::chdir(c.rootfs->c_str()) < 0) {
-      child_fail(p, step_chdir_rootfs);
+      child_fail(p, step_chdir, *c.rootfs);
     }
     if (::syscall(SYS_pivot_root, ".", ".") < 0) {
-      child_fail(p, step_pivot_root);
+      child_fail(p, step_pivot_root, *c.rootfs);
     }
     if (::umount2(".", MNT_DETACH) < 0) {
       child_fail(p, step_umount_old_root);
     }
     if (::chdir("/") < 0) {
-      child_fail(p, step_chdir_rootfs);
+      child_fail(p, step_chdir, "/");
     }
   }
   if (c.cwd && ::chdir(c.cwd->c_str()) < 0) {
-    child_fail(p, step_cwd);
+    child_fail(p, step_chdir, *c.cwd);
   }
   // Only 0, 1, 2 and the redirected fds reach the program: mark everything else close-on-exec
   // (the error pipe already is, and must stay open until exec).
-  ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC, 5.11+ */);
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   for (auto [target, source] : c.redirects) {
     if (target == source) {
       if (::fcntl(target, F_SETFD, 0) < 0) {
-        child_fail(p, step_redirect);
+        child_fail(p, step_keep_fd, "fd ", target);
       }
     } else if (::dup2(source, target) < 0) {
-      child_fail(p, step_redirect);
+      child_fail(p, step_dup2, "fd ", source, " to fd ", target);
     }
   }
   if (p.relay) {
@@ -285,7 +345,7 @@ extern "C" void forward_signal(int sig) {
     ::_exit(c.fn());
   }
   ::execve(p.path.c_str(), p.argv.data(), p.envp.data());
-  child_fail(p, step_execve);
+  child_fail(p, step_execve, p.path);
 }
 
 bool executable(const std::string& path) {
@@ -318,7 +378,10 @@ result<std::string> resolve(const CommandSpec& c,
     }
     dirs.remove_prefix(colon + 1);
   }
-  return errno_error(ENOENT, "find program in PATH");
+  if (c.rootfs) {
+    return errno_error(ENOENT, "find program").on(program, " in PATH under ", *c.rootfs);
+  }
+  return errno_error(ENOENT, "find program").on(program, " in PATH");
 }
 
 // Command::netns: open the named namespace and list the /etc overrides, here where allocating
@@ -326,11 +389,17 @@ result<std::string> resolve(const CommandSpec& c,
 result<void> prepare_netns(const CommandSpec& c, Plan& p) {
   const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
                                      [](const NsFd* ns) { return ns->type() == NsType::net; });
-  if (c.fresh.contains(NsType::net) || joins_net || c.rootfs) {
-    return errno_error(EINVAL, "netns() with a new or joined network namespace, or a rootfs");
+  std::string_view other = c.fresh.contains(NsType::net) ? "a new net namespace"
+                           : joins_net                   ? "a joined net namespace"
+                           : c.rootfs                    ? "rootfs"
+                                                         : "";
+  if (!other.empty()) {
+    return errno_error(EINVAL, "spawn")
+        .because("netns ", *c.netns, " cannot be combined with ", other);
   }
   NSFUN_TRY(p.netns, netns::open(*c.netns));
   p.join_fds.push_back(p.netns.get());  // after any user namespace, which may own it
+  p.join_names.push_back(std::string(netns::run_dir) + "/" + *c.netns);
 
   struct statvfs sys {};
 
@@ -343,7 +412,7 @@ result<void> prepare_netns(const CommandSpec& c, Plan& p) {
     if (errno == ENOENT) {
       return success();  // no overrides
     }
-    return sys::last_error("open /etc/netns/NAME");
+    return sys::last_error("open").on(dir);
   }
   while (const dirent* e = ::readdir(d.get())) {
     std::string_view name = e->d_name;
@@ -376,7 +445,7 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
   }
   if (!c.fn) {
     if (c.program.empty()) {
-      return errno_error(ENOENT, "find program in PATH");
+      return errno_error(ENOENT, "find program").because("empty program name");
     }
     NSFUN_TRY(p.path, resolve(c, c.program, path_env));
   }
@@ -393,6 +462,7 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
     for (const NsFd* ns : c.join) {
       if ((ns->type() == NsType::user) == (pass == 0)) {
         p.join_fds.push_back(ns->get());
+        p.join_names.push_back(ns->identity().to_string());
       }
       if (pass == 0 && ns->type() == NsType::pid) {
         p.relay = true;  // setns(pid) moves only our children: the program must be one
@@ -406,10 +476,10 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
     struct stat st {};
 
     if (::stat(c.rootfs->c_str(), &st) < 0) {
-      return sys::last_error("check rootfs");
+      return sys::last_error("check rootfs").on(*c.rootfs);
     }
     if (!S_ISDIR(st.st_mode)) {
-      return errno_error(ENOTDIR, "check rootfs");
+      return errno_error(ENOTDIR, "check rootfs").on(*c.rootfs);
     }
   }
   p.new_mnt = c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns;
@@ -418,11 +488,36 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
   }
   if (c.offsets) {
     p.offsets = detail::time_offsets_text(TimeOffsets{c.offsets->first, c.offsets->second});
+    p.offsets_object = p.offsets;
+    std::replace(p.offsets_object.begin(), p.offsets_object.end(), '\n', ' ');
+    while (!p.offsets_object.empty() && p.offsets_object.back() == ' ') {
+      p.offsets_object.pop_back();
+    }
   }
   if (c.fresh.contains(NsType::pid) && c.init) {
     p.relay = true;
   }
   return success();
+}
+
+// What clone3 was asked to do, for its error: "new uts,mnt into cgroup /sys/fs/cgroup/x".
+error clone_error(int err, NsTypeSet fresh, int cgroup) noexcept {
+  error e = errno_error(err, "clone3");
+  try {
+    std::string what = fresh.empty() ? std::string() : "new " + fresh.to_string();
+    if (cgroup >= 0) {
+      char link[PATH_MAX] = {};
+      std::string fd_path = "/proc/self/fd/" + std::to_string(cgroup);
+      ssize_t n = ::readlink(fd_path.c_str(), link, sizeof(link) - 1);
+      what += what.empty() ? "into cgroup " : " into cgroup ";
+      what +=
+          n > 0 ? std::string(link, static_cast<std::size_t>(n)) : "fd " + std::to_string(cgroup);
+    }
+    e.on(what);
+  } catch (const std::bad_alloc&) {
+    // the error without its object
+  }
+  return e;
 }
 
 }  // namespace
@@ -433,7 +528,7 @@ result<Child> spawn(const Command& cmd) noexcept {
   try {
     NSFUN_TRYV(prepare(c, p));
   } catch (const std::bad_alloc&) {
-    return errno_error(ENOMEM, "spawn");
+    return errno_error(ENOMEM, "spawn").on(c.fn ? std::string_view("function") : c.program);
   }
   if (c.map && !c.fresh.contains(NsType::user)) {
     return nsfun_error(errc::invalid_id_map, "user map without a new user namespace");
@@ -464,16 +559,16 @@ result<Child> spawn(const Command& cmd) noexcept {
   }
   int pidfd = -1;
   CloneArgs args{};
-  args.flags = static_cast<std::uint64_t>(static_cast<unsigned>(fresh.clone_flags())) | clone_pidfd;
+  args.flags = static_cast<std::uint64_t>(static_cast<unsigned>(fresh.clone_flags())) | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);  // NOLINT: the kernel's ABI
   args.exit_signal = SIGCHLD;
   if (c.cgroup >= 0) {
-    args.flags |= clone_into_cgroup;
+    args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<std::uint64_t>(c.cgroup);
   }
   long pid = ::syscall(SYS_clone3, &args, sizeof(args));
   if (pid < 0) {
-    return sys::last_error("clone3");
+    return clone_error(errno, fresh, c.cgroup);
   }
   if (pid == 0) {
     child_main(p);
@@ -489,15 +584,17 @@ result<Child> spawn(const Command& cmd) noexcept {
     NSFUN_TRYV(c.map->apply(child.pid_));
   }
   if (::write(sync_w.get(), "g", 1) != 1) {
-    return sys::last_error("write to child");
+    return sys::last_error("wake child").on("pid ", child.pid_);
   }
   sync_w.reset();
-  int report[2] = {0, 0};
-  if (sys::read_full(err_r.get(), report, sizeof(report))) {
+  Report report;
+  if (sys::read_full(err_r.get(), &report, sizeof(report))) {
     (void)child.wait();
-    Step step =
-        report[0] >= 0 && report[0] < step_count ? static_cast<Step>(report[0]) : step_count;
-    return errno_error(report[1], step == step_count ? "spawn" : step_names[step]);
+    std::string_view what =
+        report.step >= 0 && report.step < step_count ? step_names[report.step] : "spawn";
+    std::string_view object(report.object,
+                            std::min<std::size_t>(report.object_len, sizeof(report.object)));
+    return errno_error(report.err, what).on(object);
   }
   return child;
 }

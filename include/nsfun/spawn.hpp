@@ -275,10 +275,12 @@ class Command {
 
 /// Starts `cmd` with clone3 (CLONE_PIDFD always). The parent writes the user maps before the
 /// child goes on; any failure in the child before exec (a missing program, a refused mount) comes
-/// back here as an error naming the step, and no process is left behind.
+/// back here as an error naming the step and what it failed on ("execve /usr/bin/foo: No such
+/// file or directory", "sethostname box: Invalid argument"), and no process is left behind.
 /// Affects: nothing in the caller. Safe from multithreaded programs: between clone and exec the
 /// child makes only async-signal-safe calls.
 /// Errors: std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
+/// std::errc::invalid_argument (netns() combined with a network namespace or a rootfs),
 /// nsfun::errc::invalid_id_map, and the errno of the failing step in the child.
 [[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;
 

@@ -136,11 +136,13 @@ TEST_SUITE("spawn") {
     auto r = nsfun::spawn(Command("nsfun-no-such-program"));
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::no_such_file_or_directory);
-    CHECK(r.error().what == "find program in PATH");
+    CHECK(r.error().message() ==
+          "find program nsfun-no-such-program in PATH: No such file or directory");
     auto abs = nsfun::spawn(Command("/nonexistent/nsfun"));
     REQUIRE_FALSE(abs);
     CHECK(abs.error() == std::errc::no_such_file_or_directory);
-    CHECK(abs.error().what == "execve");
+    // The child's report names the program, not only the step.
+    CHECK(abs.error().message() == "execve /nonexistent/nsfun: No such file or directory");
     // The failed child was reaped: nothing left to wait for.
     CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
     CHECK(errno == ECHILD);
@@ -317,10 +319,12 @@ TEST_SUITE("spawn") {
     auto r = nsfun::spawn(Command("/bin/true").rootfs("/etc/hostname"));
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::not_a_directory);
-    CHECK(r.error().what == "check rootfs");
+    CHECK(r.error().message() == "check rootfs /etc/hostname: Not a directory");
     auto missing = nsfun::spawn(Command("/bin/true").rootfs("/nonexistent/nsfun"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error() == std::errc::no_such_file_or_directory);
+    CHECK(missing.error().message() ==
+          "check rootfs /nonexistent/nsfun: No such file or directory");
   }
 
   TEST_CASE("time namespace offsets shift the child clocks") {
@@ -454,6 +458,50 @@ TEST_SUITE("spawn") {
       NSFUN_EXPECT(kept.out.find("shared:") != std::string::npos);
       return 0;
     });
+  }
+
+  TEST_CASE("issue #12: netns with a network namespace or a rootfs says which") {
+    // Refused before the named namespace is even opened: nothing under /run/netns is needed.
+    auto fresh =
+        nsfun::spawn(Command("/bin/true").netns("nsfun-test-none").namespaces({NsType::net}));
+    REQUIRE_FALSE(fresh);
+    CHECK(fresh.error() == std::errc::invalid_argument);
+    CHECK(fresh.error().message() ==
+          "spawn: netns nsfun-test-none cannot be combined with a new net namespace");
+    auto rooted = nsfun::spawn(Command("/bin/true").netns("nsfun-test-none").rootfs("/"));
+    REQUIRE_FALSE(rooted);
+    CHECK(rooted.error().message() ==
+          "spawn: netns nsfun-test-none cannot be combined with rootfs");
+  }
+
+  TEST_CASE("issue #12: a step that fails in the child names what it failed on") {
+    // chdir, dup2 and execve fail in the child; the report through the pipe carries the object.
+    auto cwd = nsfun::spawn(Command("/bin/true").cwd("/nonexistent/nsfun"));
+    REQUIRE_FALSE(cwd);
+    CHECK(cwd.error() == std::errc::no_such_file_or_directory);
+    CHECK(cwd.error().message() == "chdir /nonexistent/nsfun: No such file or directory");
+    auto dup = nsfun::spawn(Command("/bin/true").redirect(1, nsfun::FdRef(987)));
+    REQUIRE_FALSE(dup);
+    CHECK(dup.error().message() == "dup2 fd 987 to fd 1: Bad file descriptor");
+    // A long object is cut at what an error holds, and says so.
+    const std::string deep = "/nonexistent/" + std::string(400, 'd');
+    auto cut = nsfun::spawn(Command("/bin/true").cwd(deep));
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().what == "chdir");
+    CHECK(cut.error().object().size() <= nsfun::error::capacity());
+    CHECK(cut.error().object().size() > 200);
+    CHECK(deep.rfind(cut.error().object().substr(0, 200), 0) == 0);
+    CHECK(cut.error().object().substr(cut.error().object().size() - 3) == "...");
+    CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
+  }
+
+  TEST_CASE("issue #12: sethostname in the child names the hostname it refused") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::uts}), "needs CAP_SYS_ADMIN");
+    const std::string too_long(70, 'x');  // beyond HOST_NAME_MAX (64)
+    auto r = nsfun::spawn(Command("/bin/true").namespaces({NsType::uts}).hostname(too_long));
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::invalid_argument);
+    CHECK(r.error().message() == "sethostname " + too_long + ": Invalid argument");
   }
 
   TEST_CASE("issue #12: waiting for or signalling no process says why") {
