@@ -16,10 +16,15 @@
 namespace nsm {
 
 std::string why(const nsfun::error& e) {
-  return e.code.message();
+  return e.message();
 }
 
 void fail_pid(pid_t pid, const nsfun::error& e) {
+  // A process that is gone is the whole story; for anything else the step and file tell which
+  // part of it could not be read ("read /proc/1/ns: Permission denied").
+  if (e == std::errc::no_such_process) {
+    throw Failure(fmt::format("pid {}", pid), e.code.message());
+  }
   throw Failure(fmt::format("pid {}", pid), why(e));
 }
 

@@ -54,10 +54,12 @@ struct ExitWith {
   int code = 0;
 };
 
-/// Throws Failure{"pid N", strerror} for an error about process `pid`.
+/// Throws Failure{"pid N", …} for an error about process `pid`: "No such process" when it is
+/// gone, else the error's whole text.
 [[noreturn]] void fail_pid(pid_t pid, const nsfun::error& e);
 
-/// The strerror-like text of an nsfun error (without its step name).
+/// The whole text of an nsfun error: its step, the object it failed on, the reason and the
+/// kernel's own words ("open /proc/42/ns/net: No such process").
 [[nodiscard]] std::string why(const nsfun::error& e);
 
 /// Parses one or more type lists ("net", "net,uts", "all"); throws UsageError for `command`.
