@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -30,8 +31,6 @@
 namespace nsfun {
 
 namespace {
-
-constexpr long cgroup2_super_magic = 0x63677270;  // linux/magic.h CGROUP2_SUPER_MAGIC
 
 // How long remove() waits for killed processes to be gone, in milliseconds.
 constexpr long remove_wait_ms = 2000;
@@ -131,7 +130,7 @@ std::string_view controller_of(std::string_view key) noexcept {
 bool is_cgroup2(int fd) noexcept {
   struct statfs st {};
 
-  return ::fstatfs(fd, &st) == 0 && st.f_type == cgroup2_super_magic;
+  return ::fstatfs(fd, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 // "a b c\n" -> {"a", "b", "c"}.
