@@ -10,11 +10,13 @@ namespace nsfun {
 
 /// An fd on a running process, immune to pid reuse: pidfd_open(pid, 0) (O_CLOEXEC by definition).
 /// Wraps: pidfd_open(2) https://man7.org/linux/man-pages/man2/pidfd_open.2.html
-/// Errors: std::errc::no_such_process (no such pid), std::errc::function_not_supported (< 5.3).
+/// Errors, naming the pid: std::errc::no_such_process (`pidfd_open pid 4242: No such process`),
+/// std::errc::function_not_supported (< 5.3).
 [[nodiscard]] result<UniqueFd> pidfd_open(pid_t pid) noexcept;
 
 /// The pid of the process a pidfd refers to, in the caller's pid namespace (from fdinfo).
-/// Errors: std::errc::no_such_process when the process has exited and been reaped.
+/// Errors, naming the pidfd: std::errc::no_such_process when the process has exited and been
+/// reaped (`pid of pidfd 5: the process has exited`) or is outside the caller's pid namespace.
 [[nodiscard]] result<pid_t> pidfd_pid(FdRef pidfd) noexcept;
 
 }  // namespace nsfun

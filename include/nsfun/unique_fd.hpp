@@ -20,8 +20,9 @@ class FdRef {
   int fd_;
 };
 
-/// An owned file descriptor: move-only, closed by its destructor (errors ignored, never retried).
-/// Every fd nsfun opens is O_CLOEXEC.
+/// An owned file descriptor: move-only, closed by its destructor (errors ignored, never retried;
+/// it never throws). A moved-from UniqueFd is empty; move-assignment closes the target's own fd
+/// first, and moving a UniqueFd onto itself changes nothing. Every fd nsfun opens is O_CLOEXEC.
 class UniqueFd {
  public:
   UniqueFd() noexcept = default;
@@ -44,7 +45,8 @@ class UniqueFd {
 
   ~UniqueFd() { reset(); }
 
-  /// A new fd on the same open file: fcntl(F_DUPFD_CLOEXEC, 3).
+  /// A new fd on the same open file: fcntl(F_DUPFD_CLOEXEC, 3). Errors name the fd
+  /// (`fcntl F_DUPFD_CLOEXEC fd -1: Bad file descriptor`).
   [[nodiscard]] result<UniqueFd> clone() const noexcept;
 
   /// Closes the fd and reports close(2)'s error, for callers who care; empty afterwards.

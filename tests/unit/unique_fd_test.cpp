@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // nsfun tests – unique_fd.hpp and pidfd.hpp: the RAII contract.
 
+#include <type_traits>
 #include <utility>
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include <nsfun/format.hpp>
 #include <nsfun/pidfd.hpp>
 #include <nsfun/unique_fd.hpp>
 
@@ -59,6 +61,24 @@ TEST_SUITE("unique_fd") {
     CHECK(b.get() == r1);
   }
 
+  TEST_CASE("move_assignment onto itself keeps the fd and the contract is noexcept") {
+    static_assert(std::is_nothrow_move_constructible_v<nsfun::UniqueFd>);
+    static_assert(std::is_nothrow_move_assignable_v<nsfun::UniqueFd>);
+    static_assert(std::is_nothrow_destructible_v<nsfun::UniqueFd>);
+    static_assert(!std::is_copy_constructible_v<nsfun::UniqueFd>);
+    int raw = open_null();
+    auto a = nsfun::UniqueFd::adopt(raw);
+    nsfun::UniqueFd& self = a;
+    a = std::move(self);
+    CHECK(a.get() == raw);
+    CHECK(is_open(raw));
+    // Assigning an empty handle closes the target's fd and leaves both empty.
+    nsfun::UniqueFd empty;
+    a = std::move(empty);
+    CHECK_FALSE(a);
+    CHECK_FALSE(is_open(raw));
+  }
+
   TEST_CASE("release_detaches") {
     int raw = open_null();
     {
@@ -93,6 +113,7 @@ TEST_SUITE("unique_fd") {
     auto r = fd.clone();
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::bad_file_descriptor);
+    CHECK(fmt::format("{}", r.error()) == "fcntl F_DUPFD_CLOEXEC fd -1: Bad file descriptor");
   }
 }
 
@@ -114,6 +135,7 @@ TEST_SUITE("pidfd") {
     auto r = nsfun::pidfd_open(0x3ffffff0);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::no_such_process);
+    CHECK(fmt::format("{}", r.error()) == "pidfd_open pid 1073741808: No such process");
     CHECK(nsfun::pidfd_open(0).error() == std::errc::no_such_process);
     CHECK(nsfun::pidfd_open(-5).error() == std::errc::no_such_process);
   }
@@ -130,5 +152,7 @@ TEST_SUITE("pidfd") {
     auto pid = nsfun::pidfd_pid(fd.value());
     REQUIRE_FALSE(pid);
     CHECK(pid.error() == std::errc::no_such_process);
+    CHECK(fmt::format("{}", pid.error()) ==
+          fmt::format("pid of pidfd {}: the process has exited", fd.value().get()));
   }
 }
