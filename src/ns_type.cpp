@@ -20,6 +20,9 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+// How much of a user's text an error quotes.
+constexpr std::size_t max_quoted = 64;
+
 }  // namespace
 
 result<NsType> parse_ns_type(std::string_view s) noexcept {
@@ -35,11 +38,14 @@ result<NsType> parse_ns_type(std::string_view s) noexcept {
   if (s == "network") {
     return NsType::net;
   }
-  return nsfun_error(errc::unknown_namespace_type, "parse namespace type");
+  return nsfun_error(errc::unknown_namespace_type, "namespace type")
+      .on('"', s.substr(0, max_quoted), s.size() > max_quoted ? "...\"" : "\"")
+      .because("not one of user, mnt, uts, ipc, pid, net, cgroup, time");
 }
 
 result<NsTypeSet> NsTypeSet::parse(std::string_view list) noexcept {
   list = trim(list);
+  const std::string_view whole = list;
   if (list == "all") {
     return all();
   }
@@ -48,7 +54,14 @@ result<NsTypeSet> NsTypeSet::parse(std::string_view list) noexcept {
     std::size_t comma = list.find(',');
     std::string_view item = trim(list.substr(0, comma));
     if (item.empty()) {
-      return nsfun_error(errc::empty_namespace_type_list, "parse namespace type list");
+      return nsfun_error(errc::empty_namespace_type_list, "namespace type list")
+          .on('"', whole.substr(0, max_quoted), whole.size() > max_quoted ? "...\"" : "\"")
+          .because(whole.empty() ? "no type" : "an empty item");
+    }
+    if (item == "all") {
+      return nsfun_error(errc::unknown_namespace_type, "namespace type list")
+          .on('"', whole.substr(0, max_quoted), whole.size() > max_quoted ? "...\"" : "\"")
+          .because("\"all\" stands alone, not in a list");
     }
     NSFUN_TRY(NsType t, parse_ns_type(item));
     set.insert(t);

@@ -97,7 +97,8 @@ inline constexpr std::array<NsTypeInfo, ns_type_count> ns_type_table{{
 }
 
 /// The type named `s` ("net", "mnt", …; also "mount" and "network", as unshare(1) accepts).
-/// Errors: nsfun::errc::unknown_namespace_type.
+/// Errors: nsfun::errc::unknown_namespace_type, naming the text:
+/// `namespace type "nett": not one of user, mnt, uts, ipc, pid, net, cgroup, time`.
 [[nodiscard]] result<NsType> parse_ns_type(std::string_view s) noexcept;
 
 /// The /proc/PID/ns entry name of a link: "net", "pid_for_children", …
@@ -159,7 +160,8 @@ class NsTypeSet {
   }
 
   /// Parses a user's list: names separated by commas ("net,uts"), or "all".
-  /// Errors: nsfun::errc::unknown_namespace_type, nsfun::errc::empty_namespace_type_list.
+  /// Errors: nsfun::errc::unknown_namespace_type (as parse_ns_type, naming the unknown item),
+  /// nsfun::errc::empty_namespace_type_list (`namespace type list "net,,uts": an empty item`).
   [[nodiscard]] static result<NsTypeSet> parse(std::string_view list) noexcept;
 
   /// The CLONE_NEW* flags of the set, or-ed together.

@@ -67,8 +67,39 @@ TEST_SUITE("ns_type") {
       auto r = nsfun::parse_ns_type(bad);
       REQUIRE_FALSE(r);
       CHECK(r.error() == nsfun::errc::unknown_namespace_type);
-      CHECK(r.error().message() == "parse namespace type: Unknown namespace type");
+      CHECK(r.error().what == "namespace type");
     }
+  }
+
+  TEST_CASE("an unknown type name is named in the error") {
+    auto r = nsfun::parse_ns_type("nett");
+    REQUIRE_FALSE(r);
+    CHECK(fmt::format("{}", r.error()) ==
+          R"(namespace type "nett": not one of user, mnt, uts, ipc, pid, net, cgroup, time)");
+    // A long text is cut in the error; the reason is kept.
+    auto long_name = nsfun::parse_ns_type(std::string(100, 'x'));
+    REQUIRE_FALSE(long_name);
+    CHECK(long_name.error().object() == "\"" + std::string(64, 'x') + "...\"");
+    CHECK(long_name.error().reason() == "not one of user, mnt, uts, ipc, pid, net, cgroup, time");
+    // In a list, the unknown item is named.
+    auto in_list = NsTypeSet::parse("net,bogus");
+    REQUIRE_FALSE(in_list);
+    CHECK(in_list.error().message() ==
+          R"(namespace type "bogus": not one of user, mnt, uts, ipc, pid, net, cgroup, time)");
+    auto all = NsTypeSet::parse("all,net");
+    REQUIRE_FALSE(all);
+    CHECK(all.error().message() ==
+          R"(namespace type list "all,net": "all" stands alone, not in a list)");
+  }
+
+  TEST_CASE("an empty item is named with its list") {
+    auto r = NsTypeSet::parse("net,,uts");
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == nsfun::errc::empty_namespace_type_list);
+    CHECK(fmt::format("{}", r.error()) == R"(namespace type list "net,,uts": an empty item)");
+    auto empty = NsTypeSet::parse("  ");
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error().message() == R"(namespace type list "": no type)");
   }
 
   TEST_CASE("set parse of a comma list") {
