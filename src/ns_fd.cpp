@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <iterator>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -41,61 +42,95 @@ std::uint64_t read_ns_id(int fd) noexcept {
   return 0;
 }
 
-// Why opening /proc/<pid>/ns/<name> said ENOENT: no /proc, no such process (or a zombie, which
-// has no namespaces left), or a type this kernel does not have.
-error diagnose_enoent(std::string_view link_name) noexcept {
+// Why opening `path` (/proc/<pid>/ns/<name>) said ENOENT: no /proc, no such process (or a
+// zombie, which has no namespaces left), or a type this kernel does not have. The error names
+// the path.
+error diagnose_enoent(const char* path, std::string_view link_name) noexcept {
   sys::PathBuf self;
   self.add("/proc/self/ns/").add(link_name);
   if (::access("/proc/self/ns", F_OK) != 0) {
-    return {make_error_code(errc::proc_not_mounted), "open /proc/PID/ns"};
+    return nsfun_error(errc::proc_not_mounted, "open").on(path);
   }
   if (::access(self.c_str(), F_OK) != 0) {
-    return {make_error_code(errc::unsupported_namespace_type), "open /proc/PID/ns"};
+    return nsfun_error(errc::unsupported_namespace_type, "open").on(path);
   }
-  return {std::make_error_code(std::errc::no_such_process), "open /proc/PID/ns"};
+  return errno_error(ESRCH, "open").on(path);
+}
+
+// The error of a failed open of /proc/<pid>/ns/<name> (or /proc/thread-self/ns/<name>).
+error open_error(int err, const char* path, std::string_view link_name) noexcept {
+  if (err == ENOENT) {
+    return diagnose_enoent(path, link_name);
+  }
+  return errno_error(err, "open").on(path);
+}
+
+// The name of the PIDFD_GET_*_NAMESPACE ioctl of a link, for error messages.
+constexpr std::string_view pidfd_ioctl_name[] = {"PIDFD_GET_USER_NAMESPACE",
+                                                 "PIDFD_GET_MNT_NAMESPACE",
+                                                 "PIDFD_GET_UTS_NAMESPACE",
+                                                 "PIDFD_GET_IPC_NAMESPACE",
+                                                 "PIDFD_GET_PID_NAMESPACE",
+                                                 "PIDFD_GET_NET_NAMESPACE",
+                                                 "PIDFD_GET_CGROUP_NAMESPACE",
+                                                 "PIDFD_GET_TIME_NAMESPACE",
+                                                 "PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE",
+                                                 "PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE"};
+
+static_assert(std::size(pidfd_ioctl_name) == ns_link_count);
+
+// Replaces the object of a failed result (adopt names the fd; its callers know better).
+template <class T, class... A>
+result<T> named(result<T>&& r, const A&... object) noexcept {
+  if (!r) {
+    r.assume_error().on(object...);
+  }
+  return std::move(r);
 }
 
 }  // namespace
 
 result<NsFd> NsFd::adopt(UniqueFd fd, std::optional<NsType> expected) noexcept {
-  int flag = ::ioctl(fd.get(), sys::ns_get_nstype);
+  const int n = fd.get();
+  int flag = ::ioctl(n, sys::ns_get_nstype);
   if (flag < 0) {
     if (errno == ENOTTY || errno == EINVAL) {
-      return nsfun_error(errc::not_a_namespace, "ioctl NS_GET_NSTYPE");
+      return nsfun_error(errc::not_a_namespace, "NS_GET_NSTYPE").on("fd ", n);
     }
-    return sys::last_error("ioctl NS_GET_NSTYPE");
+    return sys::last_error("NS_GET_NSTYPE").on("fd ", n);
   }
   std::optional<NsType> type = ns_type_from_clone_flag(flag);
   if (!type) {
-    return nsfun_error(errc::unknown_namespace_type, "ioctl NS_GET_NSTYPE");
+    return nsfun_error(errc::unknown_namespace_type, "NS_GET_NSTYPE")
+        .on("fd ", n)
+        .because("unknown CLONE_NEW* flag ", flag);
   }
   if (expected && *expected != *type) {
-    return nsfun_error(errc::wrong_namespace_type, "check namespace type");
+    return nsfun_error(errc::wrong_namespace_type, "namespace type")
+        .on("fd ", n)
+        .because("expected ", name(*expected), ", got ", name(*type));
   }
 
   struct stat st {};
 
-  if (::fstat(fd.get(), &st) < 0) {
-    return sys::last_error("fstat namespace");
+  if (::fstat(n, &st) < 0) {
+    return sys::last_error("fstat").on("fd ", n);
   }
   Namespace ns(*type, st.st_dev, st.st_ino, read_ns_id(fd.get()));
   return NsFd(std::move(fd), ns);
 }
 
 result<NsFd> NsFd::open(pid_t pid, NsLink l) noexcept {
-  if (pid <= 0) {
-    return errno_error(ESRCH, "open /proc/PID/ns");
-  }
   sys::PathBuf path;
   path.add("/proc/").add(pid).add("/ns/").add(name(l));
+  if (pid <= 0) {
+    return errno_error(ESRCH, "open").on(path.c_str()).because("no process has pid ", pid);
+  }
   int fd = ::open(path.c_str(), open_flags);
   if (fd < 0) {
-    if (errno == ENOENT) {
-      return boost::outcome_v2::failure(diagnose_enoent(name(l)));
-    }
-    return sys::last_error("open /proc/PID/ns");
+    return open_error(errno, path.c_str(), name(l));
   }
-  return adopt(UniqueFd::adopt(fd), type_of(l));  // owns: just opened
+  return named(adopt(UniqueFd::adopt(fd), type_of(l)), path.c_str());  // owns: just opened
 }
 
 result<NsFd> NsFd::open(pid_t pid, NsType t) noexcept {
@@ -108,12 +143,9 @@ result<NsFd> NsFd::current(NsLink l) noexcept {
   path.add("/proc/thread-self/ns/").add(name(l));
   int fd = ::open(path.c_str(), open_flags);
   if (fd < 0) {
-    if (errno == ENOENT) {
-      return boost::outcome_v2::failure(diagnose_enoent(name(l)));
-    }
-    return sys::last_error("open /proc/thread-self/ns");
+    return open_error(errno, path.c_str(), name(l));
   }
-  return adopt(UniqueFd::adopt(fd), type_of(l));  // owns: just opened
+  return named(adopt(UniqueFd::adopt(fd), type_of(l)), path.c_str());  // owns: just opened
 }
 
 result<NsFd> NsFd::current(NsType t) noexcept {
@@ -126,27 +158,32 @@ result<NsFd> NsFd::open_path(const char* path, std::optional<NsType> expected) n
   struct stat st {};
 
   if (::stat(path, &st) < 0) {
-    return sys::last_error("stat namespace file");
+    return sys::last_error("stat").on(path);
   }
   if (!S_ISREG(st.st_mode)) {
-    return nsfun_error(errc::not_a_namespace, "stat namespace file");
+    return nsfun_error(errc::not_a_namespace, "stat")
+        .on(path)
+        .because(S_ISDIR(st.st_mode) ? "a directory, not a namespace file"
+                                     : "not a regular file, so not a namespace file");
   }
   int fd = ::open(path, open_flags | O_NONBLOCK);
   if (fd < 0) {
-    return sys::last_error("open namespace file");
+    return sys::last_error("open").on(path);
   }
-  return adopt(UniqueFd::adopt(fd), expected);  // owns: just opened
+  return named(adopt(UniqueFd::adopt(fd), expected), path);  // owns: just opened
 }
 
 result<NsFd> NsFd::open_pidfd(FdRef pidfd, NsLink l) noexcept {
   if (have_pidfd_ns_ioctl.load(std::memory_order_relaxed) != 0) {
-    int fd = ::ioctl(pidfd.get(), sys::pidfd_get_ns_ioctl[static_cast<std::size_t>(l)], 0);
+    const auto i = static_cast<std::size_t>(l);
+    int fd = ::ioctl(pidfd.get(), sys::pidfd_get_ns_ioctl[i], 0);
     if (fd >= 0) {
       have_pidfd_ns_ioctl.store(1, std::memory_order_relaxed);
-      return adopt(UniqueFd::adopt(fd), type_of(l));  // owns: the ioctl returns a new fd
+      // owns: the ioctl returns a new fd
+      return named(adopt(UniqueFd::adopt(fd), type_of(l)), "pidfd ", pidfd.get());
     }
     if (errno != ENOTTY && errno != EINVAL) {
-      return sys::last_error("ioctl PIDFD_GET_NAMESPACE");
+      return sys::last_error(pidfd_ioctl_name[i]).on("pidfd ", pidfd.get());
     }
     // COMPAT(linux < 6.11): no PIDFD_GET_*_NAMESPACE; go through /proc below.
     have_pidfd_ns_ioctl.store(0, std::memory_order_relaxed);
@@ -156,42 +193,54 @@ result<NsFd> NsFd::open_pidfd(FdRef pidfd, NsLink l) noexcept {
   // The pid may have been reused between reading it and opening /proc/<pid>: the pidfd still
   // referring to a live process proves the namespace is that process's.
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0U) < 0) {
-    return sys::last_error("pidfd_send_signal");
+    return sys::last_error("pidfd_send_signal").on("pidfd ", pidfd.get(), " (pid ", pid, ")");
   }
   return ns;
 }
 
 result<NsFd> NsFd::clone() const noexcept {
-  NSFUN_TRY(auto fd, fd_.clone());
-  return NsFd(std::move(fd), ns_);
+  auto fd = fd_.clone();
+  if (!fd) {
+    return detail::on_namespace(fd.assume_error(), ns_);
+  }
+  return NsFd(std::move(fd).assume_value(), ns_);
 }
 
 result<NsFd> NsFd::parent() const noexcept {
   int fd = ::ioctl(fd_.get(), sys::ns_get_parent);
   if (fd < 0) {
     if (errno == EPERM) {
-      return nsfun_error(errc::no_parent, "ioctl NS_GET_PARENT");
+      return detail::on_namespace(nsfun_error(errc::no_parent, "NS_GET_PARENT"), ns_);
     }
-    return sys::last_error("ioctl NS_GET_PARENT");
+    return detail::on_namespace(sys::last_error("NS_GET_PARENT"), ns_);
   }
-  return adopt(UniqueFd::adopt(fd), type());  // owns: the ioctl returns a new fd
+  auto r = adopt(UniqueFd::adopt(fd), type());  // owns: the ioctl returns a new fd
+  if (!r) {
+    return detail::on_namespace(r.assume_error(), ns_);
+  }
+  return r;
 }
 
 result<NsFd> NsFd::owner() const noexcept {
   int fd = ::ioctl(fd_.get(), sys::ns_get_userns);
   if (fd < 0) {
-    return sys::last_error("ioctl NS_GET_USERNS");
+    return detail::on_namespace(sys::last_error("NS_GET_USERNS"), ns_);
   }
-  return adopt(UniqueFd::adopt(fd), NsType::user);  // owns: the ioctl returns a new fd
+  auto r = adopt(UniqueFd::adopt(fd), NsType::user);  // owns: the ioctl returns a new fd
+  if (!r) {
+    return detail::on_namespace(r.assume_error(), ns_);
+  }
+  return r;
 }
 
 result<uid_t> NsFd::owner_uid() const noexcept {
   if (type() != NsType::user) {
-    return nsfun_error(errc::wrong_namespace_type, "ioctl NS_GET_OWNER_UID");
+    return detail::on_namespace(nsfun_error(errc::wrong_namespace_type, "NS_GET_OWNER_UID"), ns_)
+        .because("expected user, got ", name(type()));
   }
   uid_t uid = 0;
   if (::ioctl(fd_.get(), sys::ns_get_owner_uid, &uid) < 0) {
-    return sys::last_error("ioctl NS_GET_OWNER_UID");
+    return detail::on_namespace(sys::last_error("NS_GET_OWNER_UID"), ns_);
   }
   return uid;
 }
@@ -203,7 +252,7 @@ result<bool> NsFd::is_current() const noexcept {
   struct stat st {};
 
   if (::stat(path.c_str(), &st) < 0) {
-    return sys::last_error("stat /proc/thread-self/ns");
+    return sys::last_error("stat").on(path.c_str());
   }
   return st.st_ino == ns_.ino() && st.st_dev == ns_.dev();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -15,17 +16,40 @@
 
 namespace nsfun {
 
+namespace detail {
+
+/// Names a namespace as the object of an error: "net:[4026531840]" (or "empty NsFd").
+[[nodiscard]] inline error on_namespace(error e, const Namespace& ns) noexcept {
+  if (ns.empty()) {
+    e.on("empty NsFd");
+  } else {
+    e.on(name(ns.type()), ":[", ns.ino(), "]");
+  }
+  return e;
+}
+
+}  // namespace detail
+
 /// An open namespace: an O_CLOEXEC fd on an nsfs file whose type was checked with NS_GET_NSTYPE,
-/// and its identity, read once when it was opened. Move-only; the destructor closes the fd.
+/// and its identity, read once when it was opened. Move-only; the destructor closes the fd and
+/// never throws; a moved-from NsFd is empty (no fd, empty identity), as after release().
 ///
 /// Holding an NsFd keeps the namespace alive. Opening one never enters it: see enter.hpp.
+///
+/// Errors name what they failed on: the /proc entry (`open /proc/4242/ns/net: No such
+/// process`), the file (`stat /run/netns/web: No such file or directory`), the fd of adopt()
+/// (`NS_GET_NSTYPE fd 7: Not a namespace file`) or the namespace an ioctl was made on
+/// (`NS_GET_PARENT net:[4026531840]: Invalid argument`). A failed type check has the step
+/// "namespace type" and gives both types: `namespace type /proc/self/ns/uts: expected net, got
+/// uts`.
 class NsFd {
  public:
   NsFd() noexcept = default;
 
   /// The namespace of type `t` of process `pid` (/proc/PID/ns/TYPE).
-  /// Errors: std::errc::no_such_process (no such pid), std::errc::permission_denied,
-  /// nsfun::errc::proc_not_mounted, nsfun::errc::unsupported_namespace_type.
+  /// Errors, each naming the /proc path: std::errc::no_such_process (no such pid, or a zombie),
+  /// std::errc::permission_denied, nsfun::errc::proc_not_mounted,
+  /// nsfun::errc::unsupported_namespace_type.
   [[nodiscard]] static result<NsFd> open(pid_t pid, NsType t) noexcept;
 
   /// The namespace a /proc/PID/ns entry points to, including pid_for_children and
@@ -39,26 +63,43 @@ class NsFd {
   [[nodiscard]] static result<NsFd> current(NsLink l) noexcept;
 
   /// The namespace a file refers to: a /proc/PID/ns entry or a bind mount such as
-  /// /run/netns/NAME. With `expected`, any other type is refused.
-  /// Errors: std::errc::no_such_file_or_directory, nsfun::errc::not_a_namespace,
-  /// nsfun::errc::wrong_namespace_type.
+  /// /run/netns/NAME. With `expected`, any other type is refused. Only a regular file is opened
+  /// (nsfs files are), so a FIFO or a device is refused without being opened.
+  /// Errors, each naming `path`: std::errc::no_such_file_or_directory,
+  /// nsfun::errc::not_a_namespace, nsfun::errc::wrong_namespace_type.
   [[nodiscard]] static result<NsFd> open_path(const char* path,
                                               std::optional<NsType> expected = {}) noexcept;
 
   /// The namespace of type `t` of the process a pidfd refers to (PIDFD_GET_*_NAMESPACE, Linux
   /// 6.11+; on older kernels through /proc with a liveness check on the pidfd).
-  /// Errors: std::errc::no_such_process when the process has exited.
+  /// Errors: std::errc::no_such_process when the process has exited (naming the pidfd, or the
+  /// /proc path on older kernels).
   [[nodiscard]] static result<NsFd> open_pidfd(FdRef pidfd, NsLink l) noexcept;
 
   /// Takes ownership of an fd that should be a namespace, checks it, reads its identity.
-  /// On error the fd is closed. Errors: nsfun::errc::not_a_namespace, wrong_namespace_type.
+  /// On error the fd is closed. Errors, naming the fd ("fd 7"): nsfun::errc::not_a_namespace,
+  /// nsfun::errc::wrong_namespace_type.
   [[nodiscard]] static result<NsFd> adopt(UniqueFd fd,
                                           std::optional<NsType> expected = {}) noexcept;
 
-  NsFd(NsFd&&) noexcept = default;
-  NsFd& operator=(NsFd&&) noexcept = default;
+  /// Takes `other`'s fd and identity; `other` is left empty (no fd, empty identity).
+  NsFd(NsFd&& other) noexcept
+      : fd_(std::move(other.fd_)), ns_(std::exchange(other.ns_, Namespace{})) {}
+
+  /// Closes this handle's own fd, then takes `other`'s fd and identity, leaving `other` empty.
+  /// Moving a handle onto itself changes nothing.
+  NsFd& operator=(NsFd&& other) noexcept {
+    if (this != &other) {
+      fd_ = std::move(other.fd_);
+      ns_ = std::exchange(other.ns_, Namespace{});
+    }
+    return *this;
+  }
+
   NsFd(const NsFd&) = delete;
   NsFd& operator=(const NsFd&) = delete;
+
+  /// Closes the fd, if any; never throws.
   ~NsFd() = default;
 
   /// A second handle on the same namespace (F_DUPFD_CLOEXEC).
@@ -92,7 +133,7 @@ class NsFd {
 
   [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
-  /// Gives up the fd; the NsFd is empty afterwards.
+  /// Gives up the fd; the NsFd is empty afterwards (no fd, empty identity).
   [[nodiscard]] UniqueFd release() noexcept {
     ns_ = {};
     return std::move(fd_);
@@ -106,7 +147,8 @@ class NsFd {
 };
 
 /// An NsFd whose type is known at compile time: an API that takes a NetNs cannot be handed a
-/// mount namespace. Converts to `const NsFd&` wherever any namespace is accepted.
+/// mount namespace. Converts to `const NsFd&` wherever any namespace is accepted. Move-only; a
+/// moved-from handle is empty, as a moved-from NsFd is.
 template <NsType T>
 class TypedNsFd {
  public:
@@ -114,10 +156,18 @@ class TypedNsFd {
 
   TypedNsFd() noexcept = default;
 
-  /// Checks the type of `ns` at run time. Errors: nsfun::errc::wrong_namespace_type.
+  /// Checks the type of `ns` at run time.
+  /// Errors: nsfun::errc::wrong_namespace_type ("namespace type net:[4026531838]: expected uts,
+  /// got net"), std::errc::bad_file_descriptor for an empty `ns`.
   [[nodiscard]] static result<TypedNsFd> from(NsFd ns) noexcept {
+    if (!ns) {
+      return errno_error(EBADF, "namespace type")
+          .because("expected ", name(T), ", got an empty NsFd");
+    }
     if (ns.type() != T) {
-      return nsfun_error(errc::wrong_namespace_type, "check namespace type");
+      return detail::on_namespace(nsfun_error(errc::wrong_namespace_type, "namespace type"),
+                                  ns.identity())
+          .because("expected ", name(T), ", got ", name(ns.type()));
     }
     return TypedNsFd(std::move(ns));
   }

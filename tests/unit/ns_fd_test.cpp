@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -81,6 +83,18 @@ TEST_SUITE("ns_fd") {
     CHECK(NsFd::open(-1, NsType::net).error() == std::errc::no_such_process);
   }
 
+  TEST_CASE("open by pid names the proc path it failed on") {
+    auto r = NsFd::open(0x3ffffff0, NsType::net);
+    REQUIRE_FALSE(r);
+    CHECK(fmt::format("{}", r.error()) == "open /proc/1073741808/ns/net: No such process");
+    auto link = NsFd::open(0x3ffffff0, nsfun::NsLink::pid_for_children);
+    REQUIRE_FALSE(link);
+    CHECK(link.error().message() == "open /proc/1073741808/ns/pid_for_children: No such process");
+    auto zero = NsFd::open(0, NsType::uts);
+    REQUIRE_FALSE(zero);
+    CHECK(zero.error().message() == "open /proc/0/ns/uts: no process has pid 0");
+  }
+
   TEST_CASE("open of a zombie is ESRCH") {
     pid_t child = ::fork();
     REQUIRE(child >= 0);
@@ -93,6 +107,7 @@ TEST_SUITE("ns_fd") {
     ::waitpid(child, nullptr, 0);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::no_such_process);
+    CHECK(r.error().message() == fmt::format("open /proc/{}/ns/net: No such process", child));
   }
 
   TEST_CASE("open_path refuses a regular file a directory and a missing path") {
@@ -104,7 +119,6 @@ TEST_SUITE("ns_fd") {
     ::unlink(tmpl);
     REQUIRE_FALSE(file);
     CHECK(file.error() == nsfun::errc::not_a_namespace);
-    CHECK(file.error().message() == "ioctl NS_GET_NSTYPE: Not a namespace file");
 
     auto dir = NsFd::open_path("/proc/self/ns");
     REQUIRE_FALSE(dir);
@@ -113,6 +127,31 @@ TEST_SUITE("ns_fd") {
     auto missing = NsFd::open_path("/nonexistent/nsfun");
     REQUIRE_FALSE(missing);
     CHECK(missing.error() == std::errc::no_such_file_or_directory);
+  }
+
+  TEST_CASE("open_path errors name the path") {
+    char tmpl[] = "/tmp/nsfun-test-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    auto file = NsFd::open_path(tmpl);
+    ::unlink(tmpl);
+    REQUIRE_FALSE(file);
+    CHECK(fmt::format("{}", file.error()) ==
+          fmt::format("NS_GET_NSTYPE {}: Not a namespace file", tmpl));
+
+    auto dir = NsFd::open_path("/proc/self/ns");
+    REQUIRE_FALSE(dir);
+    CHECK(dir.error().message() == "stat /proc/self/ns: a directory, not a namespace file");
+
+    auto missing = NsFd::open_path("/nonexistent/nsfun");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message() == "stat /nonexistent/nsfun: No such file or directory");
+
+    auto device = NsFd::open_path("/dev/null");
+    REQUIRE_FALSE(device);
+    CHECK(device.error().message() ==
+          "stat /dev/null: not a regular file, so not a namespace file");
   }
 
   TEST_CASE("open_path does not block on a FIFO") {
@@ -134,6 +173,37 @@ TEST_SUITE("ns_fd") {
     auto wrong = NsFd::open_path("/proc/self/ns/uts", NsType::net);
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error() == nsfun::errc::wrong_namespace_type);
+  }
+
+  TEST_CASE("the type check names both types and the path") {
+    auto wrong = NsFd::open_path("/proc/self/ns/uts", NsType::net);
+    REQUIRE_FALSE(wrong);
+    CHECK(fmt::format("{}", wrong.error()) ==
+          "namespace type /proc/self/ns/uts: expected net, got uts");
+    auto typed = nsfun::MntNs::open_path("/proc/self/ns/ipc");
+    REQUIRE_FALSE(typed);
+    CHECK(typed.error().message() == "namespace type /proc/self/ns/ipc: expected mnt, got ipc");
+
+    auto uts = NsFd::current(NsType::uts);
+    REQUIRE(uts);
+    const auto ino = uts.value().identity().ino();
+    auto from = nsfun::NetNs::from(std::move(uts).value());
+    REQUIRE_FALSE(from);
+    CHECK(from.error() == nsfun::errc::wrong_namespace_type);
+    CHECK(from.error().message() ==
+          fmt::format("namespace type uts:[{}]: expected net, got uts", ino));
+
+    auto empty = nsfun::UserNs::from(NsFd());
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error() == std::errc::bad_file_descriptor);
+    CHECK(empty.error().message() == "namespace type: expected user, got an empty NsFd");
+
+    int raw = ::open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+    REQUIRE(raw >= 0);
+    auto adopted = NsFd::adopt(nsfun::UniqueFd::adopt(raw), NsType::time);
+    REQUIRE_FALSE(adopted);
+    CHECK(adopted.error().message() ==
+          fmt::format("namespace type fd {}: expected time, got cgroup", raw));
   }
 
   TEST_CASE("typed handles refuse other types") {
@@ -160,6 +230,7 @@ TEST_SUITE("ns_fd") {
     auto r = NsFd::adopt(nsfun::UniqueFd::adopt(raw));
     REQUIRE_FALSE(r);
     CHECK(r.error() == nsfun::errc::not_a_namespace);
+    CHECK(r.error().message() == fmt::format("NS_GET_NSTYPE fd {}: Not a namespace file", raw));
     CHECK(::fcntl(raw, F_GETFD) < 0);  // closed with the failed result
 
     int ns_raw = ::open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
@@ -192,6 +263,10 @@ TEST_SUITE("ns_fd") {
     auto r = NsFd::open_pidfd(pidfd.value(), nsfun::NsLink::net);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::no_such_process);
+    // PIDFD_GET_NET_NAMESPACE on Linux 6.11+, else the pid from fdinfo: either names the pidfd.
+    const std::string text = r.error().message();
+    CHECK_MESSAGE(text.find(fmt::format("pidfd {}", pidfd.value().get())) != std::string::npos,
+                  text);
   }
 
   TEST_CASE("owner of an initial namespace is the initial user namespace") {
@@ -218,6 +293,8 @@ TEST_SUITE("ns_fd") {
     auto bad = net.value().owner_uid();
     REQUIRE_FALSE(bad);
     CHECK(bad.error() == nsfun::errc::wrong_namespace_type);
+    CHECK(bad.error().message() ==
+          fmt::format("NS_GET_OWNER_UID {}: expected user, got net", net.value().identity()));
   }
 
   TEST_CASE("parent of a namespace without hierarchy is EINVAL") {
@@ -226,6 +303,19 @@ TEST_SUITE("ns_fd") {
     auto p = net.value().parent();
     REQUIRE_FALSE(p);
     CHECK(p.error() == std::errc::invalid_argument);
+  }
+
+  TEST_CASE("ioctl errors name the namespace") {
+    auto net = NsFd::current(NsType::net);
+    REQUIRE(net);
+    auto p = net.value().parent();
+    REQUIRE_FALSE(p);
+    CHECK(fmt::format("{}", p.error()) ==
+          fmt::format("NS_GET_PARENT net:[{}]: Invalid argument", net.value().identity().ino()));
+    const NsFd empty;
+    auto owner = empty.owner();
+    REQUIRE_FALSE(owner);
+    CHECK(owner.error().message() == "NS_GET_USERNS empty NsFd: Bad file descriptor");
   }
 
   TEST_CASE("clone gives a second handle on the same namespace") {
@@ -238,6 +328,99 @@ TEST_SUITE("ns_fd") {
     auto raw = copy.value().release();
     CHECK_FALSE(copy.value());
     CHECK(raw);
+  }
+
+  TEST_CASE("a moved-from NsFd is empty: no fd and no identity") {
+    static_assert(std::is_nothrow_move_constructible_v<NsFd>);
+    static_assert(std::is_nothrow_move_assignable_v<NsFd>);
+    static_assert(std::is_nothrow_destructible_v<NsFd>);
+    auto a = NsFd::current(NsType::net);
+    REQUIRE(a);
+    const int fd = a.value().get();
+    const nsfun::Namespace id = a.value().identity();
+
+    NsFd b(std::move(a).value());
+    CHECK(b.get() == fd);
+    CHECK(b.identity() == id);
+    CHECK_FALSE(a.value());  // NOLINT(bugprone-use-after-move): the moved-from state
+    CHECK(a.value().get() == -1);
+    CHECK(a.value().identity().empty());
+
+    // Move-assignment closes the target's own fd first and empties the source.
+    auto c = NsFd::current(NsType::uts);
+    REQUIRE(c);
+    const int uts_fd = c.value().get();
+    c.value() = std::move(b);
+    CHECK(::fcntl(uts_fd, F_GETFD) < 0);
+    CHECK(c.value().get() == fd);
+    CHECK(c.value().identity() == id);
+    CHECK(b.get() == -1);  // NOLINT(bugprone-use-after-move)
+    CHECK(b.identity().empty());
+
+    // Moving onto itself keeps the fd open and the identity.
+    NsFd& self = c.value();
+    c.value() = std::move(self);
+    CHECK(c.value().get() == fd);
+    CHECK(::fcntl(fd, F_GETFD) >= 0);
+    CHECK(c.value().identity() == id);
+
+    // release() empties the same way.
+    nsfun::UniqueFd raw = c.value().release();
+    CHECK(raw.get() == fd);
+    CHECK(c.value().get() == -1);
+    CHECK(c.value().identity().empty());
+  }
+
+  TEST_CASE("a moved-from typed handle is empty") {
+    static_assert(std::is_nothrow_move_constructible_v<nsfun::NetNs>);
+    static_assert(std::is_nothrow_move_assignable_v<nsfun::NetNs>);
+    static_assert(std::is_nothrow_destructible_v<nsfun::NetNs>);
+    auto a = nsfun::NetNs::current();
+    REQUIRE(a);
+    const int fd = a.value().get();
+    const nsfun::Namespace id = a.value().identity();
+    nsfun::NetNs b(std::move(a).value());
+    CHECK(b.get() == fd);
+    CHECK_FALSE(a.value());  // NOLINT(bugprone-use-after-move)
+    CHECK(a.value().identity().empty());
+
+    auto c = nsfun::NetNs::current();
+    REQUIRE(c);
+    const int other = c.value().get();
+    c.value() = std::move(b);
+    CHECK(::fcntl(other, F_GETFD) < 0);
+    CHECK(c.value().get() == fd);
+    CHECK(c.value().identity() == id);
+    CHECK(b.identity().empty());  // NOLINT(bugprone-use-after-move)
+
+    nsfun::NetNs& self = c.value();
+    c.value() = std::move(self);
+    CHECK(c.value().get() == fd);
+    CHECK(c.value().identity() == id);
+
+    // Taking the NsFd out of a typed handle empties it too.
+    NsFd plain = std::move(c.value()).fd();
+    CHECK(plain.get() == fd);
+    CHECK_FALSE(c.value());
+    CHECK(c.value().identity().empty());
+  }
+
+  TEST_CASE("a moved-from NsFdSet is empty") {
+    auto a = nsfun::NsFdSet::current(nsfun::NsTypeSet{NsType::net, NsType::uts});
+    REQUIRE(a);
+    nsfun::NsFdSet b(std::move(a).value());
+    CHECK(b.types() == nsfun::NsTypeSet{NsType::net, NsType::uts});
+    CHECK(a.value().empty());  // NOLINT(bugprone-use-after-move)
+    CHECK(a.value().get(NsType::net) == nullptr);
+    CHECK(a.value().take(NsType::net).identity().empty());
+    const int net_fd = b.get(NsType::net)->get();
+    auto c = nsfun::NsFdSet::current(nsfun::NsTypeSet{NsType::ipc});
+    REQUIRE(c);
+    const int ipc_fd = c.value().get(NsType::ipc)->get();
+    c.value() = std::move(b);
+    CHECK(::fcntl(ipc_fd, F_GETFD) < 0);
+    CHECK(c.value().get(NsType::net)->get() == net_fd);
+    CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
   }
 
   TEST_CASE("NsFdSet opens several types and reports what it holds") {
