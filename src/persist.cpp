@@ -18,11 +18,11 @@ namespace nsfun {
 
 result<void> pin(const NsFd& ns, const char* path) noexcept {
   if (!ns) {
-    return errno_error(EBADF, "pin");
+    return errno_error(EBADF, "pin").on(path).because("no namespace to pin (empty NsFd)");
   }
   int fd = ::open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0);
   if (fd < 0) {
-    return sys::last_error("create pin file");
+    return sys::last_error("create pin file").on(path);
   }
   ::close(fd);
   // The magic link /proc/self/fd/N resolves to the nsfs file itself, which is what gets bound.
@@ -31,7 +31,8 @@ result<void> pin(const NsFd& ns, const char* path) noexcept {
   if (::mount(source.c_str(), path, "none", MS_BIND, nullptr) < 0) {
     int err = errno;
     ::unlink(path);
-    return errno_error(err, "mount --bind namespace");
+    const Namespace& id = ns.identity();
+    return errno_error(err, "bind-mount").on(name(id.type()), ":[", id.ino(), "] onto ", path);
   }
   return success();
 }
@@ -39,10 +40,10 @@ result<void> pin(const NsFd& ns, const char* path) noexcept {
 result<void> unpin(const char* path) noexcept {
   // EINVAL: not a mount point (already unmounted, or never pinned): still remove the file.
   if (::umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL) {
-    return sys::last_error("umount namespace");
+    return sys::last_error("umount").on(path);
   }
   if (::unlink(path) < 0) {
-    return sys::last_error("remove pin file");
+    return sys::last_error("remove pin file").on(path);
   }
   return success();
 }
@@ -58,7 +59,7 @@ namespace {
 
 result<void> ensure_run_dir() noexcept {
   if (::mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
-    return sys::last_error("mkdir /run/netns");
+    return sys::last_error("mkdir").on(run_dir);
   }
   // As iproute2 does: make the directory a shared mount (binding it onto itself first when it
   // is not a mount point), so that pins made later propagate to every mount namespace that has
@@ -66,10 +67,10 @@ result<void> ensure_run_dir() noexcept {
   bool bound = false;
   while (::mount("", run_dir, "none", MS_SHARED | MS_REC, nullptr) < 0) {
     if (errno != EINVAL || bound) {
-      return sys::last_error("mount --make-shared /run/netns");
+      return sys::last_error("mount --make-shared").on(run_dir);
     }
     if (::mount(run_dir, run_dir, "none", MS_BIND | MS_REC, nullptr) < 0) {
-      return sys::last_error("mount --bind /run/netns");
+      return sys::last_error("mount --bind").on(run_dir, " onto itself");
     }
     bound = true;
   }
@@ -78,7 +79,15 @@ result<void> ensure_run_dir() noexcept {
 
 result<sys::PathBuf> path_of(std::string_view name) noexcept {
   if (!is_valid_ns_name(name)) {
-    return nsfun_error(errc::invalid_name, "check netns name");
+    // Quoted up to 64 bytes, and never past a NUL.
+    std::string_view shown = name.substr(0, std::min<std::size_t>(64, name.find('\0')));
+    return nsfun_error(errc::invalid_name, "netns name")
+        .on('"', shown, shown.size() < name.size() ? "...\"" : "\"")
+        .because(name.empty()                  ? "empty"
+                 : name.size() > 255           ? "longer than 255 bytes"
+                 : name == "." || name == ".." ? "not a name but a directory reference"
+                 : name.find('/') != name.npos ? "contains '/'"
+                                               : "contains a NUL byte");
   }
   sys::PathBuf path;
   path.add(run_dir).add("/").add(name);
@@ -92,9 +101,9 @@ result<NetNs> add(std::string_view name) noexcept {
   NSFUN_TRYV(ensure_run_dir());
   // Checked early only to avoid making a namespace for nothing; pin()'s O_EXCL decides.
   if (::access(path.c_str(), F_OK) == 0) {
-    return errno_error(EEXIST, "create pin file");
+    return errno_error(EEXIST, "create pin file").on(path.c_str());
   }
-  NSFUN_TRY(auto ns, acquire<NsType::net>());
+  NSFUN_TRY(auto ns, with_context(acquire<NsType::net>(), "netns add ", name));
   NSFUN_TRYV(pin(ns, path.c_str()));
   return ns;
 }
@@ -122,7 +131,7 @@ result<std::vector<std::string>> list() noexcept {
     if (errno == ENOENT) {
       return names;
     }
-    return sys::last_error("opendir /run/netns");
+    return sys::last_error("opendir").on(run_dir);
   }
   try {
     while (const dirent* e = ::readdir(dir)) {
@@ -133,7 +142,7 @@ result<std::vector<std::string>> list() noexcept {
     }
   } catch (const std::bad_alloc&) {
     ::closedir(dir);
-    return errno_error(ENOMEM, "list /run/netns");
+    return errno_error(ENOMEM, "list").on(run_dir);
   }
   ::closedir(dir);
   std::sort(names.begin(), names.end());

@@ -13,13 +13,15 @@ namespace nsfun {
 /// Keeps `ns` alive after its last process and fd are gone by bind-mounting it onto `path`, which
 /// is created as an empty file and must not exist yet. Undo with unpin().
 /// Wraps: mount(2) with MS_BIND. Needs: CAP_SYS_ADMIN.
-/// Errors: std::errc::file_exists, std::errc::bad_file_descriptor (empty `ns`); on any error
-/// nothing is left at `path`.
+/// Errors, each naming `path`: std::errc::file_exists (`create pin file /run/netns/web: File
+/// exists`), std::errc::bad_file_descriptor (empty `ns`); on any error nothing is left at
+/// `path`.
 [[nodiscard]] result<void> pin(const NsFd& ns, const char* path) noexcept;
 
 /// Removes what pin() made: detaches the bind mount (MNT_DETACH) and removes the file. A file
 /// that is no longer a mount point is still removed.
-/// Errors: std::errc::no_such_file_or_directory.
+/// Errors, naming `path`: std::errc::no_such_file_or_directory (`umount /run/x: No such file or
+/// directory`).
 [[nodiscard]] result<void> unpin(const char* path) noexcept;
 
 /// True when `name` can name a persistent namespace: 1 to 255 bytes, no '/', no NUL, not "."
@@ -39,8 +41,10 @@ inline constexpr const char* etc_dir = "/etc/netns";
 
 /// Creates a new network namespace and pins it as /run/netns/NAME, exactly as `ip netns add`
 /// does (the directory is made a shared mount so the pin propagates to other mount namespaces).
-/// Needs: CAP_SYS_ADMIN. Errors: std::errc::file_exists, nsfun::errc::invalid_name. On any error
-/// no pin file is left behind (the shared /run/netns mount stays, as with iproute2).
+/// Needs: CAP_SYS_ADMIN. Errors: std::errc::file_exists (naming the pin file),
+/// nsfun::errc::invalid_name (naming the name and saying why: `netns name "a/b": contains '/'`).
+/// On any error no pin file is left behind (the shared /run/netns mount stays, as with
+/// iproute2).
 [[nodiscard]] result<NetNs> add(std::string_view name) noexcept;
 
 /// Pins an existing network namespace as /run/netns/NAME (`ip netns attach`).

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <dirent.h>
@@ -164,6 +166,17 @@ std::string output_of(nsfun::Command cmd) {
     return "exit " + std::to_string(status ? status.value().code : -1);
   }
   return out;
+}
+
+// True when the error prints exactly `expected`; otherwise says what it printed instead.
+bool prints(const nsfun::error& e, const std::string& expected) {
+  const std::string text = fmt::format("{}", e);
+  if (text != expected) {
+    std::fprintf(stderr, "error text:\n  got      %s\n  expected %s\n", text.c_str(),
+                 expected.c_str());
+    return false;
+  }
+  return true;
 }
 
 bool is_denied(const nsfun::error& e) {
@@ -417,6 +430,88 @@ TEST_SUITE("persist") {
       NSFUN_EXPECT(dir_entries(nsfun::netns::run_dir).empty());
       return 0;
     });
+  }
+
+  TEST_CASE("pin and unpin errors name the path") {
+    NSFUN_REQUIRE(t::can_private_run(), no_private_run);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+
+      const std::string taken = "/run/" + t::unique_name();
+      NSFUN_EXPECT(write_file(taken, ""));
+      auto exists_already = nsfun::pin(net.value(), taken.c_str());
+      NSFUN_EXPECT(!exists_already);
+      NSFUN_EXPECT(prints(exists_already.error(), "create pin file " + taken + ": File exists"));
+
+      const std::string in_missing_dir = "/run/" + t::unique_name() + "/pin";
+      auto no_dir = nsfun::pin(net.value(), in_missing_dir.c_str());
+      NSFUN_EXPECT(!no_dir);
+      NSFUN_EXPECT(prints(no_dir.error(),
+                          "create pin file " + in_missing_dir + ": No such file or directory"));
+
+      const std::string fresh = "/run/" + t::unique_name();
+      auto empty = nsfun::pin(nsfun::NsFd(), fresh.c_str());
+      NSFUN_EXPECT(!empty);
+      NSFUN_EXPECT(prints(empty.error(), "pin " + fresh + ": no namespace to pin (empty NsFd)"));
+
+      auto not_pinned = nsfun::unpin(fresh.c_str());
+      NSFUN_EXPECT(!not_pinned);
+      NSFUN_EXPECT(prints(not_pinned.error(), "umount " + fresh + ": No such file or directory"));
+
+      // The three names of `ip netns add` are told apart: the one that exists is named.
+      const std::string name = t::unique_name();
+      NSFUN_EXPECT(nsfun::netns::add(name));
+      auto twice = nsfun::netns::add(name);
+      NSFUN_EXPECT(!twice);
+      NSFUN_EXPECT(prints(twice.error(), "create pin file /run/netns/" + name + ": File exists"));
+      auto attached = nsfun::netns::attach(name, net.value());
+      NSFUN_EXPECT(!attached);
+      NSFUN_EXPECT(
+          prints(attached.error(), "create pin file /run/netns/" + name + ": File exists"));
+      NSFUN_EXPECT(nsfun::netns::remove(name));
+      auto gone = nsfun::netns::open(name);
+      NSFUN_EXPECT(!gone);
+      NSFUN_EXPECT(prints(gone.error(), "stat /run/netns/" + name + ": No such file or directory"));
+      auto removed = nsfun::netns::remove(name);
+      NSFUN_EXPECT(!removed);
+      NSFUN_EXPECT(
+          prints(removed.error(), "umount /run/netns/" + name + ": No such file or directory"));
+
+      // A pin of another type under /run/netns: the type check names the path and both types.
+      const std::string uts_name = t::unique_name();
+      auto uts = nsfun::acquire<nsfun::NsType::uts>();
+      NSFUN_EXPECT_OK(uts);
+      const std::string uts_path = std::string(nsfun::netns::run_dir) + "/" + uts_name;
+      NSFUN_EXPECT(nsfun::pin(uts.value(), uts_path.c_str()));
+      auto wrong = nsfun::netns::open(uts_name);
+      NSFUN_EXPECT(!wrong);
+      NSFUN_EXPECT(prints(wrong.error(), "namespace type " + uts_path + ": expected net, got uts"));
+      NSFUN_EXPECT(nsfun::unpin(uts_path.c_str()));
+      NSFUN_EXPECT(::unlink(taken.c_str()) == 0);
+      return 0;
+    });
+  }
+
+  TEST_CASE("invalid netns names are named with the reason") {
+    const std::string with_nul("a\0b", 3);
+    const std::pair<std::string_view, const char*> cases[] = {
+        {"", R"(netns name "": empty)"},
+        {"..", R"(netns name "..": not a name but a directory reference)"},
+        {"a/b", R"(netns name "a/b": contains '/')"},
+        {with_nul, R"(netns name "a...": contains a NUL byte)"},
+    };
+    for (auto [name, expected] : cases) {
+      auto r = nsfun::netns::open(name);
+      REQUIRE_FALSE(r);
+      CHECK(r.error() == nsfun::errc::invalid_name);
+      CHECK(fmt::format("{}", r.error()) == expected);
+    }
+    auto long_name = nsfun::netns::remove(std::string(256, 'x'));
+    REQUIRE_FALSE(long_name);
+    CHECK(long_name.error().reason() == "longer than 255 bytes");
+    CHECK(long_name.error().object() == "\"" + std::string(64, 'x') + "...\"");
   }
 
   TEST_CASE("netns refuses invalid names and creates nothing") {
