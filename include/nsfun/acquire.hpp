@@ -17,8 +17,8 @@ namespace nsfun {
 /// A pid namespace cannot be acquired this way: the kernel makes it reachable only once its
 /// init exists, and it dies with that init; start a process in it instead (spawn).
 /// Needs: CAP_SYS_ADMIN, except together with user.
-/// Errors: std::errc::operation_not_permitted, nsfun::errc::empty_namespace_type_list,
-/// nsfun::errc::pid_namespace_needs_process.
+/// Errors name the types: std::errc::operation_not_permitted (`unshare net,uts: Operation not
+/// permitted`), nsfun::errc::empty_namespace_type_list, nsfun::errc::pid_namespace_needs_process.
 [[nodiscard]] result<NsFdSet> acquire(NsTypeSet types) noexcept;
 
 /// Creates one new namespace of type T: `auto net = nsfun::acquire<nsfun::NsType::net>();`.

@@ -7,6 +7,7 @@
 
 #include <nsfun/acquire.hpp>
 #include <nsfun/enter.hpp>
+#include <nsfun/format.hpp>
 #include <nsfun/ns_fd.hpp>
 
 #include "test_support.hpp"
@@ -99,6 +100,9 @@ TEST_SUITE("acquire") {
     auto set = nsfun::acquire({NsType::net, NsType::pid});
     REQUIRE_FALSE(set);
     CHECK(set.error() == nsfun::errc::pid_namespace_needs_process);
+    // The error names the types asked for.
+    CHECK(fmt::format("{}", set.error()) ==
+          "acquire pid,net: A new pid namespace needs a process in it (spawn one)");
   }
 
   TEST_CASE("acquire and unshare refuse an empty set") {
@@ -128,6 +132,10 @@ TEST_SUITE("acquire") {
       NSFUN_EXPECT(!made);
       NSFUN_EXPECT(made.error() == std::errc::operation_not_permitted);
       NSFUN_EXPECT(made.error().what == "unshare");
+      NSFUN_EXPECT(fmt::format("{}", made.error()) == "unshare net: Operation not permitted");
+      auto two = nsfun::acquire({NsType::uts, NsType::ipc});
+      NSFUN_EXPECT(!two);
+      NSFUN_EXPECT(two.error().message() == "unshare uts,ipc: Operation not permitted");
       auto u = nsfun::unshare({NsType::uts});
       NSFUN_EXPECT(!u);
       NSFUN_EXPECT(u.error() == std::errc::operation_not_permitted);
