@@ -64,12 +64,14 @@ class ProcPath {
 [[nodiscard]] inline result<UniqueFd> open_proc() noexcept {
   int fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return errno == ENOENT ? nsfun_error(errc::proc_not_mounted, "open /proc")
-                           : sys::last_error("open /proc");
+    return errno == ENOENT ? nsfun_error(errc::proc_not_mounted, "open").on("/proc")
+                           : sys::last_error("open").on("/proc");
   }
   UniqueFd proc = UniqueFd::adopt(fd);  // owns: just opened
   if (::faccessat(fd, "self/ns", F_OK, 0) < 0) {
-    return nsfun_error(errc::proc_not_mounted, "open /proc");
+    return nsfun_error(errc::proc_not_mounted, "open")
+        .on("/proc")
+        .because("no /proc/self/ns: /proc is not a procfs mount");
   }
   return proc;
 }
@@ -79,7 +81,7 @@ class ProcPath {
   struct stat st {};
 
   if (::fstatat(proc_fd, "self/ns/net", &st, 0) < 0) {
-    return sys::last_error("stat /proc/self/ns");
+    return sys::last_error("stat").on("/proc/self/ns/net");
   }
   return std::uint64_t{st.st_dev};
 }
