@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
-// nsfun tests – user_map.hpp: parsing, validation, formatting, presets.
+// nsfun tests – user_map.hpp: parsing, validation and its messages, formatting, presets.
 
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
 #include <doctest/doctest.h>
 
+#include <nsfun/format.hpp>
 #include <nsfun/user_map.hpp>
 
 using nsfun::IdMap;
@@ -59,32 +62,117 @@ TEST_SUITE("user_map") {
       CHECK_MESSAGE(!r, bad);
       if (!r) {
         CHECK(r.error() == nsfun::errc::invalid_id_map);
+        CHECK(r.error().what == "id map");
       }
     }
   }
 
+  TEST_CASE("parse errors name the text and say what is wrong with it") {
+    // Each reason comes from its own check in the parser; the object is the text in quotes.
+    const std::pair<const char*, const char*> cases[] = {
+        {"0:1000", R"(id map "0:1000": missing count)"},
+        {"0", R"(id map "0": missing outside and count)"},
+        {"0 1000", R"(id map "0 1000": missing count)"},
+        {"0:x:1", R"(id map "0:x:1": outside is not a number)"},
+        {"a:b:c", R"(id map "a:b:c": inside is not a number)"},
+        {"0:1000:x", R"(id map "0:1000:x": count is not a number)"},
+        {"0::1", R"(id map "0::1": outside is empty)"},
+        {"-1:0:1", R"(id map "-1:0:1": inside is negative)"},
+        {"4294967296:0:1", R"(id map "4294967296:0:1": inside is beyond 32 bits)"},
+        {"0:1000:1:2", R"(id map "0:1000:1:2": more than three fields)"},
+        {"0 1000 1 extra", R"(id map "0 1000 1 extra": more than three fields)"},
+        {"", R"(id map "": no range)"},
+        {" \n\n", R"(id map "": no range)"},
+        // With several ranges, the reason also names the bad one.
+        {"0:1000:1,1:x:5", R"(id map "0:1000:1,1:x:5": outside is not a number in "1:x:5")"},
+        {"0 1000 1\n1 100000\n", R"(id map "0 1000 1\n1 100000": missing count in "1 100000")"},
+    };
+    for (auto [text, expected] : cases) {
+      auto r = IdMap::parse(text);
+      REQUIRE_MESSAGE(!r, text);
+      CHECK(r.error() == nsfun::errc::invalid_id_map);
+      CHECK(fmt::format("{}", r.error()) == expected);
+    }
+  }
+
+  TEST_CASE("a long map text is cut in the error and the reason is kept") {
+    std::string text;
+    for (std::uint32_t i = 0; i < 341; ++i) {
+      text += fmt::format("{}{}:{}:1", i == 0 ? "" : ",", i, 1000 + i);
+    }
+    auto r = IdMap::parse(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().object().size() < 80);
+    CHECK(r.error().object().substr(r.error().object().size() - 4) == "...\"");
+    CHECK(r.error().reason() == "341 ranges; the kernel takes at most 340");
+  }
+
   TEST_CASE("validation follows the kernel rules") {
-    auto overlap_in = IdMap::parse("0:1000:10,5:2000:10");
-    REQUIRE_FALSE(overlap_in);
-    CHECK(overlap_in.error().what == "id map: overlapping inside ranges");
-    auto overlap_out = IdMap::parse("0:1000:10,100:1005:10");
-    REQUIRE_FALSE(overlap_out);
-    CHECK(overlap_out.error().what == "id map: overlapping outside ranges");
-    auto empty = IdMap::parse("0:1000:0");
-    REQUIRE_FALSE(empty);
-    CHECK(empty.error().what == "id map: empty range");
-    auto wide = IdMap::parse("4294967295:0:1");
-    REQUIRE_FALSE(wide);
-    CHECK(wide.error().what == "id map: range beyond 32 bits");
+    // One map per rule of the kernel's map_write(); each is refused by its own check only.
+    const std::pair<const char*, const char*> cases[] = {
+        {"0:1000:10,5:2000:10", "overlapping inside ranges 0:1000:10 and 5:2000:10"},
+        {"0:1000:10,100:1005:10", "overlapping outside ranges 0:1000:10 and 100:1005:10"},
+        {"0:1000:0", "count is 0"},
+        {"0:1000:1,5:2000:0", "count is 0 in range 5:2000:0"},
+        {"4294967295:0:1", "inside ids end beyond 32 bits (4294967295 + 1 > 4294967295)"},
+        {"0:4294967295:1", "outside ids end beyond 32 bits (4294967295 + 1 > 4294967295)"},
+        {"0:1000:1,1:4294967290:10",
+         "outside ids end beyond 32 bits (4294967290 + 10 > 4294967295) in range "
+         "1:4294967290:10"},
+    };
+    for (auto [text, reason] : cases) {
+      auto r = IdMap::parse(text);
+      REQUIRE_MESSAGE(!r, text);
+      CHECK(r.error() == nsfun::errc::invalid_id_map);
+      CHECK(r.error().what == "id map");
+      CHECK(r.error().object() == fmt::format("\"{}\"", text));
+      CHECK(r.error().reason() == reason);
+    }
+    // The largest ranges the kernel takes: ids up to 4294967294.
+    CHECK(IdMap::parse("0:0:4294967295"));
+    CHECK(IdMap::parse("4294967294:4294967294:1"));
+
     std::vector<IdRange> many;
     for (std::uint32_t i = 0; i < 341; ++i) {
       many.push_back({i, 1000 + i, 1});
     }
     auto too_many = IdMap::from(many);
     REQUIRE_FALSE(too_many);
-    CHECK(too_many.error().what == "id map: more than 340 ranges");
+    CHECK(too_many.error() == nsfun::errc::invalid_id_map);
+    CHECK(too_many.error().reason() == "341 ranges; the kernel takes at most 340");
     many.pop_back();
     CHECK(IdMap::from(many));
+    auto none = IdMap::from({});
+    REQUIRE_FALSE(none);
+    CHECK(fmt::format("{}", none.error()) == R"(id map "": no range)");
+  }
+
+  TEST_CASE("a map whose text would not fit in a page is refused") {
+    // 340 ranges of 10-digit ids: 24 bytes a line, 8160 in all. The kernel takes less than a
+    // page in its single write (EINVAL otherwise).
+    std::vector<IdRange> wide;
+    for (std::uint32_t i = 0; i < 340; ++i) {
+      wide.push_back({1000000000 + i, 2000000000 + i, 1});
+    }
+    const auto page = static_cast<std::size_t>(::getpagesize());
+    auto r = IdMap::from(wide);
+    if (page > 8160) {
+      CHECK(r);  // a 64 KiB page holds it
+      return;
+    }
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == nsfun::errc::invalid_id_map);
+    CHECK(r.error().reason() ==
+          fmt::format("its text is 8160 bytes; the kernel takes less than {} (a page)", page));
+    // The error names the ranges in the compact form, cut to fit.
+    CHECK(r.error().object().substr(0, 23) == R"("1000000000:2000000000:)");
+  }
+
+  TEST_CASE("from names the ranges it refuses") {
+    auto r = IdMap::from({{0, 1000, 10}, {5, 2000, 10}});
+    REQUIRE_FALSE(r);
+    CHECK(fmt::format("{}", r.error()) ==
+          R"(id map "0:1000:10,5:2000:10": overlapping inside ranges 0:1000:10 and 5:2000:10)");
   }
 
   TEST_CASE("presets map root or the caller") {
@@ -109,6 +197,21 @@ TEST_SUITE("user_map") {
     CHECK(m.value().gid.to_string() == "0:1000:1,1:100000:65536");
     REQUIRE_FALSE(none);
     CHECK(none.error() == std::errc::no_such_file_or_directory);
+    CHECK(fmt::format("{}", none.error()) ==
+          fmt::format("find subordinate ids {}: no range for carol or 1002", subuid));
+  }
+
+  TEST_CASE("subordinate ranges are validated as a map") {
+    // Two lines for alice with the same outside ids: the map would overlap outside.
+    std::string subuid = fixture("alice:100000:65536\nalice:100000:10\n");
+    std::string subgid = fixture("alice:100000:65536\n");
+    auto m = nsfun::UserMap::subordinate("alice", 1000, 1000, subuid.c_str(), subgid.c_str());
+    ::unlink(subuid.c_str());
+    ::unlink(subgid.c_str());
+    REQUIRE_FALSE(m);
+    CHECK(m.error() == nsfun::errc::invalid_id_map);
+    CHECK(m.error().context() == "uid map from " + subuid);
+    CHECK(m.error().reason() == "overlapping outside ranges 1:100000:65536 and 65537:100000:10");
   }
 
   TEST_CASE("read the maps of the caller") {
@@ -119,5 +222,15 @@ TEST_SUITE("user_map") {
     auto gone = nsfun::UserMap::read(0x3ffffff0);
     REQUIRE_FALSE(gone);
     CHECK(gone.error() == std::errc::no_such_process);
+    CHECK(fmt::format("{}", gone.error()) == "read /proc/1073741808/uid_map: No such process");
+  }
+
+  TEST_CASE("apply refuses two empty maps and names the process") {
+    auto r = nsfun::UserMap{}.apply(::getpid());
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == nsfun::errc::invalid_id_map);
+    CHECK(
+        fmt::format("{}", r.error()) ==
+        fmt::format("write id maps /proc/{}: both the uid and the gid map are empty", ::getpid()));
   }
 }
