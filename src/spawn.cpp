@@ -159,8 +159,9 @@ struct Plan {
   std::string proc_target;                               // where to mount proc
   std::string offsets;                                   // timens_offsets text
   std::string offsets_object;                            // the same on one line, for errors
-  bool new_mnt = false;
-  bool relay = false;  // fork once more: init of a new pid namespace, or after joining one
+  bool new_mnt = false;   // clone3 with CLONE_NEWNS (asked for, or implied by a mount setting)
+  bool made_mnt = false;  // the child's mount namespace is that new one (none is joined)
+  bool relay = false;     // fork once more: init of a new pid namespace, or after joining one
   int sync_r = -1;
   int sync_w = -1;
   int err_r = -1;
@@ -245,6 +246,21 @@ template <class... A>
       child_fail(p, step_setns, p.join_names[i]);
     }
   }
+  if (p.relay) {
+    // The relay forks first: setns(pid) moves only its children, and everything from here on
+    // (a /proc mount in particular, which shows the mounter's pid namespace) must happen in the
+    // process that runs the program. To exec a program, vfork: the main child shares our memory
+    // only until its execve (or _exit after a failed step), and no page tables are copied. A
+    // function gets a real fork.
+    pid_t main_child = c.fn ? ::fork() : ::vfork();
+    if (main_child < 0) {
+      child_fail(p, step_fork_init);
+    }
+    if (main_child > 0) {
+      ::close(p.err_w);  // only the main child reports from here on
+      run_init(main_child);
+    }
+  }
   if (c.hostname && ::sethostname(c.hostname->data(), c.hostname->size()) < 0) {
     child_fail(p, step_sethostname, *c.hostname);
   }
@@ -267,12 +283,13 @@ template <class... A>
     ::close(fd);
   }
   // Command::netns binds over /sys and /etc: those must never propagate back, whatever
-  // keep_propagation says, so it always gets a recursive slave (as ip netns exec does).
-  if (p.new_mnt && p.netns) {
+  // keep_propagation says, so it always gets a recursive slave (as ip netns exec does). A joined
+  // mount namespace is left as it is.
+  if (p.made_mnt && p.netns) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
       child_fail(p, step_make_slave);
     }
-  } else if (p.new_mnt && !c.keep_propagation) {
+  } else if (p.made_mnt && !c.keep_propagation) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
       child_fail(p, step_make_private);
     }
@@ -328,18 +345,6 @@ template <class... A>
       child_fail(p, step_dup2, "fd ", source, " to fd ", target);
     }
   }
-  if (p.relay) {
-    // To exec a program, vfork: the main child shares our memory only until its execve (or
-    // _exit after a failed one), and no page tables are copied. A function gets a real fork.
-    pid_t main_child = c.fn ? ::fork() : ::vfork();
-    if (main_child < 0) {
-      child_fail(p, step_fork_init);
-    }
-    if (main_child > 0) {
-      ::close(p.err_w);  // only the main child reports from here on
-      run_init(main_child);
-    }
-  }
   if (c.fn) {
     ::close(p.err_w);
     ::_exit(c.fn());
@@ -384,19 +389,73 @@ result<std::string> resolve(const CommandSpec& c,
   return errno_error(ENOENT, "find program").on(program, " in PATH");
 }
 
+// Whether the child joins an existing namespace of type t (join(), or netns() for net).
+bool joins(const CommandSpec& c, NsType t) noexcept {
+  return (t == NsType::net && c.netns) ||
+         std::any_of(c.join.begin(), c.join.end(), [t](const NsFd* ns) { return ns->type() == t; });
+}
+
+// Whether the child's mount namespace is a new one: asked for, or implied by mount_proc, rootfs
+// or netns, and not replaced by a joined one.
+bool makes_mnt(const CommandSpec& c) noexcept {
+  return (c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns) &&
+         !joins(c, NsType::mnt);
+}
+
+// The refusal of a setting whose namespace the child would not have made or joined.
+error needs(std::string_view setting, std::string_view which, NsType t) noexcept {
+  return nsfun_error(errc::namespace_not_new, "spawn")
+      .because(setting, " needs a ", which, " ", name(t), " namespace");
+}
+
+// Refuses, before anything is cloned, every setting that would apply to a namespace the child
+// shares with the caller (the host's hostname, say) or that cannot take effect.
+result<void> check_namespaces(const CommandSpec& c) noexcept {
+  auto new_or_joined = [&c](NsType t) {
+    return c.fresh.contains(t) || joins(c, t);
+  };
+  auto made = [&c](NsType t) {
+    return c.fresh.contains(t) && !joins(c, t);
+  };
+  if (c.hostname && !new_or_joined(NsType::uts)) {
+    return needs("hostname", "new or joined", NsType::uts);
+  }
+  if (c.domainname && !new_or_joined(NsType::uts)) {
+    return needs("domainname", "new or joined", NsType::uts);
+  }
+  if (c.mount_proc && !new_or_joined(NsType::pid)) {
+    return needs("mount_proc", "new or joined", NsType::pid);
+  }
+  if (c.keep_propagation && !makes_mnt(c)) {
+    return needs("keep_propagation", "new", NsType::mnt);
+  }
+  if (c.offsets && !made(NsType::time)) {
+    return needs("time_offsets", "new", NsType::time);
+  }
+  if (c.init && !c.fresh.contains(NsType::pid)) {
+    return needs("init", "new", NsType::pid);
+  }
+  if (c.map && !made(NsType::user)) {
+    return needs("user_map", "new", NsType::user);
+  }
+  if (c.netns) {
+    const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
+                                       [](const NsFd* ns) { return ns->type() == NsType::net; });
+    std::string_view other = c.fresh.contains(NsType::net) ? "a new net namespace"
+                             : joins_net                   ? "a joined net namespace"
+                             : c.rootfs                    ? "rootfs"
+                                                           : "";
+    if (!other.empty()) {
+      return errno_error(EINVAL, "spawn")
+          .because("netns ", *c.netns, " cannot be combined with ", other);
+    }
+  }
+  return success();
+}
+
 // Command::netns: open the named namespace and list the /etc overrides, here where allocating
 // is safe; the child only mounts.
 result<void> prepare_netns(const CommandSpec& c, Plan& p) {
-  const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
-                                     [](const NsFd* ns) { return ns->type() == NsType::net; });
-  std::string_view other = c.fresh.contains(NsType::net) ? "a new net namespace"
-                           : joins_net                   ? "a joined net namespace"
-                           : c.rootfs                    ? "rootfs"
-                                                         : "";
-  if (!other.empty()) {
-    return errno_error(EINVAL, "spawn")
-        .because("netns ", *c.netns, " cannot be combined with ", other);
-  }
   NSFUN_TRY(p.netns, netns::open(*c.netns));
   p.join_fds.push_back(p.netns.get());  // after any user namespace, which may own it
   p.join_names.push_back(std::string(netns::run_dir) + "/" + *c.netns);
@@ -482,7 +541,8 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
       return errno_error(ENOTDIR, "check rootfs").on(*c.rootfs);
     }
   }
-  p.new_mnt = c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns;
+  p.made_mnt = makes_mnt(c);
+  p.new_mnt = c.fresh.contains(NsType::mnt) || p.made_mnt;
   if (c.mount_proc) {
     p.proc_target = c.rootfs ? *c.rootfs + "/proc" : "/proc";
   }
@@ -524,14 +584,12 @@ error clone_error(int err, NsTypeSet fresh, int cgroup) noexcept {
 
 result<Child> spawn(const Command& cmd) noexcept {
   const CommandSpec& c = cmd.spec();
+  NSFUN_TRYV(check_namespaces(c));
   Plan p;
   try {
     NSFUN_TRYV(prepare(c, p));
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "spawn").on(c.fn ? std::string_view("function") : c.program);
-  }
-  if (c.map && !c.fresh.contains(NsType::user)) {
-    return nsfun_error(errc::invalid_id_map, "user map without a new user namespace");
   }
   int sync[2];
   int err[2];

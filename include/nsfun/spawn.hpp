@@ -120,6 +120,12 @@ struct CommandSpec {
 ///     auto child = nsfun::spawn(nsfun::Command("/bin/hostname")
 ///                                   .namespaces({nsfun::NsType::uts})
 ///                                   .hostname("box"));
+///
+/// A setting that acts inside a namespace needs the child to have its own namespace of that
+/// type, made (namespaces()) or joined (join()); each setter says which. spawn() refuses a
+/// setting whose namespace the child would share with the caller, before anything is started,
+/// with nsfun::errc::namespace_not_new ("spawn: hostname needs a new or joined uts namespace"):
+/// it would otherwise change the caller's own namespace (the host's hostname, say).
 class Command {
  public:
   /// A program to execute: a path, or a name searched in PATH (inside the rootfs, if any).
@@ -162,31 +168,38 @@ class Command {
     return *this;
   }
 
-  /// New namespaces for the child (clone3 CLONE_NEW* flags).
+  /// New namespaces for the child (clone3 CLONE_NEW* flags), replacing an earlier call's set.
   Command& namespaces(NsTypeSet types) {
     s_.fresh = types;
     return *this;
   }
 
   /// Existing namespaces the child joins (setns) before it starts, after the new ones are made
-  /// (a user namespace first). Only a pointer is kept: `ns` must outlive spawn(). Joining a pid
-  /// namespace puts a relay process in between, as nsenter does: setns(pid) moves only children.
+  /// (a user namespace first); a joined namespace takes the place of a new one of its type, and
+  /// the settings that need a namespace (hostname(), mount_proc(), …) apply in it. Only a
+  /// pointer is kept: `ns` must outlive spawn(). Joining a pid namespace puts a relay process in
+  /// between, as nsenter does: setns(pid) moves only children, so the relay forks the program's
+  /// process right after joining, and that process applies every setting from inside the joined
+  /// pid namespace.
   Command& join(const NsFd& ns) {
     s_.join.push_back(&ns);
     return *this;
   }
 
-  /// uid/gid maps written by the parent before the child goes on (needs a new user namespace).
+  /// uid/gid maps written by the parent before the child goes on.
+  /// Needs a new user namespace (namespaces({NsType::user})); a joined one already has its maps.
   Command& user_map(UserMap map) {
     s_.map = std::move(map);
     return *this;
   }
 
+  /// The child's hostname (sethostname(2)). Needs a new or joined uts namespace.
   Command& hostname(std::string name) {
     s_.hostname = std::move(name);
     return *this;
   }
 
+  /// The child's NIS domain name (setdomainname(2)). Needs a new or joined uts namespace.
   Command& domainname(std::string name) {
     s_.domainname = std::move(name);
     return *this;
@@ -194,20 +207,24 @@ class Command {
 
   /// Keeps the mount propagation of a new mount namespace as copied (default: everything is made
   /// recursively private first, so nothing the child mounts reaches the parent's namespace).
+  /// Needs a new mount namespace (asked for, or implied by mount_proc, rootfs or netns; not a
+  /// joined one, whose propagation is never changed).
   Command& keep_propagation(bool keep = true) {
     s_.keep_propagation = keep;
     return *this;
   }
 
-  /// Mounts a fresh /proc (of the child's pid namespace) — `unshare --mount-proc`. Implies a new
-  /// mount namespace.
+  /// Mounts a fresh /proc (of the child's pid namespace) — `unshare --pid --fork --mount-proc`.
+  /// Needs a new or joined pid namespace. Implies a new mount namespace unless one is joined (then
+  /// /proc is mounted in that one).
   Command& mount_proc(bool on = true) {
     s_.mount_proc = on;
     return *this;
   }
 
   /// Makes `dir` the root with pivot_root; the old root is unmounted. Implies a new mount
-  /// namespace. With mount_proc, /proc is mounted inside the new root.
+  /// namespace unless one is joined (then the root of that one changes). With mount_proc, /proc
+  /// is mounted inside the new root.
   Command& rootfs(std::string dir) {
     s_.rootfs = std::move(dir);
     return *this;
@@ -219,25 +236,30 @@ class Command {
   /// is bound over the same name in /etc (resolv.conf, hosts, …: DNS as the namespace's owner
   /// configured it). Unlike ip, a bind that fails fails the spawn (an /etc entry that does not
   /// exist, say) instead of printing a warning. Cannot be combined with a new network namespace,
-  /// a joined one, or rootfs().
+  /// a joined one, or rootfs() (std::errc::invalid_argument). Joins the named namespace itself,
+  /// so it needs no other.
   Command& netns(std::string name) {
     s_.netns = std::move(name);
     return *this;
   }
 
-  /// Working directory of the child (after the rootfs change).
+  /// Working directory of the child (after the rootfs change). Needs no namespace.
   Command& cwd(std::string dir) {
     s_.cwd = std::move(dir);
     return *this;
   }
 
-  /// Starts the child directly in a cgroup v2 directory (clone3 CLONE_INTO_CGROUP, 5.7+).
+  /// Starts the child directly in a cgroup v2 directory (clone3 CLONE_INTO_CGROUP, 5.7+): an fd
+  /// on the directory, which must stay open until spawn() returns. Needs no namespace: the
+  /// directory is one of the caller's hierarchy, named explicitly.
   Command& cgroup(FdRef dir) {
     s_.cgroup = dir.get();
     return *this;
   }
 
-  /// Clock offsets of a new time namespace (written before the program starts).
+  /// Clock offsets of the child's new time namespace, written before the program starts. Needs
+  /// a new time namespace (namespaces({NsType::time})); a joined one cannot take offsets (the
+  /// kernel allows them only before a process is in the namespace).
   Command& time_offsets(std::chrono::nanoseconds monotonic, std::chrono::nanoseconds boottime) {
     s_.offsets = {monotonic, boottime};
     return *this;
@@ -247,21 +269,22 @@ class Command {
   /// program as its child: it forwards signals, reaps orphans and exits with the program's
   /// status (128+N when the program was killed by signal N). Off by default, as with
   /// `unshare --fork` and `docker run` (`--init`): turn it on when the program does not reap the
-  /// orphans of its namespace itself (the PID 1 problem).
+  /// orphans of its namespace itself (the PID 1 problem). Needs a new pid namespace.
   Command& init(bool on = true) {
     s_.init = on;
     return *this;
   }
 
   /// Kill the child (SIGKILL) when its parent dies. Wraps PR_SET_PDEATHSIG, which follows the
-  /// parent *thread*: spawn from a thread that lives as long as the child should.
+  /// parent *thread*: spawn from a thread that lives as long as the child should. Needs no
+  /// namespace.
   Command& die_with_parent(bool on = true) {
     s_.die_with_parent = on;
     return *this;
   }
 
   /// Makes fd `target` of the child a copy of the caller's `source` (e.g. 1 for stdout). Every
-  /// other fd beyond 0, 1 and 2 is closed in the child.
+  /// other fd beyond 0, 1 and 2 is closed in the child. Needs no namespace.
   Command& redirect(int target, FdRef source) {
     s_.redirects.emplace_back(target, source.get());
     return *this;
@@ -273,14 +296,17 @@ class Command {
   CommandSpec s_;
 };
 
-/// Starts `cmd` with clone3 (CLONE_PIDFD always). The parent writes the user maps before the
-/// child goes on; any failure in the child before exec (a missing program, a refused mount) comes
-/// back here as an error naming the step and what it failed on ("execve /usr/bin/foo: No such
-/// file or directory", "sethostname box: Invalid argument"), and no process is left behind.
+/// Starts `cmd` with clone3 (CLONE_PIDFD always). Settings whose namespace the child would
+/// share with the caller are refused first (see Command). The parent writes the user maps
+/// before the child goes on; any failure in the child before exec (a missing program, a refused
+/// mount) comes back here as an error naming the step and what it failed on
+/// ("execve /usr/bin/foo: No such file or directory", "sethostname box: Invalid argument"), and
+/// no process is left behind.
 /// Affects: nothing in the caller. Safe from multithreaded programs: between clone and exec the
 /// child makes only async-signal-safe calls.
-/// Errors: std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
+/// Errors: nsfun::errc::namespace_not_new (a setting without its namespace),
 /// std::errc::invalid_argument (netns() combined with a network namespace or a rootfs),
+/// std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
 /// nsfun::errc::invalid_id_map, and the errno of the failing step in the child.
 [[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;
 

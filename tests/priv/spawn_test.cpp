@@ -2,6 +2,7 @@
 // nsfun tests – spawn.hpp: each option observed from inside the child, and the failure paths.
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include <nsfun/acquire.hpp>
 #include <nsfun/cgroup.hpp>
 #include <nsfun/format.hpp>
+#include <nsfun/ns_fd.hpp>
 #include <nsfun/spawn.hpp>
 
 #include "test_support.hpp"
@@ -110,6 +113,47 @@ struct BusyboxRoot {
 bool have_busybox() {
   return ::access("/bin/busybox", X_OK) == 0;
 }
+
+// The hostname of the calling process's uts namespace.
+std::string hostname_here() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+// Runs spawn(cmd) in a forked child that first made mount (private) and uts namespaces of its
+// own, so that if spawn() failed to refuse, whatever it applied (a hostname, a mount) would land
+// there and never on the host. Exits 0 when spawn refused before starting anything, with
+// nsfun::errc::namespace_not_new and the message `want`, and the hostname is untouched.
+int refused_in_sandbox(const Command& cmd, const std::string& want) {
+  return nsfun::test::in_child([&] {
+    NSFUN_EXPECT(nsfun::test::private_run() == 0);
+    NSFUN_EXPECT(::unshare(CLONE_NEWUTS) == 0);
+    const std::string before = hostname_here();
+    auto r = nsfun::spawn(cmd);
+    if (r) {
+      std::fprintf(stderr, "spawn was not refused: want \"%s\"\n", want.c_str());
+      (void)r.value().wait();
+      return 1;
+    }
+    NSFUN_EXPECT(r.error() == nsfun::errc::namespace_not_new);
+    if (r.error().message() != want) {
+      std::fprintf(stderr, "refused with \"%s\", want \"%s\"\n", r.error().message().c_str(),
+                   want.c_str());
+      return 2;
+    }
+    NSFUN_EXPECT(hostname_here() == before);
+    // Nothing was started: this process has no child.
+    NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD);
+    return 0;
+  });
+}
+
+bool can_sandbox() {
+  return nsfun::test::can_private_run() && nsfun::test::can_unshare({NsType::uts});
+}
+
+constexpr const char* no_sandbox = "needs CAP_SYS_ADMIN (a private mount and uts namespace)";
 
 }  // namespace
 
@@ -271,10 +315,13 @@ TEST_SUITE("spawn") {
     CHECK(words == std::vector<std::string>{"0", std::to_string(::geteuid()), "1"});
   }
 
-  TEST_CASE("user map rules are checked before anything starts") {
+  TEST_CASE("issue #12: user_map without a new user namespace is refused") {
+    // Nothing to protect here (the maps of the caller's user namespace are written once, long
+    // ago), but the refusal comes before anything starts, like the others.
     auto r = nsfun::spawn(Command("true").user_map(nsfun::UserMap::root_is(0, 0)));
     REQUIRE_FALSE(r);
-    CHECK(r.error() == nsfun::errc::invalid_id_map);
+    CHECK(r.error() == nsfun::errc::namespace_not_new);
+    CHECK(r.error().message() == "spawn: user_map needs a new user namespace");
   }
 
   TEST_CASE("an unprivileged user maps itself and cannot map others") {
@@ -349,6 +396,20 @@ TEST_SUITE("spawn") {
     CHECK(words[2] == "0");
     CHECK(words[4] == "2");
     CHECK(words[5] == "0");
+  }
+
+  TEST_CASE("time namespace offsets reach a program under the minimal init") {
+    // The init forks the program before the time namespace is made: the program sets it up.
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::time, NsType::pid}), "needs CAP_SYS_ADMIN");
+    using namespace std::chrono_literals;
+    auto o = run(Command("/bin/cat")
+                     .arg("/proc/uptime")
+                     .namespaces({NsType::time, NsType::pid})
+                     .init()
+                     .time_offsets(0s, 24h));
+    CHECK(o.ok);
+    CHECK(o.status.success());
+    CHECK(std::stod(o.out.empty() ? "0" : o.out) >= 86400.0);
   }
 
   TEST_CASE("join an existing namespace") {
@@ -457,6 +518,132 @@ TEST_SUITE("spawn") {
       auto kept = run(
           Command("/bin/sh").args({"-c", root_line}).namespaces({NsType::mnt}).keep_propagation());
       NSFUN_EXPECT(kept.out.find("shared:") != std::string::npos);
+      return 0;
+    });
+  }
+
+  // Issue #12: a setting that acts in a namespace is refused, before anything starts, when the
+  // child would share that namespace with the caller. Each runs in a sandbox (see
+  // refused_in_sandbox) so that a missing refusal fails the test without touching the host.
+  TEST_CASE("issue #12: hostname without a new or joined uts namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    const std::string want = "spawn: hostname needs a new or joined uts namespace";
+    CHECK(refused_in_sandbox(Command("/bin/true").hostname("nsfun-test-box"), want) == 0);
+    // Other new namespaces are not a uts namespace.
+    CHECK(
+        refused_in_sandbox(
+            Command("/bin/true").namespaces({NsType::mnt, NsType::net}).hostname("nsfun-test-box"),
+            want) == 0);
+  }
+
+  TEST_CASE("issue #12: domainname without a new or joined uts namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    CHECK(refused_in_sandbox(Command("/bin/true").domainname("nsfun.test"),
+                             "spawn: domainname needs a new or joined uts namespace") == 0);
+  }
+
+  TEST_CASE("issue #12: mount_proc without a new or joined pid namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    const std::string want = "spawn: mount_proc needs a new or joined pid namespace";
+    CHECK(refused_in_sandbox(Command("/bin/true").mount_proc(), want) == 0);
+    CHECK(refused_in_sandbox(Command("/bin/true").namespaces({NsType::mnt}).mount_proc(), want) ==
+          0);
+  }
+
+  TEST_CASE("issue #12: keep_propagation without a new mount namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    CHECK(refused_in_sandbox(Command("/bin/true").keep_propagation(),
+                             "spawn: keep_propagation needs a new mnt namespace") == 0);
+  }
+
+  TEST_CASE("issue #12: time_offsets without a new time namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    using namespace std::chrono_literals;
+    CHECK(refused_in_sandbox(Command("/bin/true").time_offsets(0s, 1s),
+                             "spawn: time_offsets needs a new time namespace") == 0);
+  }
+
+  TEST_CASE("issue #12: init without a new pid namespace is refused") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    CHECK(refused_in_sandbox(Command("/bin/true").namespaces({NsType::mnt}).init(),
+                             "spawn: init needs a new pid namespace") == 0);
+  }
+
+  TEST_CASE("issue #12: user_map without a new user namespace is refused in a sandbox too") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    CHECK(refused_in_sandbox(Command("/bin/true").user_map(nsfun::UserMap::root_is(0, 0)),
+                             "spawn: user_map needs a new user namespace") == 0);
+  }
+
+  TEST_CASE("issue #12: hostname and domainname apply in a joined uts namespace") {
+    NSFUN_REQUIRE(can_sandbox(), no_sandbox);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(::unshare(CLONE_NEWUTS) == 0);  // a sandbox, should the join go wrong
+      const std::string before = hostname_here();
+      auto uts = nsfun::acquire<NsType::uts>();
+      NSFUN_EXPECT_OK(uts);
+      auto set = run(Command("/bin/hostname")
+                         .join(uts.value())
+                         .hostname("nsfun-test-joined")
+                         .domainname("nsfun.joined"));
+      NSFUN_EXPECT(set.ok && set.status.success());
+      NSFUN_EXPECT(set.out == "nsfun-test-joined");
+      // The names stay in the joined namespace, not in the caller's.
+      auto seen = run(Command("/bin/cat")
+                          .args({"/proc/sys/kernel/hostname", "/proc/sys/kernel/domainname"})
+                          .join(uts.value()));
+      NSFUN_EXPECT(seen.out == "nsfun-test-joined\nnsfun.joined");
+      NSFUN_EXPECT(hostname_here() == before);
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #12: mount_proc in a joined pid namespace shows that namespace") {
+    NSFUN_REQUIRE(
+        nsfun::test::can_private_run() && nsfun::test::can_unshare({NsType::pid, NsType::mnt}),
+        "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      auto holder = nsfun::spawn(Command("/bin/sleep").arg("100").namespaces({NsType::pid}));
+      NSFUN_EXPECT_OK(holder);
+      auto pid_ns = nsfun::NsFd::open(holder.value().pid(), NsType::pid);
+      NSFUN_EXPECT_OK(pid_ns);
+      // The program is the second process of the joined namespace, and its /proc is that
+      // namespace's: PID 1 is the sleep, and nothing else is there.
+      auto o = run(Command("/bin/sh")
+                       .args({"-c", "echo $$; cat /proc/1/comm; set -- /proc/[0-9]*; echo $#"})
+                       .join(pid_ns.value())
+                       .mount_proc());
+      NSFUN_EXPECT(o.ok && o.status.success());
+      if (o.out != "2\nsleep\n2") {
+        std::fprintf(stderr, "got \"%s\"\n", o.out.c_str());
+        return 1;
+      }
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #12: a joined mount namespace takes mount_proc and keeps its propagation") {
+    NSFUN_REQUIRE(
+        nsfun::test::can_private_run() && nsfun::test::can_unshare({NsType::pid, NsType::mnt}),
+        "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      // A shared root in the test's own mount namespace; the acquired one copies it.
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) == 0);
+      auto mnt = nsfun::acquire<NsType::mnt>();
+      NSFUN_EXPECT_OK(mnt);
+      // mount_proc implies a new mount namespace only when none is joined: /proc is mounted in
+      // the joined one, whose propagation spawn does not make private.
+      auto o = run(
+          Command("/bin/sh")
+              .args({"-c", "echo $$; grep -E '^[0-9]+ [0-9]+ [0-9:]+ / / ' /proc/self/mountinfo"})
+              .join(mnt.value())
+              .namespaces({NsType::pid})
+              .mount_proc());
+      NSFUN_EXPECT(o.ok && o.status.success());
+      NSFUN_EXPECT(o.out.rfind("1\n", 0) == 0);
+      NSFUN_EXPECT(o.out.find("shared:") != std::string::npos);
       return 0;
     });
   }
