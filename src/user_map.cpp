@@ -405,6 +405,16 @@ result<IdMap> IdMap::from(std::vector<IdRange> ranges) noexcept {
   return m;
 }
 
+result<IdMap> IdMap::single(std::uint32_t inside,
+                            std::uint32_t outside,
+                            std::uint32_t count) noexcept {
+  try {
+    return from({IdRange{inside, outside, count}});
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "id map");
+  }
+}
+
 result<IdMap> IdMap::parse(std::string_view text) noexcept {
   const bool compact = text.find(':') != std::string_view::npos;
   const std::string_view seps = compact ? ",\n" : "\n";
@@ -473,12 +483,16 @@ std::int64_t IdMap::to_outside(std::uint32_t inside) const noexcept {
   return -1;
 }
 
-UserMap UserMap::root_is(uid_t uid, gid_t gid) {
-  return {IdMap::single(0, uid), IdMap::single(0, gid), false};
+result<UserMap> UserMap::root_is(uid_t uid, gid_t gid) noexcept {
+  NSFUN_TRY(IdMap u, with_context(IdMap::single(0, uid), "uid map"));
+  NSFUN_TRY(IdMap g, with_context(IdMap::single(0, gid), "gid map"));
+  return UserMap{std::move(u), std::move(g), false};
 }
 
-UserMap UserMap::identity_of(uid_t uid, gid_t gid) {
-  return {IdMap::single(uid, uid), IdMap::single(gid, gid), false};
+result<UserMap> UserMap::identity_of(uid_t uid, gid_t gid) noexcept {
+  NSFUN_TRY(IdMap u, with_context(IdMap::single(uid, uid), "uid map"));
+  NSFUN_TRY(IdMap g, with_context(IdMap::single(gid, gid), "gid map"));
+  return UserMap{std::move(u), std::move(g), false};
 }
 
 result<UserMap> UserMap::subordinate(

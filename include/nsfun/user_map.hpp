@@ -25,8 +25,8 @@ struct IdRange {
 
 /// A uid or gid map: empty (no map), or a list of ranges the kernel would accept.
 ///
-/// parse() and from() validate the way the kernel's map_write() does: 1 to 340 ranges; a count of
-/// at least 1; inside + count and outside + count at most 4294967295 ((uid_t)-1 is never an id); no
+/// Every factory validates the way the kernel's map_write() does: 1 to 340 ranges; a count of at
+/// least 1; inside + count and outside + count at most 4294967295 ((uid_t)-1 is never an id); no
 /// two ranges overlapping inside, nor outside; and the text written to /proc/PID/uid_map shorter
 /// than a page. (Whether the writer may map the outside ids is checked by the kernel when the
 /// map is written: see UserMap::apply.)
@@ -53,14 +53,12 @@ class IdMap {
   /// Errors: nsfun::errc::invalid_id_map.
   [[nodiscard]] static result<IdMap> from(std::vector<IdRange> ranges) noexcept;
 
-  /// A single range mapping `count` ids from `inside` to `outside`.
-  [[nodiscard]] static IdMap single(std::uint32_t inside,
-                                    std::uint32_t outside,
-                                    std::uint32_t count = 1) {
-    IdMap m;
-    m.ranges_.push_back({inside, outside, count});
-    return m;
-  }
+  /// A single range mapping `count` ids from `inside` to `outside`, validated like from():
+  /// `single(0, 4000000000, 1000000000)` is refused (the outside ids end beyond 32 bits).
+  /// Errors: nsfun::errc::invalid_id_map.
+  [[nodiscard]] static result<IdMap> single(std::uint32_t inside,
+                                            std::uint32_t outside,
+                                            std::uint32_t count = 1) noexcept;
 
   [[nodiscard]] const std::vector<IdRange>& ranges() const noexcept { return ranges_; }
 
@@ -92,10 +90,13 @@ struct UserMap {
   bool deny_setgroups = false;
 
   /// `unshare --map-root-user`: root inside is the given user outside.
-  [[nodiscard]] static UserMap root_is(uid_t uid, gid_t gid);
+  /// Errors: nsfun::errc::invalid_id_map for (uid_t)-1 or (gid_t)-1, which are never ids
+  /// (`uid map: id map "0:4294967295:1": outside ids end beyond 32 bits …`).
+  [[nodiscard]] static result<UserMap> root_is(uid_t uid, gid_t gid) noexcept;
 
   /// `unshare --map-current-user`: the given user is itself inside.
-  [[nodiscard]] static UserMap identity_of(uid_t uid, gid_t gid);
+  /// Errors: nsfun::errc::invalid_id_map for (uid_t)-1 or (gid_t)-1.
+  [[nodiscard]] static result<UserMap> identity_of(uid_t uid, gid_t gid) noexcept;
 
   /// Root inside is `uid`, and 1..N inside are the subordinate ranges of `user` in /etc/subuid
   /// and /etc/subgid (as `unshare --map-auto` / rootless containers do). Writing such a map as an

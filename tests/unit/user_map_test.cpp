@@ -168,6 +168,21 @@ TEST_SUITE("user_map") {
     CHECK(r.error().object().substr(0, 23) == R"("1000000000:2000000000:)");
   }
 
+  TEST_CASE("single validates like from") {
+    auto ok = IdMap::single(0, 1000);
+    REQUIRE(ok);
+    CHECK(ok.value().to_string() == "0:1000:1");
+    auto wide = IdMap::single(0, 4000000000U, 1000000000U);
+    REQUIRE_FALSE(wide);
+    CHECK(wide.error() == nsfun::errc::invalid_id_map);
+    CHECK(fmt::format("{}", wide.error()) ==
+          R"(id map "0:4000000000:1000000000": outside ids end beyond 32 bits )"
+          "(4000000000 + 1000000000 > 4294967295)");
+    auto empty = IdMap::single(5, 5, 0);
+    REQUIRE_FALSE(empty);
+    CHECK(fmt::format("{}", empty.error()) == R"(id map "5:5:0": count is 0)");
+  }
+
   TEST_CASE("from names the ranges it refuses") {
     auto r = IdMap::from({{0, 1000, 10}, {5, 2000, 10}});
     REQUIRE_FALSE(r);
@@ -177,11 +192,27 @@ TEST_SUITE("user_map") {
 
   TEST_CASE("presets map root or the caller") {
     auto root = nsfun::UserMap::root_is(1000, 1001);
-    CHECK(root.uid.to_string() == "0:1000:1");
-    CHECK(root.gid.to_string() == "0:1001:1");
+    REQUIRE(root);
+    CHECK(root.value().uid.to_string() == "0:1000:1");
+    CHECK(root.value().gid.to_string() == "0:1001:1");
     auto self = nsfun::UserMap::identity_of(1000, 1001);
-    CHECK(self.uid.to_string() == "1000:1000:1");
-    CHECK(self.gid.to_string() == "1001:1001:1");
+    REQUIRE(self);
+    CHECK(self.value().uid.to_string() == "1000:1000:1");
+    CHECK(self.value().gid.to_string() == "1001:1001:1");
+  }
+
+  TEST_CASE("presets refuse (uid_t)-1, which is never an id") {
+    auto root = nsfun::UserMap::root_is(static_cast<uid_t>(-1), 1000);
+    REQUIRE_FALSE(root);
+    CHECK(root.error() == nsfun::errc::invalid_id_map);
+    CHECK(fmt::format("{}", root.error()) ==
+          R"(uid map: id map "0:4294967295:1": outside ids end beyond 32 bits )"
+          "(4294967295 + 1 > 4294967295)");
+    auto self = nsfun::UserMap::identity_of(1000, static_cast<gid_t>(-1));
+    REQUIRE_FALSE(self);
+    CHECK(self.error() == nsfun::errc::invalid_id_map);
+    CHECK(self.error().context() == "gid map");
+    CHECK(self.error().object() == R"("4294967295:4294967295:1")");
   }
 
   TEST_CASE("subordinate ranges come from subuid and subgid files") {
