@@ -153,7 +153,7 @@ BENCHMARK(BM_SpawnRef_Unshare1_UtsIpcMntPid)->Unit(benchmark::kMicrosecond)->Use
 void BM_Spawn_UserRoot(benchmark::State& state) {
   nsfun::Command cmd = nsfun::Command("/bin/true")
                            .namespaces(kinds | nsfun::NsTypeSet{NsType::user})
-                           .user_map(nsfun::UserMap::root_is(::geteuid(), ::getegid()));
+                           .user_map(nsfun::UserMap::root_is(::geteuid(), ::getegid()).value());
   if (!nsfun::spawn(cmd)) {
     state.SkipWithError("needs user namespaces");
     return;

@@ -16,10 +16,12 @@
 #include "example_util.hpp"
 
 int main() {
-  auto inside = example::output_of(nsfun::Command("id")
-                                       .arg("-u")
-                                       .namespaces({nsfun::NsType::user})
-                                       .user_map(nsfun::UserMap::root_is(::getuid(), ::getgid())));
+  auto map = nsfun::UserMap::root_is(::getuid(), ::getgid());
+  if (!map) {
+    return example::fail("user_root", map.error());
+  }
+  auto inside = example::output_of(
+      nsfun::Command("id").arg("-u").namespaces({nsfun::NsType::user}).user_map(map.value()));
   if (!inside) {
     return example::fail("user_root", inside.error());
   }

@@ -3,10 +3,25 @@
 
 #include <string>
 
+#include <sched.h>
+
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_type.hpp>
 
 namespace nsfun {
+
+// The header spells the CLONE_NEW* values out (it includes no kernel header); they must be the
+// kernel's. CLONE_NEWTIME is missing from older glibc, hence sys::clone_newtime.
+static_assert(clone_flag(NsType::user) == CLONE_NEWUSER);
+static_assert(clone_flag(NsType::mnt) == CLONE_NEWNS);
+static_assert(clone_flag(NsType::uts) == CLONE_NEWUTS);
+static_assert(clone_flag(NsType::ipc) == CLONE_NEWIPC);
+static_assert(clone_flag(NsType::pid) == CLONE_NEWPID);
+static_assert(clone_flag(NsType::net) == CLONE_NEWNET);
+static_assert(clone_flag(NsType::cgroup) == CLONE_NEWCGROUP);
+#ifdef CLONE_NEWTIME
+static_assert(clone_flag(NsType::time) == CLONE_NEWTIME);
+#endif
 
 namespace {
 

@@ -141,7 +141,11 @@ void run(const Options& o) {
   nsfun::NsFdSet fds;
   std::optional<nsfun::UserMap> map;
   if (o.map_root) {
-    map = nsfun::UserMap::root_is(::getuid(), ::getgid());
+    auto root = nsfun::UserMap::root_is(::getuid(), ::getgid());
+    if (!root) {
+      throw Failure(o.name, "map root: " + why(root.error()));
+    }
+    map = std::move(root).value();
   }
   auto make = [&] {
     if (with_pid || map) {

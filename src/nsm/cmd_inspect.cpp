@@ -38,7 +38,7 @@ bool exited(const nsfun::UniqueFd& pidfd) {
 }
 
 bool is_identity(const nsfun::IdMap& m) {
-  return m == nsfun::IdMap::single(0, 0, 4294967295U);
+  return m.ranges().size() == 1 && m.ranges()[0] == nsfun::IdRange{0, 0, 4294967295U};
 }
 
 Json map_json(const nsfun::IdMap& m) {

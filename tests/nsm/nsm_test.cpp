@@ -516,7 +516,7 @@ TEST_SUITE("nsm inspect and diff") {
     auto c = nsfun::spawn(nsfun::Command("/bin/sleep")
                               .arg("120")
                               .namespaces({NsType::user, NsType::uts})
-                              .user_map(nsfun::UserMap::root_is(::getuid(), ::getgid()))
+                              .user_map(nsfun::UserMap::root_is(::getuid(), ::getgid()).value())
                               .die_with_parent());
     REQUIRE(c);
 

@@ -302,7 +302,7 @@ TEST_SUITE("spawn") {
 
   TEST_CASE("user namespace with root mapped to the caller") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
-    auto map = nsfun::UserMap::root_is(::geteuid(), ::getegid());
+    auto map = nsfun::UserMap::root_is(::geteuid(), ::getegid()).value();
     auto o = run(Command("/bin/sh")
                      .args({"-c", "id -u; id -g; cat /proc/self/uid_map"})
                      .namespaces({NsType::user})
@@ -318,7 +318,7 @@ TEST_SUITE("spawn") {
   TEST_CASE("issue #12: user_map without a new user namespace is refused") {
     // Nothing to protect here (the maps of the caller's user namespace are written once, long
     // ago), but the refusal comes before anything starts, like the others.
-    auto r = nsfun::spawn(Command("true").user_map(nsfun::UserMap::root_is(0, 0)));
+    auto r = nsfun::spawn(Command("true").user_map(nsfun::UserMap::root_is(0, 0).value()));
     REQUIRE_FALSE(r);
     CHECK(r.error() == nsfun::errc::namespace_not_new);
     CHECK(r.error().message() == "spawn: user_map needs a new user namespace");
@@ -331,11 +331,12 @@ TEST_SUITE("spawn") {
       NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
       auto ok = nsfun::spawn(Command("true")
                                  .namespaces({NsType::user})
-                                 .user_map(nsfun::UserMap::root_is(65534, 65534)));
+                                 .user_map(nsfun::UserMap::root_is(65534, 65534).value()));
       NSFUN_EXPECT_OK(ok);
       NSFUN_EXPECT(ok.value().wait().value().success());
-      auto bad = nsfun::spawn(
-          Command("true").namespaces({NsType::user}).user_map(nsfun::UserMap::root_is(0, 0)));
+      auto bad = nsfun::spawn(Command("true")
+                                  .namespaces({NsType::user})
+                                  .user_map(nsfun::UserMap::root_is(0, 0).value()));
       NSFUN_EXPECT(!bad);
       NSFUN_EXPECT(bad.error() == std::errc::operation_not_permitted);
       return 0;
@@ -571,7 +572,7 @@ TEST_SUITE("spawn") {
 
   TEST_CASE("issue #12: user_map without a new user namespace is refused in a sandbox too") {
     NSFUN_REQUIRE(can_sandbox(), no_sandbox);
-    CHECK(refused_in_sandbox(Command("/bin/true").user_map(nsfun::UserMap::root_is(0, 0)),
+    CHECK(refused_in_sandbox(Command("/bin/true").user_map(nsfun::UserMap::root_is(0, 0).value()),
                              "spawn: user_map needs a new user namespace") == 0);
   }
 
