@@ -182,8 +182,10 @@ class error {
         cut_ = true;
         s = s.substr(0, room);
       }
-      std::memcpy(buf_ + len_, s.data(), s.size());
-      len_ += s.size();
+      if (!s.empty()) {  // an empty view may hold a null pointer, which memcpy must not see
+        std::memcpy(buf_ + len_, s.data(), s.size());
+        len_ += s.size();
+      }
     }
 
     void add(const char* s) noexcept { add(std::string_view(s != nullptr ? s : "(null)")); }
@@ -253,7 +255,9 @@ class error {
       s = s.substr(0, room);
     }
     std::memmove(buf_ + off + s.size(), buf_ + off + len_[p], tail);
-    std::memcpy(buf_ + off, s.data(), s.size());
+    if (!s.empty()) {
+      std::memcpy(buf_ + off, s.data(), s.size());
+    }
     len_[p] = static_cast<std::uint8_t>(s.size());
     if (cut && s.size() >= 3) {
       std::memcpy(buf_ + off + s.size() - 3, "...", 3);
