@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# nsfun_project_target(<target>): the strict warning set, sanitizers and hardening for nsfun's
-# own targets (PRIVATE: never imposed on consumers).
+# nsfun_project_target(<target>): the strict warning set, sanitizers, hardening and (for programs,
+# NsfunStaticRuntime.cmake) the static runtime for nsfun's own targets (PRIVATE: never imposed on
+# consumers). Needs NsfunSanitizers and NsfunStaticRuntime included first.
 
 # The warnings that mean the same in C and C++ (nsfun's few C sources get only these), then the
 # C++-only ones.
@@ -35,18 +36,5 @@ function(nsfun_project_target target)
     _GLIBCXX_ASSERTIONS)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
   nsfun_enable_sanitizers(${target})
-  # Programs: libstdc++ and libgcc linked in, fmt header-only. A start then loads only libc (and
-  # libmnl for nsfun::net): about 1.8 ms less per process on a small VM, which is most of what
-  # separates a one-shot tool from `true`. fmt goes header-only too, or libfmt.so would bring
-  # a second libstdc++ along. Libraries are never affected (consumers choose for themselves), nor
-  # are sanitized builds (their runtimes expect the shared libstdc++), nor programs linking another
-  # C++ shared library (Google Benchmark), which would bring the shared libstdc++ back.
-  get_target_property(type ${target} TYPE)
-  get_target_property(libs ${target} LINK_LIBRARIES)
-  if(NSFUN_STATIC_RUNTIME AND type STREQUAL "EXECUTABLE" AND NOT NSFUN_SANITIZE
-     AND NOT "${libs}" MATCHES "benchmark::"
-     AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND TARGET fmt::fmt-header-only)
-    target_link_libraries(${target} PRIVATE fmt::fmt-header-only)
-    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
-  endif()
+  nsfun_static_runtime(${target})
 endfunction()
