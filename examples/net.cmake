@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Examples of the nsfun::net component (include()d from examples/CMakeLists.txt when the
-# nsfun_net target exists). Each is run as a test; they need privileges (label "priv", exit 77
+# Examples of the nsfun::net component (include()d from examples/CMakeLists.txt; they exist when
+# the nsfun_net target does, i.e. NSFUN_BUILD_NET is on). Each is run as a test; they need privileges (label "priv", exit 77
 # = cannot run here, reported as skipped).
 
 if(TARGET nsfun_net)
