@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Consumer tests (label "consumer"), included from tests/CMakeLists.txt: use nsfun the way a user
 # does, from an install prefix (consumer.install) and as a subdirectory (consumer.subdir). Each
-# configures and builds a small project with the parent build's generator, compiler and build type.
+# configures and builds a small project with the parent build's generator, compiler and build
+# type. consumer.library_links_no_fmt checks that the compiled libraries need no fmt of their own.
 
 # Without pkg-config, consumer.install fails with a clear message rather than skip the nsfun.pc
 # check.
@@ -34,4 +35,13 @@ add_test(NAME consumer.subdir
     "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-subdir"
     -P "${CMAKE_CURRENT_LIST_DIR}/run_subdir.cmake")
 
+set(_nsfun_consumer_libraries "-DLIBRARY=$<TARGET_FILE:nsfun>")
+if(TARGET nsfun_net)
+  list(APPEND _nsfun_consumer_libraries "-DLIBRARY_NET=$<TARGET_FILE:nsfun_net>")
+endif()
+add_test(NAME consumer.library_links_no_fmt
+  COMMAND "${CMAKE_COMMAND}" "-DNM=${CMAKE_NM}" ${_nsfun_consumer_libraries}
+    -P "${CMAKE_CURRENT_LIST_DIR}/run_link_deps.cmake")
+
 set_tests_properties(consumer.install consumer.subdir PROPERTIES LABELS consumer TIMEOUT 600)
+set_tests_properties(consumer.library_links_no_fmt PROPERTIES LABELS consumer TIMEOUT 60)
