@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Consumer tests (label "consumer"), included from tests/CMakeLists.txt: use nsfun the way a user
-# does, from an install prefix (consumer.install) and as a subdirectory (consumer.subdir). Each
-# configures and builds a small project with the parent build's generator, compiler and build
-# type. consumer.library_links_no_fmt checks that the compiled libraries need no fmt of their own.
+# does, from an install prefix (consumer.install, also find_package's components) and as a
+# subdirectory (consumer.subdir). Each configures and builds a small project with the parent
+# build's generator, compiler and build type. consumer.library_links_no_fmt checks that the
+# compiled libraries need no fmt of their own.
 
 # Without pkg-config, consumer.install fails with a clear message rather than skip the nsfun.pc
 # check.
@@ -10,6 +11,13 @@ find_program(NSFUN_PKG_CONFIG_EXECUTABLE NAMES pkg-config pkgconf)
 
 # A list such as "address;undefined" would split the command line: pass "address,undefined".
 string(REPLACE ";" "," _nsfun_consumer_sanitize "${NSFUN_SANITIZE}")
+
+# Whether this build has the net component (NSFUN_BUILD_NET): the consumers then require it.
+if(TARGET nsfun_net)
+  set(_nsfun_consumer_net ON)
+else()
+  set(_nsfun_consumer_net OFF)
+endif()
 
 set(_nsfun_consumer_args
   "-DGENERATOR=${CMAKE_GENERATOR}"
@@ -22,7 +30,9 @@ add_test(NAME consumer.install
     ${_nsfun_consumer_args}
     "-DNSFUN_BINARY_DIR=${PROJECT_BINARY_DIR}"
     "-DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/install"
+    "-DCOMPONENTS_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/components"
     "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-install"
+    "-DNET=${_nsfun_consumer_net}"
     "-DPKG_CONFIG=${NSFUN_PKG_CONFIG_EXECUTABLE}"
     "-DSANITIZE=${_nsfun_consumer_sanitize}"
     -P "${CMAKE_CURRENT_LIST_DIR}/run_install.cmake")
@@ -33,6 +43,7 @@ add_test(NAME consumer.subdir
     "-DNSFUN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     "-DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/subdir"
     "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-subdir"
+    "-DNET=${_nsfun_consumer_net}"
     -P "${CMAKE_CURRENT_LIST_DIR}/run_subdir.cmake")
 
 set(_nsfun_consumer_libraries "-DLIBRARY=$<TARGET_FILE:nsfun>")

@@ -1,14 +1,20 @@
 # SPDX-License-Identifier: MIT
 # ctest consumer.install: install nsfun's build tree into a fresh prefix, check the package files,
-# then build and run tests/consumer/install against that prefix only, and build the same program
-# once more with the flags from nsfun.pc.
+# then, against that prefix only:
+#   - build and run tests/consumer/install (nsfun::nsfun) while libmnl and libnftables cannot be
+#     found: the core must not need them;
+#   - check find_package(nsfun)'s components in that state (tests/consumer/components);
+#   - with NET=ON, build and run it again with find_package(nsfun COMPONENTS net) and nsfun::net;
+#   - build the programs once more with the flags from nsfun.pc (and nsfun-net.pc).
 #
-#   cmake -DNSFUN_BINARY_DIR=... -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=... -DGENERATOR=...
-#         -DCXX_COMPILER=... -DPKG_CONFIG=... [-DMAKE_PROGRAM=...] [-DBUILD_TYPE=...]
-#         [-DSANITIZE=address,undefined] -P run_install.cmake
+#   cmake -DNSFUN_BINARY_DIR=... -DCONSUMER_SOURCE_DIR=... -DCOMPONENTS_SOURCE_DIR=...
+#         -DWORK_DIR=... -DGENERATOR=... -DCXX_COMPILER=... -DPKG_CONFIG=... -DNET=ON|OFF
+#         [-DMAKE_PROGRAM=...] [-DBUILD_TYPE=...] [-DSANITIZE=address,undefined]
+#         -P run_install.cmake
 cmake_minimum_required(VERSION 3.21)
 include("${CMAKE_CURRENT_LIST_DIR}/consumer_common.cmake")
-consumer_require(NSFUN_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER PKG_CONFIG)
+consumer_require(NSFUN_BINARY_DIR CONSUMER_SOURCE_DIR COMPONENTS_SOURCE_DIR WORK_DIR GENERATOR
+  CXX_COMPILER PKG_CONFIG NET)
 
 set(prefix "${WORK_DIR}/prefix")
 set(build "${WORK_DIR}/build")
@@ -62,13 +68,43 @@ file(GLOB libraries "${libdir}/libnsfun.a" "${libdir}/libnsfun.so*")
 if(NOT libraries)
   list(APPEND missing "${rel_libdir}/libnsfun.{a,so}")
 endif()
+if(NET)
+  foreach(file
+      ${rel_libdir}/cmake/nsfun/nsfun-net-targets.cmake
+      ${rel_libdir}/cmake/nsfun/nsfun-net-deps.cmake
+      ${rel_libdir}/pkgconfig/nsfun-net.pc)
+    if(NOT EXISTS "${prefix}/${file}")
+      list(APPEND missing "${file}")
+    endif()
+  endforeach()
+  file(GLOB libraries "${libdir}/libnsfun_net.a" "${libdir}/libnsfun_net.so*")
+  if(NOT libraries)
+    list(APPEND missing "${rel_libdir}/libnsfun_net.{a,so}")
+  endif()
+endif()
 if(missing)
   list(JOIN missing "\n  " missing)
   message(FATAL_ERROR "consumer: missing from the install prefix:\n  ${missing}\n"
     "installed:\n  ${manifest}")
 endif()
 
-# 3. find_package(nsfun) with the prefix as the only way in.
+if(NOT PKG_CONFIG)
+  message(FATAL_ERROR "consumer: pkg-config not found (${PKG_CONFIG}); it is needed to check "
+    "nsfun.pc and to hide libmnl (cmake/setup-deps.sh installs it)")
+endif()
+
+# 3. find_package(nsfun) with the prefix as the only way in, and libmnl and libnftables out of
+# reach: pkg-config (the only way nsfun's package looks for them) sees an empty directory.
+set(no_pc_dir "${WORK_DIR}/no-pkgconfig")
+file(MAKE_DIRECTORY "${no_pc_dir}")
+set(ENV{PKG_CONFIG_LIBDIR} "${no_pc_dir}")
+set(ENV{PKG_CONFIG_PATH} "")
+execute_process(COMMAND "${PKG_CONFIG}" --exists libmnl RESULT_VARIABLE rc)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "consumer: pkg-config still finds libmnl with PKG_CONFIG_LIBDIR=${no_pc_dir}")
+endif()
+message(STATUS "consumer: libmnl and libnftables hidden (PKG_CONFIG_LIBDIR=${no_pc_dir})")
+
 set(sanitize_flags)
 if(SANITIZE)
   # A sanitized static libnsfun needs the sanitizer runtime in whatever links it.
@@ -77,13 +113,14 @@ endif()
 list(JOIN sanitize_flags " " sanitize_flags_string)
 
 consumer_configure_args(configure_args)
-consumer_step(configure COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${build}"
-  ${configure_args}
+list(APPEND configure_args
   "-DCMAKE_PREFIX_PATH=${prefix}"
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
   -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
   "-DCMAKE_CXX_FLAGS=${sanitize_flags_string}"
   "-DCMAKE_EXE_LINKER_FLAGS=${sanitize_flags_string}")
+consumer_step(configure COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${build}"
+  ${configure_args})
 
 file(STRINGS "${build}/CMakeCache.txt" found_dir REGEX "^nsfun_DIR:")
 string(REGEX REPLACE "^[^=]*=" "" found_dir "${found_dir}")
@@ -99,11 +136,45 @@ consumer_executable(program "${build}" consumer)
 consumer_step(run COMMAND "${program}" OUTPUT_VARIABLE output)
 consumer_check_output(run "${output}")
 
-# 4. nsfun.pc: the same program built with `pkg-config --cflags --libs nsfun` alone.
-if(NOT PKG_CONFIG)
-  message(FATAL_ERROR "consumer: pkg-config not found (${PKG_CONFIG}); it is needed to check "
-    "nsfun.pc (cmake/setup-deps.sh installs it)")
+# 4. The components, still without libmnl and libnftables: asking for net looks for them and
+# fails cleanly, OPTIONAL_COMPONENTS net keeps the core, an unknown component is refused.
+if(NET)
+  set(net_built ON)
+else()
+  set(net_built OFF)
 endif()
+consumer_step(components-probe
+  COMMAND "${CMAKE_COMMAND}" -S "${COMPONENTS_SOURCE_DIR}" -B "${WORK_DIR}/components-probe"
+    ${configure_args} -DCASE=probe "-DNET_BUILT=${net_built}")
+set(unknown_dir "${WORK_DIR}/components-unknown")
+execute_process(
+  COMMAND "${CMAKE_COMMAND}" -S "${COMPONENTS_SOURCE_DIR}" -B "${unknown_dir}" ${configure_args}
+    -DCASE=unknown
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+string(FIND "${out}" "no component \"bogus\"" at)
+if(rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "consumer: find_package(nsfun REQUIRED COMPONENTS bogus) should fail "
+    "naming the component (exit ${rc}):\n---- output ----\n${out}---- end of output ----")
+endif()
+message(STATUS "consumer: find_package(nsfun REQUIRED COMPONENTS bogus) failed as it should")
+
+unset(ENV{PKG_CONFIG_LIBDIR})
+unset(ENV{PKG_CONFIG_PATH})
+
+# 5. find_package(nsfun COMPONENTS net) with the libraries back in reach: nsfun::net links.
+if(NET)
+  set(build_net "${WORK_DIR}/build-net")
+  consumer_step(configure-net COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}"
+    -B "${build_net}" ${configure_args} -DNSFUN_CONSUMER_NET=ON)
+  consumer_step(build-net COMMAND "${CMAKE_COMMAND}" --build "${build_net}" ${build_args})
+  consumer_executable(program "${build_net}" consumer_net)
+  consumer_step(run-net COMMAND "${program}" OUTPUT_VARIABLE output)
+  if(NOT output MATCHES "nsfun-net consumer ok")
+    message(FATAL_ERROR "consumer: the COMPONENTS net program printed '${output}'")
+  endif()
+endif()
+
+# 6. nsfun.pc: the same program built with `pkg-config --cflags --libs nsfun` alone.
 set(ENV{PKG_CONFIG_PATH} "${libdir}/pkgconfig")
 consumer_step(pkg-config COMMAND "${PKG_CONFIG}" --cflags --libs nsfun OUTPUT_VARIABLE pc_flags)
 string(STRIP "${pc_flags}" pc_flags)
@@ -125,26 +196,17 @@ set(ENV{LD_LIBRARY_PATH} "${libdir}:$ENV{LD_LIBRARY_PATH}")
 consumer_step(pkg-config-run COMMAND "${WORK_DIR}/consumer-pkg-config" OUTPUT_VARIABLE output)
 consumer_check_output(pkg-config-run "${output}")
 
-# 5. nsfun-net.pc (when the network part was built): a program using nsfun::net, built with
+# 7. nsfun-net.pc (when the network part was built): a program using nsfun::net, built with
 # `pkg-config --cflags --libs nsfun-net` alone, so the link line must bring libmnl and
 # libnftables too when libnsfun_net is static.
-if(EXISTS "${libdir}/pkgconfig/nsfun-net.pc")
+if(NET)
   consumer_step(pkg-config-net
     COMMAND "${PKG_CONFIG}" --cflags --libs nsfun-net OUTPUT_VARIABLE pc_net_flags)
   string(STRIP "${pc_net_flags}" pc_net_flags)
   message(STATUS "consumer: pkg-config --cflags --libs nsfun-net: ${pc_net_flags}")
   separate_arguments(pc_net_flags UNIX_COMMAND "${pc_net_flags}")
-  file(WRITE "${WORK_DIR}/net_main.cpp" [=[
-#include <cstdio>
-#include <nsfun/net/net.hpp>
-int main() {
-  auto p = nsfun::net::IpPrefix::parse("10.0.0.1/24");
-  std::printf("%s\n", p ? "nsfun-net consumer ok" : "parse failed");
-  return p ? 0 : 1;
-}
-]=])
   consumer_step(pkg-config-net-build
-    COMMAND "${CXX_COMPILER}" ${sanitize_flags} "${WORK_DIR}/net_main.cpp"
+    COMMAND "${CXX_COMPILER}" ${sanitize_flags} "${CONSUMER_SOURCE_DIR}/net_main.cpp"
       -o "${WORK_DIR}/consumer-pkg-config-net" ${pc_net_flags})
   consumer_step(pkg-config-net-run
     COMMAND "${WORK_DIR}/consumer-pkg-config-net" OUTPUT_VARIABLE output)
