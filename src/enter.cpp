@@ -20,26 +20,6 @@ namespace nsfun {
 
 namespace {
 
-// "net,uts": the types an error is about, without allocating.
-struct TypesText {
-  explicit TypesText(NsTypeSet types) noexcept {
-    for (NsType t : types) {
-      if (len_ > 0) {
-        buf_[len_++] = ',';
-      }
-      std::string_view n = name(t);
-      std::memcpy(buf_ + len_, n.data(), n.size());
-      len_ += n.size();
-    }
-  }
-
-  [[nodiscard]] std::string_view view() const noexcept { return {buf_, len_}; }
-
- private:
-  char buf_[ns_type_count * 8] = {};
-  std::size_t len_ = 0;
-};
-
 // "net:[4026532481]": the namespace an error is about.
 error& on_ns(error& e, const NsFd& ns) noexcept {
   return e.on(name(ns.type()), ":[", ns.identity().ino(), "]");
@@ -48,7 +28,7 @@ error& on_ns(error& e, const NsFd& ns) noexcept {
 // "pid 42 (net,uts)": the process of a pidfd and the types asked for; the pid from fdinfo.
 error on_pidfd(error e, FdRef pidfd, NsTypeSet types) noexcept {
   auto pid = pidfd_pid(pidfd);
-  TypesText text(types);
+  sys::TypeNames text(types);
   if (pid) {
     return std::move(e).on("pid ", pid.value(), " (", text.view(), ")");
   }
@@ -101,7 +81,7 @@ result<void> unshare(NsTypeSet types) noexcept {
     return nsfun_error(errc::empty_namespace_type_list, "unshare");
   }
   if (::unshare(types.clone_flags()) < 0) {
-    return sys::last_error("unshare").on(TypesText(types).view());
+    return sys::last_error("unshare").on(sys::TypeNames(types).view());
   }
   return success();
 }

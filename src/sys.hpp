@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <nsfun/error.hpp>
+#include <nsfun/ns_type.hpp>
 
 namespace nsfun::sys {
 
@@ -69,6 +71,28 @@ class PathBuf {
 
  private:
   char buf_[4096] = {};
+  std::size_t len_ = 0;
+};
+
+// The names of a set of types ("user,net"), built without allocating, to name what an error was
+// about.
+class TypeNames {
+ public:
+  explicit TypeNames(NsTypeSet types) noexcept {
+    for (NsType t : types) {
+      if (len_ > 0) {
+        buf_[len_++] = ',';
+      }
+      std::string_view n = name(t);
+      std::memcpy(buf_ + len_, n.data(), n.size());
+      len_ += n.size();
+    }
+  }
+
+  [[nodiscard]] std::string_view view() const noexcept { return {buf_, len_}; }
+
+ private:
+  char buf_[48];  // "user,mnt,uts,ipc,pid,net,cgroup,time" is 36
   std::size_t len_ = 0;
 };
 
