@@ -77,9 +77,11 @@ class error {
   error(const error& o) noexcept : code(o.code), what(o.what) { copy_text(o); }
 
   error& operator=(const error& o) noexcept {
-    code = o.code;
-    what = o.what;
-    copy_text(o);
+    if (this != &o) {  // copy_text's memcpy must not overlap
+      code = o.code;
+      what = o.what;
+      copy_text(o);
+    }
     return *this;
   }
 
