@@ -666,6 +666,9 @@ std::optional<long> parse_number(const char* s) {
 
 }  // namespace
 
+// Exceptions (the NOLINT): only fmt's errors (a failed write) can escape; they end the
+// program with terminate's message.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   std::optional<long> n;
   int ready_fd = -1;

@@ -409,6 +409,9 @@ void print_json(const Options& o, const std::vector<Summary>& sums) {
 
 }  // namespace
 
+// Exceptions (the NOLINT): only fmt's errors (a failed write) can escape; they end the
+// program with terminate's message.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   Options o = parse_args(argc, argv);
   const std::size_t k = o.commands.size();

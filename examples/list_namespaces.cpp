@@ -42,6 +42,9 @@ int usage() {
 
 }  // namespace
 
+// Exceptions (the NOLINT): only fmt's errors (a failed write) can escape; they end the
+// program with terminate's message.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   bool headings = true;
   bool scan_only = false;

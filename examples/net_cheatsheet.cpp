@@ -123,6 +123,9 @@ int cheatsheet(bool keep, bool move, bool delete_link) {
 
 }  // namespace
 
+// Exceptions (the NOLINT): the results are checked before value(); what is left is a failed
+// allocation or write, which ends the program with terminate's message.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   bool in_place = false;
   bool keep = false;

@@ -73,7 +73,7 @@ error& on_name(error& e, std::string_view name) noexcept {
 // The nsfun::errc::invalid_name error for `name`, with the reason, for step `what`.
 error invalid_name_error(std::string_view what, std::string_view name) noexcept {
   error e = nsfun_error(errc::invalid_name, what);
-  return std::move(on_name(e, name).because(name_problem(name)));
+  return on_name(e, name).because(name_problem(name));
 }
 
 // Where a cgroup, or a file in it, is, for an error's object: the target of /proc/self/fd/N
@@ -244,16 +244,16 @@ error explain_controller(int fd, std::string_view controller, error e) noexcept 
     if (read_file(root.value().get(), "cgroup.controllers", text) == 0 &&
         !has_word(text, controller)) {
       e.code = std::make_error_code(std::errc::not_supported);
-      return std::move(e.because("controller ", controller, " is not in the cgroup2 hierarchy at ",
-                                 Where(root.value().get()).view()));
+      return e.because("controller ", controller, " is not in the cgroup2 hierarchy at ",
+                       Where(root.value().get()).view());
     }
   }
   if (read_file(fd, "cgroup.controllers", text) == 0 && !has_word(text, controller)) {
     int parent = ::openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     UniqueFd owner = UniqueFd::adopt(parent);  // owns: just opened (or -1: owns nothing)
     e.code = std::make_error_code(std::errc::not_supported);
-    return std::move(e.because("controller ", controller, " is not enabled in ",
-                               Where(parent, "cgroup.subtree_control").view()));
+    return e.because("controller ", controller, " is not enabled in ",
+                     Where(parent, "cgroup.subtree_control").view());
   }
   return e;
 }

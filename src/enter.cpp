@@ -57,7 +57,7 @@ long thread_count() noexcept {
 error explain_user_einval(const NsFd& ns) noexcept {
   auto same = ns.is_current();
   error e = errno_error(EINVAL, "setns");
-  if (same && same.value()) {
+  if (same && same.assume_value()) {
     e = nsfun_error(errc::own_user_namespace, "setns");
   } else if (thread_count() > 1) {
     e = nsfun_error(errc::threaded_user_namespace, "setns");

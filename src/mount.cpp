@@ -348,23 +348,26 @@ error explain_pivot_einval(error e, const char* new_root) noexcept {
   if (!all || !mine || !root) {
     return e;
   }
+  // All three checked: assume_value() does not throw (value() could, in a noexcept function).
+  const std::vector<MountInfo>& table = all.assume_value();
+  const MountInfo& own = mine.assume_value();
+  const MountInfo& root_mount = root.assume_value();
   auto find = [&](int id) -> const MountInfo* {
-    for (const auto& m : all.value()) {
+    for (const auto& m : table) {
       if (m.mount_id == id) {
         return &m;
       }
     }
     return nullptr;
   };
-  if (mine.value().shared != 0) {
-    return std::move(e).because("mount ", mine.value().mount_point, " is shared");
+  if (own.shared != 0) {
+    return std::move(e).because("mount ", own.mount_point, " is shared");
   }
-  if (const MountInfo* parent = find(mine.value().parent_id);
-      parent != nullptr && parent->shared != 0) {
+  if (const MountInfo* parent = find(own.parent_id); parent != nullptr && parent->shared != 0) {
     return std::move(e).because("parent mount ", parent->mount_point, " is shared");
   }
-  if (const MountInfo* parent = find(root.value().parent_id);
-      parent != nullptr && parent->mount_id != root.value().mount_id && parent->shared != 0) {
+  if (const MountInfo* parent = find(root_mount.parent_id);
+      parent != nullptr && parent->mount_id != root_mount.mount_id && parent->shared != 0) {
     return std::move(e).because("parent mount ", parent->mount_point, " of / is shared");
   }
   return e;
@@ -380,7 +383,7 @@ result<void> pivot_root_into(const char* new_root) noexcept {
   UniqueFd root = UniqueFd::adopt(raw);  // owns: just opened
   // pivot_root says EINVAL for half a dozen reasons; name the most common one.
   auto mounted = is_mount_point(new_root);
-  if (mounted && !mounted.value()) {
+  if (mounted && !mounted.assume_value()) {
     return errno_error(EINVAL, "pivot_root").on(new_root).because("new root is not a mount point");
   }
   raw = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -397,7 +400,7 @@ result<void> pivot_root_into(const char* new_root) noexcept {
     int err = errno;
     (void)!::fchdir(old_cwd.get());
     error e = errno_error(err, "pivot_root").on(new_root);
-    return err == EINVAL ? explain_pivot_einval(std::move(e), new_root) : e;
+    return err == EINVAL ? explain_pivot_einval(e, new_root) : e;
   }
   if (::umount2(".", MNT_DETACH) < 0) {
     return sys::last_error("umount old root").on("on ", new_root);

@@ -371,9 +371,10 @@ result<std::string> resolve(const CommandSpec& c,
                               : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   while (true) {
     std::size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + program;
+    std::string candidate(dirs.substr(0, colon));
+    if (!candidate.empty()) {
+      candidate += '/';
+      candidate += program;
       if (executable(root + candidate)) {
         return candidate;
       }

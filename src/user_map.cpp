@@ -271,6 +271,7 @@ result<void> run_map_helper(const char* helper, pid_t pid, const IdMap& map) noe
       args.push_back(std::to_string(r.count));
     }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
       argv.push_back(a.data());
     }

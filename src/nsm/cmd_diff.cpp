@@ -39,6 +39,7 @@ void run(const Options& o) {
   const nsfun::ProcEntry pa = read_side(o.a);
   const nsfun::ProcEntry pb = read_side(o.b);
   std::vector<nsfun::NsDiffEntry> entries;
+  entries.reserve(nsfun::all_ns_links.size());
   for (nsfun::NsLink l : nsfun::all_ns_links) {
     entries.push_back({l, pa.ns(l, 0), pb.ns(l, 0)});  // dev 0: only the inodes are compared
   }
