@@ -64,10 +64,11 @@ void report(const char* what, const error& e);
 }  // namespace nsfun::net::test
 
 /// In a child: binds `var` to the value of a result, or prints the error and fails.
+/// `var` may be a declaration (`auto link`), so it cannot be put in parentheses (the NOLINT).
 #define NET_TRY(var, expr)                                                     \
   auto NSFUN_CONCAT(net_r_, __LINE__) = (expr);                                \
   if (!NSFUN_CONCAT(net_r_, __LINE__)) {                                       \
     ::nsfun::net::test::report(#expr, NSFUN_CONCAT(net_r_, __LINE__).error()); \
     return __LINE__ % 250 + 1;                                                 \
   }                                                                            \
-  var = std::move(NSFUN_CONCAT(net_r_, __LINE__)).value()
+  var = std::move(NSFUN_CONCAT(net_r_, __LINE__)).value()  // NOLINT(bugprone-macro-parentheses)

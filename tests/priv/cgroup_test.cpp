@@ -150,7 +150,7 @@ void remove_tree(const std::string& dir) {
     }
     ::closedir(d);
     for (const auto& s : subs) {
-      remove_tree(dir + "/" + s);
+      remove_tree(std::string(dir).append("/").append(s));
     }
   }
   std::ofstream(dir + "/cgroup.kill") << "1";

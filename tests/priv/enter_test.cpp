@@ -344,6 +344,7 @@ TEST_SUITE("scoped_enter") {
       auto home = NsFd::current(NsType::net);
       std::atomic<int> failures{0};
       std::vector<std::thread> pool;
+      pool.reserve(static_cast<std::size_t>(threads));
       for (int i = 0; i < threads; ++i) {
         pool.emplace_back([&, i] {
           for (int r = 0; r < rounds; ++r) {

@@ -207,6 +207,7 @@ class Deferred {
  public:
   explicit Deferred(const std::vector<std::string>& argv) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
     }

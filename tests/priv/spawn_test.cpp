@@ -202,7 +202,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("only fds 0 1 2 reach the program") {
-    int leaky = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+    int leaky = ::open("/dev/null", O_RDONLY);  // NOLINT(android-cloexec-open): leaked on purpose
     REQUIRE(leaky >= 0);
     auto ls = run(Command("/bin/ls").arg("/proc/self/fd"));
     ::close(leaky);
@@ -424,7 +424,7 @@ TEST_SUITE("spawn") {
   TEST_CASE("die_with_parent kills the child when its parent dies") {
     NSFUN_CHECK_CHILD([] {
       int p[2];
-      NSFUN_EXPECT(::pipe(p) == 0);
+      NSFUN_EXPECT(::pipe2(p, O_CLOEXEC) == 0);
       pid_t middle = ::fork();
       if (middle == 0) {
         auto c = nsfun::spawn(Command("/bin/sleep").arg("100").die_with_parent());

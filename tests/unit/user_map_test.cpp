@@ -87,7 +87,11 @@ TEST_SUITE("user_map") {
         {"0:1000:1,1:x:5", R"(id map "0:1000:1,1:x:5": outside is not a number in "1:x:5")"},
         {"0 1000 1\n1 100000\n", R"(id map "0 1000 1\n1 100000": missing count in "1 100000")"},
     };
-    for (auto [text, expected] : cases) {
+    // No structured binding: REQUIRE_MESSAGE captures `text` in a lambda, which clang 14 (the
+    // clang-tidy run) refuses for a binding.
+    for (const auto& c : cases) {
+      const char* text = c.first;
+      const char* expected = c.second;
       auto r = IdMap::parse(text);
       REQUIRE_MESSAGE(!r, text);
       CHECK(r.error() == nsfun::errc::invalid_id_map);
@@ -120,7 +124,9 @@ TEST_SUITE("user_map") {
          "outside ids end beyond 32 bits (4294967290 + 10 > 4294967295) in range "
          "1:4294967290:10"},
     };
-    for (auto [text, reason] : cases) {
+    for (const auto& c : cases) {  // no structured binding, as above
+      const char* text = c.first;
+      const char* reason = c.second;
       auto r = IdMap::parse(text);
       REQUIRE_MESSAGE(!r, text);
       CHECK(r.error() == nsfun::errc::invalid_id_map);
