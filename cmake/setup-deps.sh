@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake make pkg-config clang-format
+  g++ cmake make pkg-config clang-format clang-tidy
   # library dependencies
   libboost-dev libfmt-dev libmnl-dev libnftables-dev
   # the BPF task iterator: compiled by clang, its light skeleton made by bpftool
