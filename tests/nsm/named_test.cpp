@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -30,11 +28,11 @@
 namespace {
 
 using nsfun::NsType;
+using nsfun::test::read_text;
 
 using nsm_test::nsm;
 using nsm_test::nsm_err;
 using nsm_test::nsm_out;
-using nsm_test::slurp;
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -53,7 +51,7 @@ std::string link_text(const std::string& pin) {
 }
 
 pid_t holder_of(const std::string& name) {
-  auto j = nlohmann::json::parse(slurp("/run/nsm/" + name + "/meta.json"), nullptr, false);
+  auto j = nlohmann::json::parse(read_text("/run/nsm/" + name + "/meta.json"), nullptr, false);
   if (j.is_discarded() || !j.contains("holder") || !j["holder"].is_number_integer()) {
     return 0;
   }
@@ -74,7 +72,7 @@ bool reaped(pid_t pid) {
 
 // No trace of nsm or of the set's ip netns entry in our mount table.
 bool mounts_clean(const std::string& name) {
-  const std::string mi = slurp("/proc/self/mountinfo");
+  const std::string mi = read_text("/proc/self/mountinfo");
   return mi.find(" /run/nsm") == std::string::npos &&
          mi.find(" /run/netns/" + name + " ") == std::string::npos;
 }
@@ -415,8 +413,8 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(b.create("--type uts,ipc"));
       NSFUN_EXPECT(a.holder.pid > 0);
       // ordered_json like `doc`: comparing the two kinds of json is ambiguous to clang 14.
-      const auto meta_a = nlohmann::ordered_json::parse(slurp(a.dir() + "/meta.json"));
-      const auto meta_b = nlohmann::ordered_json::parse(slurp(b.dir() + "/meta.json"));
+      const auto meta_a = nlohmann::ordered_json::parse(read_text(a.dir() + "/meta.json"));
+      const auto meta_b = nlohmann::ordered_json::parse(read_text(b.dir() + "/meta.json"));
 
       // Text: the namespace table, a blank line, the title, then one row per set, by name.
       auto text = nsm_out("list");
@@ -502,7 +500,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(prepare() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,net,uts"));
-      const auto meta = nlohmann::json::parse(slurp(s.dir() + "/meta.json"));
+      const auto meta = nlohmann::json::parse(read_text(s.dir() + "/meta.json"));
       auto r = nsm_out("inspect -J " + s.name);
       NSFUN_EXPECT(r.status == 0);
       const auto j = nlohmann::json::parse(r.out);

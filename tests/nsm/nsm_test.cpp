@@ -7,7 +7,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -34,27 +33,15 @@ namespace {
 
 using nlohmann::json;
 using nsfun::NsType;
+using nsfun::test::link_ino;
+using nsfun::test::read_text;
 
 using nsm_test::nsm;
 using nsm_test::nsm_err;
 using nsm_test::nsm_out;
-using nsm_test::slurp;
 
 std::size_t lines(const std::string& s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-// The inode behind /proc/PID/ns/LINK, 0 if it cannot be read.
-std::uint64_t link_ino(pid_t pid, std::string_view link) {
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/" + std::string(link);
-  char buf[64] = {};
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
-  if (n <= 0) {
-    return 0;
-  }
-  std::string s(buf, static_cast<std::size_t>(n));
-  std::size_t open = s.find('[');
-  return open == std::string::npos ? 0 : std::stoull(s.substr(open + 1));
 }
 
 const bool can_isolate = nsfun::test::can_unshare({NsType::uts, NsType::ipc, NsType::net});
@@ -76,8 +63,7 @@ struct Sleeper {
         "120",
         14);
     for (int i = 0; i < 200; ++i) {
-      std::ifstream in("/proc/" + std::to_string(pid()) + "/cmdline");
-      std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string got = read_text("/proc/" + std::to_string(pid()) + "/cmdline");
       if (got.rfind(want, 0) == 0) {
         break;
       }
@@ -162,7 +148,7 @@ nsfun::test::CommandResult run_as_nobody(const std::string& command) {
     std::fclose(f);
     return res.status;
   });
-  r.out = slurp(out);
+  r.out = read_text(out);
   ::unlink(out.c_str());
   return r;
 }
@@ -192,7 +178,7 @@ struct Family {
     for (int i = 0; i < 500 && sleeper == 0; ++i) {
       std::ifstream in(children);
       pid_t kid = 0;
-      if (in >> kid && slurp("/proc/" + std::to_string(kid) + "/cmdline").rfind(want, 0) == 0 &&
+      if (in >> kid && read_text("/proc/" + std::to_string(kid) + "/cmdline").rfind(want, 0) == 0 &&
           link_ino(kid, "uts") != link_ino(sh.pid(), "uts") &&
           link_ino(kid, "ipc") != link_ino(sh.pid(), "ipc")) {
         sleeper = kid;

@@ -13,7 +13,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -71,11 +70,6 @@ bool can_cgroup2() {
   return ok;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 bool exists(const std::string& path) {
   struct stat st {};
 
@@ -84,24 +78,11 @@ bool exists(const std::string& path) {
 
 // The words of a host root cgroup file ("cgroup.controllers"); empty when unreadable.
 std::vector<std::string> host_root_words(const char* file) {
-  std::vector<std::string> out;
   auto mp = nsfun::cgroup2_mount();
   if (!mp) {
-    return out;
+    return {};
   }
-  std::string text = read_text(mp.value() + "/" + file);
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t s = text.find_first_not_of(" \n", i);
-    if (s == std::string::npos) {
-      break;
-    }
-    std::size_t e = text.find_first_of(" \n", s);
-    e = e == std::string::npos ? text.size() : e;
-    out.push_back(text.substr(s, e - s));
-    i = e;
-  }
-  return out;
+  return t::split_words(t::read_text(mp.value() + "/" + file));
 }
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
@@ -155,7 +136,8 @@ void remove_tree(const std::string& dir) {
   }
   std::ofstream(dir + "/cgroup.kill") << "1";
   for (int i = 0;
-       i < 200 && read_text(dir + "/cgroup.events").find("populated 1") != std::string::npos; ++i) {
+       i < 200 && t::read_text(dir + "/cgroup.events").find("populated 1") != std::string::npos;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::rmdir(dir.c_str());
@@ -201,7 +183,7 @@ bool killed_by_sigkill(pid_t pid) {
 
 // The cgroup v2 path of a process from /proc/PID/cgroup ("0::/a/b" -> "/a/b").
 std::string v2_path_of(pid_t pid) {
-  std::string text = read_text("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string text = t::read_text("/proc/" + std::to_string(pid) + "/cgroup");
   std::size_t at = text.find("0::");
   if (at == std::string::npos) {
     return {};

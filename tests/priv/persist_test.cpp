@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -63,11 +62,6 @@ std::vector<std::string> dir_entries(const std::string& path) {
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -235,7 +229,7 @@ TEST_SUITE("persist") {
       auto r = nsfun::pin(net.value(), path.c_str());
       NSFUN_EXPECT(!r);
       NSFUN_EXPECT(r.error() == std::errc::file_exists);
-      NSFUN_EXPECT(read_file(path) == "keep me\n");
+      NSFUN_EXPECT(t::read_text(path) == "keep me\n");
       NSFUN_EXPECT(!is_mount_point(path));
       auto open = nsfun::NsFd::open_path(path.c_str());
       NSFUN_EXPECT(!open);
@@ -781,17 +775,17 @@ TEST_SUITE("persist") {
                    fmt::format("net:[{}]\n", ns.value().identity().ino()));
       NSFUN_EXPECT(output_of(nsfun::Command("ls").arg("/sys/class/net").netns(name)) == "lo\n");
       // … while the caller keeps its own /etc, /sys and mount table.
-      NSFUN_EXPECT(read_file("/etc/resolv.conf") == "nameserver 192.0.2.1\n");
+      NSFUN_EXPECT(t::read_text("/etc/resolv.conf") == "nameserver 192.0.2.1\n");
       NSFUN_EXPECT(dir_entries("/sys/class/net") != std::vector<std::string>{"lo"});
       NSFUN_EXPECT(mount_lines("/etc").size() == 1);
       // Nothing goes back even from a shared / with keep_propagation (this namespace's mounts are
       // made shared among themselves only: it was made private from the host's first).
       NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) == 0);
-      const std::string mounts = read_file("/proc/self/mountinfo");
+      const std::string mounts = t::read_text("/proc/self/mountinfo");
       NSFUN_EXPECT(
           output_of(nsfun::Command("cat").arg("/etc/resolv.conf").netns(name).keep_propagation()) ==
           "nameserver 192.0.2.53\n");
-      NSFUN_EXPECT(read_file("/proc/self/mountinfo") == mounts);
+      NSFUN_EXPECT(t::read_text("/proc/self/mountinfo") == mounts);
       // ip netns exec agrees.
       if (t::have_program("ip")) {
         auto ip = t::run("ip netns exec " + name + " cat /etc/resolv.conf");

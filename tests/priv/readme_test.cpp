@@ -3,8 +3,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -32,8 +30,7 @@ nsfun::result<void> readme_example() {
 
 // The fenced block of README.md's "Error handling" section that shows rendered errors.
 std::string readme_error_block() {
-  std::ifstream in(NSFUN_README);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = nsfun::test::read_text(NSFUN_README);
   std::size_t section = text.find("## Error handling");
   std::size_t start = text.find("```text\n", section);
   std::size_t end = text.find("```", start + 8);

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <future>
 #include <map>
@@ -60,25 +59,14 @@ using nsfun::ProcScan;
 using nsfun::ProcScanOptions;
 using nsfun::Snapshot;
 using nsfun::SnapshotOptions;
+using nsfun::test::link_ino;
 
 namespace {
 
 constexpr const char* no_admin = "needs CAP_SYS_ADMIN";
 
-// The inode a /proc/PID/ns (or /proc/PID/task/TID/ns) link names; 0 when it cannot be read.
-std::uint64_t link_ino(const std::string& dir, std::string_view link) {
-  std::string path = dir + "/ns/" + std::string(link);
-  char buf[64] = {};
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
-  if (n <= 0) {
-    return 0;
-  }
-  const char* open = std::strchr(buf, '[');
-  return open == nullptr ? 0 : std::strtoull(open + 1, nullptr, 10);
-}
-
 std::uint64_t ns_ino(pid_t pid, NsLink l) {
-  return link_ino("/proc/" + std::to_string(pid), nsfun::name(l));
+  return link_ino(pid, nsfun::name(l));
 }
 
 std::uint64_t ns_ino(pid_t pid, NsType t) {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands.
+// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands,
+// reading /proc links and files.
 
 #include "test_support.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -149,6 +152,45 @@ bool have_program(const char* prog) {
 std::string unique_name(const char* prefix) {
   static std::atomic<int> counter{0};
   return std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+std::string ns_link_text(const std::string& dir, std::string_view link) {
+  std::string path = dir + "/ns/";
+  path += link;
+  char buf[64];  // "time_for_children:[4026531834]" and the like
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::uint64_t link_ino(const std::string& dir, std::string_view link) {
+  const std::string text = ns_link_text(dir, link);
+  const std::size_t open = text.find('[');
+  return open == std::string::npos ? 0 : std::strtoull(text.c_str() + open + 1, nullptr, 10);
+}
+
+std::uint64_t link_ino(pid_t pid, std::string_view link) {
+  return link_ino("/proc/" + std::to_string(pid), link);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = text.find_first_not_of(" \t\n", i);
+    if (start == std::string_view::npos) {
+      break;
+    }
+    std::size_t end = text.find_first_of(" \t\n", start);
+    end = end == std::string_view::npos ? text.size() : end;
+    out.emplace_back(text.substr(start, end - start));
+    i = end;
+  }
+  return out;
 }
 
 }  // namespace nsfun::test

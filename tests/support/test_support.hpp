@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands.
+// nsfun tests – helpers: forked children, capability probes, skips, fd counting, commands,
+// reading /proc links and files.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -55,6 +59,24 @@ bool have_program(const char* prog);
 
 /// A name unique to this process and call: "nsfun-test-<pid>-<n>".
 std::string unique_name(const char* prefix = "nsfun-test-");
+
+/// What readlink(2) says of `dir`/ns/`link`, e.g. "net:[4026531840]". `dir` is /proc/PID,
+/// /proc/PID/task/TID or /proc/thread-self; `link` a name under ns/ ("net", "pid_for_children").
+/// Empty when the link cannot be read. The tests' own reading, independent of nsfun's.
+std::string ns_link_text(const std::string& dir, std::string_view link);
+
+/// The inode number in ns_link_text(dir, link) ("net:[4026531840]" -> 4026531840); 0 when the
+/// link cannot be read.
+std::uint64_t link_ino(const std::string& dir, std::string_view link);
+
+/// The same for /proc/`pid`/ns/`link`.
+std::uint64_t link_ino(pid_t pid, std::string_view link);
+
+/// The whole file; empty when it cannot be read.
+std::string read_text(const std::string& path);
+
+/// The words of `text`, split at spaces, tabs and newlines: "a b\nc\n" -> {"a", "b", "c"}.
+std::vector<std::string> split_words(std::string_view text);
 
 }  // namespace nsfun::test
 

@@ -22,18 +22,6 @@
 using nsfun::NsFd;
 using nsfun::NsType;
 
-namespace {
-
-// What readlink(2) says of /proc/<pid>/ns/<name>: "net:[4026531833]".
-std::string readlink_ns(const std::string& who, std::string_view name) {
-  std::string path = "/proc/" + who + "/ns/" + std::string(name);
-  char buf[128];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-}
-
-}  // namespace
-
 TEST_SUITE("ns_fd") {
   TEST_CASE("current opens every type and matches the proc link") {
     std::size_t before = nsfun::test::open_fd_count();
@@ -41,7 +29,8 @@ TEST_SUITE("ns_fd") {
       auto ns = NsFd::current(l);
       REQUIRE(ns);
       CHECK(ns.value().type() == nsfun::type_of(l));
-      CHECK(fmt::format("{}", ns.value()) == readlink_ns("thread-self", nsfun::name(l)));
+      CHECK(fmt::format("{}", ns.value()) ==
+            nsfun::test::ns_link_text("/proc/thread-self", nsfun::name(l)));
       CHECK((::fcntl(ns.value().get(), F_GETFD) & FD_CLOEXEC) != 0);
       auto current = ns.value().is_current();
       REQUIRE(current);

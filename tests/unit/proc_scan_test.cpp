@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -25,19 +24,9 @@
 
 using nsfun::NsLink;
 using nsfun::NsType;
+using nsfun::test::link_ino;
 
 namespace {
-
-std::uint64_t link_ino(pid_t pid, std::string_view name) {
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/" + std::string(name);
-  char buf[64];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
-  if (n <= 0) {
-    return 0;
-  }
-  std::string s(buf, static_cast<std::size_t>(n));
-  return std::stoull(s.substr(s.find('[') + 1));
-}
 
 const nsfun::ProcEntry* find_pid(const nsfun::ProcScan& scan, pid_t pid) {
   for (const auto& p : scan.procs) {
