@@ -39,9 +39,9 @@ if(_nsfun_bpf)
     OUTPUT "${_gen}/task_ns.bpf.o"
     COMMAND "${CMAKE_COMMAND}" -E make_directory "${_gen}"
     COMMAND "${NSFUN_CLANG}" -g -O2 -target bpf -Wall -Werror
-            -I "${_src}" -I "${NSFUN_LIBBPF_INCLUDE_DIR}" -idirafter "${_arch_include}"
+            -I "${_src}" -I "${PROJECT_SOURCE_DIR}/include" -I "${NSFUN_LIBBPF_INCLUDE_DIR}" -idirafter "${_arch_include}"
             -c "${_src}/task_ns.bpf.c" -o "${_gen}/task_ns.bpf.o"
-    DEPENDS "${_src}/task_ns.bpf.c" "${_src}/task_ns_record.h"
+    DEPENDS "${_src}/task_ns.bpf.c" "${PROJECT_SOURCE_DIR}/include/nsfun/detail/task_ns_record.h"
     COMMENT "BPF: task_ns.bpf.o"
     VERBATIM)
   add_custom_command(

@@ -11,8 +11,8 @@
 
 #include <nsfun/acquire.hpp>
 
-#include "come_back.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/come_back.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -27,7 +27,7 @@ NsLink new_ns_link(NsType t) noexcept {
 // unshare, then an fd for each new namespace; on whichever thread runs it.
 result<NsFdSet> make_here(NsTypeSet types) noexcept {
   if (::unshare(types.clone_flags()) < 0) {
-    return sys::last_error("unshare").on(sys::TypeNames(types).view());
+    return detail::sys::last_error("unshare").on(detail::sys::TypeNames(types).view());
   }
   NsFdSet made;
   for (NsType t : types) {
@@ -49,19 +49,19 @@ result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
   int ready[2];
   int hold[2];
   if (::pipe2(ready, O_CLOEXEC) < 0) {
-    return sys::last_error("pipe2").with_context("acquire ", sys::TypeNames(types).view());
+    return detail::sys::last_error("pipe2").with_context("acquire ", detail::sys::TypeNames(types).view());
   }
   UniqueFd ready_r = UniqueFd::adopt(ready[0]);  // owns: just made
   UniqueFd ready_w = UniqueFd::adopt(ready[1]);  // owns: just made
   if (::pipe2(hold, O_CLOEXEC) < 0) {
-    return sys::last_error("pipe2").with_context("acquire ", sys::TypeNames(types).view());
+    return detail::sys::last_error("pipe2").with_context("acquire ", detail::sys::TypeNames(types).view());
   }
   UniqueFd hold_r = UniqueFd::adopt(hold[0]);  // owns: just made
   UniqueFd hold_w = UniqueFd::adopt(hold[1]);  // owns: just made
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    return sys::last_error("fork").with_context("acquire ", sys::TypeNames(types).view());
+    return detail::sys::last_error("fork").with_context("acquire ", detail::sys::TypeNames(types).view());
   }
   if (pid == 0) {
     // Child of a possibly multithreaded parent: async-signal-safe calls only, then _exit.
@@ -81,17 +81,17 @@ result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
   hold_r.reset();
   result<NsFdSet> out = NsFdSet{};
   int err = 0;
-  if (!sys::read_full(ready_r.get(), &err, sizeof(err))) {
+  if (!detail::sys::read_full(ready_r.get(), &err, sizeof(err))) {
     out = nsfun_error(errc::child_failed, "acquire")
-              .on(sys::TypeNames(types).view())
+              .on(detail::sys::TypeNames(types).view())
               .because("the child that unshares died before it reported");
   } else if (err != 0) {
-    out = errno_error(err, "unshare").on(sys::TypeNames(types).view());
+    out = errno_error(err, "unshare").on(detail::sys::TypeNames(types).view());
   } else {
     for (NsType t : types) {
       auto ns = NsFd::open(pid, new_ns_link(t));
       if (!ns) {
-        out = ns.assume_error().with_context("acquire ", sys::TypeNames(types).view());
+        out = ns.assume_error().with_context("acquire ", detail::sys::TypeNames(types).view());
         break;
       }
       out.value().insert(std::move(ns).value());
@@ -114,7 +114,7 @@ result<NsFdSet> acquire(NsTypeSet types) noexcept {
   // processes once that init exits: without a process to keep, there is nothing to hand back.
   if (types.contains(NsType::pid)) {
     return nsfun_error(errc::pid_namespace_needs_process, "acquire")
-        .on(sys::TypeNames(types).view());
+        .on(detail::sys::TypeNames(types).view());
   }
   if (types.contains(NsType::user)) {
     return acquire_in_child(types);

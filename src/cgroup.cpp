@@ -25,8 +25,8 @@
 #include <nsfun/cgroup.hpp>
 #include <nsfun/mount.hpp>
 
-#include "proc_util.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -85,7 +85,7 @@ class Where {
     if (dirfd < 0) {
       add("empty CgroupDir");
     } else {
-      sys::PathBuf link;
+      detail::sys::PathBuf link;
       link.add("/proc/self/fd/").add(long{dirfd});
       ssize_t n = ::readlink(link.c_str(), buf_, sizeof(buf_));
       if (n > 0) {
@@ -202,26 +202,26 @@ int write_file(int dirfd, const char* name, std::string_view text, bool& opened)
 result<UniqueFd> hierarchy_root(int fd) noexcept {
   int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (dup < 0) {
-    return sys::last_error("dup").on(Where(fd).view());
+    return detail::sys::last_error("dup").on(Where(fd).view());
   }
   UniqueFd cur = UniqueFd::adopt(dup);  // owns: just made
 
   struct stat here {};
 
   if (::fstat(cur.get(), &here) < 0) {
-    return sys::last_error("stat").on(Where(fd).view());
+    return detail::sys::last_error("stat").on(Where(fd).view());
   }
   for (int i = 0; i < 64; ++i) {
     int up = ::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (up < 0) {
-      return sys::last_error("open cgroup").on(Where(cur.get(), "..").view());
+      return detail::sys::last_error("open cgroup").on(Where(cur.get(), "..").view());
     }
     UniqueFd parent = UniqueFd::adopt(up);  // owns: just opened
 
     struct stat st {};
 
     if (::fstat(up, &st) < 0) {
-      return sys::last_error("stat").on(Where(up).view());
+      return detail::sys::last_error("stat").on(Where(up).view());
     }
     if (st.st_dev != here.st_dev || !is_cgroup2(up) ||
         (st.st_ino == here.st_ino && st.st_dev == here.st_dev)) {
@@ -292,7 +292,7 @@ long now_ms() noexcept {
 result<void> wait_unpopulated(int dirfd, long timeout_ms) noexcept {
   int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("read cgroup file").on(Where(dirfd, "cgroup.events").view());
+    return detail::sys::last_error("read cgroup file").on(Where(dirfd, "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   const long deadline = now_ms() + timeout_ms;
@@ -373,7 +373,7 @@ result<void> remove_descendants(int dirfd, int depth) noexcept {
   std::vector<std::string> names;
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return sys::last_error("open cgroup").on(Where(dirfd).view());
+    return detail::sys::last_error("open cgroup").on(Where(dirfd).view());
   }
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
@@ -402,7 +402,7 @@ result<void> remove_descendants(int dirfd, int depth) noexcept {
     NSFUN_TRYV(remove_descendants(child, depth + 1));
     c.reset();
     if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
-      return sys::last_error("remove cgroup").on(Where(dirfd, n).view());
+      return detail::sys::last_error("remove cgroup").on(Where(dirfd, n).view());
     }
   }
   return success();
@@ -491,7 +491,7 @@ result<std::string> cgroup2_mount() noexcept {
 result<CgroupDir> CgroupDir::open(const char* path) noexcept {
   int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return sys::last_error("open cgroup").on(path);
+    return detail::sys::last_error("open cgroup").on(path);
   }
   UniqueFd dir = UniqueFd::adopt(fd);  // owns: just opened
   if (!is_cgroup2(fd)) {
@@ -522,12 +522,12 @@ result<CgroupDir> CgroupDir::create(const CgroupDir& parent, std::string_view na
   NSFUN_TRY(auto parent_fd, parent.fd_.clone());
   // EEXIST is an error, not an invitation: an existing cgroup belongs to someone else.
   if (::mkdirat(parent_fd.get(), owned_name.c_str(), 0755) < 0) {
-    return sys::last_error("create cgroup").on(Where(parent_fd.get(), name).view());
+    return detail::sys::last_error("create cgroup").on(Where(parent_fd.get(), name).view());
   }
   int fd = ::openat(parent_fd.get(), owned_name.c_str(),
                     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    error e = sys::last_error("open cgroup").on(Where(parent_fd.get(), name).view());
+    error e = detail::sys::last_error("open cgroup").on(Where(parent_fd.get(), name).view());
     ::unlinkat(parent_fd.get(), owned_name.c_str(), AT_REMOVEDIR);
     return e;
   }
@@ -576,7 +576,7 @@ result<void> CgroupDir::remove() noexcept {
   // moving itself out, say) and the destructor tries once more.
   int fd = ::openat(fd_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
+    return detail::sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   if (read_populated(fd) != 0) {
@@ -592,7 +592,7 @@ result<void> CgroupDir::remove() noexcept {
   events.reset();
   NSFUN_TRYV(remove_descendants(fd_.get(), 0));
   if (::unlinkat(parent_.get(), name_.c_str(), AT_REMOVEDIR) < 0) {
-    return sys::last_error("remove cgroup").on(Where(fd_.get()).view());
+    return detail::sys::last_error("remove cgroup").on(Where(fd_.get()).view());
   }
   fd_.reset();
   parent_.reset();
@@ -601,12 +601,12 @@ result<void> CgroupDir::remove() noexcept {
 }
 
 result<std::string> CgroupDir::path() const noexcept {
-  sys::PathBuf link;
+  detail::sys::PathBuf link;
   link.add("/proc/self/fd/").add(long{fd_.get()});
   char buf[4096];
   ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf));
   if (n < 0) {
-    return sys::last_error("readlink").on(link.c_str());
+    return detail::sys::last_error("readlink").on(link.c_str());
   }
   try {
     return std::string(buf, static_cast<std::size_t>(n));
@@ -678,7 +678,7 @@ result<void> CgroupDir::set(std::string_view key, std::string_view value) const 
   if (!name_problem(key).empty()) {
     return invalid_name_error("write cgroup file", key);
   }
-  sys::PathBuf name;
+  detail::sys::PathBuf name;
   name.add(key);
   bool opened = false;
   int err = write_file(fd_.get(), name.c_str(), value, opened);
@@ -696,7 +696,7 @@ result<std::string> CgroupDir::get(std::string_view key) const noexcept {
   if (!name_problem(key).empty()) {
     return invalid_name_error("read cgroup file", key);
   }
-  sys::PathBuf name;
+  detail::sys::PathBuf name;
   name.add(key);
   std::string text;
   if (int err = read_file(fd_.get(), name.c_str(), text); err != 0) {
@@ -727,7 +727,7 @@ result<void> CgroupDir::attach(pid_t pid) const noexcept {
 result<bool> CgroupDir::populated() const noexcept {
   int fd = ::openat(fd_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
+    return detail::sys::last_error("read cgroup file").on(Where(fd_.get(), "cgroup.events").view());
   }
   UniqueFd events = UniqueFd::adopt(fd);  // owns: just opened
   int populated = read_populated(fd);

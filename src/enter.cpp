@@ -13,8 +13,8 @@
 #include <nsfun/enter.hpp>
 #include <nsfun/pidfd.hpp>
 
-#include "come_back.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/come_back.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -28,7 +28,7 @@ error& on_ns(error& e, const NsFd& ns) noexcept {
 // "pid 42 (net,uts)": the process of a pidfd and the types asked for; the pid from fdinfo.
 error on_pidfd(error e, FdRef pidfd, NsTypeSet types) noexcept {
   auto pid = pidfd_pid(pidfd);
-  sys::TypeNames text(types);
+  detail::sys::TypeNames text(types);
   if (pid) {
     return std::move(e).on("pid ", pid.value(), " (", text.view(), ")");
   }
@@ -69,7 +69,7 @@ error explain_user_einval(const NsFd& ns) noexcept {
 // cwd, umask) with other threads (fs/namespace.c: mntns_install); every pthread does.
 result<void> unshare_fs() noexcept {
   if (::unshare(CLONE_FS) < 0) {
-    return sys::last_error("unshare CLONE_FS");
+    return detail::sys::last_error("unshare CLONE_FS");
   }
   return success();
 }
@@ -81,7 +81,7 @@ result<void> unshare(NsTypeSet types) noexcept {
     return nsfun_error(errc::empty_namespace_type_list, "unshare");
   }
   if (::unshare(types.clone_flags()) < 0) {
-    return sys::last_error("unshare").on(sys::TypeNames(types).view());
+    return detail::sys::last_error("unshare").on(detail::sys::TypeNames(types).view());
   }
   return success();
 }
@@ -205,12 +205,12 @@ result<void> ScopedEnter::restore() noexcept {
     NsFd ns = saved_.take(t);
     // Keep going after a failure: put back as much as possible, report the first problem.
     if (::setns(ns.get(), clone_flag(t)) < 0 && first) {
-      error e = sys::last_error("setns (restore)");
+      error e = detail::sys::last_error("setns (restore)");
       first = on_ns(e, ns);
     }
     if (t == NsType::mnt && cwd_) {
       if (::fchdir(cwd_.get()) < 0 && first) {
-        first = sys::last_error("fchdir (restore)");
+        first = detail::sys::last_error("fchdir (restore)");
       }
       cwd_.reset();
     }

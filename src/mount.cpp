@@ -17,8 +17,8 @@
 #include <nsfun/mount.hpp>
 #include <nsfun/unique_fd.hpp>
 
-#include "proc_util.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -228,7 +228,7 @@ result<MountInfo> mount_of(const char* path) noexcept {
   struct statx stx {};
 
   if (::statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) < 0) {
-    return sys::last_error("statx").on(path);
+    return detail::sys::last_error("statx").on(path);
   }
   // COMPAT(linux < 5.8): no mount id in statx; the baseline is 5.8.
   if ((stx.stx_mask & STATX_MNT_ID) == 0) {
@@ -250,7 +250,7 @@ result<bool> is_mount_point(const char* path) noexcept {
   struct statx stx {};
 
   if (::statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) < 0) {
-    return sys::last_error("statx").on(path);
+    return detail::sys::last_error("statx").on(path);
   }
   // COMPAT(linux < 5.8): no STATX_ATTR_MOUNT_ROOT; the baseline is 5.8.
   if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0) {
@@ -268,7 +268,7 @@ result<Propagation> propagation_of(const char* path) noexcept {
 
 result<void> mount_proc(const char* target) noexcept {
   if (::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-    return sys::last_error("mount").on("proc on ", target);
+    return detail::sys::last_error("mount").on("proc on ", target);
   }
   return success();
 }
@@ -279,7 +279,7 @@ result<void> bind(const char* source, const char* target, bool recursive) noexce
     flags |= MS_REC;
   }
   if (::mount(source, target, "none", flags, nullptr) < 0) {
-    return sys::last_error(recursive ? "mount --rbind" : "mount --bind").on(source, " on ", target);
+    return detail::sys::last_error(recursive ? "mount --rbind" : "mount --bind").on(source, " on ", target);
   }
   return success();
 }
@@ -288,7 +288,7 @@ result<void> remount_readonly(const char* target) noexcept {
   struct statvfs st {};
 
   if (::statvfs(target, &st) < 0) {
-    return sys::last_error("statvfs").on(target);
+    return detail::sys::last_error("statvfs").on(target);
   }
   // A bind remount replaces every per-mount flag it is given: pass the current ones back, or a
   // nosuid mount would silently lose nosuid (and in a user namespace, where such flags are
@@ -308,7 +308,7 @@ result<void> remount_readonly(const char* target) noexcept {
     flags |= MS_NOSYMFOLLOW;
   }
   if (::mount("none", target, nullptr, flags, nullptr) < 0) {
-    return sys::last_error("mount -o remount,bind,ro").on(target);
+    return detail::sys::last_error("mount -o remount,bind,ro").on(target);
   }
   return success();
 }
@@ -319,7 +319,7 @@ result<void> set_propagation(const char* target, Propagation p, bool recursive) 
     flags |= MS_REC;
   }
   if (::mount("none", target, nullptr, flags, nullptr) < 0) {
-    return sys::last_error(propagation_step(p, recursive)).on(target);
+    return detail::sys::last_error(propagation_step(p, recursive)).on(target);
   }
   return success();
 }
@@ -330,7 +330,7 @@ result<void> unmount(const char* target, bool detach) noexcept {
     flags |= MNT_DETACH;
   }
   if (::umount2(target, flags) < 0) {
-    return sys::last_error(detach ? "umount --lazy" : "umount").on(target);
+    return detail::sys::last_error(detach ? "umount --lazy" : "umount").on(target);
   }
   return success();
 }
@@ -378,7 +378,7 @@ error explain_pivot_einval(error e, const char* new_root) noexcept {
 result<void> pivot_root_into(const char* new_root) noexcept {
   int raw = ::open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) {
-    return sys::last_error("open new root").on(new_root);
+    return detail::sys::last_error("open new root").on(new_root);
   }
   UniqueFd root = UniqueFd::adopt(raw);  // owns: just opened
   // pivot_root says EINVAL for half a dozen reasons; name the most common one.
@@ -388,11 +388,11 @@ result<void> pivot_root_into(const char* new_root) noexcept {
   }
   raw = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) {
-    return sys::last_error("open working directory").on(".");
+    return detail::sys::last_error("open working directory").on(".");
   }
   UniqueFd old_cwd = UniqueFd::adopt(raw);  // owns: just opened
   if (::fchdir(root.get()) < 0) {
-    return sys::last_error("chdir").on(new_root);
+    return detail::sys::last_error("chdir").on(new_root);
   }
   // With new_root == put_old, the old root ends up mounted on top of the new one, at ".", from
   // where it can be detached without needing a directory for it inside the new root.
@@ -403,10 +403,10 @@ result<void> pivot_root_into(const char* new_root) noexcept {
     return err == EINVAL ? explain_pivot_einval(e, new_root) : e;
   }
   if (::umount2(".", MNT_DETACH) < 0) {
-    return sys::last_error("umount old root").on("on ", new_root);
+    return detail::sys::last_error("umount old root").on("on ", new_root);
   }
   if (::chdir("/") < 0) {
-    return sys::last_error("chdir").on("/");
+    return detail::sys::last_error("chdir").on("/");
   }
   return success();
 }

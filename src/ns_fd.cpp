@@ -13,7 +13,7 @@
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/pidfd.hpp>
 
-#include "sys.hpp"
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -31,7 +31,7 @@ std::uint64_t read_ns_id(int fd) noexcept {
     return 0;
   }
   std::uint64_t id = 0;
-  if (::ioctl(fd, sys::ns_get_id, &id) == 0) {
+  if (::ioctl(fd, detail::sys::ns_get_id, &id) == 0) {
     have_ns_get_id.store(1, std::memory_order_relaxed);
     return id;
   }
@@ -46,7 +46,7 @@ std::uint64_t read_ns_id(int fd) noexcept {
 // zombie, which has no namespaces left), or a type this kernel does not have. The error names
 // the path.
 error diagnose_enoent(const char* path, std::string_view link_name) noexcept {
-  sys::PathBuf self;
+  detail::sys::PathBuf self;
   self.add("/proc/self/ns/").add(link_name);
   if (::access("/proc/self/ns", F_OK) != 0) {
     return nsfun_error(errc::proc_not_mounted, "open").on(path);
@@ -92,12 +92,12 @@ result<T> named(result<T>&& r, const A&... object) noexcept {
 
 result<NsFd> NsFd::adopt(UniqueFd fd, std::optional<NsType> expected) noexcept {
   const int n = fd.get();
-  int flag = ::ioctl(n, sys::ns_get_nstype);
+  int flag = ::ioctl(n, detail::sys::ns_get_nstype);
   if (flag < 0) {
     if (errno == ENOTTY || errno == EINVAL) {
       return nsfun_error(errc::not_a_namespace, "NS_GET_NSTYPE").on("fd ", n);
     }
-    return sys::last_error("NS_GET_NSTYPE").on("fd ", n);
+    return detail::sys::last_error("NS_GET_NSTYPE").on("fd ", n);
   }
   std::optional<NsType> type = ns_type_from_clone_flag(flag);
   if (!type) {
@@ -114,14 +114,14 @@ result<NsFd> NsFd::adopt(UniqueFd fd, std::optional<NsType> expected) noexcept {
   struct stat st {};
 
   if (::fstat(n, &st) < 0) {
-    return sys::last_error("fstat").on("fd ", n);
+    return detail::sys::last_error("fstat").on("fd ", n);
   }
   Namespace ns(*type, st.st_dev, st.st_ino, read_ns_id(fd.get()));
   return NsFd(std::move(fd), ns);
 }
 
 result<NsFd> NsFd::open(pid_t pid, NsLink l) noexcept {
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/").add(pid).add("/ns/").add(name(l));
   if (pid <= 0) {
     return errno_error(ESRCH, "open").on(path.c_str()).because("no process has pid ", pid);
@@ -139,7 +139,7 @@ result<NsFd> NsFd::open(pid_t pid, NsType t) noexcept {
 
 result<NsFd> NsFd::current(NsLink l) noexcept {
   // thread-self, not self: setns and unshare act per thread.
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/thread-self/ns/").add(name(l));
   int fd = ::open(path.c_str(), open_flags);
   if (fd < 0) {
@@ -158,7 +158,7 @@ result<NsFd> NsFd::open_path(const char* path, std::optional<NsType> expected) n
   struct stat st {};
 
   if (::stat(path, &st) < 0) {
-    return sys::last_error("stat").on(path);
+    return detail::sys::last_error("stat").on(path);
   }
   if (!S_ISREG(st.st_mode)) {
     return nsfun_error(errc::not_a_namespace, "stat")
@@ -168,7 +168,7 @@ result<NsFd> NsFd::open_path(const char* path, std::optional<NsType> expected) n
   }
   int fd = ::open(path, open_flags | O_NONBLOCK);
   if (fd < 0) {
-    return sys::last_error("open").on(path);
+    return detail::sys::last_error("open").on(path);
   }
   return named(adopt(UniqueFd::adopt(fd), expected), path);  // owns: just opened
 }
@@ -176,14 +176,14 @@ result<NsFd> NsFd::open_path(const char* path, std::optional<NsType> expected) n
 result<NsFd> NsFd::open_pidfd(FdRef pidfd, NsLink l) noexcept {
   if (have_pidfd_ns_ioctl.load(std::memory_order_relaxed) != 0) {
     const auto i = static_cast<std::size_t>(l);
-    int fd = ::ioctl(pidfd.get(), sys::pidfd_get_ns_ioctl[i], 0);
+    int fd = ::ioctl(pidfd.get(), detail::sys::pidfd_get_ns_ioctl[i], 0);
     if (fd >= 0) {
       have_pidfd_ns_ioctl.store(1, std::memory_order_relaxed);
       // owns: the ioctl returns a new fd
       return named(adopt(UniqueFd::adopt(fd), type_of(l)), "pidfd ", pidfd.get());
     }
     if (errno != ENOTTY && errno != EINVAL) {
-      return sys::last_error(pidfd_ioctl_name[i]).on("pidfd ", pidfd.get());
+      return detail::sys::last_error(pidfd_ioctl_name[i]).on("pidfd ", pidfd.get());
     }
     // COMPAT(linux < 6.11): no PIDFD_GET_*_NAMESPACE; go through /proc below.
     have_pidfd_ns_ioctl.store(0, std::memory_order_relaxed);
@@ -193,7 +193,7 @@ result<NsFd> NsFd::open_pidfd(FdRef pidfd, NsLink l) noexcept {
   // The pid may have been reused between reading it and opening /proc/<pid>: the pidfd still
   // referring to a live process proves the namespace is that process's.
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0U) < 0) {
-    return sys::last_error("pidfd_send_signal").on("pidfd ", pidfd.get(), " (pid ", pid, ")");
+    return detail::sys::last_error("pidfd_send_signal").on("pidfd ", pidfd.get(), " (pid ", pid, ")");
   }
   return ns;
 }
@@ -207,12 +207,12 @@ result<NsFd> NsFd::clone() const noexcept {
 }
 
 result<NsFd> NsFd::parent() const noexcept {
-  int fd = ::ioctl(fd_.get(), sys::ns_get_parent);
+  int fd = ::ioctl(fd_.get(), detail::sys::ns_get_parent);
   if (fd < 0) {
     if (errno == EPERM) {
       return detail::on_namespace(nsfun_error(errc::no_parent, "NS_GET_PARENT"), ns_);
     }
-    return detail::on_namespace(sys::last_error("NS_GET_PARENT"), ns_);
+    return detail::on_namespace(detail::sys::last_error("NS_GET_PARENT"), ns_);
   }
   auto r = adopt(UniqueFd::adopt(fd), type());  // owns: the ioctl returns a new fd
   if (!r) {
@@ -222,9 +222,9 @@ result<NsFd> NsFd::parent() const noexcept {
 }
 
 result<NsFd> NsFd::owner() const noexcept {
-  int fd = ::ioctl(fd_.get(), sys::ns_get_userns);
+  int fd = ::ioctl(fd_.get(), detail::sys::ns_get_userns);
   if (fd < 0) {
-    return detail::on_namespace(sys::last_error("NS_GET_USERNS"), ns_);
+    return detail::on_namespace(detail::sys::last_error("NS_GET_USERNS"), ns_);
   }
   auto r = adopt(UniqueFd::adopt(fd), NsType::user);  // owns: the ioctl returns a new fd
   if (!r) {
@@ -239,20 +239,20 @@ result<uid_t> NsFd::owner_uid() const noexcept {
         .because("expected user, got ", name(type()));
   }
   uid_t uid = 0;
-  if (::ioctl(fd_.get(), sys::ns_get_owner_uid, &uid) < 0) {
-    return detail::on_namespace(sys::last_error("NS_GET_OWNER_UID"), ns_);
+  if (::ioctl(fd_.get(), detail::sys::ns_get_owner_uid, &uid) < 0) {
+    return detail::on_namespace(detail::sys::last_error("NS_GET_OWNER_UID"), ns_);
   }
   return uid;
 }
 
 result<bool> NsFd::is_current() const noexcept {
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/thread-self/ns/").add(name(type()));
 
   struct stat st {};
 
   if (::stat(path.c_str(), &st) < 0) {
-    return sys::last_error("stat").on(path.c_str());
+    return detail::sys::last_error("stat").on(path.c_str());
   }
   return st.st_ino == ns_.ino() && st.st_dev == ns_.dev();
 }

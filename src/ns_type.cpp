@@ -11,7 +11,7 @@
 namespace nsfun {
 
 // The header spells the CLONE_NEW* values out (it includes no kernel header); they must be the
-// kernel's. CLONE_NEWTIME is missing from older glibc, hence sys::clone_newtime.
+// kernel's. CLONE_NEWTIME is missing from older glibc, hence detail::sys::clone_newtime.
 static_assert(clone_flag(NsType::user) == CLONE_NEWUSER);
 static_assert(clone_flag(NsType::mnt) == CLONE_NEWNS);
 static_assert(clone_flag(NsType::uts) == CLONE_NEWUTS);

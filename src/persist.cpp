@@ -12,7 +12,7 @@
 #include <nsfun/acquire.hpp>
 #include <nsfun/persist.hpp>
 
-#include "sys.hpp"
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -22,11 +22,11 @@ result<void> pin(const NsFd& ns, const char* path) noexcept {
   }
   int fd = ::open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0);
   if (fd < 0) {
-    return sys::last_error("create pin file").on(path);
+    return detail::sys::last_error("create pin file").on(path);
   }
   ::close(fd);
   // The magic link /proc/self/fd/N resolves to the nsfs file itself, which is what gets bound.
-  sys::PathBuf source;
+  detail::sys::PathBuf source;
   source.add("/proc/self/fd/").add(ns.get());
   if (::mount(source.c_str(), path, "none", MS_BIND, nullptr) < 0) {
     int err = errno;
@@ -40,10 +40,10 @@ result<void> pin(const NsFd& ns, const char* path) noexcept {
 result<void> unpin(const char* path) noexcept {
   // EINVAL: not a mount point (already unmounted, or never pinned): still remove the file.
   if (::umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL) {
-    return sys::last_error("umount").on(path);
+    return detail::sys::last_error("umount").on(path);
   }
   if (::unlink(path) < 0) {
-    return sys::last_error("remove pin file").on(path);
+    return detail::sys::last_error("remove pin file").on(path);
   }
   return success();
 }
@@ -59,7 +59,7 @@ namespace {
 
 result<void> ensure_run_dir() noexcept {
   if (::mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
-    return sys::last_error("mkdir").on(run_dir);
+    return detail::sys::last_error("mkdir").on(run_dir);
   }
   // As iproute2 does: make the directory a shared mount (binding it onto itself first when it
   // is not a mount point), so that pins made later propagate to every mount namespace that has
@@ -67,17 +67,17 @@ result<void> ensure_run_dir() noexcept {
   bool bound = false;
   while (::mount("", run_dir, "none", MS_SHARED | MS_REC, nullptr) < 0) {
     if (errno != EINVAL || bound) {
-      return sys::last_error("mount --make-shared").on(run_dir);
+      return detail::sys::last_error("mount --make-shared").on(run_dir);
     }
     if (::mount(run_dir, run_dir, "none", MS_BIND | MS_REC, nullptr) < 0) {
-      return sys::last_error("mount --bind").on(run_dir, " onto itself");
+      return detail::sys::last_error("mount --bind").on(run_dir, " onto itself");
     }
     bound = true;
   }
   return success();
 }
 
-result<sys::PathBuf> path_of(std::string_view name) noexcept {
+result<detail::sys::PathBuf> path_of(std::string_view name) noexcept {
   if (!is_valid_ns_name(name)) {
     // Quoted up to 64 bytes, and never past a NUL.
     std::string_view shown = name.substr(0, std::min<std::size_t>(64, name.find('\0')));
@@ -89,7 +89,7 @@ result<sys::PathBuf> path_of(std::string_view name) noexcept {
                  : name.find('/') != name.npos ? "contains '/'"
                                                : "contains a NUL byte");
   }
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add(run_dir).add("/").add(name);
   return path;
 }
@@ -131,7 +131,7 @@ result<std::vector<std::string>> list() noexcept {
     if (errno == ENOENT) {
       return names;
     }
-    return sys::last_error("opendir").on(run_dir);
+    return detail::sys::last_error("opendir").on(run_dir);
   }
   try {
     while (const dirent* e = ::readdir(dir)) {

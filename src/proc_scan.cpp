@@ -37,10 +37,10 @@
 
 #include <nsfun/proc_scan.hpp>
 
-#include "proc_util.hpp"
-#include "scan_internal.hpp"
-#include "sys.hpp"
-#include "task_iter.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/scan_internal.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/detail/task_iter.hpp>
 
 namespace nsfun {
 

@@ -11,9 +11,9 @@
 
 #include <nsfun/snapshot.hpp>
 
-#include "proc_util.hpp"
-#include "scan_internal.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/scan_internal.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -112,13 +112,13 @@ void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids) {
   }
   if (hierarchy) {
     if (s.ns.type() == NsType::pid || s.ns.type() == NsType::user) {
-      s.parent = related_ino(fd, sys::ns_get_parent);
+      s.parent = related_ino(fd, detail::sys::ns_get_parent);
     }
-    s.owner = related_ino(fd, sys::ns_get_userns);
+    s.owner = related_ino(fd, detail::sys::ns_get_userns);
   }
   if (ids) {
     std::uint64_t id = 0;
-    if (::ioctl(fd, sys::ns_get_id, &id) == 0) {
+    if (::ioctl(fd, detail::sys::ns_get_id, &id) == 0) {
       s.ns = Namespace(s.ns.type(), s.ns.dev(), s.ns.ino(), id);
     }
   }

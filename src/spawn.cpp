@@ -35,8 +35,8 @@
 #include <nsfun/persist.hpp>
 #include <nsfun/spawn.hpp>
 
-#include "sys.hpp"
-#include "time_ns_text.hpp"
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/detail/time_ns_text.hpp>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
 
@@ -270,7 +270,7 @@ template <class... A>
   if (!p.offsets.empty()) {
     // Offsets can be written only before any process is in the namespace: unshare makes it the
     // namespace of our children and of our next execve, and nobody is in it yet.
-    if (::unshare(sys::clone_newtime) < 0) {
+    if (::unshare(detail::sys::clone_newtime) < 0) {
       child_fail(p, step_time_unshare);
     }
     int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
@@ -472,7 +472,7 @@ result<void> prepare_netns(const CommandSpec& c, Plan& p) {
     if (errno == ENOENT) {
       return success();  // no overrides
     }
-    return sys::last_error("open").on(dir);
+    return detail::sys::last_error("open").on(dir);
   }
   while (const dirent* e = ::readdir(d.get())) {
     std::string_view name = e->d_name;
@@ -536,7 +536,7 @@ result<void> prepare(const CommandSpec& c, Plan& p) {
     struct stat st {};
 
     if (::stat(c.rootfs->c_str(), &st) < 0) {
-      return sys::last_error("check rootfs").on(*c.rootfs);
+      return detail::sys::last_error("check rootfs").on(*c.rootfs);
     }
     if (!S_ISDIR(st.st_mode)) {
       return errno_error(ENOTDIR, "check rootfs").on(*c.rootfs);
@@ -595,12 +595,12 @@ result<Child> spawn(const Command& cmd) noexcept {
   int sync[2];
   int err[2];
   if (::pipe2(sync, O_CLOEXEC) < 0) {
-    return sys::last_error("pipe2");
+    return detail::sys::last_error("pipe2");
   }
   UniqueFd sync_r = UniqueFd::adopt(sync[0]);  // owns: just made
   UniqueFd sync_w = UniqueFd::adopt(sync[1]);  // owns: just made
   if (::pipe2(err, O_CLOEXEC) < 0) {
-    return sys::last_error("pipe2");
+    return detail::sys::last_error("pipe2");
   }
   UniqueFd err_r = UniqueFd::adopt(err[0]);  // owns: just made
   UniqueFd err_w = UniqueFd::adopt(err[1]);  // owns: just made
@@ -643,11 +643,11 @@ result<Child> spawn(const Command& cmd) noexcept {
     NSFUN_TRYV(c.map->apply(child.pid_));
   }
   if (::write(sync_w.get(), "g", 1) != 1) {
-    return sys::last_error("wake child").on("pid ", child.pid_);
+    return detail::sys::last_error("wake child").on("pid ", child.pid_);
   }
   sync_w.reset();
   Report report;
-  if (sys::read_full(err_r.get(), &report, sizeof(report))) {
+  if (detail::sys::read_full(err_r.get(), &report, sizeof(report))) {
     (void)child.wait();
     std::string_view what =
         report.step >= 0 && report.step < step_count ? step_names[report.step] : "spawn";
@@ -716,7 +716,7 @@ result<ExitStatus> Child::wait() noexcept {
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0) {
     if (errno != EINTR) {
-      return sys::last_error("waitid").on("pid ", pid_);
+      return detail::sys::last_error("waitid").on("pid ", pid_);
     }
   }
   reaped_ = true;
@@ -727,7 +727,7 @@ result<std::optional<ExitStatus>> Child::try_wait() noexcept {
   NSFUN_TRYV(usable(ECHILD, "waitid"));
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) < 0) {
-    return sys::last_error("waitid").on("pid ", pid_);
+    return detail::sys::last_error("waitid").on("pid ", pid_);
   }
   if (info.si_pid == 0) {
     return std::optional<ExitStatus>();
@@ -741,9 +741,9 @@ result<void> Child::signal(int sig) noexcept {
   if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0U) < 0) {
     const char* abbrev = ::sigabbrev_np(sig);
     if (abbrev != nullptr) {
-      return sys::last_error("pidfd_send_signal").on("SIG", abbrev, " to pid ", pid_);
+      return detail::sys::last_error("pidfd_send_signal").on("SIG", abbrev, " to pid ", pid_);
     }
-    return sys::last_error("pidfd_send_signal").on("signal ", sig, " to pid ", pid_);
+    return detail::sys::last_error("pidfd_send_signal").on("signal ", sig, " to pid ", pid_);
   }
   return success();
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // nsfun – reads the BPF task iterator into a table the scanner can look pids up in.
 
-#include "task_iter.hpp"
+#include <nsfun/detail/task_iter.hpp>
 
 #include <algorithm>
 #include <cerrno>

@@ -15,10 +15,10 @@
 
 #include <nsfun/time_ns.hpp>
 
-#include "come_back.hpp"
-#include "proc_util.hpp"
-#include "sys.hpp"
-#include "time_ns_text.hpp"
+#include <nsfun/detail/come_back.hpp>
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/detail/time_ns_text.hpp>
 
 namespace nsfun {
 
@@ -118,7 +118,7 @@ class OffsetsText {
     add("s");
   }
 
-  char buf_[256];  // a path from sys::PathBuf is short here: /proc/TID/timens_offsets
+  char buf_[256];  // a path from detail::sys::PathBuf is short here: /proc/TID/timens_offsets
   std::size_t len_ = 0;
 };
 
@@ -175,7 +175,7 @@ result<void> write_offsets(const char* path, const TimeOffsets& offsets) noexcep
       buf, static_cast<std::size_t>(put_offsets(buf, buf + sizeof(buf), offsets) - buf));
   int fd = ::open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    return sys::last_error("open").on(path);
+    return detail::sys::last_error("open").on(path);
   }
   UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
   // One write: the kernel applies all the lines of a write, or none.
@@ -236,7 +236,7 @@ bool parse_offset_line(std::string_view line, TimeOffsets& out) {
 }  // namespace
 
 result<void> set_time_offsets(pid_t pid, const TimeOffsets& offsets) noexcept {
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/").add(long{pid}).add("/timens_offsets");
   return write_offsets(path.c_str(), offsets);
 }
@@ -250,8 +250,8 @@ result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept {
   // A thread of our own: unshare(CLONE_NEWTIME) changes only its time_for_children, which no
   // process ever enters before the fd is handed back, so the offsets can still be written.
   return detail::run_on_thread([&]() -> result<TimeNs> {
-    if (::unshare(sys::clone_newtime) < 0) {
-      return sys::last_error("unshare").on("time");
+    if (::unshare(detail::sys::clone_newtime) < 0) {
+      return detail::sys::last_error("unshare").on("time");
     }
     NSFUN_TRYV(set_time_offsets(offsets));
     NSFUN_TRY(NsFd ns, NsFd::current(NsLink::time_for_children));
@@ -260,7 +260,7 @@ result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept {
 }
 
 result<TimeOffsets> time_offsets(pid_t pid) noexcept {
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/").add(long{pid}).add("/timens_offsets");
   try {
     std::string text;

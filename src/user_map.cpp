@@ -13,8 +13,8 @@
 
 #include <nsfun/user_map.hpp>
 
-#include "proc_util.hpp"
-#include "sys.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -241,7 +241,7 @@ void split(std::string_view s, std::string_view seps, F&& fn) {
 
 // Writes `text` to /proc/PID/FILE in one write(), as the kernel requires for a map.
 result<void> write_proc(pid_t pid, const char* file, const std::string& text) noexcept {
-  sys::PathBuf path;
+  detail::sys::PathBuf path;
   path.add("/proc/").add(pid).add("/").add(file);
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
@@ -278,7 +278,7 @@ result<void> run_map_helper(const char* helper, pid_t pid, const IdMap& map) noe
     argv.push_back(nullptr);
     pid_t child = ::fork();
     if (child < 0) {
-      return sys::last_error("fork").on(helper);
+      return detail::sys::last_error("fork").on(helper);
     }
     if (child == 0) {
       ::execvp(helper, argv.data());
@@ -287,7 +287,7 @@ result<void> run_map_helper(const char* helper, pid_t pid, const IdMap& map) noe
     int status = 0;
     while (::waitpid(child, &status, 0) < 0) {
       if (errno != EINTR) {
-        return sys::last_error("waitpid").on(helper, " (pid ", child, ")");
+        return detail::sys::last_error("waitpid").on(helper, " (pid ", child, ")");
       }
     }
     if (WIFSIGNALED(status)) {
@@ -548,7 +548,7 @@ result<UserMap> UserMap::read(pid_t pid) noexcept {
   try {
     UserMap m;
     for (auto [file, map] : {std::pair{"uid_map", &m.uid}, std::pair{"gid_map", &m.gid}}) {
-      sys::PathBuf path;
+      detail::sys::PathBuf path;
       path.add("/proc/").add(pid).add("/").add(file);
       std::string text;
       if (int err = detail::read_at(AT_FDCWD, path.c_str(), text)) {
@@ -559,7 +559,7 @@ result<UserMap> UserMap::read(pid_t pid) noexcept {
       }
       NSFUN_TRY(*map, with_context(IdMap::parse(text), "read ", path.c_str()));
     }
-    sys::PathBuf path;
+    detail::sys::PathBuf path;
     path.add("/proc/").add(pid).add("/setgroups");
     std::string sg;
     if (detail::read_at(AT_FDCWD, path.c_str(), sg) == 0) {

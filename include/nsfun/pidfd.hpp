@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/unique_fd.hpp>
 
 namespace nsfun {
@@ -20,3 +21,7 @@ namespace nsfun {
 [[nodiscard]] result<pid_t> pidfd_pid(FdRef pidfd) noexcept;
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/pidfd.ipp>
+#endif

@@ -4,6 +4,7 @@
 
 #include <cassert>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 
 namespace nsfun {
@@ -78,3 +79,7 @@ class UniqueFd {
 };
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/unique_fd.ipp>
+#endif

@@ -19,7 +19,7 @@
 #include <bpf/bpf_helpers.h>
 // clang-format on
 
-#include "task_ns_record.h"
+#include <nsfun/detail/task_ns_record.h>
 
 #define NSFUN_CORE __attribute__((preserve_access_index))
 

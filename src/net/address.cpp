@@ -11,7 +11,7 @@
 
 #include <nsfun/net/address.hpp>
 
-#include "nl.hpp"
+#include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net {
 

@@ -6,7 +6,7 @@
 
 #include <nsfun/net/bridge.hpp>
 
-#include "nl.hpp"
+#include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net::bridge {
 

@@ -8,7 +8,7 @@
 
 #include <nsfun/net/route.hpp>
 
-#include "nl.hpp"
+#include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net {
 

@@ -12,7 +12,7 @@
 #include <nsfun/enter.hpp>
 #include <nsfun/net/rtnl.hpp>
 
-#include "nl.hpp"
+#include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net {
 

@@ -9,7 +9,7 @@
 
 #include <nsfun/net/veth.hpp>
 
-#include "nl.hpp"
+#include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net {
 

@@ -45,7 +45,7 @@
 #include <nsfun/snapshot.hpp>
 #include <nsfun/unique_fd.hpp>
 
-#include "task_iter.hpp"
+#include <nsfun/detail/task_iter.hpp>
 #include "test_support.hpp"
 
 using nsfun::Namespace;

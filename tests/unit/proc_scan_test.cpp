@@ -18,8 +18,8 @@
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 
-#include "proc_util.hpp"
-#include "scan_internal.hpp"
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/scan_internal.hpp>
 #include "test_support.hpp"
 
 using nsfun::NsLink;

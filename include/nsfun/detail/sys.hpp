@@ -16,7 +16,7 @@
 #include <nsfun/error.hpp>
 #include <nsfun/ns_type.hpp>
 
-namespace nsfun::sys {
+namespace nsfun::detail::sys {
 
 // nsfs ioctls (linux/nsfs.h). NS_GET_ID is Linux 6.18+; the others are 4.9/4.11.
 inline constexpr unsigned long ns_get_userns = _IO(0xb7, 0x1);
@@ -119,4 +119,4 @@ inline bool read_full(int fd, void* buf, std::size_t len) noexcept {
   return true;
 }
 
-}  // namespace nsfun::sys
+}  // namespace nsfun::detail::sys

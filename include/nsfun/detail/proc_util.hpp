@@ -21,7 +21,7 @@
 
 #include <nsfun/unique_fd.hpp>
 
-#include "sys.hpp"
+#include <nsfun/detail/sys.hpp>
 
 namespace nsfun::detail {
 

@@ -8,7 +8,7 @@
 
 #include <sys/types.h>
 
-#include "bpf/task_ns_record.h"
+#include <nsfun/detail/task_ns_record.h>
 
 namespace nsfun::detail {
 
