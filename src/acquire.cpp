@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <nsfun/acquire.hpp>
-
 #include <nsfun/detail/come_back.hpp>
 #include <nsfun/detail/sys.hpp>
 
@@ -49,19 +48,22 @@ result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
   int ready[2];
   int hold[2];
   if (::pipe2(ready, O_CLOEXEC) < 0) {
-    return detail::sys::last_error("pipe2").with_context("acquire ", detail::sys::TypeNames(types).view());
+    return detail::sys::last_error("pipe2").with_context("acquire ",
+                                                         detail::sys::TypeNames(types).view());
   }
   UniqueFd ready_r = UniqueFd::adopt(ready[0]);  // owns: just made
   UniqueFd ready_w = UniqueFd::adopt(ready[1]);  // owns: just made
   if (::pipe2(hold, O_CLOEXEC) < 0) {
-    return detail::sys::last_error("pipe2").with_context("acquire ", detail::sys::TypeNames(types).view());
+    return detail::sys::last_error("pipe2").with_context("acquire ",
+                                                         detail::sys::TypeNames(types).view());
   }
   UniqueFd hold_r = UniqueFd::adopt(hold[0]);  // owns: just made
   UniqueFd hold_w = UniqueFd::adopt(hold[1]);  // owns: just made
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    return detail::sys::last_error("fork").with_context("acquire ", detail::sys::TypeNames(types).view());
+    return detail::sys::last_error("fork").with_context("acquire ",
+                                                        detail::sys::TypeNames(types).view());
   }
   if (pid == 0) {
     // Child of a possibly multithreaded parent: async-signal-safe calls only, then _exit.

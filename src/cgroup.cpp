@@ -23,10 +23,9 @@
 #include <unistd.h>
 
 #include <nsfun/cgroup.hpp>
-#include <nsfun/mount.hpp>
-
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/mount.hpp>
 
 namespace nsfun {
 

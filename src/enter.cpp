@@ -10,11 +10,10 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <nsfun/enter.hpp>
-#include <nsfun/pidfd.hpp>
-
 #include <nsfun/detail/come_back.hpp>
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/enter.hpp>
+#include <nsfun/pidfd.hpp>
 
 namespace nsfun {
 

@@ -14,11 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <nsfun/mount.hpp>
-#include <nsfun/unique_fd.hpp>
-
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/mount.hpp>
+#include <nsfun/unique_fd.hpp>
 
 namespace nsfun {
 
@@ -279,7 +278,8 @@ result<void> bind(const char* source, const char* target, bool recursive) noexce
     flags |= MS_REC;
   }
   if (::mount(source, target, "none", flags, nullptr) < 0) {
-    return detail::sys::last_error(recursive ? "mount --rbind" : "mount --bind").on(source, " on ", target);
+    return detail::sys::last_error(recursive ? "mount --rbind" : "mount --bind")
+        .on(source, " on ", target);
   }
   return success();
 }

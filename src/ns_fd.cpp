@@ -10,10 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nsfun/detail/sys.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/pidfd.hpp>
-
-#include <nsfun/detail/sys.hpp>
 
 namespace nsfun {
 
@@ -193,7 +192,8 @@ result<NsFd> NsFd::open_pidfd(FdRef pidfd, NsLink l) noexcept {
   // The pid may have been reused between reading it and opening /proc/<pid>: the pidfd still
   // referring to a live process proves the namespace is that process's.
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0U) < 0) {
-    return detail::sys::last_error("pidfd_send_signal").on("pidfd ", pidfd.get(), " (pid ", pid, ")");
+    return detail::sys::last_error("pidfd_send_signal")
+        .on("pidfd ", pidfd.get(), " (pid ", pid, ")");
   }
   return ns;
 }

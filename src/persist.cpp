@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include <nsfun/acquire.hpp>
-#include <nsfun/persist.hpp>
-
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/persist.hpp>
 
 namespace nsfun {
 

@@ -35,12 +35,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <nsfun/proc_scan.hpp>
-
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/scan_internal.hpp>
 #include <nsfun/detail/sys.hpp>
 #include <nsfun/detail/task_iter.hpp>
+#include <nsfun/proc_scan.hpp>
 
 namespace nsfun {
 

@@ -9,11 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nsfun/snapshot.hpp>
-
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/scan_internal.hpp>
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/snapshot.hpp>
 
 namespace nsfun {
 

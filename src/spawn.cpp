@@ -32,11 +32,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <nsfun/persist.hpp>
-#include <nsfun/spawn.hpp>
-
 #include <nsfun/detail/sys.hpp>
 #include <nsfun/detail/time_ns_text.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/spawn.hpp>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // nsfun – reads the BPF task iterator into a table the scanner can look pids up in.
 
-#include <nsfun/detail/task_iter.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -10,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <nsfun/detail/task_iter.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/unique_fd.hpp>
 

@@ -13,12 +13,11 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <nsfun/time_ns.hpp>
-
 #include <nsfun/detail/come_back.hpp>
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/sys.hpp>
 #include <nsfun/detail/time_ns_text.hpp>
+#include <nsfun/time_ns.hpp>
 
 namespace nsfun {
 

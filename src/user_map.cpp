@@ -11,10 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <nsfun/user_map.hpp>
-
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/user_map.hpp>
 
 namespace nsfun {
 

@@ -10,7 +10,6 @@
 #include <linux/rtnetlink.h>
 
 #include <nsfun/net/address.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net {

@@ -5,7 +5,6 @@
 #include <linux/rtnetlink.h>
 
 #include <nsfun/net/bridge.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
 
 namespace nsfun::net::bridge {

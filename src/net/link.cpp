@@ -9,9 +9,8 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
-#include <nsfun/net/link.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
+#include <nsfun/net/link.hpp>
 
 namespace nsfun::net {
 

@@ -6,9 +6,8 @@
 
 #include <linux/rtnetlink.h>
 
-#include <nsfun/net/route.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
+#include <nsfun/net/route.hpp>
 
 namespace nsfun::net {
 

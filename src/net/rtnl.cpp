@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include <nsfun/enter.hpp>
-#include <nsfun/net/rtnl.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
+#include <nsfun/net/rtnl.hpp>
 
 namespace nsfun::net {
 

@@ -7,9 +7,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#include <nsfun/net/veth.hpp>
-
 #include <nsfun/net/detail/nl.hpp>
+#include <nsfun/net/veth.hpp>
 
 namespace nsfun::net {
 

@@ -38,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include <nsfun/acquire.hpp>
+#include <nsfun/detail/task_iter.hpp>
 #include <nsfun/enter.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/persist.hpp>
@@ -45,7 +46,6 @@
 #include <nsfun/snapshot.hpp>
 #include <nsfun/unique_fd.hpp>
 
-#include <nsfun/detail/task_iter.hpp>
 #include "test_support.hpp"
 
 using nsfun::Namespace;

@@ -14,12 +14,12 @@
 
 #include <doctest/doctest.h>
 
+#include <nsfun/detail/proc_util.hpp>
+#include <nsfun/detail/scan_internal.hpp>
 #include <nsfun/format.hpp>
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
 
-#include <nsfun/detail/proc_util.hpp>
-#include <nsfun/detail/scan_internal.hpp>
 #include "test_support.hpp"
 
 using nsfun::NsLink;

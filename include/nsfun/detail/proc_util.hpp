@@ -19,9 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <nsfun/unique_fd.hpp>
-
 #include <nsfun/detail/sys.hpp>
+#include <nsfun/unique_fd.hpp>
 
 namespace nsfun::detail {
 
