@@ -3,7 +3,8 @@
 # does, from an install prefix (consumer.install, also find_package's components) and as a
 # subdirectory (consumer.subdir). Each configures and builds a small project with the parent
 # build's generator, compiler and build type. consumer.library_links_no_fmt checks that the
-# compiled libraries need no fmt of their own.
+# compiled libraries need no fmt of their own; consumer.header_only_macros that including nsfun
+# header-only defines no macro outside NSFUN_*.
 
 # Without pkg-config, consumer.install fails with a clear message rather than skip the nsfun.pc
 # check.
@@ -46,6 +47,15 @@ add_test(NAME consumer.subdir
     "-DNET=${_nsfun_consumer_net}"
     -P "${CMAKE_CURRENT_LIST_DIR}/run_subdir.cmake")
 
+add_test(NAME consumer.header_only_macros
+  COMMAND "${CMAKE_COMMAND}"
+    "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}"
+    "-DINCLUDES=$<JOIN:$<TARGET_PROPERTY:nsfun_header_only,INTERFACE_INCLUDE_DIRECTORIES>,|>"
+    "-DDEFINITIONS=$<JOIN:$<TARGET_PROPERTY:nsfun_header_only,INTERFACE_COMPILE_DEFINITIONS>,|>"
+    "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-macros"
+    "-DNET=${_nsfun_consumer_net}"
+    -P "${CMAKE_CURRENT_LIST_DIR}/run_macros.cmake")
+
 set(_nsfun_consumer_libraries "-DLIBRARY=$<TARGET_FILE:nsfun>")
 if(TARGET nsfun_net)
   list(APPEND _nsfun_consumer_libraries "-DLIBRARY_NET=$<TARGET_FILE:nsfun_net>")
@@ -55,4 +65,5 @@ add_test(NAME consumer.library_links_no_fmt
     -P "${CMAKE_CURRENT_LIST_DIR}/run_link_deps.cmake")
 
 set_tests_properties(consumer.install consumer.subdir PROPERTIES LABELS consumer TIMEOUT 600)
-set_tests_properties(consumer.library_links_no_fmt PROPERTIES LABELS consumer TIMEOUT 60)
+set_tests_properties(consumer.library_links_no_fmt consumer.header_only_macros
+  PROPERTIES LABELS consumer TIMEOUT 60)

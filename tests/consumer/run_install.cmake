@@ -5,7 +5,9 @@
 #     found: the core must not need them;
 #   - check find_package(nsfun)'s components in that state (tests/consumer/components);
 #   - with NET=ON, build and run it again with find_package(nsfun COMPONENTS net) and nsfun::net;
-#   - build the programs once more with the flags from nsfun.pc (and nsfun-net.pc).
+#   - build the programs once more with the flags from nsfun.pc (and nsfun-net.pc);
+#   - the core and net programs are also built against nsfun::header_only and
+#     nsfun::net_header_only, and once more header-only from the plain include path, no CMake.
 #
 #   cmake -DNSFUN_BINARY_DIR=... -DCONSUMER_SOURCE_DIR=... -DCOMPONENTS_SOURCE_DIR=...
 #         -DWORK_DIR=... -DGENERATOR=... -DCXX_COMPILER=... -DPKG_CONFIG=... -DNET=ON|OFF
@@ -132,9 +134,11 @@ endif()
 
 consumer_build_args(build_args)
 consumer_step(build COMMAND "${CMAKE_COMMAND}" --build "${build}" ${build_args})
-consumer_executable(program "${build}" consumer)
-consumer_step(run COMMAND "${program}" OUTPUT_VARIABLE output)
-consumer_check_output(run "${output}")
+foreach(name consumer consumer_header_only)
+  consumer_executable(program "${build}" ${name})
+  consumer_step(run-${name} COMMAND "${program}" OUTPUT_VARIABLE output)
+  consumer_check_output(run-${name} "${output}")
+endforeach()
 
 # 4. The components, still without libmnl and libnftables: asking for net looks for them and
 # fails cleanly, OPTIONAL_COMPONENTS net keeps the core, an unknown component is refused.
@@ -167,11 +171,13 @@ if(NET)
   consumer_step(configure-net COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}"
     -B "${build_net}" ${configure_args} -DNSFUN_CONSUMER_NET=ON)
   consumer_step(build-net COMMAND "${CMAKE_COMMAND}" --build "${build_net}" ${build_args})
-  consumer_executable(program "${build_net}" consumer_net)
-  consumer_step(run-net COMMAND "${program}" OUTPUT_VARIABLE output)
-  if(NOT output MATCHES "nsfun-net consumer ok")
-    message(FATAL_ERROR "consumer: the COMPONENTS net program printed '${output}'")
-  endif()
+  foreach(name consumer_net consumer_net_header_only)
+    consumer_executable(program "${build_net}" ${name})
+    consumer_step(run-${name} COMMAND "${program}" OUTPUT_VARIABLE output)
+    if(NOT output MATCHES "nsfun-net consumer ok")
+      message(FATAL_ERROR "consumer: the COMPONENTS net program ${name} printed '${output}'")
+    endif()
+  endforeach()
 endif()
 
 # 6. nsfun.pc: the same program built with `pkg-config --cflags --libs nsfun` alone.
@@ -190,7 +196,7 @@ endif()
 separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
 consumer_step(pkg-config-build
   COMMAND "${CXX_COMPILER}" ${sanitize_flags} "${CONSUMER_SOURCE_DIR}/main.cpp"
-    -o "${WORK_DIR}/consumer-pkg-config" ${pc_flags})
+    "${CONSUMER_SOURCE_DIR}/second.cpp" -o "${WORK_DIR}/consumer-pkg-config" ${pc_flags})
 # In case nsfun is a shared library.
 set(ENV{LD_LIBRARY_PATH} "${libdir}:$ENV{LD_LIBRARY_PATH}")
 consumer_step(pkg-config-run COMMAND "${WORK_DIR}/consumer-pkg-config" OUTPUT_VARIABLE output)
@@ -212,5 +218,25 @@ if(NET)
     COMMAND "${WORK_DIR}/consumer-pkg-config-net" OUTPUT_VARIABLE output)
   if(NOT output MATCHES "nsfun-net consumer ok")
     message(FATAL_ERROR "consumer: the nsfun-net.pc program printed '${output}'")
+  endif()
+endif()
+
+# 8. Header-only from a plain include path: no CMake, no pkg-config, no nsfun library; the
+# compiler is given the installed include directory, NSFUN_HEADER_ONLY, and the libraries nsfun
+# uses (fmt for the formatters; libmnl and libnftables for net).
+consumer_step(plain-build
+  COMMAND "${CXX_COMPILER}" -std=c++20 -DNSFUN_HEADER_ONLY -DNSFUN_CONSUMER_HEADER_ONLY
+    "-I${prefix}/include" "${CONSUMER_SOURCE_DIR}/main.cpp" "${CONSUMER_SOURCE_DIR}/second.cpp"
+    -o "${WORK_DIR}/consumer-plain" -lfmt -pthread)
+consumer_step(plain-run COMMAND "${WORK_DIR}/consumer-plain" OUTPUT_VARIABLE output)
+consumer_check_output(plain-run "${output}")
+if(NET)
+  consumer_step(plain-net-build
+    COMMAND "${CXX_COMPILER}" -std=c++20 -DNSFUN_HEADER_ONLY "-I${prefix}/include"
+      "${CONSUMER_SOURCE_DIR}/net_main.cpp" -o "${WORK_DIR}/consumer-plain-net"
+      -lmnl -lnftables -lfmt -pthread)
+  consumer_step(plain-net-run COMMAND "${WORK_DIR}/consumer-plain-net" OUTPUT_VARIABLE output)
+  if(NOT output MATCHES "nsfun-net consumer ok")
+    message(FATAL_ERROR "consumer: the plain header-only net program printed '${output}'")
   endif()
 endif()

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # ctest consumer.subdir: configure, build and run tests/consumer/subdir, which pulls nsfun in with
-# add_subdirectory(), in a fresh binary directory. With NET=ON (the parent build has the net
+# add_subdirectory(), in a fresh binary directory, and runs its program linked with nsfun::nsfun
+# and with nsfun::header_only. With NET=ON (the parent build has the net
 # component) the subproject builds it too and the consumer links nsfun::net as well.
 #
 #   cmake -DNSFUN_SOURCE_DIR=... -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=... -DGENERATOR=...
@@ -24,14 +25,18 @@ consumer_step(configure COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -
 consumer_build_args(build_args)
 consumer_step(build COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}" ${build_args})
 
-consumer_executable(program "${WORK_DIR}" consumer)
-consumer_step(run COMMAND "${program}" OUTPUT_VARIABLE output)
-consumer_check_output(run "${output}")
+foreach(name consumer consumer_header_only)
+  consumer_executable(program "${WORK_DIR}" ${name})
+  consumer_step(run-${name} COMMAND "${program}" OUTPUT_VARIABLE output)
+  consumer_check_output(run-${name} "${output}")
+endforeach()
 
 if(NET)
-  consumer_executable(program "${WORK_DIR}" consumer_net)
-  consumer_step(run-net COMMAND "${program}" OUTPUT_VARIABLE output)
-  if(NOT output MATCHES "nsfun-net consumer ok")
-    message(FATAL_ERROR "consumer: the nsfun::net program printed '${output}'")
-  endif()
+  foreach(name consumer_net consumer_net_header_only)
+    consumer_executable(program "${WORK_DIR}" ${name})
+    consumer_step(run-${name} COMMAND "${program}" OUTPUT_VARIABLE output)
+    if(NOT output MATCHES "nsfun-net consumer ok")
+      message(FATAL_ERROR "consumer: the ${name} program printed '${output}'")
+    endif()
+  endforeach()
 endif()

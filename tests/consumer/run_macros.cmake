@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# ctest consumer.header_only_macros: including nsfun header-only adds no macro a user could trip
+# on. The umbrella headers are preprocessed with NSFUN_HEADER_ONLY and -dD, which keeps each
+# #define in place between line markers that name its file:
+#   - a macro defined in one of nsfun's own files must be NSFUN_* (the include guards too);
+#   - a macro defined by libbpf's skeleton support (/usr/include/bpf/, pulled in by the BPF task
+#     iterator) must be #undef'd again by the end, include guards aside.
+#
+#   cmake -DCXX_COMPILER=... -DINCLUDES="dir|dir..." -DDEFINITIONS="def|def..." -DWORK_DIR=...
+#         -DNET=ON|OFF -P run_macros.cmake
+cmake_minimum_required(VERSION 3.21)
+foreach(var CXX_COMPILER INCLUDES WORK_DIR NET)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_macros.cmake needs -D${var}=...")
+  endif()
+endforeach()
+
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(source "${WORK_DIR}/macros.cpp")
+set(text "#include <nsfun/nsfun.hpp>\n")
+if(NET)
+  string(APPEND text "#include <nsfun/net/net.hpp>\n")
+endif()
+file(WRITE "${source}" "${text}")
+
+string(REPLACE "|" ";" includes "${INCLUDES}")
+string(REPLACE "|" ";" definitions "${DEFINITIONS}")
+set(args -std=c++20 -E -dD -DNSFUN_HEADER_ONLY)
+set(own_dirs)
+foreach(dir IN LISTS includes)
+  if(dir)
+    list(APPEND args "-I${dir}")
+    list(APPEND own_dirs "${dir}/nsfun/")
+  endif()
+endforeach()
+foreach(def IN LISTS definitions)
+  if(def AND NOT def STREQUAL "NSFUN_HEADER_ONLY")
+    list(APPEND args "-D${def}")
+  endif()
+endforeach()
+execute_process(COMMAND "${CXX_COMPILER}" ${args} "${source}"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer: preprocessing <nsfun/nsfun.hpp> header-only failed:\n${err}")
+endif()
+
+# Walk the output line by line: a line marker (# N "file" flags) sets the current file.
+string(REPLACE ";" "\\;" out "${out}")
+string(REPLACE "\n" ";" lines "${out}")
+set(file "")
+set(bad)
+set(bpf_defined)
+set(own_count 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "^# [0-9]+ \"([^\"]*)\"")
+    set(file "${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^#define ([A-Za-z_][A-Za-z0-9_]*)")
+    set(name "${CMAKE_MATCH_1}")
+    set(own FALSE)
+    foreach(dir IN LISTS own_dirs)
+      string(FIND "${file}" "${dir}" at)
+      if(at EQUAL 0)
+        set(own TRUE)
+      endif()
+    endforeach()
+    if(own)
+      math(EXPR own_count "${own_count} + 1")
+      if(NOT name MATCHES "^NSFUN_")
+        list(APPEND bad "${name} (${file})")
+      endif()
+    elseif(file MATCHES "^/usr/include/bpf/" AND NOT name MATCHES "^__")
+      list(APPEND bpf_defined "${name}")
+    endif()
+  elseif(line MATCHES "^#undef ([A-Za-z_][A-Za-z0-9_]*)")
+    list(REMOVE_ITEM bpf_defined "${CMAKE_MATCH_1}")
+  endif()
+endforeach()
+if(own_count EQUAL 0)
+  message(FATAL_ERROR "consumer: no #define seen in nsfun's headers (${own_dirs}): the check "
+    "does not see them")
+endif()
+if(bad)
+  list(JOIN bad "\n  " bad)
+  message(FATAL_ERROR "consumer: nsfun's headers define macros outside NSFUN_*:\n  ${bad}")
+endif()
+if(bpf_defined)
+  list(JOIN bpf_defined ", " bpf_defined)
+  message(FATAL_ERROR "consumer: macros from libbpf's headers outlive <nsfun/nsfun.hpp>: "
+    "${bpf_defined}")
+endif()
+message(STATUS "consumer: ${own_count} macros defined in nsfun's headers, all NSFUN_*")
