@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/unique_fd.hpp>
@@ -199,3 +200,7 @@ template <class F>
 }
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/enter.ipp>
+#endif

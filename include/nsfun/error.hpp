@@ -14,6 +14,8 @@
 
 #include <boost/outcome/std_result.hpp>
 
+#include <nsfun/config.hpp>
+
 namespace nsfun {
 
 /// Conditions nsfun reports that are not an errno value.
@@ -34,6 +36,8 @@ enum class errc {
   child_failed,       ///< a helper child process died without reporting a result
   namespace_not_new,  ///< a setting that applies inside a namespace the process neither makes
                       ///< nor joins (it would change the caller's own, e.g. the host's)
+  controller_not_available,  ///< a cgroup controller that is not in the cgroup2 hierarchy, or
+                             ///< that the parent cgroup does not enable for its children
 };
 
 /// The error category of nsfun::errc ("nsfun").
@@ -317,6 +321,21 @@ template <class T, class... A>
   return std::move(r);
 }
 
+/// The lazy form: `annotate(error&)` runs only on failure, for an annotation that costs work to
+/// find (a lookup of the name an error is about), and may set any part of the error (context,
+/// object, note): `with_context(rtnl.request(m.hdr(), "RTM_NEWLINK"), [&](error& e) { e.on(name);
+/// })`. A success passes through untouched.
+template <class T, class F>
+requires std::is_invocable_v<F&, error&>
+
+[[nodiscard]] result<T> with_context(result<T>&& r, F&& annotate) noexcept(
+    std::is_nothrow_invocable_v<F&, error&>) {
+  if (!r) {
+    annotate(r.assume_error());
+  }
+  return std::move(r);
+}
+
 }  // namespace nsfun
 
 template <>
@@ -342,3 +361,7 @@ struct std::is_error_code_enum<nsfun::errc> : std::true_type {};
 
 /// Like NSFUN_TRY for a result whose value is not needed (result<void>).
 #define NSFUN_TRYV(...) NSFUN_TRYV_IMPL(NSFUN_CONCAT(nsfun_tryv_, __COUNTER__), __VA_ARGS__)
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/error.ipp>
+#endif

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include <nsfun/config.hpp>
 #include <nsfun/ns_type.hpp>
 
 namespace nsfun {
@@ -77,3 +78,7 @@ struct std::hash<nsfun::Namespace> {
     return std::hash<std::uint64_t>{}(ns.ino() * 8U + static_cast<std::uint64_t>(ns.type()));
   }
 };
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/namespace.ipp>
+#endif

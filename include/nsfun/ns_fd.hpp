@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/unique_fd.hpp>
@@ -196,9 +197,11 @@ class TypedNsFd {
     return TypedNsFd(std::move(ns));
   }
 
-  [[nodiscard]] const NsFd& fd() const& noexcept { return ns_; }
+  /// The untyped namespace handle, borrowed.
+  [[nodiscard]] const NsFd& ns() const& noexcept { return ns_; }
 
-  [[nodiscard]] NsFd&& fd() && noexcept { return std::move(ns_); }
+  /// Takes the untyped namespace handle out; this handle is left empty.
+  [[nodiscard]] NsFd&& ns() && noexcept { return std::move(ns_); }
 
   // NOLINTNEXTLINE(google-explicit-constructor): a typed namespace is a namespace.
   operator const NsFd&() const noexcept { return ns_; }
@@ -271,3 +274,7 @@ class NsFdSet {
 };
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/ns_fd.ipp>
+#endif

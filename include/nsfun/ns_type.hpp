@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 
 namespace nsfun {
@@ -264,3 +265,7 @@ class NsTypeSet {
 };
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/ns_type.ipp>
+#endif

@@ -18,7 +18,7 @@ nsfun::result<void> readme_example() {
   // A new network namespace, without moving any of the caller's threads into it.
   NSFUN_TRY(nsfun::NetNs net, nsfun::acquire<nsfun::NsType::net>());
   // Run a function on a short-lived thread inside it; the caller never changes namespace.
-  NSFUN_TRY(bool inside, nsfun::run_in(net, [&] { return net.fd().is_current().value(); }));
+  NSFUN_TRY(bool inside, nsfun::run_in(net, [&] { return net.ns().is_current().value(); }));
   // Keep it under /run/netns/demo, usable with `ip netns exec demo …`.
   NSFUN_TRYV(nsfun::netns::attach("demo", net));
   fmt::print("{}\n", net);  // net:[4026532481]

@@ -79,7 +79,7 @@ TEST_SUITE("time_ns") {
     // Acquired here, in the (multithreaded) runner: acquiring never moves the caller.
     auto ns = nsfun::acquire_time_ns(offsets);
     REQUIRE_MESSAGE(ns, ns.error().message());
-    CHECK(ns.value().fd().type() == nsfun::NsType::time);
+    CHECK(ns.value().ns().type() == nsfun::NsType::time);
     auto mine = nsfun::NsFd::current(nsfun::NsType::time);
     REQUIRE(mine);
     CHECK(!(mine.value().identity() == ns.value().identity()));

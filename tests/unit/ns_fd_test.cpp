@@ -388,7 +388,7 @@ TEST_SUITE("ns_fd") {
     CHECK(c.value().identity() == id);
 
     // Taking the NsFd out of a typed handle empties it too.
-    NsFd plain = std::move(c.value()).fd();
+    NsFd plain = std::move(c.value()).ns();
     CHECK(plain.get() == fd);
     CHECK_FALSE(c.value());
     CHECK(c.value().identity().empty());
