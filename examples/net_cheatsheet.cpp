@@ -104,7 +104,7 @@ int cheatsheet(bool keep, bool move, bool delete_link) {
   }
   say("veth0 10.200.0.1/24 <-> veth1 10.200.0.2/24 in netns nsfun-demo, all up");
   if (keep) {
-    (void)veth.value().release();
+    veth.value().keep();
     return 0;
   }
   if (delete_link) {
@@ -112,7 +112,7 @@ int cheatsheet(bool keep, bool move, bool delete_link) {
       return fail("ip link del", r.error());
     }
   } else {
-    (void)veth.value().release();  // destroyed with the namespace, once nothing holds it
+    veth.value().keep();  // destroyed with the namespace, once nothing holds it
   }
   if (auto r = nsfun::netns::remove(name); !r) {  // ip netns del
     return fail("ip netns del", r.error());

@@ -191,11 +191,14 @@ TEST_SUITE("nat") {
       NSFUN_EXPECT(rules.find("nsft_foreign") != std::string::npos);
       NSFUN_EXPECT(rules.find("nsfun_nat_") == std::string::npos);
 
-      // Released: stays until deleted by name.
+      // Kept: stays until deleted by name; the handle still names it.
       std::string kept;
       {
         NET_TRY(auto m, Masquerade::create(router.ns, subnet));
-        kept = m.release();
+        m.keep();
+        NSFUN_EXPECT(!m);
+        kept = m.table();
+        NSFUN_EXPECT(kept.find("nsfun_nat_") == 0);
       }
       NET_TRY(auto still, nsfun::net::nft_run(router.ns, "list tables"));
       NSFUN_EXPECT(still.find(kept) != std::string::npos);

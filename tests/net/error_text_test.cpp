@@ -113,7 +113,8 @@ TEST_SUITE("error text") {
       NSFUN_EXPECT(nt::text_is(empty.error(), "RTM_GETLINK: empty Rtnl handle"));
 
       NET_TRY(auto veth, Veth::create(a.rtnl, "nsftg0", "nsftg1"));
-      auto ends = veth.release();
+      veth.keep();
+      std::pair<Link, Link> ends{veth.first(), veth.peer()};
       NSFUN_EXPECT_OK(ends.first.remove());
       // The kernel no longer knows index or name: the Link's own name for it is used.
       auto again = ends.first.remove();

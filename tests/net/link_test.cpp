@@ -65,7 +65,7 @@ TEST_SUITE("link") {
       NET_TRY(auto ns, nsfun::acquire<NsType::net>());
       NET_TRY(auto rtnl, Rtnl::open(ns));
       NSFUN_EXPECT(rtnl.netns().identity() == ns.identity());
-      NSFUN_EXPECT(rtnl.fd() >= 0);
+      NSFUN_EXPECT(rtnl.fd().get() >= 0);
       NET_TRY(auto links, Link::list(rtnl));
       NSFUN_EXPECT(links.size() == 1);
       NSFUN_EXPECT(links[0].name == "lo");
@@ -133,10 +133,11 @@ TEST_SUITE("link") {
       NSFUN_EXPECT(l.rename("nsft-much-too-long").error() == std::errc::filename_too_long);
       NSFUN_EXPECT_OK(l.rename("nsftl0"));
 
-      auto ends = veth.release();
-      NSFUN_EXPECT_OK(ends.first.remove());
+      veth.keep();
+      Link first = veth.first();
+      NSFUN_EXPECT_OK(first.remove());
       NSFUN_EXPECT(nt::link_names(a.rtnl) == std::vector<std::string>{"lo"});
-      auto again = ends.first.remove();
+      auto again = first.remove();
       NSFUN_EXPECT(!again);
       NSFUN_EXPECT(again.error() == std::errc::no_such_device);
       NSFUN_EXPECT(again.error().what == "RTM_DELLINK");
@@ -150,7 +151,8 @@ TEST_SUITE("link") {
       NET_TRY(auto a, nt::make_ns());
       NET_TRY(auto b, nt::make_ns());
       NET_TRY(auto veth, Veth::create(a.rtnl, "nsftn0", "nsftn1"));
-      auto ends = veth.release();
+      veth.keep();
+      std::pair<Link, Link> ends{veth.first(), veth.peer()};
 
       NSFUN_EXPECT_OK(ends.second.move_to(b.ns));
       NSFUN_EXPECT(!has(nt::link_names(a.rtnl), "nsftn1"));

@@ -150,17 +150,43 @@ TEST_SUITE("raii") {
       }
       NSFUN_EXPECT(nt::link_names(a.rtnl) == std::vector<std::string>{"lo"});
 
-      // Out of memory while naming the failure: still no exception out of either.
+      // Out of memory: the move-assignment and the destructor still delete their pairs (deleting
+      // allocates nothing), and remove() of a pair that is gone reports instead of throwing.
       {
         NET_TRY(auto v, Veth::create(a.rtnl, "nsftm0", "nsftm1"));
         NET_TRY(auto w, Veth::create(a.rtnl, "nsftn0", "nsftn1"));
-        NET_TRY(auto m0, Link::by_name(a.rtnl, "nsftm0"));
-        NET_TRY(auto n0, Link::by_name(a.rtnl, "nsftn0"));
-        NSFUN_EXPECT_OK(m0.remove());
-        NSFUN_EXPECT_OK(n0.remove());
-        NoMemory no_memory;
-        v = std::move(w);
-        Veth last(std::move(v));  // destroyed before no_memory: with allocations failing
+        NET_TRY(auto g, Veth::create(a.rtnl, "nsftg0", "nsftg1"));
+        NET_TRY(auto g0, Link::by_name(a.rtnl, "nsftg0"));
+        NSFUN_EXPECT_OK(g0.remove());
+        nsfun::result<void> gone = nsfun::success();
+        {
+          NoMemory no_memory;
+          v = std::move(w);         // deletes nsftm0/1
+          Veth last(std::move(v));  // deletes nsftn0/1, before no_memory ends
+          gone = g.remove();
+        }
+        NSFUN_EXPECT(!gone);
+        NSFUN_EXPECT(gone.error() == std::errc::no_such_device ||
+                     gone.error() == std::errc::not_enough_memory);
+        NSFUN_EXPECT(!g && g.first().index() == 0);
+      }
+      NSFUN_EXPECT(nt::link_names(a.rtnl) == std::vector<std::string>{"lo"});
+
+      // keep(): the pair outlives the handle, which still names it; remove() still deletes it.
+      {
+        NET_TRY(auto k, Veth::create(a.rtnl, "nsftk0", "nsftk1"));
+        k.keep();
+        NSFUN_EXPECT(!k && k.name() == "nsftk0" && k.first().index() > 0);
+        NET_TRY(auto j, Veth::create(a.rtnl, "nsftj0", "nsftj1"));
+        j.keep();
+        k = std::move(j);  // k kept its pair: the move-assignment leaves it
+        NSFUN_EXPECT(!k && k.name() == "nsftj0");
+        auto names = nt::link_names(a.rtnl);
+        NSFUN_EXPECT(has(names, "nsftk0") && has(names, "nsftj0"));
+        NSFUN_EXPECT_OK(k.remove());
+        NSFUN_EXPECT(!has(nt::link_names(a.rtnl), "nsftj0"));
+        NET_TRY(auto k0, Link::by_name(a.rtnl, "nsftk0"));
+        NSFUN_EXPECT_OK(k0.remove());
       }
       NSFUN_EXPECT(nt::link_names(a.rtnl) == std::vector<std::string>{"lo"});
 
@@ -247,20 +273,20 @@ TEST_SUITE("raii") {
       const std::size_t before = t::open_fd_count();
       {
         NET_TRY(auto x, Rtnl::open(ns));
-        const int x_fd = x.fd();
+        const int x_fd = x.fd().get();
         Rtnl y(std::move(x));
         // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is specified
-        NSFUN_EXPECT(!x && x.fd() == -1);
+        NSFUN_EXPECT(!x && x.fd().get() == -1);
         NSFUN_EXPECT(!x.netns());
-        NSFUN_EXPECT(y.fd() == x_fd && fd_open(x_fd));
+        NSFUN_EXPECT(y.fd().get() == x_fd && fd_open(x_fd));
 
         NET_TRY(auto z, Rtnl::open(ns));
-        const int z_fd = z.fd();
+        const int z_fd = z.fd().get();
         y = std::move(z);  // y's socket was its last handle: closed
-        NSFUN_EXPECT(!z && z.fd() == -1);
+        NSFUN_EXPECT(!z && z.fd().get() == -1);
         // NOLINTEND(bugprone-use-after-move)
         NSFUN_EXPECT(!fd_open(x_fd));
-        NSFUN_EXPECT(y.fd() == z_fd && fd_open(z_fd));
+        NSFUN_EXPECT(y.fd().get() == z_fd && fd_open(z_fd));
       }  // the destructor closes the second socket (and the namespace fd each holds)
       NSFUN_EXPECT(t::open_fd_count() == before);
       return 0;
@@ -281,20 +307,28 @@ TEST_SUITE("raii") {
           // NOLINTNEXTLINE(bugprone-use-after-move): the moved-from state is specified
           NSFUN_EXPECT(lo.index() == 0 && !lo.rtnl());
         }  // x now holds the only handle on that socket
-        const int x_fd = x.rtnl().fd();
+        const int x_fd = x.rtnl().fd().get();
         NSFUN_EXPECT(fd_open(x_fd) && x.index() > 0);
         Link y(std::move(x));
         NSFUN_EXPECT(x.index() == 0 && !x.rtnl());  // NOLINT(bugprone-use-after-move)
-        NSFUN_EXPECT(y.rtnl().fd() == x_fd);
+        NSFUN_EXPECT(y.rtnl().fd().get() == x_fd);
 
         NET_TRY(auto other, Rtnl::open(ns));
         NET_TRY(auto z, Link::by_name(other, "lo"));
         y = std::move(z);  // y's socket goes with its last handle
         NSFUN_EXPECT(!fd_open(x_fd));
         NSFUN_EXPECT(y.rtnl() == other);
-        // Copies share the socket and name the same interface.
+        // Copies share the socket: it stays open, and usable, while any copy lives.
+        const int other_fd = other.fd().get();
         Link copy = y;
         NSFUN_EXPECT(copy.index() == y.index() && copy.rtnl() == y.rtnl());
+        other = Rtnl();
+        y = Link();
+        NSFUN_EXPECT(fd_open(other_fd) && copy.rtnl().fd().get() == other_fd);
+        NET_TRY(auto info, copy.info());
+        NSFUN_EXPECT(info.name == "lo");
+        copy = Link();
+        NSFUN_EXPECT(!fd_open(other_fd));
       }
       NSFUN_EXPECT(t::open_fd_count() == before);
       return 0;

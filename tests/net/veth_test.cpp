@@ -164,7 +164,7 @@ TEST_SUITE("veth") {
     });
   }
 
-  TEST_CASE("a released Veth stays, and deleting one end removes both") {
+  TEST_CASE("a kept Veth stays, and deleting one end removes both") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());
@@ -172,8 +172,13 @@ TEST_SUITE("veth") {
       std::pair<Link, Link> ends;
       {
         NET_TRY(auto veth, Veth::create(a.rtnl, "nsftk0", "nsftk1"));
-        ends = veth.release();
+        veth.keep();
         NSFUN_EXPECT(!veth);
+        // The handle stays usable after keep(): it still names both ends.
+        NSFUN_EXPECT(veth.name() == "nsftk0");
+        NSFUN_EXPECT(veth.peer_name() == "nsftk1");
+        NSFUN_EXPECT(veth.first().index() > 0);
+        ends = {veth.first(), veth.peer()};
       }
       NSFUN_EXPECT(has(nt::link_names(a.rtnl), "nsftk0"));
       NSFUN_EXPECT(has(nt::link_names(a.rtnl), "nsftk1"));
@@ -271,7 +276,7 @@ TEST_SUITE("named netns") {
     });
   }
 
-  TEST_CASE("a released pair goes with the namespace that holds its peer, as after ip netns del") {
+  TEST_CASE("a kept pair goes with the namespace that holds its peer, as after ip netns del") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());
@@ -279,7 +284,7 @@ TEST_SUITE("named netns") {
         NET_TRY(auto b, nt::make_ns());
         NET_TRY(auto veth, Veth::create(a.rtnl, "nsftgo", "nsftgopeer", b.rtnl));
         NSFUN_EXPECT_OK(veth.first().set_up());
-        (void)veth.release();
+        veth.keep();
         NSFUN_EXPECT(has(nt::link_names(a.rtnl), "nsftgo"));
       }  // the last handle on b is gone: the kernel destroys it, and the pair with it
       // The kernel does that on a workqueue, after this thread let go: wait for it (bounded).

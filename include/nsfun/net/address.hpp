@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/rtnl.hpp>
@@ -74,19 +75,24 @@ struct AddressInfo {
 /// "RTM_NEWADDR 10.0.0.1/24 on nsft0: No such device (ipv4: Device not found)".
 [[nodiscard]] result<void> add_address(const Link& link,
                                        const IpPrefix& prefix,
-                                       bool nodad = false);
+                                       bool nodad = false) noexcept;
 
 /// ip addr del PREFIX dev LINK. Wraps: RTM_DELADDR.
 /// Errors: std::errc::address_not_available (no such address on the link), named as for
 /// add_address().
-[[nodiscard]] result<void> remove_address(const Link& link, const IpPrefix& prefix);
+[[nodiscard]] result<void> remove_address(const Link& link, const IpPrefix& prefix) noexcept;
 
 /// Every address in the namespace of `rtnl` (AF_INET, AF_INET6, or AF_UNSPEC for both).
 /// Wraps: RTM_GETADDR dump. Errors name the namespace ("RTM_GETADDR dump in net:[…]: …").
 [[nodiscard]] result<std::vector<AddressInfo>> list_addresses(const Rtnl& rtnl,
-                                                              int family = AF_UNSPEC);
+                                                              int family = AF_UNSPEC) noexcept;
 
 /// The addresses of one link.
-[[nodiscard]] result<std::vector<IpPrefix>> addresses(const Link& link, int family = AF_UNSPEC);
+[[nodiscard]] result<std::vector<IpPrefix>> addresses(const Link& link,
+                                                      int family = AF_UNSPEC) noexcept;
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/address.ipp>
+#endif

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/net/rtnl.hpp>
 #include <nsfun/ns_fd.hpp>
@@ -93,15 +94,15 @@ class Link {
   /// The interface called `name` (ip link show NAME). Wraps: RTM_GETLINK.
   /// Errors: std::errc::no_such_device ("RTM_GETLINK eth9: No such device"), and those of
   /// check_ifname().
-  [[nodiscard]] static result<Link> by_name(const Rtnl& rtnl, std::string_view name);
+  [[nodiscard]] static result<Link> by_name(const Rtnl& rtnl, std::string_view name) noexcept;
 
   /// The interface with index `index`. Errors: std::errc::no_such_device
   /// ("RTM_GETLINK index 42: No such device").
-  [[nodiscard]] static result<Link> by_index(const Rtnl& rtnl, int index);
+  [[nodiscard]] static result<Link> by_index(const Rtnl& rtnl, int index) noexcept;
 
   /// Every interface of the namespace, in the kernel's order (ip link). Wraps: RTM_GETLINK dump.
   /// Errors name the namespace ("RTM_GETLINK dump in net:[4026532301]: …").
-  [[nodiscard]] static result<std::vector<LinkInfo>> list(const Rtnl& rtnl);
+  [[nodiscard]] static result<std::vector<LinkInfo>> list(const Rtnl& rtnl) noexcept;
 
   [[nodiscard]] int index() const noexcept { return index_; }
 
@@ -112,47 +113,47 @@ class Link {
   [[nodiscard]] std::string label() const;
 
   /// Current state: name, kind, MTU, flags, master, MAC. Errors: std::errc::no_such_device.
-  [[nodiscard]] result<LinkInfo> info() const;
+  [[nodiscard]] result<LinkInfo> info() const noexcept;
 
   /// ip link set NAME up / down. Wraps: RTM_NEWLINK with IFF_UP in ifi_change.
   /// Affects: the interface. Needs: CAP_NET_ADMIN in the namespace's user namespace.
-  [[nodiscard]] result<void> set_up() const;
+  [[nodiscard]] result<void> set_up() const noexcept;
 
-  [[nodiscard]] result<void> set_down() const;
+  [[nodiscard]] result<void> set_down() const noexcept;
 
   /// ip link set NAME mtu N. Errors: std::errc::invalid_argument (outside the device's range).
-  [[nodiscard]] result<void> set_mtu(std::uint32_t mtu) const;
+  [[nodiscard]] result<void> set_mtu(std::uint32_t mtu) const noexcept;
 
   /// ip link set NAME name NEW. Most devices must be down first
   /// (std::errc::device_or_resource_busy). Errors: std::errc::file_exists, and those of
   /// check_ifname().
-  [[nodiscard]] result<void> rename(std::string_view new_name) const;
+  [[nodiscard]] result<void> rename(std::string_view new_name) const noexcept;
 
   /// ip link set NAME address MAC. Errors: std::errc::invalid_argument (e.g. multicast MAC).
-  [[nodiscard]] result<void> set_mac(const MacAddress& mac) const;
+  [[nodiscard]] result<void> set_mac(const MacAddress& mac) const noexcept;
 
   /// ip link set NAME master BRIDGE: attaches the interface to a bridge (or bond) in the same
   /// namespace. Errors: std::errc::cross_device_link (the two are in different namespaces).
-  [[nodiscard]] result<void> set_master(const Link& master) const;
+  [[nodiscard]] result<void> set_master(const Link& master) const noexcept;
 
   /// ip link set NAME nomaster.
-  [[nodiscard]] result<void> clear_master() const;
+  [[nodiscard]] result<void> clear_master() const noexcept;
 
   /// ip link set NAME netns NS: moves the interface into `ns` (IFLA_NET_NS_FD). This Link no
   /// longer names it afterwards.
   /// Errors: std::errc::bad_file_descriptor (empty `ns`), std::errc::file_exists (the name is
   /// taken there), std::errc::invalid_argument (a device that cannot move, such as lo).
-  [[nodiscard]] result<void> move_to(const NetNs& ns) const;
+  [[nodiscard]] result<void> move_to(const NetNs& ns) const noexcept;
 
   /// Moves the interface into the namespace of `target` and returns it as seen there.
-  [[nodiscard]] result<Link> move_to(const Rtnl& target) const;
+  [[nodiscard]] result<Link> move_to(const Rtnl& target) const noexcept;
 
   /// ip link set NAME netns PID: moves the interface into the network namespace of a process
   /// (IFLA_NET_NS_PID). Errors: std::errc::no_such_process.
-  [[nodiscard]] result<void> move_to_pid(pid_t pid) const;
+  [[nodiscard]] result<void> move_to_pid(pid_t pid) const noexcept;
 
   /// ip link delete NAME. For a veth pair both ends go. Wraps: RTM_DELLINK.
-  [[nodiscard]] result<void> remove() const;
+  [[nodiscard]] result<void> remove() const noexcept;
 
  private:
   Link(Rtnl rtnl, int index, std::string name) noexcept
@@ -164,3 +165,7 @@ class Link {
 };
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/link.ipp>
+#endif

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/net/address.hpp>
 #include <nsfun/ns_fd.hpp>
@@ -17,7 +18,7 @@ namespace nsfun::net {
 ///
 /// The rule lives in an nftables table of its own (`table ip nsfun_nat_<pid>_<n>`, or ip6 for
 /// an IPv6 subnet) with a postrouting nat chain, so removing it deletes exactly that table and
-/// never touches rules nsfun did not make. The destructor removes it unless release()d.
+/// never touches rules nsfun did not make. The destructor removes it unless keep() was called.
 /// Move-only: a moved-from Masquerade is empty; assigning over one first removes its table.
 /// Neither the destructor nor the move-assignment throws or reports: call remove() to see
 /// errors. Every nftables command runs through libnftables on a short-lived thread inside
@@ -35,7 +36,7 @@ class Masquerade {
   /// "masquerade SUBNET [oifname IF]"), std::errc::not_enough_memory.
   [[nodiscard]] static result<Masquerade> create(const NetNs& router,
                                                  const IpPrefix& source,
-                                                 std::string_view out_interface = {});
+                                                 std::string_view out_interface = {}) noexcept;
 
   Masquerade(Masquerade&& other) noexcept;
   Masquerade& operator=(Masquerade&& other) noexcept;
@@ -45,12 +46,13 @@ class Masquerade {
   /// Deletes the table if still owned; errors are ignored.
   ~Masquerade();
 
-  /// Deletes the table now (`delete table ip NAME`). The handle is empty afterwards either way;
-  /// nothing to do (success) on an empty handle. Errors: as nft_run().
-  [[nodiscard]] result<void> remove();
+  /// Deletes the table now (`delete table ip NAME`), also after keep(). The handle is empty
+  /// afterwards either way; nothing to do (success) on an empty handle. Errors: as nft_run().
+  [[nodiscard]] result<void> remove() noexcept;
 
-  /// Gives up ownership: the table stays. Returns its name.
-  [[nodiscard]] std::string release() noexcept;
+  /// Leaves the table in place when the handle dies (the destructor and move-assignment no
+  /// longer delete it). The handle stays usable: table(), family() and remove() still work.
+  void keep() noexcept;
 
   /// "ip" or "ip6".
   [[nodiscard]] const char* family() const noexcept { return family_; }
@@ -58,14 +60,16 @@ class Masquerade {
   /// The table's name, e.g. "nsfun_nat_1234_0".
   [[nodiscard]] const std::string& table() const noexcept { return table_; }
 
-  [[nodiscard]] explicit operator bool() const noexcept { return !table_.empty(); }
+  /// True while the handle owns the table: until keep(), remove() or a move away.
+  [[nodiscard]] explicit operator bool() const noexcept { return owned_; }
 
  private:
   NetNs ns_;
   std::string table_;
   const char* family_ = "ip";
+  bool owned_ = false;
 
-  // remove(), with any exception swallowed: for the destructor and the move-assignment.
+  // remove() while owned: for the destructor and the move-assignment.
   void destroy() noexcept;
 };
 
@@ -75,6 +79,10 @@ class Masquerade {
 /// refused as the object and nftables' own first line of error as the note:
 /// `nft add rule ip t c drop: Invalid argument (Could not process rule: No such file or
 /// directory)`; std::errc::bad_file_descriptor (empty `ns`).
-[[nodiscard]] result<std::string> nft_run(const NetNs& ns, std::string_view commands);
+[[nodiscard]] result<std::string> nft_run(const NetNs& ns, std::string_view commands) noexcept;
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/nat.ipp>
+#endif

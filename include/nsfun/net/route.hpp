@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/net/address.hpp>
 #include <nsfun/net/link.hpp>
@@ -38,21 +39,25 @@ struct Route {
 /// refused before the kernel, with the reason). They name the route in ip-route words, with the
 /// kernel's extended ack: "RTM_NEWROUTE 10.1.0.0/16 via 10.9.9.9: Network is unreachable
 /// (Nexthop has invalid gateway)"; an interface by its name ("dev eth0").
-[[nodiscard]] result<void> add_route(const Rtnl& rtnl, const Route& route);
+[[nodiscard]] result<void> add_route(const Rtnl& rtnl, const Route& route) noexcept;
 
 /// ip route del. Errors: std::errc::no_such_process (the kernel's "no such route"), named as
 /// for add_route().
-[[nodiscard]] result<void> remove_route(const Rtnl& rtnl, const Route& route);
+[[nodiscard]] result<void> remove_route(const Rtnl& rtnl, const Route& route) noexcept;
 
 /// ip route add default via GATEWAY [dev LINK].
 [[nodiscard]] result<void> add_default_route(const Rtnl& rtnl,
                                              const IpAddress& gateway,
-                                             int oif = 0);
+                                             int oif = 0) noexcept;
 
 /// The unicast routes of `table` (ip route show table T) for one family (AF_INET, AF_INET6).
 /// Wraps: RTM_GETROUTE dump. Errors name the namespace ("RTM_GETROUTE dump in net:[…]: …").
 [[nodiscard]] result<std::vector<Route>> list_routes(const Rtnl& rtnl,
                                                      int family = AF_INET,
-                                                     std::uint32_t table = main_table);
+                                                     std::uint32_t table = main_table) noexcept;
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/route.ipp>
+#endif

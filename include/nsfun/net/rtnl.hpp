@@ -9,6 +9,7 @@
 
 #include <linux/netlink.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/unique_fd.hpp>
@@ -72,8 +73,9 @@ class Rtnl {
                                   const std::function<void()>& restart,
                                   const MessageFn& each) const;
 
-  /// The socket's fd, for poll(2) or diagnostics; still owned by the Rtnl.
-  [[nodiscard]] int fd() const noexcept;
+  /// The socket's fd, borrowed (for poll(2) or diagnostics): still owned by the Rtnl, and valid
+  /// while any copy of it lives. FdRef(-1) on an empty handle.
+  [[nodiscard]] FdRef fd() const noexcept;
 
   [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(state_); }
 
@@ -95,3 +97,7 @@ class Rtnl {
 };
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/rtnl.ipp>
+#endif

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/ns_fd.hpp>
 
@@ -22,9 +23,15 @@ namespace nsfun::net::sysctl {
 /// argument`), std::errc::no_such_file_or_directory (no such key: `open /proc/sys/…: No such
 /// file or directory`), std::errc::bad_file_descriptor (empty `ns`),
 /// std::errc::permission_denied. Errors name the file (or the key, before there is one).
-[[nodiscard]] result<void> write(const NetNs& ns, std::string_view key, std::string_view value);
+[[nodiscard]] result<void> write(const NetNs& ns,
+                                 std::string_view key,
+                                 std::string_view value) noexcept;
 
 /// Reads the sysctl `key` of namespace `ns`, without the trailing newline ("1").
-[[nodiscard]] result<std::string> read(const NetNs& ns, std::string_view key);
+[[nodiscard]] result<std::string> read(const NetNs& ns, std::string_view key) noexcept;
 
 }  // namespace nsfun::net::sysctl
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/sysctl.ipp>
+#endif

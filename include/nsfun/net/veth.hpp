@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/rtnl.hpp>
@@ -13,7 +14,7 @@
 namespace nsfun::net {
 
 /// A veth pair that nsfun created and owns: the destructor deletes it (both ends go together)
-/// unless release() was called. Move-only: a moved-from Veth is empty (owns nothing, empty
+/// unless keep() was called. Move-only: a moved-from Veth is empty (owns nothing, empty
 /// Links and names); assigning over a Veth first deletes the pair it owned. Neither the
 /// destructor nor the move-assignment throws or reports: call remove() to see errors.
 ///
@@ -36,14 +37,14 @@ class Veth {
   /// left.
   [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
                                            std::string_view name,
-                                           std::string_view peer_name);
+                                           std::string_view peer_name) noexcept;
 
   /// Creates a pair whose peer is born directly inside the namespace of `peer_rtnl`
   /// (IFLA_NET_NS_FD on the peer): no move needed, and no name clash in between.
   [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
                                            std::string_view name,
                                            std::string_view peer_name,
-                                           const Rtnl& peer_rtnl);
+                                           const Rtnl& peer_rtnl) noexcept;
 
   Veth(Veth&& other) noexcept;
   Veth& operator=(Veth&& other) noexcept;
@@ -65,23 +66,28 @@ class Veth {
 
   /// Moves the peer end into the namespace of `target` (ip link set PEER netns NS) and keeps
   /// track of it there. Errors: as Link::move_to().
-  [[nodiscard]] result<void> move_peer(const Rtnl& target);
+  [[nodiscard]] result<void> move_peer(const Rtnl& target) noexcept;
 
-  /// Deletes the pair now (RTM_DELLINK of the first end; of the peer when the first is gone).
-  /// Errors: as Link::remove() ("RTM_DELLINK veth0: …"); the handle is empty afterwards either
-  /// way. Nothing to do (success) on an empty handle.
-  [[nodiscard]] result<void> remove();
+  /// Deletes the pair now (RTM_DELLINK of the first end; of the peer when the first is gone),
+  /// also after keep(). Errors: as Link::remove() ("RTM_DELLINK veth0: …"); the handle is empty
+  /// afterwards either way. Nothing to do (success) on an empty handle.
+  [[nodiscard]] result<void> remove() noexcept;
 
-  /// Gives up ownership: the pair outlives the handle, which is empty afterwards. Returns both
-  /// ends.
-  [[nodiscard]] std::pair<Link, Link> release() noexcept;
+  /// Leaves the pair in place when the handle dies (the destructor and move-assignment no longer
+  /// delete it). The handle stays usable: first(), peer(), the names and remove() still work.
+  void keep() noexcept;
 
+  /// True while the handle owns the pair: until keep(), remove() or a move away.
   [[nodiscard]] explicit operator bool() const noexcept { return owned_; }
 
  private:
-  Veth(Link first, Link peer, std::string_view name, std::string_view peer_name);
+  Veth(Link first, Link peer, std::string name, std::string peer_name) noexcept;
+  // A Veth owning `ends`, or (out of memory) an error after deleting them.
+  [[nodiscard]] static result<Veth> own(std::pair<Link, Link> ends,
+                                        std::string_view name,
+                                        std::string_view peer_name) noexcept;
 
-  // remove(), with any exception swallowed: for the destructor and the move-assignment.
+  // remove() while owned: for the destructor and the move-assignment.
   void destroy() noexcept;
 
   Link first_;
@@ -92,3 +98,7 @@ class Veth {
 };
 
 }  // namespace nsfun::net
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/net/impl/veth.ipp>
+#endif

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <cstring>
 #include <libmnl/libmnl.h>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -69,8 +71,24 @@ class Msg {
 template <std::size_t N>
 using AttrTable = std::array<const nlattr*, N>;
 
+/// mnl_attr_parse_payload's callback for parse_attrs: `data` is the table and its size.
+inline int collect_attr(const nlattr* attr, void* data) noexcept {
+  auto* table = static_cast<std::pair<const nlattr**, std::size_t>*>(data);
+  std::uint16_t type = mnl_attr_get_type(attr);
+  if (type < table->second) {
+    table->first[type] = attr;
+  }
+  return MNL_CB_OK;
+}
+
 /// Fills `tb` with the attributes of `len` bytes at `payload`.
-void parse_attrs(const void* payload, std::size_t len, const nlattr** tb, std::size_t n) noexcept;
+inline void parse_attrs(const void* payload,
+                        std::size_t len,
+                        const nlattr** tb,
+                        std::size_t n) noexcept {
+  std::pair<const nlattr**, std::size_t> table{tb, n};
+  mnl_attr_parse_payload(payload, len, collect_attr, &table);
+}
 
 /// The attributes of a message after its fixed header of `offset` bytes.
 template <std::size_t N>
@@ -120,16 +138,6 @@ inline std::uint32_t attr_u32(const nlattr* a) noexcept {
   return v;
 }
 
-/// Lets `name(error&)` name the object of a failed result (it runs only on failure, where
-/// finding a name may cost a lookup); a success passes through untouched.
-template <class T, class F>
-result<T> named(result<T>&& r, F&& name) {
-  if (!r) {
-    name(r.assume_error());
-  }
-  return std::move(r);
-}
-
 /// Names a dump's namespace as the error's object: "RTM_GETLINK dump in net:[4026532301]"
 /// (nothing for an empty Rtnl, whose error already says so).
 inline void on_dump_of(error& e, const Rtnl& rtnl) noexcept {
@@ -138,13 +146,44 @@ inline void on_dump_of(error& e, const Rtnl& rtnl) noexcept {
   }
 }
 
+/// The current name of the link with `index` in the namespace of `rtnl` (one RTM_GETLINK), or
+/// nothing when the kernel does not know it (or the request fails).
+[[nodiscard]] inline std::optional<std::string> link_name(const Rtnl& rtnl, int index) {
+  if (index <= 0) {
+    return std::nullopt;
+  }
+  Msg m(RTM_GETLINK, 0);
+  auto& ifi = m.extra<ifinfomsg>();
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  std::optional<std::string> name;
+  auto asked = rtnl.request(m.hdr(), "RTM_GETLINK", [&](const nlmsghdr& h) -> result<void> {
+    if (h.nlmsg_type == RTM_NEWLINK) {
+      auto tb = parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg));
+      if (tb[IFLA_IFNAME] != nullptr) {
+        name = attr_str(tb[IFLA_IFNAME]);
+      }
+    }
+    return success();
+  });
+  if (!asked) {
+    return std::nullopt;
+  }
+  return name;
+}
+
 /// The current name of the link with `index` in the namespace of `rtnl` (one RTM_GETLINK), for
 /// errors; "index N" when the kernel does not know it.
-[[nodiscard]] std::string link_label(const Rtnl& rtnl, int index);
+[[nodiscard]] inline std::string link_label(const Rtnl& rtnl, int index) {
+  if (auto name = link_name(rtnl, index)) {
+    return std::move(*name);
+  }
+  return "index " + std::to_string(index);
+}
 
 /// Deletes a link by name (RTM_DELLINK with IFLA_IFNAME): the way back when a link was created
 /// but its index could not be read, so that a failed create leaves nothing.
-inline void delete_by_name(const Rtnl& rtnl, std::string_view name) {
+inline void delete_by_name(const Rtnl& rtnl, std::string_view name) noexcept {
   Msg m(RTM_DELLINK, 0);
   auto& ifi = m.extra<ifinfomsg>();
   ifi.ifi_family = AF_UNSPEC;
