@@ -82,44 +82,14 @@ struct Sleeper {
   [[nodiscard]] pid_t pid() const { return child.pid(); }
 };
 
-// A process in a new net namespace that switched to uid/gid 65534 without exec and made itself
-// non-dumpable, as a daemon worker does after setuid(): the kernel makes its /proc/PID files
-// root-owned. Killed and reaped when the test ends.
-struct NonDumpable {
-  pid_t pid = -1;
-
-  NonDumpable() {
-    int ready[2];
-    REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
-    pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(ready[0]);
-      if (::unshare(CLONE_NEWNET) == 0 && ::setgroups(0, nullptr) == 0 &&
-          ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0 &&
-          ::prctl(PR_SET_DUMPABLE, 0) == 0) {
-        (void)!::write(ready[1], "x", 1);
-        ::pause();
-      }
-      ::_exit(1);
-    }
-    ::close(ready[1]);
-    char c = 0;
-    bool ok = ::read(ready[0], &c, 1) == 1;
-    ::close(ready[0]);
-    REQUIRE(ok);
-  }
-
-  NonDumpable(const NonDumpable&) = delete;
-  NonDumpable& operator=(const NonDumpable&) = delete;
-
-  ~NonDumpable() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-};
+// In a forked child (nsfun::test::PausedChild): a new net namespace, then uid/gid 65534 without
+// exec and non-dumpable, as a daemon worker does after setuid(): the kernel makes its /proc/PID
+// files root-owned.
+bool become_non_dumpable_nobody() {
+  return ::unshare(CLONE_NEWNET) == 0 && ::setgroups(0, nullptr) == 0 &&
+         ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0 &&
+         ::prctl(PR_SET_DUMPABLE, 0) == 0;
+}
 
 const json* find_ns(const json& list, std::uint64_t ino, std::string_view type) {
   for (const json& e : list) {
@@ -244,14 +214,15 @@ TEST_SUITE("nsm list") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net}), "cannot unshare net");
     NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "cannot switch to uid 65534");
     NSFUN_REQUIRE(nsfun::test::have_program("lsns"), "no lsns");
-    NonDumpable p;
-    std::uint64_t ino = link_ino(p.pid, "net");
+    nsfun::test::PausedChild p(become_non_dumpable_nobody);  // killed when the test ends
+    REQUIRE(p.pid() > 0);
+    std::uint64_t ino = link_ino(p.pid(), "net");
     REQUIRE(ino != 0);
 
     // Its files are root's; the directory keeps the euid.
     struct stat file {};
 
-    REQUIRE(::stat(("/proc/" + std::to_string(p.pid) + "/cmdline").c_str(), &file) == 0);
+    REQUIRE(::stat(("/proc/" + std::to_string(p.pid()) + "/cmdline").c_str(), &file) == 0);
     CHECK(file.st_uid == 0);
     const std::string cols = "NS,TYPE,PID,UID,USER";
     auto ours = nsm_out("list -J -t net -o " + cols);
@@ -273,14 +244,14 @@ TEST_SUITE("nsm list") {
     auto procs = nsfun::scan_procs(o);
     REQUIRE(procs);
     auto it = std::find_if(procs.value().procs.begin(), procs.value().procs.end(),
-                           [&](const nsfun::ProcEntry& e) { return e.pid == p.pid; });
+                           [&](const nsfun::ProcEntry& e) { return e.pid == p.pid(); });
     REQUIRE(it != procs.value().procs.end());
     CHECK(it->uid == 65534);
     o.cmdline = true;
     auto with_files = nsfun::scan_procs(o);
     REQUIRE(with_files);
     it = std::find_if(with_files.value().procs.begin(), with_files.value().procs.end(),
-                      [&](const nsfun::ProcEntry& e) { return e.pid == p.pid; });
+                      [&](const nsfun::ProcEntry& e) { return e.pid == p.pid(); });
     REQUIRE(it != with_files.value().procs.end());
     CHECK(it->uid == 65534);
   }

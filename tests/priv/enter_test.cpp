@@ -8,6 +8,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,33 +44,6 @@ std::string hostname() {
   return buf;
 }
 
-// A child holding new net and uts namespaces with hostname `name`, alive until killed.
-pid_t start_holder(const std::string& name) {
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) < 0) {
-    return -1;
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(ready[0]);
-    if (nsfun::unshare({NsType::net, NsType::uts}) &&
-        ::sethostname(name.data(), name.size()) == 0) {
-      (void)!::write(ready[1], "x", 1);
-      ::pause();
-    }
-    ::_exit(1);
-  }
-  ::close(ready[1]);
-  char c = 0;
-  bool ok = ::read(ready[0], &c, 1) == 1;
-  ::close(ready[0]);
-  if (!ok && pid > 0) {
-    ::waitpid(pid, nullptr, 0);
-    return -1;
-  }
-  return pid;
-}
-
 // Everything of the calling thread a function run on it could change: its namespace links,
 // root, working directory and umask, as one text.
 std::string thread_state() {
@@ -88,13 +62,6 @@ std::string thread_state() {
   mode_t mask = ::umask(0);
   ::umask(mask);
   return out + std::to_string(mask);
-}
-
-void stop_holder(pid_t pid) {
-  if (pid > 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
 }
 
 }  // namespace
@@ -136,10 +103,15 @@ TEST_SUITE("enter") {
   TEST_CASE("enter several namespaces of a process through its pidfd at once") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net, NsType::uts}), "needs CAP_SYS_ADMIN");
     NSFUN_CHECK_CHILD([] {
-      pid_t holder = start_holder("nsfun-test-host");
-      NSFUN_EXPECT(holder > 0);
-      auto pidfd = nsfun::pidfd_open(holder);
-      auto theirs = NsFd::open(holder, NsType::net);
+      // A child holding new net and uts namespaces with its own hostname, killed at the end.
+      nsfun::test::PausedChild holder([] {
+        constexpr std::string_view host = "nsfun-test-host";
+        return nsfun::unshare({NsType::net, NsType::uts}) &&
+               ::sethostname(host.data(), host.size()) == 0;
+      });
+      NSFUN_EXPECT(holder);
+      auto pidfd = nsfun::pidfd_open(holder.pid());
+      auto theirs = NsFd::open(holder.pid(), NsType::net);
       int rc = 0;
       if (!pidfd || !theirs) {
         rc = 3;
@@ -148,7 +120,7 @@ TEST_SUITE("enter") {
       } else if (hostname() != "nsfun-test-host" || !current_is(theirs.value())) {
         rc = 5;
       }
-      stop_holder(holder);
+      holder.stop();
       return rc;
     });
   }
@@ -339,7 +311,7 @@ TEST_SUITE("scoped_enter") {
       for (int i = 0; i < threads; ++i) {
         auto net = nsfun::acquire<NsType::net>();
         NSFUN_EXPECT_OK(net);
-        nets.push_back(std::move(net).value().fd());
+        nets.push_back(std::move(net).value().ns());
       }
       auto home = NsFd::current(NsType::net);
       std::atomic<int> failures{0};

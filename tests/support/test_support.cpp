@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -191,6 +193,41 @@ std::vector<std::string> split_words(std::string_view text) {
     i = end;
   }
   return out;
+}
+
+PausedChild::PausedChild(const std::function<bool()>& setup) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) {
+    return;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    if (setup()) {
+      (void)!::write(ready[1], "x", 1);
+      ::pause();
+    }
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  const bool ok = pid > 0 && ::read(ready[0], &c, 1) == 1;
+  ::close(ready[0]);
+  if (!ok) {
+    if (pid > 0) {
+      ::waitpid(pid, nullptr, 0);  // setup failed: the child has exited
+    }
+    return;
+  }
+  pid_ = pid;
+}
+
+void PausedChild::stop() noexcept {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
 }
 
 }  // namespace nsfun::test

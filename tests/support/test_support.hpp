@@ -78,6 +78,30 @@ std::string read_text(const std::string& path);
 /// The words of `text`, split at spaces, tabs and newlines: "a b\nc\n" -> {"a", "b", "c"}.
 std::vector<std::string> split_words(std::string_view text);
 
+/// A forked child that runs `setup` and, when setup returns true, tells the parent it is ready
+/// and waits (pause) until it is killed: a process holding namespaces or credentials for a test
+/// to look at. The constructor returns once the child is ready; pid() is -1 (and the child is
+/// reaped) when fork or setup failed. The destructor kills (SIGKILL) and reaps it.
+class PausedChild {
+ public:
+  explicit PausedChild(const std::function<bool()>& setup);
+  PausedChild(const PausedChild&) = delete;
+  PausedChild& operator=(const PausedChild&) = delete;
+
+  ~PausedChild() { stop(); }
+
+  /// The child's pid; -1 when it never got ready or was stopped.
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  explicit operator bool() const noexcept { return pid_ > 0; }
+
+  /// Kills and reaps the child now (nothing when there is none).
+  void stop() noexcept;
+
+ private:
+  pid_t pid_ = -1;
+};
+
 }  // namespace nsfun::test
 
 /// Skips the current test case (reported as skipped by ctest) unless `cond` holds.
