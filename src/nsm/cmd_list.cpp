@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "named.hpp"
+#include "tree.hpp"
 
 namespace nsm {
 namespace {
@@ -173,78 +174,6 @@ Json json_cell(const nsfun::NsSummary& s, Col c) {
   return {};
 }
 
-// For -T process (lsns's rule): a namespace goes under a namespace of the parent process of its
-// lowest-pid process, when that process is the lowest pid of any (a "representative"). Of
-// several, the last one listed before it, as lsns does; lsns leaves it at the top when all of
-// them come later in the list, nsm takes the first of them then.
-std::vector<std::ptrdiff_t> process_parents(const std::vector<const nsfun::NsSummary*>& list) {
-  std::map<pid_t, std::vector<std::size_t>> represented;  // pid -> indices, in list order
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (list[i]->pid != 0) {
-      represented[list[i]->pid].push_back(i);
-    }
-  }
-  std::vector<std::ptrdiff_t> parent(list.size(), -1);
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (list[i]->pid == 0 || list[i]->ppid == 0) {
-      continue;
-    }
-    auto it = represented.find(list[i]->ppid);
-    if (it == represented.end()) {
-      continue;
-    }
-    const std::vector<std::size_t>& of = it->second;
-    auto after = std::upper_bound(of.begin(), of.end(), i);
-    parent[i] = static_cast<std::ptrdiff_t>(after == of.begin() ? of.front() : *(after - 1));
-  }
-  return parent;
-}
-
-// For -T: the index of each namespace's tree parent, or -1 for a root.
-std::vector<std::ptrdiff_t> tree_parents(const std::vector<const nsfun::NsSummary*>& list,
-                                         const std::string& mode) {
-  std::vector<std::ptrdiff_t> parent;
-  if (mode == "process") {
-    parent = process_parents(list);
-  } else {
-    std::map<std::pair<nsfun::NsType, std::uint64_t>, std::ptrdiff_t> index;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      index.emplace(std::pair(list[i]->ns.type(), list[i]->ns.ino()),
-                    static_cast<std::ptrdiff_t>(i));
-    }
-    parent.assign(list.size(), -1);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const nsfun::NsSummary& s = *list[i];
-      std::pair<nsfun::NsType, std::uint64_t> key;
-      if (mode == "owner") {
-        key = {nsfun::NsType::user, s.owner};
-      } else {
-        key = {s.ns.type(), s.parent};
-      }
-      if (key.second == 0) {
-        continue;
-      }
-      auto it = index.find(key);
-      if (it != index.end() && it->second != static_cast<std::ptrdiff_t>(i)) {
-        parent[i] = it->second;
-      }
-    }
-  }
-  // Break any cycle (a namespace cannot own its owner, and a process is not its own ancestor,
-  // but a scan racing with pid reuse can see odd things).
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    std::ptrdiff_t at = parent[i];
-    for (std::size_t steps = 0; at >= 0; ++steps) {
-      if (steps > list.size()) {
-        parent[i] = -1;
-        break;
-      }
-      at = parent[static_cast<std::size_t>(at)];
-    }
-  }
-  return parent;
-}
-
 void run(const Options& o) {
   nsfun::NsTypeSet types = o.types.empty() ? nsfun::NsTypeSet::all() : parse_types("list", o.types);
   std::vector<Col> cols = o.output.empty() ? default_columns : parse_columns(o.output);
@@ -289,28 +218,8 @@ void run(const Options& o) {
     list.push_back(&s);
   }
 
-  std::vector<std::ptrdiff_t> parent;
-  std::vector<std::vector<std::size_t>> children;  // only with a tree
-  const std::vector<std::size_t> no_children;
-  auto children_of = [&](std::size_t i) -> const std::vector<std::size_t>& {
-    return i < children.size() ? children[i] : no_children;
-  };
-  std::vector<std::size_t> roots;
-  if (!tree_mode.empty()) {
-    children.resize(list.size());
-    parent = tree_parents(list, tree_mode);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (parent[i] < 0) {
-        roots.push_back(i);
-      } else {
-        children[static_cast<std::size_t>(parent[i])].push_back(i);
-      }
-    }
-  } else {
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      roots.push_back(i);
-    }
-  }
+  const tree::Forest forest =
+      tree_mode.empty() ? tree::flat(list.size()) : tree::build(list, tree::by_name(tree_mode));
 
   // The named sets of /run/nsm that share a namespace with what is listed: of the types asked
   // for, and with -p, those holding one of that process's namespaces.
@@ -327,24 +236,16 @@ void run(const Options& o) {
   }
 
   if (o.json) {
-    auto object = [&](auto&& self, std::size_t i) -> Json {
-      Json j = Json::object();
-      for (Col c : cols) {
-        j[lower(info(c).name)] = json_cell(*list[i], c);
-      }
-      if (!children_of(i).empty()) {
-        Json kids = Json::array();
-        for (std::size_t k : children_of(i)) {
-          kids.push_back(self(self, k));
-        }
-        j["children"] = std::move(kids);
-      }
-      return j;
-    };
-    Json arr = Json::array();
-    for (std::size_t r : roots) {
-      arr.push_back(object(object, r));
-    }
+    Json arr = tree::to_json(
+        forest,
+        [&](std::size_t i) {
+          Json j = Json::object();
+          for (Col c : cols) {
+            j[lower(info(c).name)] = json_cell(*list[i], c);
+          }
+          return j;
+        },
+        tree::Children::when_any);
     Json named_arr = Json::array();
     for (const named::SetView& v : sets) {
       named_arr.push_back({{"name", v.name},
@@ -371,29 +272,16 @@ void run(const Options& o) {
   Table table(std::move(tcols));
   table.reserve(list.size());
   const bool no_path_column = !uses(cols, Col::path);
-  std::vector<std::string> row(cols.size());  // one for every row: added before recursing
-  auto add_row = [&](auto&& self, std::size_t i, const std::string& prefix, bool last,
-                     bool root) -> void {
+  std::vector<std::string> row(cols.size());  // one for every row
+  tree::draw(forest, o.raw, [&](std::size_t i, std::string_view indent) {
     for (std::size_t k = 0; k < cols.size(); ++k) {
       row[k] = cell(*list[i], cols[k], no_path_column);
     }
-    if (!tree_mode.empty() && !row.empty()) {
-      const char* branch = root ? "" : (last ? "└─" : "├─");
-      if (o.raw) {
-        branch = "";
-      }
-      row[tree_col] = prefix + branch + row[tree_col];
+    if (!indent.empty() && !row.empty()) {
+      row[tree_col].insert(0, indent);
     }
     table.add(row);
-    std::string next = root || o.raw ? prefix : prefix + (last ? "  " : "│ ");
-    const std::vector<std::size_t>& kids = children_of(i);
-    for (std::size_t k = 0; k < kids.size(); ++k) {
-      self(self, kids[k], next, k + 1 == kids.size(), false);
-    }
-  };
-  for (std::size_t r : roots) {
-    add_row(add_row, r, "", true, true);
-  }
+  });
   table.print(!o.noheadings, o.raw);
 
   // The sets after a blank line; the title line only where headings are for people.

@@ -10,6 +10,7 @@
 #include <nsfun/snapshot.hpp>
 
 #include "cli.hpp"
+#include "tree.hpp"
 
 namespace nsm {
 namespace {
@@ -18,32 +19,15 @@ struct Options {
   bool json = false;
 };
 
-struct Forest {
-  std::vector<const nsfun::NsSummary*> nodes;
-  std::vector<std::vector<std::size_t>> children;
-  std::vector<std::size_t> roots;
-};
-
-// The namespaces of type `t`, each under its parent (PNS) when that one is visible.
-Forest build(const nsfun::Snapshot& snap, nsfun::NsType t) {
-  Forest f;
-  std::map<std::uint64_t, std::size_t> index;
+// The namespaces of type `t`, in snapshot order.
+std::vector<const nsfun::NsSummary*> of_type(const nsfun::Snapshot& snap, nsfun::NsType t) {
+  std::vector<const nsfun::NsSummary*> list;
   for (const nsfun::NsSummary& s : snap.namespaces()) {
     if (s.ns.type() == t) {
-      index.emplace(s.ns.ino(), f.nodes.size());
-      f.nodes.push_back(&s);
+      list.push_back(&s);
     }
   }
-  f.children.resize(f.nodes.size());
-  for (std::size_t i = 0; i < f.nodes.size(); ++i) {
-    auto it = index.find(f.nodes[i]->parent);
-    if (f.nodes[i]->parent != 0 && it != index.end() && it->second != i) {
-      f.children[it->second].push_back(i);
-    } else {
-      f.roots.push_back(i);
-    }
-  }
-  return f;
+  return list;
 }
 
 std::string label(const nsfun::NsSummary& s) {
@@ -57,33 +41,25 @@ std::string label(const nsfun::NsSummary& s) {
   return text;
 }
 
-void render(const Forest& f,
-            std::size_t i,
-            const std::string& prefix,
-            bool last,
-            bool root,
-            std::string& out) {
-  out += prefix + (root ? "" : (last ? "└─" : "├─")) + label(*f.nodes[i]) + "\n";
-  std::string next = root ? prefix : prefix + (last ? "  " : "│ ");
-  for (std::size_t k = 0; k < f.children[i].size(); ++k) {
-    render(f, f.children[i][k], next, k + 1 == f.children[i].size(), false, out);
-  }
+Json to_json(const nsfun::NsSummary& s) {
+  return Json{{"ns", s.ns.ino()},
+              {"type", std::string(nsfun::name(s.ns.type()))},
+              {"nprocs", s.nprocs},
+              {"pid", s.pid != 0 ? Json(s.pid) : Json()},
+              {"command", s.pid != 0 ? Json(s.command) : Json()},
+              {"pns", s.parent}};
 }
 
-Json to_json(const Forest& f, std::size_t i) {
-  const nsfun::NsSummary& s = *f.nodes[i];
-  Json j{{"ns", s.ns.ino()},
-         {"type", std::string(nsfun::name(s.ns.type()))},
-         {"nprocs", s.nprocs},
-         {"pid", s.pid != 0 ? Json(s.pid) : Json()},
-         {"command", s.pid != 0 ? Json(s.command) : Json()},
-         {"pns", s.parent}};
-  Json kids = Json::array();
-  for (std::size_t k : f.children[i]) {
-    kids.push_back(to_json(f, k));
-  }
-  j["children"] = std::move(kids);
-  return j;
+// One hierarchy: the namespaces of a type, each under its parent (PNS) when that one is visible.
+struct Hierarchy {
+  std::vector<const nsfun::NsSummary*> list;
+  tree::Forest forest;
+};
+
+Hierarchy hierarchy(const nsfun::Snapshot& snap, nsfun::NsType t) {
+  Hierarchy h{of_type(snap, t), {}};
+  h.forest = tree::build(h.list, tree::By::parent);
+  return h;
 }
 
 void run(const Options& o) {
@@ -97,16 +73,14 @@ void run(const Options& o) {
   for (const nsfun::NsSummary& s : snap.value().namespaces()) {
     ++counts[s.ns.type()];
   }
-  const Forest user = build(snap.value(), nsfun::NsType::user);
-  const Forest pid = build(snap.value(), nsfun::NsType::pid);
+  const Hierarchy user = hierarchy(snap.value(), nsfun::NsType::user);
+  const Hierarchy pid = hierarchy(snap.value(), nsfun::NsType::pid);
   if (o.json) {
     Json j;
-    for (const auto& [key, forest] : {std::pair{"user", &user}, std::pair{"pid", &pid}}) {
-      Json arr = Json::array();
-      for (std::size_t r : forest->roots) {
-        arr.push_back(to_json(*forest, r));
-      }
-      j[key] = std::move(arr);
+    for (const auto& [key, h] : {std::pair{"user", &user}, std::pair{"pid", &pid}}) {
+      j[key] = tree::to_json(
+          h->forest, [h = h](std::size_t i) { return to_json(*h->list[i]); },
+          tree::Children::always);
     }
     Json summary = Json::object();
     for (nsfun::NsType t : nsfun::all_ns_types) {
@@ -117,12 +91,14 @@ void run(const Options& o) {
     return;
   }
   std::string out;
-  for (const auto& [title, forest] :
+  for (const auto& [title, h] :
        {std::pair{"User namespaces", &user}, std::pair{"PID namespaces", &pid}}) {
     out += heading(title) + "\n";
-    for (std::size_t r : forest->roots) {
-      render(*forest, r, "", true, true, out);
-    }
+    tree::draw(h->forest, false, [&, h = h](std::size_t i, std::string_view indent) {
+      out += indent;
+      out += label(*h->list[i]);
+      out += '\n';
+    });
     out += '\n';
   }
   out += heading("Summary") + "\n";
