@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/unique_fd.hpp>
 
@@ -39,7 +40,7 @@ namespace nsfun {
 ///
 /// A CgroupDir made by create() owns its cgroup: its destructor kills what is left in it,
 /// waits (bounded) until it is empty, and removes it (and any cgroups made inside it), unless
-/// release() was called. One obtained from open() or root() never removes anything.
+/// keep() was called. One obtained from open() or root() never removes anything.
 /// The destructor and the move operations never throw; a moved-from CgroupDir is empty (no fd,
 /// owns nothing), and a default-constructed one is too.
 ///
@@ -97,10 +98,11 @@ class CgroupDir {
   /// std::errc::device_or_resource_busy, std::errc::bad_file_descriptor (the handle owns nothing).
   [[nodiscard]] result<void> remove() noexcept;
 
-  /// Keeps the cgroup: the destructor will no longer remove it. The fd stays open and usable.
-  void release() noexcept;
+  /// Keeps the cgroup: the destructor (and remove()) will no longer remove it. The fd stays
+  /// open and the handle usable.
+  void keep() noexcept;
 
-  /// True when the destructor would remove the cgroup (made by create(), not released).
+  /// True when the destructor would remove the cgroup (made by create(), not kept).
   [[nodiscard]] bool owned() const noexcept { return static_cast<bool>(parent_); }
 
   /// The dirfd, for clone3's CLONE_INTO_CGROUP (clone_args.cgroup) or openat.
@@ -122,7 +124,8 @@ class CgroupDir {
   /// Enables controllers for the children of this cgroup, all in one write of
   /// "+memory +pids" to cgroup.subtree_control (all or none). Each must be in controllers().
   /// Errors (step "write cgroup file", naming this cgroup's cgroup.subtree_control):
-  /// std::errc::not_supported when a controller is not there, with the reason "controller
+  /// nsfun::errc::controller_not_available (equal to std::errc::not_supported as well) when a
+  /// controller is not there, with the reason "controller
   /// memory is not in the cgroup2 hierarchy at ROOT" (a hybrid host has it in a v1 hierarchy)
   /// or "controller pids is not enabled in PARENT/cgroup.subtree_control";
   /// std::errc::device_or_resource_busy (the cgroup has processes of its own: the kernel's "no
@@ -143,8 +146,9 @@ class CgroupDir {
 
   /// Writes `value` to the interface file `key` ("memory.max", "pids.max", "cpu.max",
   /// "cgroup.max.depth", …) in one write(2).
-  /// Errors (step "write cgroup file", naming the file's path): std::errc::not_supported when
-  /// the key's controller (the part before the first '.') is not in the v2 hierarchy or not
+  /// Errors (step "write cgroup file", naming the file's path):
+  /// nsfun::errc::controller_not_available (equal to std::errc::not_supported) when the key's
+  /// controller (the part before the first '.') is not in the v2 hierarchy or not
   /// enabled by the parent, with the reason saying which (as for enable());
   /// std::errc::no_such_file_or_directory for an unknown key of an enabled controller;
   /// std::errc::invalid_argument (a value the kernel refuses); nsfun::errc::invalid_name (a key
@@ -183,3 +187,7 @@ class CgroupDir {
 };
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/cgroup.ipp>
+#endif

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include <nsfun/config.hpp>
 #include <nsfun/ns_fd.hpp>
 
 namespace nsfun {
@@ -63,3 +64,7 @@ inline constexpr const char* etc_dir = "/etc/netns";
 }  // namespace netns
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/persist.ipp>
+#endif

@@ -30,6 +30,8 @@
 #include <doctest/doctest.h>
 
 #include <nsfun/cgroup.hpp>
+#include <nsfun/error.hpp>
+#include <nsfun/persist.hpp>
 
 #include "test_support.hpp"
 
@@ -310,8 +312,8 @@ TEST_SUITE("cgroup") {
       {
         auto cg = CgroupDir::create(root.value(), name);
         NSFUN_EXPECT_OK(cg);
-        // A cgroup made inside it, as a process in it might do; released so that only the
-        // outer handle is responsible for it.
+        // A cgroup made inside it, as a process in it might do; kept so that only the outer
+        // handle is responsible for it.
         auto nested = CgroupDir::create(cg.value(), "inner");
         NSFUN_EXPECT_OK(nested);
         outer = sleeper();
@@ -319,7 +321,7 @@ TEST_SUITE("cgroup") {
         NSFUN_EXPECT(outer > 0 && inner > 0);
         NSFUN_EXPECT_OK(cg.value().attach(outer));
         NSFUN_EXPECT_OK(nested.value().attach(inner));
-        nested.value().release();
+        nested.value().keep();
         NSFUN_EXPECT(!nested.value().owned());
       }
       // The children were killed (not yet reaped: zombies do not keep a cgroup populated).
@@ -374,7 +376,7 @@ TEST_SUITE("cgroup") {
     });
   }
 
-  TEST_CASE("release keeps the cgroup and move assignment removes the target's") {
+  TEST_CASE("keep() keeps the cgroup and move assignment removes the target's") {
     NSFUN_REQUIRE(can_cgroup2(), no_cgroup2);
     const std::string kept = t::unique_name();
     CGROUP_CASE(name, [&] {
@@ -385,10 +387,17 @@ TEST_SUITE("cgroup") {
       {
         auto cg = CgroupDir::create(root.value(), kept);
         NSFUN_EXPECT_OK(cg);
-        cg.value().release();
+        cg.value().keep();
         NSFUN_EXPECT(!cg.value().owned());
         NSFUN_EXPECT(static_cast<bool>(cg.value()));
         NSFUN_EXPECT_OK(cg.value().get("cgroup.type"));
+        // A kept cgroup is not this handle's to remove any more.
+        auto removed = cg.value().remove();
+        NSFUN_EXPECT(!removed);
+        NSFUN_EXPECT(removed.error() == std::errc::bad_file_descriptor);
+        NSFUN_EXPECT(removed.error().message() ==
+                     "remove cgroup " + base + kept + ": not created by this CgroupDir, or kept");
+        NSFUN_EXPECT(static_cast<bool>(cg.value()));
       }
       NSFUN_EXPECT(exists(base + kept));
       NSFUN_EXPECT(::rmdir((base + kept).c_str()) == 0);
@@ -500,6 +509,53 @@ TEST_SUITE("cgroup") {
     CHECK(!left_behind(second));
   }
 
+  TEST_CASE("cgroup and netns names follow one rule, with the same reasons") {
+    // Refused before anything is opened: no privilege, no cgroup2 hierarchy needed.
+    const std::string too_long(256, 'x');
+    const std::string with_nul("a\0b", 3);
+    const std::string_view names[] = {"",
+                                      ".",
+                                      "..",
+                                      "a/b",
+                                      "/abs",
+                                      too_long,
+                                      with_nul,
+                                      "ok",
+                                      "a.b-c_d",
+                                      "...",
+                                      std::string_view(too_long).substr(1)};
+    for (std::string_view name : names) {
+      CAPTURE(name);
+      auto cg = CgroupDir::create(CgroupDir(), name);
+      auto key = CgroupDir().get(name);
+      auto ns = nsfun::netns::open(name);
+      if (nsfun::is_valid_ns_name(name)) {
+        REQUIRE_FALSE(cg);  // the parent is empty
+        CHECK(cg.error() == std::errc::bad_file_descriptor);
+        CHECK(ns.error() != nsfun::errc::invalid_name);
+        continue;
+      }
+      REQUIRE_FALSE(cg);
+      REQUIRE_FALSE(key);
+      REQUIRE_FALSE(ns);
+      CHECK(cg.error() == nsfun::errc::invalid_name);
+      CHECK(key.error() == nsfun::errc::invalid_name);
+      CHECK(ns.error() == nsfun::errc::invalid_name);
+      CHECK(!cg.error().reason().empty());
+      CHECK(cg.error().reason() == ns.error().reason());
+      CHECK(key.error().reason() == ns.error().reason());
+      CHECK(cg.error().object() == ns.error().object());
+    }
+  }
+
+  TEST_CASE("controller_not_available is its own nsfun::errc and also not_supported") {
+    const std::error_code code = nsfun::make_error_code(nsfun::errc::controller_not_available);
+    CHECK(code.category() == nsfun::nsfun_category());
+    CHECK(code == std::errc::not_supported);
+    CHECK(code != nsfun::errc::invalid_name);
+    CHECK(code.message() == "Cgroup controller not available");
+  }
+
   TEST_CASE("create refuses invalid names and existing cgroups") {
     NSFUN_REQUIRE(can_cgroup2(), no_cgroup2);
     CGROUP_CASE(name, [&] {
@@ -519,10 +575,10 @@ TEST_SUITE("cgroup") {
       }
       // The name refused is quoted, and the reason says what is wrong with it.
       auto slash = CgroupDir::create(root.value(), "a/b");
-      NSFUN_EXPECT(slash.error().message() == "create cgroup \"a/b\": contains a '/'");
+      NSFUN_EXPECT(slash.error().message() == "create cgroup \"a/b\": contains '/'");
       auto long_name = CgroupDir::create(root.value(), too_long);
       NSFUN_EXPECT(long_name.error().message() ==
-                   "create cgroup \"" + std::string(61, 'x') + "...\": longer than 255 bytes");
+                   "create cgroup \"" + std::string(64, 'x') + "...\": longer than 255 bytes");
       NSFUN_EXPECT(!exists(std::string(private_mount) + "/a"));
 
       auto first = CgroupDir::create(root.value(), name);
@@ -572,7 +628,7 @@ TEST_SUITE("cgroup") {
       NSFUN_EXPECT(!bad_key);
       NSFUN_EXPECT(bad_key.error() == nsfun::errc::invalid_name);
       NSFUN_EXPECT(bad_key.error().message() ==
-                   "write cgroup file \"../cgroup.procs\": contains a '/'");
+                   "write cgroup file \"../cgroup.procs\": contains '/'");
       NSFUN_EXPECT(cg.value().get("..").error() == nsfun::errc::invalid_name);
 
       auto unknown = cg.value().get("cgroup.nsfun-nope");
@@ -605,15 +661,18 @@ TEST_SUITE("cgroup") {
       auto set = cg.value().set(key, "100");
       NSFUN_EXPECT(!set);
       NSFUN_EXPECT(set.error() == std::errc::not_supported);
+      NSFUN_EXPECT(set.error() == nsfun::errc::controller_not_available);
       NSFUN_EXPECT(set.error().what == "write cgroup file");
       NSFUN_EXPECT(set.error().message() == "write cgroup file " + dir + "/" + key + ": " + why);
       auto get = cg.value().get(key);
       NSFUN_EXPECT(!get);
       NSFUN_EXPECT(get.error() == std::errc::not_supported);
+      NSFUN_EXPECT(get.error() == nsfun::errc::controller_not_available);
       NSFUN_EXPECT(get.error().message() == "read cgroup file " + dir + "/" + key + ": " + why);
       auto enable = root.value().enable({controller});
       NSFUN_EXPECT(!enable);
       NSFUN_EXPECT(enable.error() == std::errc::not_supported);
+      NSFUN_EXPECT(enable.error() == nsfun::errc::controller_not_available);
       NSFUN_EXPECT(enable.error().message() == "write cgroup file " + std::string(private_mount) +
                                                    "/cgroup.subtree_control: " + why);
       // Not written anywhere: the root's subtree_control is untouched.
@@ -645,11 +704,13 @@ TEST_SUITE("cgroup") {
       auto set = cg.value().set(controller + ".max", "10");
       NSFUN_EXPECT(!set);
       NSFUN_EXPECT(set.error() == std::errc::not_supported);
+      NSFUN_EXPECT(set.error() == nsfun::errc::controller_not_available);
       NSFUN_EXPECT(set.error().message() ==
                    "write cgroup file " + dir + "/" + controller + ".max: " + why);
       auto enable = cg.value().enable({controller});
       NSFUN_EXPECT(!enable);
       NSFUN_EXPECT(enable.error() == std::errc::not_supported);
+      NSFUN_EXPECT(enable.error() == nsfun::errc::controller_not_available);
       NSFUN_EXPECT(enable.error().message() ==
                    "write cgroup file " + dir + "/cgroup.subtree_control: " + why);
       return 0;
