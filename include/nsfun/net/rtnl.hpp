@@ -59,7 +59,9 @@ class Rtnl {
   /// Errors: the kernel's errno, with `step` and the kernel's extended-ack text as the error's
   /// note(); std::errc::bad_file_descriptor on an empty handle. The error has no object: the
   /// caller knows what the request was about and names it, e.g.
-  /// `if (!r) { r.assume_error().on(ifname); }`.
+  /// `nsfun::with_context(rtnl.request(m, "RTM_NEWLINK"), [&](error& e) { e.on(ifname); })`.
+  /// Not noexcept (nor is dump()): an exception
+  /// thrown by `each` (or `restart`) propagates; nothing else throws.
   [[nodiscard]] result<void> request(nlmsghdr& msg,
                                      std::string_view step,
                                      const MessageFn& each = {}) const;
