@@ -2,6 +2,7 @@
 // nsfun – creating namespaces without entering them: acquire() hands back fds.
 #pragma once
 
+#include <nsfun/config.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
 
@@ -29,3 +30,7 @@ template <NsType T>
 }
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/acquire.ipp>
+#endif

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 
 namespace nsfun {
@@ -149,4 +150,17 @@ struct MountInfo {
 /// is put back.
 [[nodiscard]] result<void> pivot_root_into(const char* new_root) noexcept;
 
+namespace detail {
+
+// Not API: pivot_root_into without its check before and its explanation of EINVAL after (open,
+// fchdir, pivot_root(".", "."), umount2, chdir, the error built in place). It allocates nothing
+// and makes only async-signal-safe calls: spawn's child calls it between clone and exec.
+[[nodiscard]] result<void> pivot_root_here(const char* new_root) noexcept;
+
+}  // namespace detail
+
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/mount.ipp>
+#endif

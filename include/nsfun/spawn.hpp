@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/unique_fd.hpp>
@@ -111,6 +112,7 @@ struct CommandSpec {
   int cgroup = -1;
   std::optional<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> offsets;
   bool init = false;
+  bool hold = false;
   bool die_with_parent = false;
   std::vector<std::pair<int, int>> redirects;
 };
@@ -138,6 +140,16 @@ class Command {
   /// Like everything between clone and exec, it must do only async-signal-safe work when the
   /// caller has other threads (no malloc, no locks).
   explicit Command(std::function<int()> fn) { s_.fn = std::move(fn); }
+
+  /// A process that runs nothing: it keeps the namespaces it was started in (and no fd beyond 0,
+  /// 1 and 2) until it is killed (Child::kill(), or the Child's destructor). As PID 1 of a new
+  /// pid namespace it also reaps the orphans reparented to it. What acquire() and `nsm create`
+  /// start to hold new namespaces; all the settings apply as to any Command.
+  [[nodiscard]] static Command hold() {
+    Command c{std::function<int()>()};
+    c.s_.hold = true;
+    return c;
+  }
 
   Command& arg(std::string a) {
     s_.args.push_back(std::move(a));
@@ -311,3 +323,8 @@ class Command {
 [[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/spawn.ipp>
+#  include <nsfun/impl/user_map.ipp>  // see the end of <nsfun/user_map.hpp>
+#endif

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/ns_fd.hpp>
 
@@ -64,4 +65,19 @@ struct TimeOffsets {
 /// the line is quoted).
 [[nodiscard]] result<TimeOffsets> time_offsets(pid_t pid) noexcept;
 
+namespace detail {
+
+// Not API: writes both offsets to `path` (a /proc/PID/timens_offsets) in one write; a failed
+// write names the offsets and the file and says why where the errno alone would puzzle (EACCES,
+// ERANGE). It allocates nothing and makes only async-signal-safe calls: set_time_offsets() and
+// spawn's child (between clone and exec) both write through it.
+[[nodiscard]] result<void> write_time_offsets(const char* path,
+                                              const TimeOffsets& offsets) noexcept;
+
+}  // namespace detail
+
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/time_ns.ipp>
+#endif

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
 
 namespace nsfun {
@@ -125,3 +126,9 @@ struct UserMap {
 };
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+// UserMap::apply runs newuidmap/newgidmap through spawn, and spawn.hpp includes this header: its
+// end brings in <nsfun/impl/user_map.ipp>, once both headers are complete in either order.
+#  include <nsfun/spawn.hpp>
+#endif

@@ -2,7 +2,6 @@
 // nsm create – a persistent named set of namespaces under /run/nsm/NAME.
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -13,8 +12,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -63,29 +60,6 @@ class Rollback {
   std::vector<std::function<void()>> steps_;
   bool committed_ = false;
 };
-
-// PID 1 of a held pid namespace: blocks, reaping whatever ends up as its child. Only
-// async-signal-safe calls (it runs between clone and exec).
-int hold_as_init() {
-  sigset_t set;
-  ::sigemptyset(&set);
-  ::sigaddset(&set, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  ::syscall(SYS_close_range, 3U, ~0U, 0U);  // keep none of nsm's fds (no exec closes them)
-  while (true) {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-    ::sigwaitinfo(&set, nullptr);
-  }
-}
-
-// A short-lived owner of fresh namespaces while they are pinned.
-int hold_briefly() {
-  ::syscall(SYS_close_range, 3U, ~0U, 0U);
-  while (true) {
-    ::pause();
-  }
-}
 
 void run(const Options& o) {
   const std::string command = "create";
@@ -153,8 +127,9 @@ void run(const Options& o) {
       if (!devnull) {
         throw Failure("/dev/null", std::strerror(errno));
       }
-      nsfun::Command cmd(with_pid ? std::function<int()>(hold_as_init)
-                                  : std::function<int()>(hold_briefly));
+      // spawn's hold: PID 1 of the pid namespace reaping its orphans, or (without one) a
+      // short-lived owner of the fresh namespaces while they are pinned.
+      nsfun::Command cmd = nsfun::Command::hold();
       cmd.namespaces(types).die_with_parent(false);
       for (int target = 0; target <= 2; ++target) {
         cmd.redirect(target, devnull.ref());

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // nsfun tests – acquire.hpp and unshare(): creating namespaces, with and without entering them.
 
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -75,6 +79,38 @@ TEST_SUITE("acquire") {
         NSFUN_EXPECT(owner.value().identity() == user.identity());
       }
       NSFUN_EXPECT(current_is(my_user.value()));
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #13: acquire with a user namespace leaves no child, zombie or fd behind") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user, NsType::net}), "needs user namespaces");
+    NSFUN_CHECK_CHILD([] {
+      // From a multithreaded caller, which the kernel never lets unshare a user namespace.
+      int gate[2];
+      NSFUN_EXPECT(::pipe2(gate, O_CLOEXEC) == 0);
+      std::thread other([fd = gate[0]] {
+        char c = 0;
+        (void)!::read(fd, &c, 1);
+      });
+      const std::size_t fds = nsfun::test::open_fd_count();
+      {
+        auto made = nsfun::acquire({NsType::user, NsType::net, NsType::time});
+        NSFUN_EXPECT_OK(made);
+        NSFUN_EXPECT(made.value().types() == (NsTypeSet{NsType::user, NsType::net, NsType::time}));
+        // The process that made them is gone and reaped: no child of ours is left, not even a
+        // zombie, and the namespaces live on through the fds.
+        NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD);
+        auto owner = made.value().get(NsType::net)->owner();
+        NSFUN_EXPECT_OK(owner);
+        NSFUN_EXPECT(owner.value().identity() == made.value().get(NsType::user)->identity());
+        NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 3);
+      }
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
+      (void)!::write(gate[1], "x", 1);
+      other.join();
+      ::close(gate[0]);
+      ::close(gate[1]);
       return 0;
     });
   }

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -505,6 +506,90 @@ TEST_SUITE("spawn") {
       return 0;
     });
   }
+  TEST_CASE("issue #13: newuidmap is a spawned program, also with another thread running") {
+    NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
+                  "needs unprivileged user namespaces (and root to become nobody)");
+    NSFUN_REQUIRE(nsfun::test::have_program("newuidmap"), "needs newuidmap (package uidmap)");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::private_run() == 0);
+      for (const char* file : {"/run/subuid", "/run/subgid"}) {
+        std::FILE* f = std::fopen(file, "we");
+        NSFUN_EXPECT(f != nullptr);
+        std::fputs("65534:400000:1000\n", f);
+        std::fclose(f);
+      }
+      NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
+      NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      // Another thread, blocked on a pipe for the whole test: the caller is multithreaded.
+      int gate[2];
+      NSFUN_EXPECT(::pipe2(gate, O_CLOEXEC) == 0);
+      std::thread other([fd = gate[0]] {
+        char c = 0;
+        (void)!::read(fd, &c, 1);
+      });
+      auto map = nsfun::UserMap::subordinate("nobody", 65534, 65534);
+      NSFUN_EXPECT_OK(map);
+      auto o = run(Command("/bin/cat")
+                       .arg("/proc/self/uid_map")
+                       .namespaces({NsType::user})
+                       .user_map(map.value()));
+      // A map the helper refuses (no subordinate range covers uid 0 outside): its exit status
+      // comes back, which only a helper that ran can give.
+      auto refused = nsfun::spawn(Command("/bin/true")
+                                      .namespaces({NsType::user})
+                                      .user_map(nsfun::UserMap::root_is(0, 0).value()));
+      (void)!::write(gate[1], "x", 1);
+      other.join();
+      ::close(gate[0]);
+      ::close(gate[1]);
+      NSFUN_EXPECT(o.ok);
+      NSFUN_EXPECT(o.out.find("400000") != std::string::npos);
+      NSFUN_EXPECT(!refused);
+      NSFUN_EXPECT(refused.error() == std::errc::operation_not_permitted);
+      NSFUN_EXPECT(refused.error().what == "newuidmap");
+      NSFUN_EXPECT(refused.error().reason().rfind("refused the map (exit status ", 0) == 0);
+      NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) == -1);  // no helper left behind
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue #13: Command::hold keeps its namespaces and no fd until it is killed") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::uts}), "needs CAP_SYS_ADMIN");
+    NSFUN_CHECK_CHILD([] {
+      auto mine = nsfun::NsFd::current(NsType::uts);
+      NSFUN_EXPECT_OK(mine);
+      auto held = nsfun::spawn(Command::hold().namespaces({NsType::uts}).hostname("nsfun-held"));
+      NSFUN_EXPECT_OK(held);
+      nsfun::Child& h = held.value();
+      auto theirs = nsfun::NsFd::open(h.pid(), nsfun::NsLink::uts);
+      NSFUN_EXPECT_OK(theirs);
+      NSFUN_EXPECT(theirs.value().identity() != mine.value().identity());
+      // Only 0, 1 and 2 are open in the holder (no exec closes the rest: hold does).
+      std::size_t fds = 0;
+      for (int i = 0; i < 50 && fds != 3; ++i) {
+        fds = 0;
+        for ([[maybe_unused]] const auto& e :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(h.pid()) + "/fd")) {
+          ++fds;
+        }
+        if (fds != 3) {
+          ::usleep(10000);
+        }
+      }
+      NSFUN_EXPECT(fds == 3);
+      auto still = h.try_wait();
+      NSFUN_EXPECT_OK(still);
+      NSFUN_EXPECT(!still.value().has_value());
+      NSFUN_EXPECT(h.kill());
+      auto st = h.wait();
+      NSFUN_EXPECT_OK(st);
+      NSFUN_EXPECT(st.value().signal == SIGKILL);
+      return 0;
+    });
+  }
+
   TEST_CASE("a new mount namespace is made private unless asked to keep propagation") {
     NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
     NSFUN_CHECK_CHILD([] {

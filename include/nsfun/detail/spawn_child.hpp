@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+// nsfun (private) – spawn's child: what it runs between clone3 and execve.
+//
+// Between clone3 and execve the child runs on a copy of a possibly multithreaded parent: another
+// thread may have held the malloc lock at the moment of the clone. So the child makes only
+// async-signal-safe calls (raw syscalls, no allocation); everything that allocates (argv, envp,
+// paths, the names of joined namespaces) is prepared by the parent beforehand, in a Plan. The
+// library functions it shares with the rest of nsfun (detail::pivot_root_here,
+// detail::write_time_offsets) are written to that rule too. When a step fails, the child sends
+// the error through a pipe in one fixed-size write (a Report); the parent returns it from
+// spawn().
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nsfun/detail/spawn_init.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/error.hpp>
+#include <nsfun/mount.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/spawn.hpp>
+#include <nsfun/time_ns.hpp>
+
+namespace nsfun::detail::spawn_child {
+
+// Kernel constants older headers lack (clone3 flags from 5.2 and 5.7, close_range from 5.11).
+inline constexpr std::uint64_t clone_pidfd = 0x00001000;
+inline constexpr std::uint64_t clone_into_cgroup = 0x200000000ULL;
+inline constexpr unsigned close_range_cloexec = 1U << 2;
+
+// clone3's argument (linux/sched.h has it from 5.3, the cgroup field from 5.7; spelled out for
+// older headers).
+struct CloneArgs {
+  std::uint64_t flags;
+  std::uint64_t pidfd;
+  std::uint64_t child_tid;
+  std::uint64_t parent_tid;
+  std::uint64_t exit_signal;
+  std::uint64_t stack;
+  std::uint64_t stack_size;
+  std::uint64_t tls;
+  std::uint64_t set_tid;
+  std::uint64_t set_tid_size;
+  std::uint64_t cgroup;
+};
+
+// Everything the child needs, made by the parent before clone3.
+struct Plan {
+  const CommandSpec* cmd = nullptr;
+  std::string path;  // resolved program
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<int> join_fds;
+  std::vector<std::string> join_names;                   // what each join_fds entry is, for errors
+  NetNs netns;                                           // Command::netns: the named namespace
+  unsigned long sys_flags = 0;                           // how to mount its /sys
+  std::vector<std::pair<std::string, std::string>> etc;  // /etc/netns/NAME/x → /etc/x
+  std::string proc_target;                               // where to mount proc
+  bool new_mnt = false;   // clone3 with CLONE_NEWNS (asked for, or implied by a mount setting)
+  bool made_mnt = false;  // the child's mount namespace is that new one (none is joined)
+  bool relay = false;     // fork once more: init of a new pid namespace, or after joining one
+  int sync_r = -1;
+  int sync_w = -1;
+  int err_r = -1;
+  int err_w = -1;
+};
+
+// A failed step's error as the child sends it: one write of less than PIPE_BUF bytes, which
+// arrives whole. The child is a copy of the parent's memory (clone3 without CLONE_VM), so the
+// step (an error's `what` is always static text) and the error category are sent as the
+// addresses they have in both; the text parts are copied.
+struct Report {
+  const char* what = nullptr;
+  std::size_t what_len = 0;
+  const std::error_category* category = nullptr;
+  int value = 0;
+  std::uint8_t len[4] = {};  // object, reason, note, context
+  char text[error::capacity()] = {};
+
+  [[nodiscard]] static Report of(const error& e) noexcept {
+    Report r;
+    r.what = e.what.data();
+    r.what_len = e.what.size();
+    r.category = &e.code.category();
+    r.value = e.code.value();
+    std::size_t used = 0;
+    const std::string_view parts[4] = {e.object(), e.reason(), e.note(), e.context()};
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::size_t n = std::min(parts[i].size(), sizeof(r.text) - used);
+      if (n > 0) {
+        std::memcpy(r.text + used, parts[i].data(), n);
+      }
+      r.len[i] = static_cast<std::uint8_t>(n);
+      used += n;
+    }
+    return r;
+  }
+
+  // The error again, in the parent.
+  [[nodiscard]] error to_error() const noexcept {
+    if (category == nullptr) {
+      return errno_error(EIO, "spawn").because("the child sent an empty report");
+    }
+    error e{std::error_code(value, *category), std::string_view(what, what_len)};
+    std::string_view parts[4];
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::size_t n = std::min<std::size_t>(len[i], sizeof(text) - used);
+      parts[i] = std::string_view(text + used, n);
+      used += n;
+    }
+    e.on(parts[0]);
+    if (!parts[1].empty()) {
+      e.because(parts[1]);
+    }
+    if (!parts[2].empty()) {
+      e.with_note(parts[2]);
+    }
+    if (!parts[3].empty()) {
+      e.with_context(parts[3]);
+    }
+    return e;
+  }
+};
+
+static_assert(sizeof(Report) <= PIPE_BUF, "a report must be one atomic pipe write");
+
+// Sends the error of a failed step and exits.
+[[noreturn]] inline void fail(const Plan& p, const error& e) noexcept {
+  const Report r = Report::of(e);
+  (void)!::write(p.err_w, &r, sizeof(r));
+  ::_exit(127);
+}
+
+// The same for the errno of the call that just failed, at step `what` (static text), on the
+// pieces of `object`.
+template <class... A>
+[[noreturn]] void fail_errno(const Plan& p, std::string_view what, const A&... object) noexcept {
+  fail(p, errno_error(errno, what).on(object...));
+}
+
+[[noreturn]] inline void child_main(const Plan& p) noexcept {
+  const CommandSpec& c = *p.cmd;
+  ::close(p.sync_w);
+  ::close(p.err_r);
+  if (c.die_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  }
+  // Wait until the parent wrote the maps. EOF: the parent gave up (or died); leave quietly.
+  char go = 0;
+  ssize_t n = 0;
+  while ((n = ::read(p.sync_r, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    ::_exit(127);
+  }
+  ::close(p.sync_r);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  for (std::size_t i = 0; i < p.join_fds.size(); ++i) {
+    if (::setns(p.join_fds[i], 0) < 0) {
+      fail_errno(p, "setns", p.join_names[i]);
+    }
+  }
+  if (p.relay) {
+    // The relay forks first: setns(pid) moves only its children, and everything from here on
+    // (a /proc mount in particular, which shows the mounter's pid namespace) must happen in the
+    // process that runs the program. To exec a program, vfork: the main child shares our memory
+    // only until its execve (or _exit after a failed step), and no page tables are copied. A
+    // function (or a hold) gets a real fork.
+    pid_t main_child = c.fn || c.hold ? ::fork() : ::vfork();
+    if (main_child < 0) {
+      fail_errno(p, "fork init");
+    }
+    if (main_child > 0) {
+      ::close(p.err_w);  // only the main child reports from here on
+      spawn_init::run_init(main_child);
+    }
+  }
+  if (c.hostname && ::sethostname(c.hostname->data(), c.hostname->size()) < 0) {
+    fail_errno(p, "sethostname", *c.hostname);
+  }
+  if (c.domainname && ::setdomainname(c.domainname->data(), c.domainname->size()) < 0) {
+    fail_errno(p, "setdomainname", *c.domainname);
+  }
+  if (c.offsets) {
+    // Offsets can be written only before any process is in the namespace: unshare makes it the
+    // namespace of our children and of our next execve, and nobody is in it yet.
+    if (::unshare(sys::clone_newtime) < 0) {
+      fail_errno(p, "unshare CLONE_NEWTIME");
+    }
+    auto r = write_time_offsets("/proc/self/timens_offsets",
+                                TimeOffsets{c.offsets->first, c.offsets->second});
+    if (!r) {
+      fail(p, r.assume_error());
+    }
+  }
+  // Command::netns binds over /sys and /etc: those must never propagate back, whatever
+  // keep_propagation says, so it always gets a recursive slave (as ip netns exec does). A joined
+  // mount namespace is left as it is.
+  if (p.made_mnt && p.netns) {
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+      fail_errno(p, "mount --make-rslave /");
+    }
+  } else if (p.made_mnt && !c.keep_propagation) {
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+      fail_errno(p, "mount --make-rprivate /");
+    }
+  }
+  if (p.netns) {
+    // As ip netns exec: a sysfs of the joined network namespace over the caller's (which may not
+    // be mounted at all: then there is nothing to detach), then the /etc/netns/NAME overrides.
+    (void)::umount2("/sys", MNT_DETACH);
+    if (::mount(c.netns->c_str(), "/sys", "sysfs", p.sys_flags, nullptr) < 0) {
+      fail_errno(p, "mount sysfs on /sys", "for netns ", *c.netns);
+    }
+    for (const auto& [source, target] : p.etc) {
+      if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+        fail_errno(p, "mount --bind", source, " on ", target);
+      }
+    }
+  }
+  if (c.rootfs &&
+      ::mount(c.rootfs->c_str(), c.rootfs->c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    fail_errno(p, "mount --rbind", *c.rootfs, " on itself");
+  }
+  if (!p.proc_target.empty() && ::mount("proc", p.proc_target.c_str(), "proc",
+                                        MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+    fail_errno(p, "mount proc on", p.proc_target);
+  }
+  if (c.rootfs) {
+    // The library's own pivot_root_into, without its checks (the parent checked the rootfs).
+    if (auto r = pivot_root_here(c.rootfs->c_str()); !r) {
+      fail(p, r.assume_error());
+    }
+  }
+  if (c.cwd && ::chdir(c.cwd->c_str()) < 0) {
+    fail_errno(p, "chdir", *c.cwd);
+  }
+  // Only 0, 1, 2 and the redirected fds reach the program: mark everything else close-on-exec
+  // (the error pipe already is, and must stay open until exec).
+  ::syscall(SYS_close_range, 3U, ~0U, close_range_cloexec);
+  for (auto [target, source] : c.redirects) {
+    if (target == source) {
+      if (::fcntl(target, F_SETFD, 0) < 0) {
+        fail_errno(p, "clear FD_CLOEXEC of", "fd ", target);
+      }
+    } else if (::dup2(source, target) < 0) {
+      fail_errno(p, "dup2", "fd ", source, " to fd ", target);
+    }
+  }
+  if (c.hold) {
+    ::close(p.err_w);
+    spawn_init::hold();
+  }
+  if (c.fn) {
+    ::close(p.err_w);
+    ::_exit(c.fn());
+  }
+  ::execve(p.path.c_str(), p.argv.data(), p.envp.data());
+  fail_errno(p, "execve", p.path);
+}
+
+}  // namespace nsfun::detail::spawn_child

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+// nsfun – spawn(), Command and Child: the implementation (see <nsfun/config.hpp>).
+//
+// The parent's side: checks, the Plan the child follows (made here, where allocating is safe),
+// clone3, the user maps, and the child's report. The child's side is
+// <nsfun/detail/spawn_child.hpp>, its minimal init <nsfun/detail/spawn_init.hpp>.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nsfun/config.hpp>
+#include <nsfun/detail/spawn_child.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/spawn.hpp>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
+
+namespace nsfun::detail::spawn_parent {
+
+using spawn_child::Plan;
+
+inline bool executable(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
+
+// PATH lookup done by the parent (execvpe may allocate). Inside a rootfs the candidates are
+// checked under it but executed by their path inside.
+inline result<std::string> resolve(const CommandSpec& c,
+                                   const std::string& program,
+                                   const char* path_env) {
+  if (program.find('/') != std::string::npos) {
+    return program;
+  }
+  std::string root = c.rootfs ? *c.rootfs : std::string();
+  std::string_view dirs = path_env != nullptr
+                              ? path_env
+                              : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  while (true) {
+    std::size_t colon = dirs.find(':');
+    std::string candidate(dirs.substr(0, colon));
+    if (!candidate.empty()) {
+      candidate += '/';
+      candidate += program;
+      if (executable(root + candidate)) {
+        return candidate;
+      }
+    }
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    dirs.remove_prefix(colon + 1);
+  }
+  if (c.rootfs) {
+    return errno_error(ENOENT, "find program").on(program, " in PATH under ", *c.rootfs);
+  }
+  return errno_error(ENOENT, "find program").on(program, " in PATH");
+}
+
+// Whether the child joins an existing namespace of type t (join(), or netns() for net).
+inline bool joins(const CommandSpec& c, NsType t) noexcept {
+  return (t == NsType::net && c.netns) ||
+         std::any_of(c.join.begin(), c.join.end(), [t](const NsFd* ns) { return ns->type() == t; });
+}
+
+// Whether the child's mount namespace is a new one: asked for, or implied by mount_proc, rootfs
+// or netns, and not replaced by a joined one.
+inline bool makes_mnt(const CommandSpec& c) noexcept {
+  return (c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns) &&
+         !joins(c, NsType::mnt);
+}
+
+// The refusal of a setting whose namespace the child would not have made or joined.
+inline error needs(std::string_view setting, std::string_view which, NsType t) noexcept {
+  return nsfun_error(errc::namespace_not_new, "spawn")
+      .because(setting, " needs a ", which, " ", name(t), " namespace");
+}
+
+// Refuses, before anything is cloned, every setting that would apply to a namespace the child
+// shares with the caller (the host's hostname, say) or that cannot take effect.
+inline result<void> check_namespaces(const CommandSpec& c) noexcept {
+  auto new_or_joined = [&c](NsType t) {
+    return c.fresh.contains(t) || joins(c, t);
+  };
+  auto made = [&c](NsType t) {
+    return c.fresh.contains(t) && !joins(c, t);
+  };
+  if (c.hostname && !new_or_joined(NsType::uts)) {
+    return needs("hostname", "new or joined", NsType::uts);
+  }
+  if (c.domainname && !new_or_joined(NsType::uts)) {
+    return needs("domainname", "new or joined", NsType::uts);
+  }
+  if (c.mount_proc && !new_or_joined(NsType::pid)) {
+    return needs("mount_proc", "new or joined", NsType::pid);
+  }
+  if (c.keep_propagation && !makes_mnt(c)) {
+    return needs("keep_propagation", "new", NsType::mnt);
+  }
+  if (c.offsets && !made(NsType::time)) {
+    return needs("time_offsets", "new", NsType::time);
+  }
+  if (c.init && !c.fresh.contains(NsType::pid)) {
+    return needs("init", "new", NsType::pid);
+  }
+  if (c.map && !made(NsType::user)) {
+    return needs("user_map", "new", NsType::user);
+  }
+  if (c.netns) {
+    const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
+                                       [](const NsFd* ns) { return ns->type() == NsType::net; });
+    std::string_view other = c.fresh.contains(NsType::net) ? "a new net namespace"
+                             : joins_net                   ? "a joined net namespace"
+                             : c.rootfs                    ? "rootfs"
+                                                           : "";
+    if (!other.empty()) {
+      return errno_error(EINVAL, "spawn")
+          .because("netns ", *c.netns, " cannot be combined with ", other);
+    }
+  }
+  return success();
+}
+
+// Command::netns: open the named namespace and list the /etc overrides, here where allocating
+// is safe; the child only mounts.
+inline result<void> prepare_netns(const CommandSpec& c, Plan& p) {
+  NSFUN_TRY(p.netns, netns::open(*c.netns));
+  p.join_fds.push_back(p.netns.get());  // after any user namespace, which may own it
+  p.join_names.push_back(std::string(netns::run_dir) + "/" + *c.netns);
+
+  struct statvfs sys {};
+
+  if (::statvfs("/sys", &sys) == 0 && (sys.f_flag & ST_RDONLY) != 0) {
+    p.sys_flags = MS_RDONLY;
+  }
+  const std::string dir = std::string(netns::etc_dir) + "/" + *c.netns;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    if (errno == ENOENT) {
+      return success();  // no overrides
+    }
+    return detail::sys::last_error("open").on(dir);
+  }
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") {
+      p.etc.emplace_back(dir + "/" + e->d_name, std::string("/etc/") + e->d_name);
+    }
+  }
+  std::sort(p.etc.begin(), p.etc.end());
+  return success();
+}
+
+inline result<void> prepare(const CommandSpec& c, Plan& p) {
+  p.cmd = &c;
+  // Environment first: PATH lookup uses the child's PATH.
+  if (!c.clear_env) {
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      p.env_storage.emplace_back(*e);
+    }
+  }
+  for (const auto& [key, value] : c.env) {
+    std::string prefix = key + "=";
+    std::erase_if(p.env_storage, [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+    p.env_storage.push_back(prefix + value);
+  }
+  const char* path_env = nullptr;
+  for (const std::string& s : p.env_storage) {
+    if (s.rfind("PATH=", 0) == 0) {
+      path_env = s.c_str() + 5;
+    }
+  }
+  if (!c.fn && !c.hold) {
+    if (c.program.empty()) {
+      return errno_error(ENOENT, "find program").because("empty program name");
+    }
+    NSFUN_TRY(p.path, resolve(c, c.program, path_env));
+  }
+  for (const std::string& a : c.args) {
+    p.argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execve's signature
+  }
+  p.argv.push_back(nullptr);
+  for (std::string& s : p.env_storage) {
+    p.envp.push_back(s.data());
+  }
+  p.envp.push_back(nullptr);
+  // Join the user namespace first: it grants the rights to join the rest.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const NsFd* ns : c.join) {
+      if ((ns->type() == NsType::user) == (pass == 0)) {
+        p.join_fds.push_back(ns->get());
+        p.join_names.push_back(ns->identity().to_string());
+      }
+      if (pass == 0 && ns->type() == NsType::pid) {
+        p.relay = true;  // setns(pid) moves only our children: the program must be one
+      }
+    }
+  }
+  if (c.netns) {
+    NSFUN_TRYV(prepare_netns(c, p));
+  }
+  if (c.rootfs) {
+    struct stat st {};
+
+    if (::stat(c.rootfs->c_str(), &st) < 0) {
+      return detail::sys::last_error("check rootfs").on(*c.rootfs);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return errno_error(ENOTDIR, "check rootfs").on(*c.rootfs);
+    }
+  }
+  p.made_mnt = makes_mnt(c);
+  p.new_mnt = c.fresh.contains(NsType::mnt) || p.made_mnt;
+  if (c.mount_proc) {
+    p.proc_target = c.rootfs ? *c.rootfs + "/proc" : "/proc";
+  }
+  if (c.fresh.contains(NsType::pid) && c.init) {
+    p.relay = true;
+  }
+  return success();
+}
+
+// What clone3 was asked to do, for its error: "new uts,mnt into cgroup /sys/fs/cgroup/x".
+inline error clone_error(int err, NsTypeSet fresh, int cgroup) noexcept {
+  error e = errno_error(err, "clone3");
+  try {
+    std::string what = fresh.empty() ? std::string() : "new " + fresh.to_string();
+    if (cgroup >= 0) {
+      char link[PATH_MAX] = {};
+      std::string fd_path = "/proc/self/fd/" + std::to_string(cgroup);
+      ssize_t n = ::readlink(fd_path.c_str(), link, sizeof(link) - 1);
+      what += what.empty() ? "into cgroup " : " into cgroup ";
+      what +=
+          n > 0 ? std::string(link, static_cast<std::size_t>(n)) : "fd " + std::to_string(cgroup);
+    }
+    e.on(what);
+  } catch (const std::bad_alloc&) {
+    // the error without its object
+  }
+  return e;
+}
+
+inline ExitStatus status_of(const siginfo_t& info) noexcept {
+  ExitStatus s;
+  if (info.si_code == CLD_EXITED) {
+    s.code = info.si_status;
+  } else {
+    s.signal = info.si_status;
+  }
+  return s;
+}
+
+}  // namespace nsfun::detail::spawn_parent
+
+namespace nsfun {
+
+NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
+  const CommandSpec& c = cmd.spec();
+  NSFUN_TRYV(detail::spawn_parent::check_namespaces(c));
+  detail::spawn_child::Plan p;
+  try {
+    NSFUN_TRYV(detail::spawn_parent::prepare(c, p));
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "spawn").on(c.fn ? std::string_view("function") : c.program);
+  }
+  int sync[2];
+  int err[2];
+  if (::pipe2(sync, O_CLOEXEC) < 0) {
+    return detail::sys::last_error("pipe2");
+  }
+  UniqueFd sync_r = UniqueFd::adopt(sync[0]);  // owns: just made
+  UniqueFd sync_w = UniqueFd::adopt(sync[1]);  // owns: just made
+  if (::pipe2(err, O_CLOEXEC) < 0) {
+    return detail::sys::last_error("pipe2");
+  }
+  UniqueFd err_r = UniqueFd::adopt(err[0]);  // owns: just made
+  UniqueFd err_w = UniqueFd::adopt(err[1]);  // owns: just made
+  p.sync_r = sync[0];
+  p.sync_w = sync[1];
+  p.err_r = err[0];
+  p.err_w = err[1];
+
+  NsTypeSet fresh = c.fresh;
+  if (p.new_mnt) {
+    fresh.insert(NsType::mnt);
+  }
+  if (c.offsets) {
+    fresh.erase(NsType::time);  // made by the child with unshare, so it can set the offsets
+  }
+  int pidfd = -1;
+  detail::spawn_child::CloneArgs args{};
+  args.flags = static_cast<std::uint64_t>(static_cast<unsigned>(fresh.clone_flags())) |
+               detail::spawn_child::clone_pidfd;
+  args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);  // NOLINT: the kernel's ABI
+  args.exit_signal = SIGCHLD;
+  if (c.cgroup >= 0) {
+    args.flags |= detail::spawn_child::clone_into_cgroup;
+    args.cgroup = static_cast<std::uint64_t>(c.cgroup);
+  }
+  long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (pid < 0) {
+    return detail::spawn_parent::clone_error(errno, fresh, c.cgroup);
+  }
+  if (pid == 0) {
+    detail::spawn_child::child_main(p);
+  }
+
+  Child child;
+  child.pid_ = static_cast<pid_t>(pid);
+  child.pidfd_ = UniqueFd::adopt(pidfd);  // owns: CLONE_PIDFD gives us a new cloexec fd
+  sync_r.reset();
+  err_w.reset();
+  // From here every failure returns with `child` going out of scope: killed and reaped.
+  if (c.map) {
+    NSFUN_TRYV(c.map->apply(child.pid_));
+  }
+  if (::write(sync_w.get(), "g", 1) != 1) {
+    return detail::sys::last_error("wake child").on("pid ", child.pid_);
+  }
+  sync_w.reset();
+  detail::spawn_child::Report report;
+  if (detail::sys::read_full(err_r.get(), &report, sizeof(report))) {
+    (void)child.wait();
+    return report.to_error();
+  }
+  return child;
+}
+
+NSFUN_INLINE Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, 0)),
+      pidfd_(std::move(other.pidfd_)),
+      reaped_(std::exchange(other.reaped_, false)) {}
+
+NSFUN_INLINE Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    dispose();
+    pid_ = std::exchange(other.pid_, 0);
+    pidfd_ = std::move(other.pidfd_);
+    reaped_ = std::exchange(other.reaped_, false);
+  }
+  return *this;
+}
+
+NSFUN_INLINE Child::~Child() {
+  dispose();
+}
+
+NSFUN_INLINE void Child::dispose() noexcept {
+  if (pid_ > 0 && !reaped_) {
+    (void)kill();
+    (void)wait();
+  }
+  pid_ = 0;
+  pidfd_.reset();
+  reaped_ = false;
+}
+
+NSFUN_INLINE result<void> Child::usable(int err, std::string_view what) const noexcept {
+  if (pid_ <= 0) {
+    return errno_error(err, what).because("no process (an empty, moved-from or detached Child)");
+  }
+  if (reaped_) {
+    return errno_error(err, what).on("pid ", pid_).because("already waited for");
+  }
+  return success();
+}
+
+NSFUN_INLINE result<ExitStatus> Child::wait() noexcept {
+  NSFUN_TRYV(usable(ECHILD, "waitid"));
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0) {
+    if (errno != EINTR) {
+      return detail::sys::last_error("waitid").on("pid ", pid_);
+    }
+  }
+  reaped_ = true;
+  return detail::spawn_parent::status_of(info);
+}
+
+NSFUN_INLINE result<std::optional<ExitStatus>> Child::try_wait() noexcept {
+  NSFUN_TRYV(usable(ECHILD, "waitid"));
+  siginfo_t info{};
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) < 0) {
+    return detail::sys::last_error("waitid").on("pid ", pid_);
+  }
+  if (info.si_pid == 0) {
+    return std::optional<ExitStatus>();
+  }
+  reaped_ = true;
+  return std::optional<ExitStatus>(detail::spawn_parent::status_of(info));
+}
+
+NSFUN_INLINE result<void> Child::signal(int sig) noexcept {
+  NSFUN_TRYV(usable(ESRCH, "pidfd_send_signal"));
+  if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0U) < 0) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    if (abbrev != nullptr) {
+      return detail::sys::last_error("pidfd_send_signal").on("SIG", abbrev, " to pid ", pid_);
+    }
+    return detail::sys::last_error("pidfd_send_signal").on("signal ", sig, " to pid ", pid_);
+  }
+  return success();
+}
+
+NSFUN_INLINE result<void> Child::kill() noexcept {
+  return signal(SIGKILL);
+}
+
+NSFUN_INLINE void Child::detach() noexcept {
+  pid_ = 0;
+  pidfd_.reset();
+  reaped_ = false;
+}
+
+}  // namespace nsfun
