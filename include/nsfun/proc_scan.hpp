@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_type.hpp>
 
@@ -86,3 +87,7 @@ struct ProcScan {
 [[nodiscard]] result<ProcEntry> scan_proc(pid_t pid, const ProcScanOptions& options = {}) noexcept;
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/proc_scan.ipp>
+#endif

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <nsfun/config.hpp>
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/proc_scan.hpp>
@@ -130,3 +131,7 @@ struct NsfsMount {
 [[nodiscard]] result<std::vector<NsfsMount>> nsfs_mounts() noexcept;
 
 }  // namespace nsfun
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/snapshot.ipp>
+#endif

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/scan_internal.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/detail/work_queue.hpp>
 #include <nsfun/format.hpp>
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
@@ -306,5 +309,66 @@ TEST_SUITE("proc_parse") {
     ::close(proc);
     CHECK(std::find(pids.begin(), pids.end(), ::getpid()) != pids.end());
     CHECK(std::is_sorted(pids.begin(), pids.end()));
+  }
+  TEST_CASE("PathBuf builds a path, cuts it back to a prefix and stops at its capacity") {
+    nsfun::detail::sys::PathBuf path;
+    CHECK(std::string(path.c_str()).empty());
+    path.add(1234L).add("/");
+    const std::size_t base = path.size();
+    CHECK(base == 5);
+    CHECK(std::string(path.add("ns/net").c_str()) == "1234/ns/net");
+    CHECK(std::string(path.truncate(base).add("stat").c_str()) == "1234/stat");
+    CHECK(std::string(path.truncate(base).c_str()) == "1234/");
+    CHECK(path.truncate(100).size() == base);  // never past what it holds
+    nsfun::detail::sys::PathBuf big;
+    for (int i = 0; i < 1000; ++i) {
+      big.add("/abcdefgh");
+    }
+    CHECK(big.size() == 4095);
+    CHECK(std::string(big.c_str()).size() == 4095);
+  }
+
+  TEST_CASE("parallel_for runs every index once, over several threads, and rethrows a failure") {
+    for (unsigned workers : {0U, 1U, 3U, 8U}) {
+      for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1000}}) {
+        std::vector<std::atomic<int>> hits(n);
+        nsfun::detail::parallel_for(n, workers, [&](std::size_t i) { ++hits[i]; });
+        CHECK(std::all_of(hits.begin(), hits.end(), [](const auto& h) { return h == 1; }));
+      }
+    }
+    std::atomic<int> ran{0};
+    CHECK_THROWS_AS(nsfun::detail::parallel_for(1000, 4,
+                                                [&](std::size_t i) {
+                                                  ++ran;
+                                                  if (i == 500) {
+                                                    throw std::runtime_error("index 500");
+                                                  }
+                                                }),
+                    std::runtime_error);
+    CHECK(ran >= 1);
+  }
+
+  TEST_CASE("a WorkQueue hands out items in push order while they are still pushed") {
+    nsfun::detail::WorkQueue<int> queue;
+    std::atomic<int> sum{0};
+    auto loop = [&] {
+      while (int* item = queue.take()) {
+        sum += *item;
+        *item = -*item;  // done
+      }
+    };
+    CHECK(queue.start(3, loop) <= 3);
+    for (int i = 1; i <= 100; ++i) {
+      queue.push(i);
+    }
+    queue.finish();
+    queue.run(loop);
+    queue.join();
+    queue.rethrow();
+    CHECK(sum == 5050);
+    REQUIRE(queue.items().size() == 100);
+    for (int i = 0; i < 100; ++i) {
+      CHECK(queue.items()[static_cast<std::size_t>(i)] == -(i + 1));
+    }
   }
 }

@@ -10,7 +10,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include <dirent.h>
@@ -23,41 +22,6 @@
 #include <nsfun/unique_fd.hpp>
 
 namespace nsfun::detail {
-
-// A short relative path under /proc ("1234/ns/net"), built in place and cut back to reuse.
-class ProcPath {
- public:
-  ProcPath& add(std::string_view s) noexcept {
-    std::size_t n = std::min(s.size(), sizeof(buf_) - 1 - len_);
-    std::memcpy(buf_ + len_, s.data(), n);
-    len_ += n;
-    buf_[len_] = '\0';
-    return *this;
-  }
-
-  ProcPath& add(long n) noexcept {
-    auto [end, ec] = std::to_chars(buf_ + len_, buf_ + sizeof(buf_) - 1, n);
-    if (ec == std::errc()) {
-      len_ = static_cast<std::size_t>(end - buf_);
-    }
-    buf_[len_] = '\0';
-    return *this;
-  }
-
-  ProcPath& truncate(std::size_t len) noexcept {
-    len_ = len;
-    buf_[len_] = '\0';
-    return *this;
-  }
-
-  [[nodiscard]] std::size_t size() const noexcept { return len_; }
-
-  [[nodiscard]] const char* c_str() const noexcept { return buf_; }
-
- private:
-  char buf_[96] = {};
-  std::size_t len_ = 0;
-};
 
 // A dirfd on /proc. Errors: nsfun::errc::proc_not_mounted when /proc is not procfs.
 [[nodiscard]] inline result<UniqueFd> open_proc() noexcept {
@@ -224,39 +188,6 @@ inline std::string unescape_mount_path(std::string_view s) {
     }
   }
   return out;
-}
-
-// Runs fn(i) for i in [0, n), split in contiguous ranges over up to `workers` threads (0: one
-// per CPU, at most 4, and only when n is large enough to pay for a thread). Falls back to the
-// calling thread when a thread cannot be made.
-template <class F>
-void parallel_for(std::size_t n, unsigned workers, F&& fn) {
-  constexpr std::size_t per_thread_minimum = 300;
-  if (workers == 0) {
-    unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
-    workers = static_cast<unsigned>(std::min<std::size_t>({cpus, 4U, n / per_thread_minimum}));
-  }
-  workers = std::max(1U, workers);
-  std::size_t per = (n + workers - 1) / workers;
-  auto range = [&](unsigned w) {
-    std::size_t a = std::min(n, w * per);
-    std::size_t b = std::min(n, a + per);
-    for (std::size_t i = a; i < b; ++i) {
-      fn(i);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned w = 1; w < workers; ++w) {
-    try {
-      threads.emplace_back(range, w);
-    } catch (const std::system_error&) {
-      range(w);
-    }
-  }
-  range(0);
-  for (auto& t : threads) {
-    t.join();
-  }
 }
 
 }  // namespace nsfun::detail

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // nsfun – private: the scanner's entry points on an already open /proc, so that a Snapshot, a
-// diff or a listing opens /proc and reads the nsfs device once.
+// diff or a listing opens /proc and reads the nsfs device once (defined in
+// <nsfun/impl/proc_scan.ipp>).
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,6 @@
 #include <sys/types.h>
 
 #include <nsfun/proc_scan.hpp>
-#include <nsfun/snapshot.hpp>
 
 namespace nsfun::detail {
 
@@ -83,11 +83,5 @@ struct ScannedBlocks {
 [[nodiscard]] result<ProcEntry> scan_proc_at(int proc_fd,
                                              pid_t pid,
                                              const ProcScanOptions& options) noexcept;
-
-[[nodiscard]] result<std::vector<NsfsMount>> nsfs_mounts_at(int proc_fd,
-                                                            std::uint64_t nsfs_dev) noexcept;
-
-// isolation_reference() on an open /proc.
-[[nodiscard]] result<IsolationReference> isolation_reference_at(int proc_fd) noexcept;
 
 }  // namespace nsfun::detail

@@ -2,6 +2,7 @@
 // nsfun – private: kernel constants older headers lack, and small syscall helpers.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -47,15 +48,18 @@ inline constexpr long sys_pidfd_open = 434;
 inline constexpr long sys_pidfd_open = SYS_pidfd_open;
 #endif
 
-// A path built without allocating: "/proc/<pid>/ns/<name>" and friends.
+// A path built without allocating: "/proc/<pid>/ns/<name>" and friends, or a relative one under
+// a /proc dirfd ("1234/ns/net"), cut back with truncate() to reuse its prefix. Past the capacity
+// a path is cut short (and then names nothing). Only the terminator is written up front: a
+// PathBuf on the stack costs nothing per use (the scanner makes one per process).
 class PathBuf {
  public:
+  PathBuf() noexcept { buf_[0] = '\0'; }
+
   PathBuf& add(std::string_view s) noexcept {
-    for (char c : s) {
-      if (len_ + 1 < sizeof(buf_)) {
-        buf_[len_++] = c;
-      }
-    }
+    std::size_t n = std::min(s.size(), sizeof(buf_) - 1 - len_);
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
     buf_[len_] = '\0';
     return *this;
   }
@@ -67,10 +71,19 @@ class PathBuf {
     return add(std::string_view(tmp, static_cast<std::size_t>(end - tmp)));
   }
 
+  /// Cuts the path back to its first `len` characters (a size() taken earlier).
+  PathBuf& truncate(std::size_t len) noexcept {
+    len_ = std::min(len, len_);
+    buf_[len_] = '\0';
+    return *this;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return len_; }
+
   [[nodiscard]] const char* c_str() const noexcept { return buf_; }
 
  private:
-  char buf_[4096] = {};
+  char buf_[4096];  // terminated as it grows
   std::size_t len_ = 0;
 };
 

@@ -8,9 +8,40 @@
 
 #include <sys/types.h>
 
-#include <nsfun/detail/task_ns_record.h>
+#include <nsfun/config.hpp>
+#include <nsfun/ns_type.hpp>
 
 namespace nsfun::detail {
+
+// The record is plain C (the BPF program includes it too) and includes nothing: included here, its
+// struct is nsfun::detail::nsfun_task_ns, and its macros are checked against nsfun::NsLink and
+// undone below, so none reaches a user of the headers.
+#include <nsfun/detail/task_ns_record.h>
+
+inline constexpr unsigned task_ns_magic = NSFUN_TASK_NS_MAGIC;
+static_assert(NSFUN_LINK_COUNT == ns_link_count);
+static_assert(NSFUN_LINK_USER == static_cast<int>(NsLink::user));
+static_assert(NSFUN_LINK_MNT == static_cast<int>(NsLink::mnt));
+static_assert(NSFUN_LINK_UTS == static_cast<int>(NsLink::uts));
+static_assert(NSFUN_LINK_IPC == static_cast<int>(NsLink::ipc));
+static_assert(NSFUN_LINK_PID == static_cast<int>(NsLink::pid));
+static_assert(NSFUN_LINK_NET == static_cast<int>(NsLink::net));
+static_assert(NSFUN_LINK_CGROUP == static_cast<int>(NsLink::cgroup));
+static_assert(NSFUN_LINK_TIME == static_cast<int>(NsLink::time));
+static_assert(NSFUN_LINK_PID_FOR_CHILDREN == static_cast<int>(NsLink::pid_for_children));
+static_assert(NSFUN_LINK_TIME_FOR_CHILDREN == static_cast<int>(NsLink::time_for_children));
+#undef NSFUN_LINK_USER
+#undef NSFUN_LINK_MNT
+#undef NSFUN_LINK_UTS
+#undef NSFUN_LINK_IPC
+#undef NSFUN_LINK_PID
+#undef NSFUN_LINK_NET
+#undef NSFUN_LINK_CGROUP
+#undef NSFUN_LINK_TIME
+#undef NSFUN_LINK_PID_FOR_CHILDREN
+#undef NSFUN_LINK_TIME_FOR_CHILDREN
+#undef NSFUN_LINK_COUNT
+#undef NSFUN_TASK_NS_MAGIC
 
 // One process as the iterator saw it: its pid and the inode behind each link (indexed by NsLink),
 // 0 where the link would not be readable.
@@ -33,7 +64,12 @@ class TaskNsTable {
   std::vector<TaskNs> records_;  // as read: the iterator's first record, then one per process
 };
 
-// Whether this build has the iterator at all (NSFUN_BPF).
+// Whether this build has the iterator at all (NSFUN_HAVE_BPF: set by CMake when NSFUN_BPF built
+// it, for nsfun::nsfun and nsfun::header_only alike; without it, 0).
 [[nodiscard]] bool task_iter_built() noexcept;
 
 }  // namespace nsfun::detail
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/task_iter.ipp>
+#endif

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // nsfun – the record the task iterator (task_ns.bpf.c) writes per process, shared by the BPF
-// program, its C loader and the C++ reader. Plain C: it is compiled for the BPF target too.
+// program and the C++ reader (<nsfun/detail/task_iter.hpp>, which includes it inside
+// nsfun::detail and undoes its macros). Plain C, including nothing: it is compiled for the BPF
+// target too.
 
 #ifndef NSFUN_TASK_NS_RECORD_H
 #define NSFUN_TASK_NS_RECORD_H
 
-// Link slots, in nsfun::NsLink order (checked by a static_assert in task_iter.cpp).
+// Link slots, in nsfun::NsLink order (checked by static_asserts in task_iter.hpp).
 #define NSFUN_LINK_USER 0
 #define NSFUN_LINK_MNT 1
 #define NSFUN_LINK_UTS 2
