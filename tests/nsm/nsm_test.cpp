@@ -181,6 +181,98 @@ void tree_parents(const json& nodes, const NsKey& parent, std::map<NsKey, NsKey>
   }
 }
 
+// Nested pid namespaces: a shell that is PID 1 of a new pid namespace (`outer`) runs
+// `unshare -pf sleep 120`, whose sleep is PID 1 of a second one (`inner`) under the first.
+// Killing the shell ends both; it is killed and reaped when the test ends.
+struct PidNest {
+  nsfun::Child sh;
+  std::uint64_t outer = 0;
+  std::uint64_t inner = 0;
+
+  PidNest() {
+    auto c = nsfun::spawn(nsfun::Command("/bin/sh")
+                              .arg("-c")
+                              .arg("unshare -pf sleep 120 & wait")
+                              .namespaces({NsType::pid})
+                              .die_with_parent());
+    REQUIRE(c);
+    sh = std::move(c).value();
+    outer = link_ino(sh.pid(), "pid");
+    auto first_child = [](pid_t p) {
+      std::ifstream in("/proc/" + std::to_string(p) + "/task/" + std::to_string(p) + "/children");
+      pid_t kid = 0;
+      in >> kid;
+      return kid;
+    };
+    const std::string want(
+        "sleep\0"
+        "120",
+        9);
+    // Until unshare's child has exec'd sleep in its own pid namespace.
+    for (int i = 0; i < 500 && inner == 0; ++i) {
+      const pid_t unshare = first_child(sh.pid());
+      const pid_t sleep = unshare != 0 ? first_child(unshare) : 0;
+      if (sleep != 0 &&
+          read_text("/proc/" + std::to_string(sleep) + "/cmdline").rfind(want, 0) == 0 &&
+          link_ino(sleep, "pid") != outer) {
+        inner = link_ino(sleep, "pid");
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    REQUIRE(outer != 0);
+    REQUIRE(inner != 0);
+  }
+
+  PidNest(const PidNest&) = delete;
+  PidNest& operator=(const PidNest&) = delete;
+
+  ~PidNest() {
+    (void)sh.kill();
+    (void)sh.wait();
+  }
+};
+
+// The node of namespace `ino` anywhere in a JSON tree, or nullptr.
+const json* find_node(const json& nodes, std::uint64_t ino) {
+  for (const json& n : nodes) {
+    if (n.at("ns").get<std::uint64_t>() == ino) {
+      return &n;
+    }
+    if (n.contains("children")) {
+      if (const json* found = find_node(n.at("children"), ino)) {
+        return found;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// The whole line of `text` that contains `needle`, "" when none does.
+std::string line_with(const std::string& text, const std::string& needle) {
+  const std::size_t at = text.find(needle);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const std::size_t newline = text.rfind('\n', at);
+  const std::size_t begin = newline == std::string::npos ? 0 : newline + 1;
+  return text.substr(begin, text.find('\n', at) - begin);
+}
+
+// In a text tree: `outer` (a child of a root) drawn with a branch, then right after it `inner`,
+// its only child, one level deeper.
+void check_drawn_nested(const std::string& text,
+                        const std::string& outer,
+                        const std::string& inner) {
+  const std::string lo = line_with(text, outer);
+  const std::string li = line_with(text, inner);
+  INFO(text);
+  const bool last = lo.rfind("└─" + outer, 0) == 0;
+  CHECK((last || lo.rfind("├─" + outer, 0) == 0));
+  CHECK(li.rfind((last ? "  " : "│ ") + std::string("└─") + inner, 0) == 0);
+  CHECK(text.find(lo + "\n" + li + "\n") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_SUITE("nsm list") {
@@ -556,6 +648,43 @@ TEST_SUITE("nsm inspect and diff") {
 }
 
 TEST_SUITE("nsm tree and ps") {
+  TEST_CASE("tree and list -T parent draw a nested pid namespace one level under its parent") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::pid}), "cannot unshare pid");
+    NSFUN_REQUIRE(nsfun::test::have_program("unshare"), "no unshare");
+    PidNest n;
+    const std::string outer = std::to_string(n.outer);
+    const std::string inner = std::to_string(n.inner);
+
+    auto text = nsm_out("tree");
+    REQUIRE(text.status == 0);
+    check_drawn_nested(text.out, "pid:[" + outer + "]", "pid:[" + inner + "]");
+    auto list = nsm_out("list -T parent -t pid -o NS,TYPE");
+    REQUIRE(list.status == 0);
+    check_drawn_nested(list.out, outer + " ", inner + " ");
+    auto raw = nsm_out("list -r -T parent -t pid -o NS,TYPE");
+    REQUIRE(raw.status == 0);
+    CHECK(raw.out.find("\n" + inner + " pid\n") != std::string::npos);
+
+    // JSON: tree gives every node a "children" array, list only a node that has children.
+    auto tj = nsm_out("tree -J");
+    REQUIRE(tj.status == 0);
+    const json tree_pid = json::parse(tj.out).at("pid");
+    const json* to = find_node(tree_pid, n.outer);
+    REQUIRE(to != nullptr);
+    REQUIRE(to->at("children").size() == 1);
+    CHECK(to->at("children")[0].at("ns").get<std::uint64_t>() == n.inner);
+    CHECK(to->at("children")[0].at("children") == json::array());
+    auto lj = nsm_out("list -J -T parent -t pid");
+    REQUIRE(lj.status == 0);
+    const json list_ns = json::parse(lj.out).at("namespaces");
+    const json* lo = find_node(list_ns, n.outer);
+    REQUIRE(lo != nullptr);
+    REQUIRE(lo->at("children").size() == 1);
+    CHECK(lo->at("children")[0].at("ns").get<std::uint64_t>() == n.inner);
+    CHECK(!lo->at("children")[0].contains("children"));
+    CHECK(find_node(list_ns, n.inner) == &lo->at("children")[0]);
+  }
+
   TEST_CASE("tree json has both hierarchies and a summary") {
     auto r = nsm_out("tree -J");
     REQUIRE(r.status == 0);
