@@ -9,7 +9,10 @@
 # becoming
 #   skel = (struct NAME *)skel_alloc(sizeof(*skel));
 #   skel->ctx.sz = (char *)&skel->links - (char *)skel;
-# Everything else compiles as C++ once <cerrno> and <cstring> are included before libbpf's
+# and, for nsfun's rule that its headers define no macro outside NSFUN_* (the consumer test
+# header_only_macros), the include guard __NAME_SKEL_H__ becomes NSFUN_..._SKEL_HPP, and the
+# `#define _Static_assert static_assert` the skeleton makes for C++ goes (each _Static_assert
+# becomes static_assert). Everything else compiles as C++ once <cerrno> and <cstring> are included before libbpf's
 # <bpf/skel_internal.h>. If a bpftool release writes either line differently, the build fails
 # here (rather than with a compile error in the skeleton): check the new output and adjust.
 #
@@ -27,7 +30,10 @@ alloc_c='skel = skel_alloc(sizeof(\*skel));'
 alloc_cxx="skel = (struct $name *)skel_alloc(sizeof(*skel));"
 size_c='skel->ctx.sz = (void \*)&skel->links - (void \*)skel;'
 size_cxx='skel->ctx.sz = (char *)\&skel->links - (char *)skel;'
-for pattern in "$alloc_c" "$size_c"; do
+upper=$(echo "$name" | tr 'a-z' 'A-Z')
+guard_c="__${upper}_SKEL_H__"
+guard_cxx="NSFUN_${upper#NSFUN_}_HPP"
+for pattern in "$alloc_c" "$size_c" "$guard_c"; do
   if ! grep -q "$pattern" "$out.c.tmp"; then
     echo "bpf_skel_cxx.sh: bpftool's skeleton has no line matching '$pattern'" >&2
     rm -f "$out.c.tmp"
@@ -40,11 +46,13 @@ done
   echo "// skeleton with its two C-only lines made C++. Include <cerrno>, <cstring> and"
   echo "// <bpf/skel_internal.h> first (see <nsfun/impl/task_iter.ipp>)."
   echo "#pragma GCC system_header"
-  sed -e "s/$alloc_c/$alloc_cxx/" -e "s/$size_c/$size_cxx/" "$out.c.tmp"
+  sed -e "s/$alloc_c/$alloc_cxx/" -e "s/$size_c/$size_cxx/" -e "s/$guard_c/$guard_cxx/g" \
+    -e '/^#define _Static_assert static_assert$/d' -e '/^#undef _Static_assert$/d' \
+    -e 's/\b_Static_assert(/static_assert(/g' "$out.c.tmp"
 } >"$out.tmp"
 rm -f "$out.c.tmp"
 
-for pattern in "$alloc_c" "$size_c"; do
+for pattern in "$alloc_c" "$size_c" "$guard_c" "_Static_assert"; do
   if grep -q "$pattern" "$out.tmp"; then
     echo "bpf_skel_cxx.sh: '$pattern' is still in the skeleton" >&2
     rm -f "$out.tmp"
