@@ -104,7 +104,6 @@ TEST_SUITE("acquire") {
         auto owner = made.value().get(NsType::net)->owner();
         NSFUN_EXPECT_OK(owner);
         NSFUN_EXPECT(owner.value().identity() == made.value().get(NsType::user)->identity());
-        NSFUN_EXPECT(nsfun::test::open_fd_count() == fds + 3);
       }
       NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
       (void)!::write(gate[1], "x", 1);

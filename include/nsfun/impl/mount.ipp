@@ -418,14 +418,16 @@ NSFUN_INLINE result<void> pivot_root_here(const char* new_root) noexcept {
 }  // namespace detail
 
 NSFUN_INLINE result<void> pivot_root_into(const char* new_root) noexcept {
-  // pivot_root says EINVAL for half a dozen reasons; name the most common one.
-  auto mounted = is_mount_point(new_root);
-  if (mounted && !mounted.assume_value()) {
-    return errno_error(EINVAL, "pivot_root").on(new_root).because("new root is not a mount point");
-  }
   auto r = detail::pivot_root_here(new_root);
   if (!r && r.assume_error().what == "pivot_root" &&
       r.assume_error() == std::errc::invalid_argument) {
+    // pivot_root says EINVAL for half a dozen reasons; name the most common one.
+    auto mounted = is_mount_point(new_root);
+    if (mounted && !mounted.assume_value()) {
+      return errno_error(EINVAL, "pivot_root")
+          .on(new_root)
+          .because("new root is not a mount point");
+    }
     return detail::mnt::explain_pivot_einval(r.assume_error(), new_root);
   }
   return r;
