@@ -88,6 +88,9 @@ struct ProcScan {
 
 }  // namespace nsfun
 
+// Header-only: the implementation needs the private <nsfun/detail/scan_internal.hpp>, which needs
+// this header; that one includes the implementation at its end, so that either header may come
+// first.
 #ifdef NSFUN_HEADER_ONLY
-#  include <nsfun/impl/proc_scan.ipp>
+#  include <nsfun/detail/scan_internal.hpp>
 #endif

@@ -85,3 +85,9 @@ struct ScannedBlocks {
                                              const ProcScanOptions& options) noexcept;
 
 }  // namespace nsfun::detail
+
+// Header-only: the scanner's implementation, here rather than at the end of <nsfun/proc_scan.hpp>
+// (see there).
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/proc_scan.ipp>
+#endif
