@@ -33,27 +33,28 @@ inline result<void> address_request(const Link& link,
                                     std::uint16_t type,
                                     std::uint16_t flags,
                                     std::string_view step,
-                                    bool nodad) noexcept try {
-  if (prefix.address.family != AF_INET && prefix.address.family != AF_INET6) {
-    return errno_error(EAFNOSUPPORT, step)
-        .on("on ", link.label())
-        .because("no address (an empty IpPrefix)");
+                                    bool nodad) noexcept {
+  try {
+    if (prefix.address.family != AF_INET && prefix.address.family != AF_INET6) {
+      return errno_error(EAFNOSUPPORT, step)
+          .on("on ", link.label())
+          .because("no address (an empty IpPrefix)");
+    }
+    Msg m(type, flags);
+    auto& ifa = m.extra<ifaddrmsg>();
+    ifa.ifa_family = static_cast<std::uint8_t>(prefix.address.family);
+    ifa.ifa_prefixlen = prefix.length;
+    ifa.ifa_index = static_cast<std::uint32_t>(link.index());
+    if (nodad && prefix.address.family == AF_INET6) {
+      ifa.ifa_flags = IFA_F_NODAD;
+    }
+    m.put_bytes(IFA_LOCAL, prefix.address.bytes.data(), prefix.address.size());
+    m.put_bytes(IFA_ADDRESS, prefix.address.bytes.data(), prefix.address.size());
+    return with_context(link.rtnl().request(m.hdr(), step),
+                        [&](error& e) { e.on(prefix.to_string(), " on ", link.label()); });
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, step);
   }
-  Msg m(type, flags);
-  auto& ifa = m.extra<ifaddrmsg>();
-  ifa.ifa_family = static_cast<std::uint8_t>(prefix.address.family);
-  ifa.ifa_prefixlen = prefix.length;
-  ifa.ifa_index = static_cast<std::uint32_t>(link.index());
-  if (nodad && prefix.address.family == AF_INET6) {
-    ifa.ifa_flags = IFA_F_NODAD;
-  }
-  m.put_bytes(IFA_LOCAL, prefix.address.bytes.data(), prefix.address.size());
-  m.put_bytes(IFA_ADDRESS, prefix.address.bytes.data(), prefix.address.size());
-  return with_context(link.rtnl().request(m.hdr(), step),
-                      [&](error& e) { e.on(prefix.to_string(), " on ", link.label()); });
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, step);
 }
 
 // A text that is not an address or prefix: `parse address "10.0.0.1/33": …`.
@@ -163,62 +164,64 @@ NSFUN_INLINE result<void> remove_address(const Link& link, const IpPrefix& prefi
   return detail::address_request(link, prefix, RTM_DELADDR, 0, "RTM_DELADDR", false);
 }
 
-NSFUN_INLINE result<std::vector<AddressInfo>> list_addresses(const Rtnl& rtnl, int family) noexcept
-    try {
-  detail::Msg m(RTM_GETADDR, 0);
-  auto& ifa = m.extra<ifaddrmsg>();
-  ifa.ifa_family = static_cast<std::uint8_t>(family);
-  std::vector<AddressInfo> out;
-  NSFUN_TRYV(with_context(
-      rtnl.dump(
-          m.hdr(), "RTM_GETADDR", [&] { out.clear(); },
-          [&](const nlmsghdr& h) -> result<void> {
-            if (h.nlmsg_type != RTM_NEWADDR) {
+NSFUN_INLINE result<std::vector<AddressInfo>> list_addresses(const Rtnl& rtnl,
+                                                             int family) noexcept {
+  try {
+    detail::Msg m(RTM_GETADDR, 0);
+    auto& ifa = m.extra<ifaddrmsg>();
+    ifa.ifa_family = static_cast<std::uint8_t>(family);
+    std::vector<AddressInfo> out;
+    NSFUN_TRYV(with_context(
+        rtnl.dump(
+            m.hdr(), "RTM_GETADDR", [&] { out.clear(); },
+            [&](const nlmsghdr& h) -> result<void> {
+              if (h.nlmsg_type != RTM_NEWADDR) {
+                return success();
+              }
+              auto hdr = detail::header_of<ifaddrmsg>(h);
+              if (hdr.ifa_family != AF_INET && hdr.ifa_family != AF_INET6) {
+                return success();
+              }
+              if (family != AF_UNSPEC && hdr.ifa_family != family) {
+                return success();
+              }
+              auto tb = detail::parse<IFA_MAX + 1>(h, sizeof(ifaddrmsg));
+              const nlattr* a = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+              if (a == nullptr) {
+                return success();
+              }
+              AddressInfo info;
+              info.index = static_cast<int>(hdr.ifa_index);
+              info.prefix.address.family = hdr.ifa_family;
+              info.prefix.length = hdr.ifa_prefixlen;
+              std::size_t n = info.prefix.address.size();
+              if (mnl_attr_get_payload_len(a) < n) {
+                return success();
+              }
+              std::memcpy(info.prefix.address.bytes.data(), mnl_attr_get_payload(a), n);
+              out.push_back(info);
               return success();
-            }
-            auto hdr = detail::header_of<ifaddrmsg>(h);
-            if (hdr.ifa_family != AF_INET && hdr.ifa_family != AF_INET6) {
-              return success();
-            }
-            if (family != AF_UNSPEC && hdr.ifa_family != family) {
-              return success();
-            }
-            auto tb = detail::parse<IFA_MAX + 1>(h, sizeof(ifaddrmsg));
-            const nlattr* a = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-            if (a == nullptr) {
-              return success();
-            }
-            AddressInfo info;
-            info.index = static_cast<int>(hdr.ifa_index);
-            info.prefix.address.family = hdr.ifa_family;
-            info.prefix.length = hdr.ifa_prefixlen;
-            std::size_t n = info.prefix.address.size();
-            if (mnl_attr_get_payload_len(a) < n) {
-              return success();
-            }
-            std::memcpy(info.prefix.address.bytes.data(), mnl_attr_get_payload(a), n);
-            out.push_back(info);
-            return success();
-          }),
-      [&](error& e) noexcept { detail::on_dump_of(e, rtnl); }));
-  return out;
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETADDR");
+            }),
+        [&](error& e) noexcept { detail::on_dump_of(e, rtnl); }));
+    return out;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETADDR");
+  }
 }
 
-NSFUN_INLINE result<std::vector<IpPrefix>> addresses(const Link& link, int family) noexcept try {
-  NSFUN_TRY(auto all, list_addresses(link.rtnl(), family));
-  std::vector<IpPrefix> out;
-  for (const auto& a : all) {
-    if (a.index == link.index()) {
-      out.push_back(a.prefix);
+NSFUN_INLINE result<std::vector<IpPrefix>> addresses(const Link& link, int family) noexcept {
+  try {
+    NSFUN_TRY(auto all, list_addresses(link.rtnl(), family));
+    std::vector<IpPrefix> out;
+    for (const auto& a : all) {
+      if (a.index == link.index()) {
+        out.push_back(a.prefix);
+      }
     }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETADDR");
   }
-  return out;
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETADDR");
 }
 
 }  // namespace nsfun::net

@@ -180,46 +180,49 @@ NSFUN_INLINE bool LinkInfo::is_up() const noexcept {
   return (flags & IFF_UP) != 0;
 }
 
-NSFUN_INLINE result<Link> Link::by_name(const Rtnl& rtnl, std::string_view name) noexcept try {
-  NSFUN_TRYV(check_ifname(name));
-  NSFUN_TRY(auto info, detail::get_link(rtnl, 0, name));
-  return Link(rtnl, info.index, std::move(info.name));
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETLINK").on(name);
+NSFUN_INLINE result<Link> Link::by_name(const Rtnl& rtnl, std::string_view name) noexcept {
+  try {
+    NSFUN_TRYV(check_ifname(name));
+    NSFUN_TRY(auto info, detail::get_link(rtnl, 0, name));
+    return Link(rtnl, info.index, std::move(info.name));
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETLINK").on(name);
+  }
 }
 
-NSFUN_INLINE result<Link> Link::by_index(const Rtnl& rtnl, int index) noexcept try {
-  if (index <= 0) {
-    return errno_error(ENODEV, "RTM_GETLINK").on("index ", index);
+NSFUN_INLINE result<Link> Link::by_index(const Rtnl& rtnl, int index) noexcept {
+  try {
+    if (index <= 0) {
+      return errno_error(ENODEV, "RTM_GETLINK").on("index ", index);
+    }
+    NSFUN_TRY(auto info, detail::get_link(rtnl, index, {}));
+    return Link(rtnl, info.index, std::move(info.name));
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETLINK").on("index ", index);
   }
-  NSFUN_TRY(auto info, detail::get_link(rtnl, index, {}));
-  return Link(rtnl, info.index, std::move(info.name));
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETLINK").on("index ", index);
 }
 
-NSFUN_INLINE result<std::vector<LinkInfo>> Link::list(const Rtnl& rtnl) noexcept try {
-  detail::Msg m(RTM_GETLINK, 0);
-  detail::set_link_header(m, 0);
-  std::vector<LinkInfo> links;
-  auto dumped = rtnl.dump(
-      m.hdr(), "RTM_GETLINK", [&] { links.clear(); },
-      [&](const nlmsghdr& h) -> result<void> {
-        if (h.nlmsg_type == RTM_NEWLINK) {
-          links.push_back(detail::parse_link(h));
-        }
-        return success();
-      });
-  if (!dumped) {
-    detail::on_dump_of(dumped.assume_error(), rtnl);
-    return std::move(dumped).as_failure();
+NSFUN_INLINE result<std::vector<LinkInfo>> Link::list(const Rtnl& rtnl) noexcept {
+  try {
+    detail::Msg m(RTM_GETLINK, 0);
+    detail::set_link_header(m, 0);
+    std::vector<LinkInfo> links;
+    auto dumped = rtnl.dump(
+        m.hdr(), "RTM_GETLINK", [&] { links.clear(); },
+        [&](const nlmsghdr& h) -> result<void> {
+          if (h.nlmsg_type == RTM_NEWLINK) {
+            links.push_back(detail::parse_link(h));
+          }
+          return success();
+        });
+    if (!dumped) {
+      detail::on_dump_of(dumped.assume_error(), rtnl);
+      return std::move(dumped).as_failure();
+    }
+    return links;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETLINK");
   }
-  return links;
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETLINK");
 }
 
 NSFUN_INLINE std::string Link::label() const {
@@ -229,111 +232,120 @@ NSFUN_INLINE std::string Link::label() const {
   return name_.empty() ? "index " + std::to_string(index_) : name_;
 }
 
-NSFUN_INLINE result<LinkInfo> Link::info() const noexcept try {
-  // A failure names the link as this handle knows it: asking the kernel again would fail alike.
-  if (index_ <= 0) {
-    return errno_error(ENODEV, "RTM_GETLINK").on("index ", index_);
+NSFUN_INLINE result<LinkInfo> Link::info() const noexcept {
+  try {
+    // A failure names the link as this handle knows it: asking the kernel again would fail alike.
+    if (index_ <= 0) {
+      return errno_error(ENODEV, "RTM_GETLINK").on("index ", index_);
+    }
+    auto info = detail::get_link(rtnl_, index_, {});
+    if (!info && !name_.empty()) {
+      info.assume_error().on(name_);
+    }
+    return info;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETLINK").on(name_);
   }
-  auto info = detail::get_link(rtnl_, index_, {});
-  if (!info && !name_.empty()) {
-    info.assume_error().on(name_);
+}
+
+NSFUN_INLINE result<void> Link::set_up() const noexcept {
+  try {
+    detail::Msg m(RTM_NEWLINK, 0);
+    auto& ifi = detail::set_link_header(m, index_);
+    ifi.ifi_change = IFF_UP;
+    ifi.ifi_flags = IFF_UP;
+    return detail::link_request(*this, m, "RTM_NEWLINK", " up");
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
   }
-  return info;
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_GETLINK").on(name_);
 }
 
-NSFUN_INLINE result<void> Link::set_up() const noexcept try {
-  detail::Msg m(RTM_NEWLINK, 0);
-  auto& ifi = detail::set_link_header(m, index_);
-  ifi.ifi_change = IFF_UP;
-  ifi.ifi_flags = IFF_UP;
-  return detail::link_request(*this, m, "RTM_NEWLINK", " up");
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::set_down() const noexcept try {
-  detail::Msg m(RTM_NEWLINK, 0);
-  auto& ifi = detail::set_link_header(m, index_);
-  ifi.ifi_change = IFF_UP;
-  ifi.ifi_flags = 0;
-  return detail::link_request(*this, m, "RTM_NEWLINK", " down");
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::set_mtu(std::uint32_t mtu) const noexcept try {
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_u32(IFLA_MTU, mtu);
-  return detail::link_request(*this, m, "RTM_NEWLINK", " mtu ", mtu);
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::rename(std::string_view new_name) const noexcept try {
-  NSFUN_TRYV(check_ifname(new_name));
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_str(IFLA_IFNAME, new_name);
-  return detail::link_request(*this, m, "RTM_NEWLINK", " name ", new_name);
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::set_mac(const MacAddress& mac) const noexcept try {
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_bytes(IFLA_ADDRESS, mac.bytes.data(), mac.bytes.size());
-  return detail::link_request(*this, m, "RTM_NEWLINK", " address ", mac.to_string());
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::set_master(const Link& master) const noexcept try {
-  if (!(rtnl_.netns().identity() == master.rtnl_.netns().identity())) {
-    return errno_error(EXDEV, "RTM_NEWLINK")
-        .on(label(), " master ", master.label())
-        .because("not in the same network namespace");
+NSFUN_INLINE result<void> Link::set_down() const noexcept {
+  try {
+    detail::Msg m(RTM_NEWLINK, 0);
+    auto& ifi = detail::set_link_header(m, index_);
+    ifi.ifi_change = IFF_UP;
+    ifi.ifi_flags = 0;
+    return detail::link_request(*this, m, "RTM_NEWLINK", " down");
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
   }
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_u32(IFLA_MASTER, static_cast<std::uint32_t>(master.index_));
-  return with_context(rtnl_.request(m.hdr(), "RTM_NEWLINK"),
-                      [&](error& e) { e.on(label(), " master ", master.label()); });
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
 }
 
-NSFUN_INLINE result<void> Link::clear_master() const noexcept try {
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_u32(IFLA_MASTER, 0);
-  return detail::link_request(*this, m, "RTM_NEWLINK", " nomaster");
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
-}
-
-NSFUN_INLINE result<void> Link::move_to(const NetNs& ns) const noexcept try {
-  if (!ns) {
-    return errno_error(EBADF, "RTM_NEWLINK").on(label(), " netns").because("empty NetNs handle");
+NSFUN_INLINE result<void> Link::set_mtu(std::uint32_t mtu) const noexcept {
+  try {
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_u32(IFLA_MTU, mtu);
+    return detail::link_request(*this, m, "RTM_NEWLINK", " mtu ", mtu);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
   }
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_u32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(ns.get()));
-  return detail::link_request(*this, m, "RTM_NEWLINK", " netns net:[", ns.identity().ino(), "]");
+}
 
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+NSFUN_INLINE result<void> Link::rename(std::string_view new_name) const noexcept {
+  try {
+    NSFUN_TRYV(check_ifname(new_name));
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_str(IFLA_IFNAME, new_name);
+    return detail::link_request(*this, m, "RTM_NEWLINK", " name ", new_name);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
+}
+
+NSFUN_INLINE result<void> Link::set_mac(const MacAddress& mac) const noexcept {
+  try {
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_bytes(IFLA_ADDRESS, mac.bytes.data(), mac.bytes.size());
+    return detail::link_request(*this, m, "RTM_NEWLINK", " address ", mac.to_string());
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
+}
+
+NSFUN_INLINE result<void> Link::set_master(const Link& master) const noexcept {
+  try {
+    if (!(rtnl_.netns().identity() == master.rtnl_.netns().identity())) {
+      return errno_error(EXDEV, "RTM_NEWLINK")
+          .on(label(), " master ", master.label())
+          .because("not in the same network namespace");
+    }
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_u32(IFLA_MASTER, static_cast<std::uint32_t>(master.index_));
+    return with_context(rtnl_.request(m.hdr(), "RTM_NEWLINK"),
+                        [&](error& e) { e.on(label(), " master ", master.label()); });
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
+}
+
+NSFUN_INLINE result<void> Link::clear_master() const noexcept {
+  try {
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_u32(IFLA_MASTER, 0);
+    return detail::link_request(*this, m, "RTM_NEWLINK", " nomaster");
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
+}
+
+NSFUN_INLINE result<void> Link::move_to(const NetNs& ns) const noexcept {
+  try {
+    if (!ns) {
+      return errno_error(EBADF, "RTM_NEWLINK").on(label(), " netns").because("empty NetNs handle");
+    }
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_u32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(ns.get()));
+    return detail::link_request(*this, m, "RTM_NEWLINK", " netns net:[", ns.identity().ino(), "]");
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
 }
 
 NSFUN_INLINE result<Link> Link::move_to(const Rtnl& target) const noexcept {
@@ -342,26 +354,28 @@ NSFUN_INLINE result<Link> Link::move_to(const Rtnl& target) const noexcept {
   return by_name(target, before.name);
 }
 
-NSFUN_INLINE result<void> Link::move_to_pid(pid_t pid) const noexcept try {
-  if (pid <= 0) {
-    return errno_error(ESRCH, "RTM_NEWLINK").on(label(), " netns pid ", pid);
+NSFUN_INLINE result<void> Link::move_to_pid(pid_t pid) const noexcept {
+  try {
+    if (pid <= 0) {
+      return errno_error(ESRCH, "RTM_NEWLINK").on(label(), " netns pid ", pid);
+    }
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    m.put_u32(IFLA_NET_NS_PID, static_cast<std::uint32_t>(pid));
+    return detail::link_request(*this, m, "RTM_NEWLINK", " netns pid ", pid);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
   }
-  detail::Msg m(RTM_NEWLINK, 0);
-  detail::set_link_header(m, index_);
-  m.put_u32(IFLA_NET_NS_PID, static_cast<std::uint32_t>(pid));
-  return detail::link_request(*this, m, "RTM_NEWLINK", " netns pid ", pid);
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
 }
 
-NSFUN_INLINE result<void> Link::remove() const noexcept try {
-  detail::Msg m(RTM_DELLINK, 0);
-  detail::set_link_header(m, index_);
-  return detail::link_request(*this, m, "RTM_DELLINK");
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "RTM_DELLINK").on(name_);
+NSFUN_INLINE result<void> Link::remove() const noexcept {
+  try {
+    detail::Msg m(RTM_DELLINK, 0);
+    detail::set_link_header(m, index_);
+    return detail::link_request(*this, m, "RTM_DELLINK");
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_DELLINK").on(name_);
+  }
 }
 
 }  // namespace nsfun::net

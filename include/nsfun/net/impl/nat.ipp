@@ -94,72 +94,74 @@ inline result<std::string> nft_run_here(const std::string& commands) {
 
 }  // namespace detail
 
-NSFUN_INLINE result<std::string> nft_run(const NetNs& ns, std::string_view commands) noexcept try {
-  if (!ns) {
-    return errno_error(EBADF, "nft")
-        .on(detail::nft_line_at(commands, 0))
-        .because("empty NetNs handle");
+NSFUN_INLINE result<std::string> nft_run(const NetNs& ns, std::string_view commands) noexcept {
+  try {
+    if (!ns) {
+      return errno_error(EBADF, "nft")
+          .on(detail::nft_line_at(commands, 0))
+          .because("empty NetNs handle");
+    }
+    std::string cmd(commands);
+    return nsfun::detail::run_in_known(ns, [&] { return detail::nft_run_here(cmd); });
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "nft").on(detail::nft_line_at(commands, 0));
   }
-  std::string cmd(commands);
-  return nsfun::detail::run_in_known(ns, [&] { return detail::nft_run_here(cmd); });
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "nft").on(detail::nft_line_at(commands, 0));
 }
 
 NSFUN_INLINE result<Masquerade> Masquerade::create(const NetNs& router,
                                                    const IpPrefix& source,
-                                                   std::string_view out_interface) noexcept try {
-  constexpr std::string_view step = "masquerade";
-  if (!router) {
-    return errno_error(EBADF, step).on(source.to_string()).because("empty NetNs handle");
-  }
-  if (source.address.family != AF_INET && source.address.family != AF_INET6) {
-    return errno_error(EINVAL, step).because("no source address (an empty IpPrefix)");
-  }
-  if (!out_interface.empty()) {
-    NSFUN_TRYV(check_ifname(out_interface));
-    if (out_interface.find('"') != std::string_view::npos ||
-        out_interface.find('\\') != std::string_view::npos) {
-      return errno_error(EINVAL, "check interface name")
-          .on('"', out_interface, '"')
-          .because("contains a quote or a backslash");
+                                                   std::string_view out_interface) noexcept {
+  try {
+    constexpr std::string_view step = "masquerade";
+    if (!router) {
+      return errno_error(EBADF, step).on(source.to_string()).because("empty NetNs handle");
     }
-  }
-  // The namespace handle first: once the table exists, nothing may fail without removing it.
-  NSFUN_TRY(auto copy, router.ns().clone());
-  NSFUN_TRY(auto ns, NetNs::from(std::move(copy)));
-  Masquerade m;
-  m.family_ = source.address.family == AF_INET ? "ip" : "ip6";
-  std::string subnet = source.network().to_string();
-  std::string table =
-      "nsfun_nat_" + std::to_string(::getpid()) + "_" +
-      std::to_string(detail::nat_table_counter.fetch_add(1, std::memory_order_relaxed));
-  std::string t = std::string(m.family_) + " " + table;
-  std::string cmd = "create table " + t + "\n";
-  cmd += "add chain " + t +
-         " postrouting { type nat hook postrouting priority 100; policy accept; }\n";
-  cmd += "add rule " + t + " postrouting " + m.family_ + " saddr " + subnet;
-  if (!out_interface.empty()) {
-    cmd += " oifname \"" + std::string(out_interface) + "\"";
-  }
-  cmd += " masquerade\n";
-  auto added = nft_run(ns, cmd);
-  if (!added) {
-    if (out_interface.empty()) {
-      added.assume_error().with_context(step, " ", subnet);
-    } else {
-      added.assume_error().with_context(step, " ", subnet, " oifname ", out_interface);
+    if (source.address.family != AF_INET && source.address.family != AF_INET6) {
+      return errno_error(EINVAL, step).because("no source address (an empty IpPrefix)");
     }
-    return std::move(added).as_failure();
+    if (!out_interface.empty()) {
+      NSFUN_TRYV(check_ifname(out_interface));
+      if (out_interface.find('"') != std::string_view::npos ||
+          out_interface.find('\\') != std::string_view::npos) {
+        return errno_error(EINVAL, "check interface name")
+            .on('"', out_interface, '"')
+            .because("contains a quote or a backslash");
+      }
+    }
+    // The namespace handle first: once the table exists, nothing may fail without removing it.
+    NSFUN_TRY(auto copy, router.ns().clone());
+    NSFUN_TRY(auto ns, NetNs::from(std::move(copy)));
+    Masquerade m;
+    m.family_ = source.address.family == AF_INET ? "ip" : "ip6";
+    std::string subnet = source.network().to_string();
+    std::string table =
+        "nsfun_nat_" + std::to_string(::getpid()) + "_" +
+        std::to_string(detail::nat_table_counter.fetch_add(1, std::memory_order_relaxed));
+    std::string t = std::string(m.family_) + " " + table;
+    std::string cmd = "create table " + t + "\n";
+    cmd += "add chain " + t +
+           " postrouting { type nat hook postrouting priority 100; policy accept; }\n";
+    cmd += "add rule " + t + " postrouting " + m.family_ + " saddr " + subnet;
+    if (!out_interface.empty()) {
+      cmd += " oifname \"" + std::string(out_interface) + "\"";
+    }
+    cmd += " masquerade\n";
+    auto added = nft_run(ns, cmd);
+    if (!added) {
+      if (out_interface.empty()) {
+        added.assume_error().with_context(step, " ", subnet);
+      } else {
+        added.assume_error().with_context(step, " ", subnet, " oifname ", out_interface);
+      }
+      return std::move(added).as_failure();
+    }
+    m.ns_ = std::move(ns);
+    m.table_ = std::move(table);
+    m.owned_ = true;
+    return m;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "masquerade").on(source.address.family == AF_INET ? "ip" : "ip6");
   }
-  m.ns_ = std::move(ns);
-  m.table_ = std::move(table);
-  m.owned_ = true;
-  return m;
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "masquerade").on(source.address.family == AF_INET ? "ip" : "ip6");
 }
 
 NSFUN_INLINE Masquerade::Masquerade(Masquerade&& other) noexcept

@@ -106,29 +106,31 @@ namespace sysctl {
 
 NSFUN_INLINE result<void> write(const NetNs& ns,
                                 std::string_view key,
-                                std::string_view value) noexcept try {
-  if (!ns) {
-    return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
+                                std::string_view value) noexcept {
+  try {
+    if (!ns) {
+      return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
+    }
+    NSFUN_TRY(auto path, detail::sysctl_path_of(key));
+    return detail::sysctl_on_path(
+        nsfun::detail::run_in_known(ns, [&] { return detail::sysctl_write_here(path, value); }),
+        path);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "sysctl").on(key);
   }
-  NSFUN_TRY(auto path, detail::sysctl_path_of(key));
-  return detail::sysctl_on_path(
-      nsfun::detail::run_in_known(ns, [&] { return detail::sysctl_write_here(path, value); }),
-      path);
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "sysctl").on(key);
 }
 
-NSFUN_INLINE result<std::string> read(const NetNs& ns, std::string_view key) noexcept try {
-  if (!ns) {
-    return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
+NSFUN_INLINE result<std::string> read(const NetNs& ns, std::string_view key) noexcept {
+  try {
+    if (!ns) {
+      return errno_error(EBADF, "sysctl").on(key).because("empty NetNs handle");
+    }
+    NSFUN_TRY(auto path, detail::sysctl_path_of(key));
+    return detail::sysctl_on_path(
+        nsfun::detail::run_in_known(ns, [&] { return detail::sysctl_read_here(path); }), path);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "sysctl").on(key);
   }
-  NSFUN_TRY(auto path, detail::sysctl_path_of(key));
-  return detail::sysctl_on_path(
-      nsfun::detail::run_in_known(ns, [&] { return detail::sysctl_read_here(path); }), path);
-
-} catch (const std::bad_alloc&) {
-  return errno_error(ENOMEM, "sysctl").on(key);
 }
 
 }  // namespace sysctl
