@@ -3,8 +3,8 @@
 # NsfunStaticRuntime.cmake) the static runtime for nsfun's own targets (PRIVATE: never imposed on
 # consumers). Needs NsfunSanitizers and NsfunStaticRuntime included first.
 
-# The warnings that mean the same in C and C++ (nsfun's few C sources get only these), then the
-# C++-only ones.
+# The warnings, then the C++-only ones (nsfun has no C source left: the BPF program is built by
+# clang for the BPF target, with its own flags, in NsfunBpf.cmake).
 set(NSFUN_WARNINGS
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wformat=2 -Wundef
   -Wimplicit-fallthrough -Wmissing-declarations)
@@ -14,16 +14,6 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND NSFUN_WARNINGS -Wduplicated-cond -Wduplicated-branches -Wlogical-op)
   list(APPEND NSFUN_CXX_WARNINGS -Wuseless-cast)
 endif()
-
-# nsfun_c_target(<target>): the same for a target of C sources: the shared warnings, -Werror,
-# sanitizers.
-function(nsfun_c_target target)
-  target_compile_options(${target} PRIVATE ${NSFUN_WARNINGS})
-  if(NSFUN_WARNINGS_AS_ERRORS)
-    target_compile_options(${target} PRIVATE -Werror)
-  endif()
-  nsfun_enable_sanitizers(${target})
-endfunction()
 
 function(nsfun_project_target target)
   target_compile_options(${target} PRIVATE ${NSFUN_WARNINGS} ${NSFUN_CXX_WARNINGS})
