@@ -27,7 +27,7 @@ paired=$build/bench/paired
 read -r -a base < <(python3 - "$build/compile_commands.json" <<'PY'
 import json, shlex, sys
 for entry in json.load(open(sys.argv[1])):
-    if entry["file"].endswith("src/nsm/cmd_ps.cpp") and "nsm_header_only" not in entry["output"]:
+    if entry["file"].endswith("src/nsm/cmd_ps.cpp") and "nsm_header_only" not in entry["command"]:
         args = shlex.split(entry["command"])
         out, skip = [], False
         for a in args:
