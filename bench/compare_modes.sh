@@ -17,14 +17,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$repo/build/ci}
 runs=${RUNS:-5}
 
-cmake --build "$build" --target nsm nsm_header_only paired -j2 >/dev/null
+cmake --build "$build" --target nsm nsm_header_only nsfun_paired -j2 >/dev/null
 nsm=$build/src/nsm/nsm
 nsm_ho=$build/src/nsm/nsm_header_only
 paired=$build/bench/paired
 
 # The compile command of one of nsm's sources, from the build's compile_commands.json: the same
 # compiler, flags, include directories and definitions nsm is built with.
-read -r -a base < <(python3 - "$build/compile_commands.json" <<'PY'
+mapfile -d '' base < <(python3 - "$build/compile_commands.json" <<'PY'
 import json, shlex, sys
 for entry in json.load(open(sys.argv[1])):
     if entry["file"].endswith("src/nsm/cmd_ps.cpp") and "nsm_header_only" not in entry["command"]:
@@ -40,7 +40,7 @@ for entry in json.load(open(sys.argv[1])):
             if a.startswith(("-MD", "-MT", "-MF")) or a.endswith(".cpp"):
                 continue
             out.append(a)
-        print(" ".join(shlex.quote(a) for a in out))
+        sys.stdout.write("".join(a + "\0" for a in out))
         break
 PY
 )
@@ -60,7 +60,7 @@ compile_ms() {  # file, extra flags...
   shift
   for ((i = 0; i < runs; i++)); do
     t0=$EPOCHREALTIME
-    "${base[@]}" "$@" -c "$src" -o "$tmp/out.o"
+    "${base[@]}" "$@" -c "$src" -o "$tmp/out.o" || return 1
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f\n", (b - a) * 1000}'
   done | median
