@@ -64,7 +64,7 @@ _nsm() {
 
   case $cmd in
     list | ls)
-      COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings -T --tree --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings --named -T --tree --help" -- "$cur")) ;;
     tree)
       COMPREPLY=($(compgen -W "-J --json --help" -- "$cur")) ;;
     inspect)

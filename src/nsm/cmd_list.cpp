@@ -103,6 +103,7 @@ struct Options {
   bool json = false;
   bool raw = false;
   bool noheadings = false;
+  bool named = false;
   std::string tree;
   bool tree_given = false;
 };
@@ -221,16 +222,21 @@ void run(const Options& o) {
       tree_mode.empty() ? tree::flat(list.size()) : tree::build(list, tree::by_name(tree_mode));
 
   // The named sets of /run/nsm that share a namespace with what is listed: of the types asked
-  // for, and with -p, those holding one of that process's namespaces.
+  // for, and with -p, those holding one of that process's namespaces. Shown in JSON, in the
+  // default table, and with --named; -r, -n and -o print the namespace rows only, as lsns does,
+  // so that lsns pipelines keep working.
+  const bool show_sets = o.json || o.named || (!o.raw && !o.noheadings && o.output.empty());
   std::vector<named::SetView> sets;
-  for (named::SetView& v : named::list_sets()) {
-    const bool shown = std::any_of(v.pins.begin(), v.pins.end(), [&](const named::PinView& p) {
-      return types.contains(p.type) &&
-             (!task || (p.pinned &&
-                        task->ino[static_cast<std::size_t>(nsfun::link_of(p.type))] == p.ns.ino()));
-    });
-    if (shown) {
-      sets.push_back(std::move(v));
+  if (show_sets) {
+    for (named::SetView& v : named::list_sets()) {
+      const bool shown = std::any_of(v.pins.begin(), v.pins.end(), [&](const named::PinView& p) {
+        return types.contains(p.type) &&
+               (!task || (p.pinned && task->ino[static_cast<std::size_t>(nsfun::link_of(p.type))] ==
+                                          p.ns.ino()));
+      });
+      if (shown) {
+        sets.push_back(std::move(v));
+      }
     }
   }
 
@@ -321,6 +327,9 @@ void register_list(CLI::App& app) {
   add_json_flag(*sub, o->json);
   sub->add_flag("-r,--raw", o->raw, "Use the raw output format");
   sub->add_flag("-n,--noheadings", o->noheadings, "Don't print headings");
+  sub->add_flag("--named", o->named,
+                "Show the named sets after the table also with -r, -n or -o (which otherwise "
+                "print the namespace rows only, as lsns)");
   CLI::Option* tree = sub->add_option("-T,--tree", o->tree,
                                       "Show namespaces as a tree: under their owning user "
                                       "namespace (owner, the default), their parent namespace "
@@ -336,9 +345,10 @@ void register_list(CLI::App& app) {
       "  nsm list -T parent -t pid,user  the pid and user namespace hierarchies\n"
       "  nsm list -T process             namespaces under those of the processes that made "
       "them\n\n"
-      "The named sets of /run/nsm (nsm create) follow the table, when there are any and the\n"
-      "caller may read /run/nsm: NAME TYPES HOLDER STATE (running, or stale when its holder\n"
-      "died or a pin is gone) CREATED; in JSON, the \"named\" array.");
+      "The named sets of /run/nsm (nsm create) follow the default table, when there are any\n"
+      "and the caller may read /run/nsm: NAME TYPES HOLDER STATE (running, or stale when its\n"
+      "holder died or a pin is gone) CREATED; in JSON, the \"named\" array. With -r, -n or -o\n"
+      "only with --named.");
   sub->callback([o, tree] {
     o->tree_given = tree->count() > 0;
     run(*o);

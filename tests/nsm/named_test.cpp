@@ -467,16 +467,35 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(nsm_out("list -p " + std::to_string(::getpid())).out.find("Named") ==
                    std::string::npos);
 
-      // -r and -n: no title; a blank line still separates the rows from the table's.
-      auto raw = nsm_out("list -r");
+      // -r, -n and -o print the namespace rows only, as lsns: an lsns pipeline such as
+      // `list -n -r -o NS` gets one inode per line and nothing else.
+      for (const char* args : {"list -r", "list -n", "list -r -n", "list -o NS,TYPE"}) {
+        auto rows_only = nsm_out(args);
+        NSFUN_EXPECT(rows_only.status == 0);
+        // (A set's name may stand in a row: the pin's path is the COMMAND of a namespace that
+        // only a bind mount holds.)
+        NSFUN_EXPECT(rows_only.out.find(a.name + " mnt,uts,pid,net ") == std::string::npos);
+        NSFUN_EXPECT(rows_only.out.find(b.name + " uts,ipc ") == std::string::npos);
+        NSFUN_EXPECT(rows_only.out.find("HOLDER") == std::string::npos);
+        NSFUN_EXPECT(rows_only.out.find("\n\n") == std::string::npos);
+      }
+      auto inodes = nsm_out("list -n -r -o NS");
+      NSFUN_EXPECT(inodes.status == 0 && !inodes.out.empty());
+      NSFUN_EXPECT(inodes.out.find("\n\n") == std::string::npos);
+      for (const std::string& line : nsfun::test::split_words(inodes.out)) {
+        NSFUN_EXPECT(!line.empty() && line.find_first_not_of("0123456789") == std::string::npos);
+      }
+
+      // --named brings them back: with -r no title, a blank line still separates the rows.
+      auto raw = nsm_out("list -r --named");
       NSFUN_EXPECT(raw.out.find("Named") == std::string::npos);
       NSFUN_EXPECT(raw.out.find("\n\nNAME TYPES HOLDER STATE CREATED\n" + a.name +
                                 " mnt,uts,pid,net " + holder + " running ") != std::string::npos);
-      auto bare = nsm_out("list -r -n");
+      auto bare = nsm_out("list -r -n --named");
       NSFUN_EXPECT(bare.out.find("NAME") == std::string::npos);
       NSFUN_EXPECT(bare.out.find("\n\n" + a.name + " ") != std::string::npos);
       NSFUN_EXPECT(bare.out.find("\n" + b.name + " uts,ipc  running ") != std::string::npos);
-      auto n = nsm_out("list -n");
+      auto n = nsm_out("list -n --named");
       NSFUN_EXPECT(n.out.find("Named") == std::string::npos);
       NSFUN_EXPECT(n.out.find("NAME") == std::string::npos);
       NSFUN_EXPECT(n.out.find("\n\n" + a.name + " ") != std::string::npos);
