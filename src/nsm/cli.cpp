@@ -4,6 +4,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -218,6 +219,22 @@ void Table::print(bool headings, bool raw) const {
 
 void add_json_flag(CLI::App& sub, bool& json) {
   sub.add_flag("-J,--json", json, "Use JSON output format");
+}
+
+CLI::Validator pid_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int pid = 0;
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, pid);
+        if (ec == std::errc() && p == end && pid > 0) {
+          return {};
+        }
+        // Quote at most 64 bytes of what was given.
+        std::string shown = text.size() > 64 ? text.substr(0, 64) + "..." : text;
+        return "'" + shown + "' is not a process id (a whole number from 1)";
+      },
+      "PID");
 }
 
 }  // namespace nsm

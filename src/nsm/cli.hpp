@@ -130,6 +130,10 @@ class Table {
 /// Adds the common -J/--json flag.
 void add_json_flag(CLI::App& sub, bool& json);
 
+/// The check of a PID argument: a whole number from 1 to INT_MAX, else the one-line error
+/// "'-t' is not a process id (a whole number from 1)" (CLI11 puts the option's name in front).
+[[nodiscard]] CLI::Validator pid_check();
+
 // Registration of each subcommand (one per cmd_*.cpp).
 void register_list(CLI::App& app);
 void register_tree(CLI::App& app);

@@ -87,8 +87,8 @@ void run(const Options& o) {
 void register_diff(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("diff", "Compare the namespaces of two processes");
-  sub->add_option("PID1", o->a, "The first process")->required()->check(CLI::PositiveNumber);
-  sub->add_option("PID2", o->b, "The second process")->required()->check(CLI::PositiveNumber);
+  sub->add_option("PID1", o->a, "The first process")->required()->check(pid_check());
+  sub->add_option("PID2", o->b, "The second process")->required()->check(pid_check());
   add_json_flag(*sub, o->json);
   sub->footer(
       "Every /proc/PID/ns link, pid_for_children and time_for_children included. A link\n"

@@ -319,7 +319,7 @@ void register_list(CLI::App& app) {
       ->type_name("TYPE");
   sub->add_option("-p,--task", o->task, "Only the namespaces of process PID")
       ->type_name("PID")
-      ->check(CLI::PositiveNumber);
+      ->check(pid_check());
   sub->add_option("-o,--output", o->output,
                   "Columns to show, comma separated; +COL adds to the default. Columns: NS TYPE "
                   "NPROCS PID PPID USER UID COMMAND PNS ONS PATH NSID")

@@ -790,13 +790,20 @@ TEST_SUITE("nsm errors") {
     for (const char* args :
          {"list -t bogus", "list -o NS,BOGUS", "list -p", "list -p abc", "inspect", "diff 1",
           "ps --ns-type bogus", "list -T sideways", "frobnicate x", "", "list --bogus", "inspect 0",
-          "inspect 99999999999", "inspect a/b", "inspect .."}) {
+          "inspect 99999999999", "inspect a/b", "inspect ..", "list -p -t net", "list -p 0",
+          "diff 1 x", "diff 0 1"}) {
       auto r = nsm_err(args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK_MESSAGE(lines(r.out) == 2, args << ": " << r.out);
       CHECK_MESSAGE(r.out.rfind("nsm: ", 0) == 0, args);
       CHECK_MESSAGE(r.out.find("--help' for more information.") != std::string::npos, args);
+      // One short line in the words of the rest, never the argument parser's own range text.
+      CHECK_MESSAGE(r.out.find('\n') < 160, args << ": " << r.out);
+      CHECK_MESSAGE(r.out.find("not in range") == std::string::npos, args << ": " << r.out);
     }
+    // A PID argument that is not one says so, and quotes what was given.
+    CHECK(nsm_err("list -p -t net").out.rfind("nsm: --task: '-t' is not a process id", 0) == 0);
+    CHECK(nsm_err("diff 1 x").out.rfind("nsm: PID2: 'x' is not a process id", 0) == 0);
   }
 
   TEST_CASE("help and version exit 0") {
