@@ -26,7 +26,7 @@ _nsm() {
   done
 
   if [[ -z $cmd ]]; then
-    COMPREPLY=($(compgen -W "list ls tree inspect diff ps create enter exec destroy --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "list ls tree inspect info diff compare ps procs create new enter shell exec run destroy rm del help --help --version" -- "$cur"))
     return
   fi
 
@@ -67,30 +67,32 @@ _nsm() {
       COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings --named -T --tree --help" -- "$cur")) ;;
     tree)
       COMPREPLY=($(compgen -W "-J --json --help" -- "$cur")) ;;
-    inspect)
+    inspect | info)
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
       else
         _nsm_pids "$cur"
         _nsm_sets "$cur"
       fi ;;
-    diff)
+    diff | compare)
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
       else
         _nsm_pids "$cur"
       fi ;;
-    ps)
+    ps | procs)
       COMPREPLY=($(compgen -W "--ns-type -J --json --help" -- "$cur")) ;;
-    create)
+    create | new)
       COMPREPLY=($(compgen -W "-t --type -r --map-root-user --help" -- "$cur")) ;;
-    enter | exec | destroy)
+    help)
+      COMPREPLY=($(compgen -W "list tree inspect diff ps create enter exec destroy" -- "$cur")) ;;
+    enter | shell | exec | run | destroy | rm | del)
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-t --type --help" -- "$cur"))
       else
         COMPREPLY=()
         _nsm_sets "$cur"
-        [[ $cmd == enter ]] && COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$cur"))
+        [[ $cmd == enter || $cmd == shell ]] && COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$cur"))
       fi ;;
   esac
 }

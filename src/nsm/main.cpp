@@ -46,12 +46,13 @@ int usage_error(const std::string& command, const std::string& message) {
 // NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   CLI::App app("nsm - list, inspect and manage Linux namespaces", "nsm");
-  app.set_version_flag("-V,--version", std::string("nsm ") + NSM_VERSION);
+  app.set_version_flag("-V,-v,--version", std::string("nsm ") + NSM_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   app.footer(
-      "Commands: list (ls), tree, inspect, diff, ps, create, enter, exec, destroy.\n"
-      "Run 'nsm COMMAND --help' for the options of a command.\n\n"
+      "Commands: list (ls), tree, inspect (info), diff (compare), ps (procs), create (new),\n"
+      "enter (shell), exec (run), destroy (rm, del), help.\n"
+      "Run 'nsm COMMAND --help' or 'nsm help COMMAND' for the options of a command.\n\n"
       "Example:\n  nsm list -t net -o +PATH");
 
   nsm::register_list(app);
@@ -62,6 +63,32 @@ int main(int argc, char** argv) {
   nsm::register_create(app);
   nsm::register_enter(app);
   nsm::register_destroy(app);
+
+  // The bash nsm's (namespaces-fun) names for the same commands, so that its users' habits work.
+  for (const auto& [name, alias] :
+       {std::pair{"inspect", "info"}, std::pair{"create", "new"}, std::pair{"enter", "shell"},
+        std::pair{"exec", "run"}, std::pair{"diff", "compare"}, std::pair{"destroy", "rm"},
+        std::pair{"destroy", "del"}, std::pair{"ps", "procs"}}) {
+    app.get_subcommand(name)->alias(alias);
+  }
+  // nsm help [COMMAND]: the same as nsm [COMMAND] --help.
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "Show the help of nsm, or of COMMAND");
+  help->add_option("COMMAND", help_topic, "A command");
+  help->callback([&app, &help_topic] {
+    if (help_topic.empty()) {
+      // (App::help() would show the selected subcommand, help itself.)
+      fmt::print("{}", app.get_formatter()->make_help(&app, "nsm", CLI::AppFormatMode::Normal));
+      return;
+    }
+    CLI::App* sub = nullptr;
+    try {
+      sub = app.get_subcommand(help_topic);
+    } catch (const CLI::OptionNotFound&) {
+      throw nsm::UsageError("help", fmt::format("unknown command '{}'", help_topic));
+    }
+    fmt::print("{}", sub->help("nsm"));
+  });
 
   try {
     app.parse(argc, argv);

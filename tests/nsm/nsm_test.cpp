@@ -786,6 +786,35 @@ TEST_SUITE("nsm errors") {
     }
   }
 
+  TEST_CASE("the bash nsm's command names are aliases of the same commands") {
+    const std::string self = std::to_string(::getpid());
+    for (const auto& [alias, name] :
+         {std::pair{"info", "inspect"}, std::pair{"new", "create"}, std::pair{"shell", "enter"},
+          std::pair{"run", "exec"}, std::pair{"compare", "diff"}, std::pair{"rm", "destroy"},
+          std::pair{"del", "destroy"}, std::pair{"procs", "ps"}}) {
+      auto a = nsm_out(std::string(alias) + " --help");
+      CHECK_MESSAGE(a.status == 0, alias);
+      CHECK_MESSAGE(a.out == nsm_out(std::string(name) + " --help").out, alias);
+    }
+    // And they run: the same output as the command they stand for (less inspect's HOST line,
+    // which names nsm's own pid where PID 1 is unreadable).
+    auto without_host = [](std::string text) {
+      const std::size_t at = text.find("\nHOST ");
+      if (at != std::string::npos) {
+        text.erase(at, text.find('\n', at + 1) - at);
+      }
+      return text;
+    };
+    auto info = nsm_out("info " + self);
+    CHECK(info.status == 0);
+    CHECK(info.out.rfind("PID " + self + "\n", 0) == 0);
+    CHECK(without_host(info.out) == without_host(nsm_out("inspect " + self).out));
+    CHECK(nsm_out("compare 1 " + self).out == nsm_out("diff 1 " + self).out);
+    auto procs = nsm_out("procs --ns-type uts");
+    CHECK(procs.status == 0);
+    CHECK(procs.out.find("uts:[") != std::string::npos);
+  }
+
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
     for (const char* args :
          {"list -t bogus", "list -o NS,BOGUS", "list -p", "list -p abc", "inspect", "diff 1",
@@ -810,6 +839,16 @@ TEST_SUITE("nsm errors") {
     auto v = nsm_out("--version");
     CHECK(v.status == 0);
     CHECK(v.out.rfind("nsm ", 0) == 0);
+    // -v as the bash nsm has it.
+    CHECK(nsm_out("-v").out == v.out);
+    // nsm help [COMMAND] is nsm [COMMAND] --help.
+    CHECK(nsm_out("help").status == 0);
+    CHECK(nsm_out("help").out == nsm_out("--help").out);
+    CHECK(nsm_out("help list").out == nsm_out("list --help").out);
+    CHECK(nsm_out("help rm").out == nsm_out("destroy --help").out);
+    auto unknown = nsm_err("help bogus");
+    CHECK(unknown.status == 2);
+    CHECK(unknown.out.rfind("nsm: unknown command 'bogus'\n", 0) == 0);
     for (const char* sub : {"list", "tree", "inspect", "diff", "ps"}) {
       auto h = nsm_out(std::string(sub) + " --help");
       CHECK_MESSAGE(h.status == 0, sub);
