@@ -46,7 +46,10 @@ _nsm() {
   fi
 
   case $prev in
-    -t | --type | --ns-type)
+    --ns-type)
+      COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
+      return ;;
+    -t | --type)
       COMPREPLY=($(compgen -W "$types" -- "$cur"))
       return ;;
     -p | --task)
@@ -81,7 +84,11 @@ _nsm() {
         _nsm_pids "$cur"
       fi ;;
     ps | procs)
-      COMPREPLY=($(compgen -W "--ns-type -J --json --help" -- "$cur")) ;;
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--ns-type -J --json --help" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
+      fi ;;
     create | new)
       COMPREPLY=($(compgen -W "-t --type -r --map-root-user --help" -- "$cur")) ;;
     help)

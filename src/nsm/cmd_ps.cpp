@@ -15,20 +15,38 @@ namespace nsm {
 namespace {
 
 struct Options {
-  std::string type = "pid";
+  std::string type;        // --ns-type
+  std::string positional;  // TYPE, as the bash nsm takes it
   bool json = false;
 };
 
-void run(const Options& o) {
-  auto type = nsfun::parse_ns_type(o.type);
+// The link to group by: a namespace type, or pid_for_children / time_for_children.
+nsfun::NsLink parse_link(const std::string& text) {
+  for (nsfun::NsLink l : {nsfun::NsLink::pid_for_children, nsfun::NsLink::time_for_children}) {
+    if (text == nsfun::name(l)) {
+      return l;
+    }
+  }
+  auto type = nsfun::parse_ns_type(text);
   if (!type) {
     throw UsageError("ps", fmt::format("unknown namespace type '{}' (known: user,mnt,uts,ipc,pid,"
-                                       "net,cgroup,time)",
-                                       o.type));
+                                       "net,cgroup,time,pid_for_children,time_for_children)",
+                                       text.substr(0, 64)));
   }
-  const nsfun::NsType t = type.value();
+  return nsfun::link_of(type.value());
+}
+
+void run(const Options& o) {
+  if (!o.type.empty() && !o.positional.empty() && o.type != o.positional) {
+    throw UsageError("ps", fmt::format("two types given, '{}' and --ns-type '{}'",
+                                       o.positional.substr(0, 64), o.type.substr(0, 64)));
+  }
+  const std::string& text = !o.positional.empty() ? o.positional : o.type;
+  const nsfun::NsLink link = parse_link(text.empty() ? std::string("pid") : text);
+  const nsfun::NsType t = nsfun::type_of(link);
   nsfun::ProcScanOptions po;
   po.types = {t};
+  po.for_children = link != nsfun::link_of(t);
   po.ppid = true;  // the command name, for processes without a command line
   po.cmdline = true;
   auto scan = nsfun::scan_procs(po);
@@ -37,7 +55,7 @@ void run(const Options& o) {
   }
   std::map<std::uint64_t, std::vector<const nsfun::ProcEntry*>> groups;
   for (const nsfun::ProcEntry& e : scan.value().procs) {
-    std::uint64_t ino = e.ino[static_cast<std::size_t>(nsfun::link_of(t))];
+    std::uint64_t ino = e.ino[static_cast<std::size_t>(link)];
     if (ino != 0) {
       groups[ino].push_back(&e);
     }
@@ -53,11 +71,11 @@ void run(const Options& o) {
         ps.push_back({{"pid", e->pid}, {"command", command(*e)}});
       }
       arr.push_back({{"ns", ino},
-                     {"type", std::string(nsfun::name(t))},
+                     {"type", std::string(nsfun::name(link))},
                      {"nprocs", procs.size()},
                      {"processes", std::move(ps)}});
     }
-    print_json(Json{{"type", std::string(nsfun::name(t))}, {"groups", std::move(arr)}});
+    print_json(Json{{"type", std::string(nsfun::name(link))}, {"groups", std::move(arr)}});
     return;
   }
   std::string out;
@@ -65,7 +83,7 @@ void run(const Options& o) {
     if (!out.empty()) {
       out += '\n';
     }
-    out += heading(fmt::format("{}:[{}]", nsfun::name(t), ino)) +
+    out += heading(fmt::format("{}:[{}]", nsfun::name(link), ino)) +
            fmt::format("  {} process{}\n", procs.size(), procs.size() == 1 ? "" : "es");
     Table table({{"PID", true}, {"COMMAND"}});
     for (const nsfun::ProcEntry* e : procs) {
@@ -88,10 +106,12 @@ void run(const Options& o) {
 void register_ps(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("ps", "List processes grouped by namespace");
-  sub->add_option("--ns-type", o->type, "The namespace type to group by (default: pid)")
-      ->type_name("TYPE");
+  sub->add_option("TYPE", o->positional,
+                  "The namespace type to group by (default: pid; also pid_for_children, "
+                  "time_for_children)");
+  sub->add_option("--ns-type", o->type, "The same as TYPE")->type_name("TYPE");
   add_json_flag(*sub, o->json);
-  sub->footer("Example:\n  nsm ps --ns-type net");
+  sub->footer("Examples:\n  nsm ps net\n  nsm ps --ns-type pid_for_children");
   sub->callback([o] { run(*o); });
 }
 

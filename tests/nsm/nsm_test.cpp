@@ -711,6 +711,38 @@ TEST_SUITE("nsm tree and ps") {
       }
     }
     CHECK(found);
+    // The type as a positional (the bash nsm's `nsm ps net`) is the same listing.
+    auto positional = nsm_out("ps -J net");
+    REQUIRE(positional.status == 0);
+    json p = json::parse(positional.out);
+    CHECK(p.at("type") == "net");
+    bool found_again = false;
+    for (const json& g : p.at("groups")) {
+      found_again = found_again || g.at("ns").get<std::uint64_t>() == link_ino(s.pid(), "net");
+    }
+    CHECK(found_again);
+  }
+
+  TEST_CASE("ps groups by pid_for_children and time_for_children") {
+    for (const char* link : {"pid_for_children", "time_for_children"}) {
+      auto r = nsm_out(std::string("ps -J ") + link);
+      REQUIRE_MESSAGE(r.status == 0, link);
+      json j = json::parse(r.out);
+      CHECK(j.at("type") == link);
+      // This test's own process is in the group of its own link's namespace.
+      const std::uint64_t mine = link_ino(::getpid(), link);
+      bool found = false;
+      for (const json& g : j.at("groups")) {
+        if (g.at("ns").get<std::uint64_t>() != mine) {
+          continue;
+        }
+        CHECK(g.at("type") == link);
+        for (const json& proc : g.at("processes")) {
+          found = found || proc.at("pid").get<pid_t>() == ::getpid();
+        }
+      }
+      CHECK_MESSAGE(found, link);
+    }
   }
 }
 
@@ -816,11 +848,27 @@ TEST_SUITE("nsm errors") {
   }
 
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
-    for (const char* args :
-         {"list -t bogus", "list -o NS,BOGUS", "list -p", "list -p abc", "inspect", "diff 1",
-          "ps --ns-type bogus", "list -T sideways", "frobnicate x", "", "list --bogus", "inspect 0",
-          "inspect 99999999999", "inspect a/b", "inspect ..", "list -p -t net", "list -p 0",
-          "diff 1 x", "diff 0 1"}) {
+    for (const char* args : {"list -t bogus",
+                             "list -o NS,BOGUS",
+                             "list -p",
+                             "list -p abc",
+                             "inspect",
+                             "diff 1",
+                             "ps --ns-type bogus",
+                             "list -T sideways",
+                             "frobnicate x",
+                             "",
+                             "list --bogus",
+                             "inspect 0",
+                             "inspect 99999999999",
+                             "inspect a/b",
+                             "inspect ..",
+                             "list -p -t net",
+                             "list -p 0",
+                             "diff 1 x",
+                             "diff 0 1",
+                             "ps bogus",
+                             "ps net --ns-type uts"}) {
       auto r = nsm_err(args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK_MESSAGE(lines(r.out) == 2, args << ": " << r.out);
