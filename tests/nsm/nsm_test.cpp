@@ -35,6 +35,7 @@ using nlohmann::json;
 using nsfun::NsType;
 using nsfun::test::link_ino;
 using nsfun::test::read_text;
+using nsfun::test::split_words;
 
 using nsm_test::nsm;
 using nsm_test::nsm_err;
@@ -845,6 +846,25 @@ TEST_SUITE("nsm errors") {
     auto procs = nsm_out("procs --ns-type uts");
     CHECK(procs.status == 0);
     CHECK(procs.out.find("uts:[") != std::string::npos);
+  }
+
+  TEST_CASE("the bash completion offers the aliases, --named and ps's link types") {
+    // Completes the words as bash would and prints COMPREPLY, one per line.
+    auto complete = [](const std::string& words) {
+      return nsfun::test::run("bash -c 'source " NSM_COMPLETION "; COMP_WORDS=(" + words +
+                              "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _nsm; "
+                              "printf \"%s\\n\" \"${COMPREPLY[@]}\"' 2>&1");
+    };
+    auto commands = split_words(complete("nsm \"\"").out);
+    for (const char* name : {"info", "new", "shell", "run", "compare", "rm", "del", "procs", "help",
+                             "list", "destroy"}) {
+      CHECK_MESSAGE(std::find(commands.begin(), commands.end(), name) != commands.end(), name);
+    }
+    CHECK(split_words(complete("nsm list --na").out) == std::vector<std::string>{"--named"});
+    CHECK(split_words(complete("nsm procs pid_").out) ==
+          std::vector<std::string>{"pid_for_children"});
+    CHECK(split_words(complete("nsm ps --ns-type time").out) ==
+          std::vector<std::string>{"time", "time_for_children"});
   }
 
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
