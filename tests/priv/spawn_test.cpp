@@ -33,6 +33,23 @@ using nsfun::NsType;
 
 namespace {
 
+// In a forked child: /etc/subuid and /etc/subgid giving nobody 400000-400999, for this child
+// only (bound over the host's in a private mount namespace, where the setuid newuidmap and
+// newgidmap read them); then the child drops to nobody. 0 on success.
+int become_nobody_with_subids() {
+  NSFUN_EXPECT(nsfun::test::private_run() == 0);
+  for (const char* file : {"/run/subuid", "/run/subgid"}) {
+    std::FILE* f = std::fopen(file, "we");
+    NSFUN_EXPECT(f != nullptr);
+    std::fputs("65534:400000:1000\n", f);
+    std::fclose(f);
+  }
+  NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
+  NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
+  NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+  return 0;
+}
+
 struct Output {
   nsfun::ExitStatus status;
   std::string out;
@@ -482,18 +499,7 @@ TEST_SUITE("spawn") {
                   "needs unprivileged user namespaces (and root to become nobody)");
     NSFUN_REQUIRE(nsfun::test::have_program("newuidmap"), "needs newuidmap (package uidmap)");
     NSFUN_CHECK_CHILD([] {
-      // /etc/subuid and /etc/subgid for this test only: bound over the host's in a private
-      // mount namespace, where the setuid helpers read them.
-      NSFUN_EXPECT(nsfun::test::private_run() == 0);
-      for (const char* file : {"/run/subuid", "/run/subgid"}) {
-        std::FILE* f = std::fopen(file, "we");
-        NSFUN_EXPECT(f != nullptr);
-        std::fputs("65534:400000:1000\n", f);
-        std::fclose(f);
-      }
-      NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
-      NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
-      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      NSFUN_EXPECT(become_nobody_with_subids() == 0);
       auto map = nsfun::UserMap::subordinate("nobody", 65534, 65534);
       NSFUN_EXPECT_OK(map);
       auto o = run(Command("/bin/cat")
@@ -506,22 +512,14 @@ TEST_SUITE("spawn") {
       return 0;
     });
   }
+
   TEST_CASE("issue #13: newuidmap is a spawned program, also with another thread running") {
     NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs CAP_SYS_ADMIN");
     NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
                   "needs unprivileged user namespaces (and root to become nobody)");
     NSFUN_REQUIRE(nsfun::test::have_program("newuidmap"), "needs newuidmap (package uidmap)");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(nsfun::test::private_run() == 0);
-      for (const char* file : {"/run/subuid", "/run/subgid"}) {
-        std::FILE* f = std::fopen(file, "we");
-        NSFUN_EXPECT(f != nullptr);
-        std::fputs("65534:400000:1000\n", f);
-        std::fclose(f);
-      }
-      NSFUN_EXPECT(::mount("/run/subuid", "/etc/subuid", nullptr, MS_BIND, nullptr) == 0);
-      NSFUN_EXPECT(::mount("/run/subgid", "/etc/subgid", nullptr, MS_BIND, nullptr) == 0);
-      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      NSFUN_EXPECT(become_nobody_with_subids() == 0);
       // Another thread, blocked on a pipe for the whole test: the caller is multithreaded.
       int gate[2];
       NSFUN_EXPECT(::pipe2(gate, O_CLOEXEC) == 0);
