@@ -30,34 +30,6 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.size() <= 10 && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// The namespaces of a named set (all its pins, or those of `types`).
-nsfun::NsFdSet open_named(const std::string& command,
-                          const std::string& name,
-                          std::optional<nsfun::NsTypeSet> types) {
-  named::check_name(command, name);
-  named::require_root(command);
-  nsfun::UniqueFd run_dir = named::open_run_dir(false);
-  nsfun::UniqueFd set = named::open_set_dir(run_dir, name);
-  if (!set) {
-    named::no_such_set(name);
-  }
-  nsfun::NsFdSet pins = named::open_pins(set, name);
-  if (pins.empty()) {
-    throw Failure(name, "no namespaces are pinned (run 'nsm destroy' to clean it up)");
-  }
-  if (types) {
-    for (nsfun::NsType t : *types) {
-      if (pins.get(t) == nullptr) {
-        throw Failure(name, fmt::format("has no {} namespace", nsfun::name(t)));
-      }
-    }
-    for (nsfun::NsType t : pins.types() - *types) {
-      (void)pins.take(t);
-    }
-  }
-  return pins;
-}
-
 // The namespaces of process `pid` that differ from ours (of `types`, or all).
 nsfun::NsFdSet open_process(pid_t pid, std::optional<nsfun::NsTypeSet> types) {
   auto pidfd = nsfun::pidfd_open(pid);
@@ -127,7 +99,7 @@ void enter(const Options& o) {
     }
     ns = open_process(static_cast<pid_t>(pid), types);
   } else {
-    ns = open_named("enter", o.target, types);
+    ns = named::open_for_enter("enter", o.target, types);
   }
   run_in(ns, o.cmd);
 }
@@ -136,7 +108,7 @@ void exec(const Options& o) {
   if (o.cmd.empty()) {
     throw UsageError("exec", "a command is required: nsm exec NAME -- CMD...");
   }
-  run_in(open_named("exec", o.target, std::nullopt), o.cmd);
+  run_in(named::open_for_enter("exec", o.target, std::nullopt), o.cmd);
 }
 
 }  // namespace

@@ -404,4 +404,32 @@ std::string now_iso8601() {
   return buf;
 }
 
+// The namespaces of a named set (all its pins, or those of `types`).
+nsfun::NsFdSet open_for_enter(const std::string& command,
+                              const std::string& name,
+                              std::optional<nsfun::NsTypeSet> types) {
+  check_name(command, name);
+  require_root(command);
+  nsfun::UniqueFd run = open_run_dir(false);
+  nsfun::UniqueFd set = open_set_dir(run, name);
+  if (!set) {
+    no_such_set(name);
+  }
+  nsfun::NsFdSet pins = open_pins(set, name);
+  if (pins.empty()) {
+    throw Failure(name, "no namespaces are pinned (run 'nsm destroy' to clean it up)");
+  }
+  if (types) {
+    for (nsfun::NsType t : *types) {
+      if (pins.get(t) == nullptr) {
+        throw Failure(name, fmt::format("has no {} namespace", nsfun::name(t)));
+      }
+    }
+    for (nsfun::NsType t : pins.types() - *types) {
+      (void)pins.take(t);
+    }
+  }
+  return pins;
+}
+
 }  // namespace nsm::named

@@ -117,4 +117,11 @@ void tidy_run_dir();
 /// The current time as ISO 8601 UTC ("2025-01-31T12:00:00Z").
 [[nodiscard]] std::string now_iso8601();
 
+/// The namespaces of the set `name` to run a command in: all its pins, or those of `types`.
+/// Throws UsageError for a bad name, Failure when the caller is not root, the set does not exist,
+/// has no pins, or lacks one of `types`.
+[[nodiscard]] nsfun::NsFdSet open_for_enter(const std::string& command,
+                                            const std::string& name,
+                                            std::optional<nsfun::NsTypeSet> types);
+
 }  // namespace nsm::named
