@@ -26,17 +26,27 @@ struct NsSummary {
   std::string command;                 ///< command line of `pid` (its name when the line is empty)
   std::uint64_t parent = 0;  ///< PNS: inode of the parent namespace (pid, user), 0 if none/not read
   std::uint64_t owner = 0;   ///< ONS: inode of the owning user namespace, 0 if not read
-  std::string path;          ///< NSFS: where it is bind-mounted, if anywhere (e.g. /run/netns/x)
+  std::string path;          ///< where it is bind-mounted, if anywhere (e.g. /run/netns/x)
+  /// NSFS: every nsfs bind mount of it in the caller's mount namespace, sorted (with
+  /// SnapshotOptions::mounts); `path` is the first of them.
+  std::vector<std::string> nsfs;
+  /// For a namespace no process is in but a process holds open (with SnapshotOptions::fds): the
+  /// lowest pid holding it by an fd on its nsfs file, or by a socket of that network namespace.
+  pid_t holder = 0;
 };
 
 /// What a Snapshot collects; every extra costs syscalls per distinct namespace, never per process.
 struct SnapshotOptions {
   NsTypeSet types = NsTypeSet::all();
-  bool commands = true;     ///< USER and COMMAND of each namespace's lowest pid
-  bool ppid = false;        ///< also its PPID (with commands)
-  bool hierarchy = false;   ///< PNS and ONS, through the nsfs ioctls
-  bool ids = false;         ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
-  bool mounts = true;       ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
+  bool commands = true;    ///< USER and COMMAND of each namespace's lowest pid
+  bool ppid = false;       ///< also its PPID (with commands)
+  bool hierarchy = false;  ///< PNS and ONS, through the nsfs ioctls
+  bool ids = false;        ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
+  bool mounts = true;      ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
+  /// Also namespaces that no process is in but one holds open: an fd on an nsfs file
+  /// (open("/proc/X/ns/net") after X exited), or a socket of a network namespace (lsns 2.40).
+  /// Costs a readlink per open fd of every process.
+  bool fds = false;
   bool keep_procs = false;  ///< keep every process's entry (for processes_in())
   unsigned workers = 0;     ///< passed to the scan
   bool task_iter = true;    ///< passed to the scan (ProcScanOptions::task_iter)
