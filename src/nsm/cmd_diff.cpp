@@ -20,19 +20,40 @@ struct Options {
   bool json = false;
 };
 
-// The links of one side. A process of another user has none readable without privileges: its
-// links are then unknown (shown as ?) rather than an error, so `nsm diff 1 $$` works for anyone.
+// The links and command line of one side. A process of another user has none readable without
+// privileges: its links are then unknown (shown as ?) rather than an error, so `nsm diff 1 $$`
+// works for anyone.
 nsfun::ProcEntry read_side(pid_t pid) {
-  auto e = nsfun::scan_proc(pid, nsfun::ProcScanOptions{});
+  nsfun::ProcScanOptions po;
+  po.cmdline = true;
+  po.ppid = true;  // the command name too, for a kernel thread's empty command line
+  auto e = nsfun::scan_proc(pid, po);
   if (e) {
     return std::move(e).value();
   }
   if (e.error().code != std::errc::permission_denied) {
     fail_pid(pid, e.error());
   }
-  nsfun::ProcEntry none;
+  // The command line is world-readable even when the links are not.
+  po.types = nsfun::NsTypeSet{};
+  po.for_children = false;
+  auto cmd = nsfun::scan_proc(pid, po);
+  nsfun::ProcEntry none = cmd ? std::move(cmd).value() : nsfun::ProcEntry{};
   none.pid = pid;
   return none;
+}
+
+// The command line as the table shows it: "?" when it could not be read, the command name in
+// brackets for a kernel thread (whose line is empty), as ps does.
+std::string command_text(const nsfun::ProcEntry& e) {
+  if (!e.cmdline.empty()) {
+    return e.cmdline;
+  }
+  return e.comm.empty() ? "?" : fmt::format("[{}]", e.comm);
+}
+
+Json command_json(const nsfun::ProcEntry& e) {
+  return e.cmdline.empty() && e.comm.empty() ? Json() : Json(command_text(e));
 }
 
 void run(const Options& o) {
@@ -60,6 +81,8 @@ void run(const Options& o) {
     }
     print_json(Json{{"pid1", o.a},
                     {"pid2", o.b},
+                    {"command1", command_json(pa)},
+                    {"command2", command_json(pb)},
                     {"links", std::move(arr)},
                     {"differ", differ},
                     {"unknown", unknown},
@@ -79,7 +102,8 @@ void run(const Options& o) {
   if (unknown != 0) {
     summary += fmt::format(" ({} not readable)", unknown);
   }
-  print(t.render(true, false) + summary + "\n");
+  print(fmt::format("PID {}: {}\nPID {}: {}\n\n", o.a, command_text(pa), o.b, command_text(pb)) +
+        t.render(true, false) + summary + "\n");
 }
 
 }  // namespace

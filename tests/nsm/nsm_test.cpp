@@ -628,6 +628,9 @@ TEST_SUITE("nsm inspect and diff") {
     json j = json::parse(r.out);
     CHECK(j.at("differ").get<int>() == 3);
     CHECK(j.at("total").get<int>() == 10);
+    CHECK(j.at("command2") == "/bin/sleep 120");
+    const std::string argv0 = read_text("/proc/self/cmdline").c_str();  // up to the first NUL
+    CHECK(j.at("command1").get<std::string>().rfind(argv0, 0) == 0);
     for (const json& e : j.at("links")) {
       std::string link = e.at("link");
       CHECK(e.at("ns1").get<std::uint64_t>() == link_ino(self, link));
@@ -638,6 +641,9 @@ TEST_SUITE("nsm inspect and diff") {
     auto text = nsm_out("diff " + std::to_string(self) + " " + std::to_string(s.pid()));
     CHECK(text.status == 0);
     CHECK(text.out.find("3 of 10 differ") != std::string::npos);
+    // Both command lines come first, as the bash nsm's compare shows them.
+    CHECK(text.out.find("PID " + std::to_string(s.pid()) + ": /bin/sleep 120\n") !=
+          std::string::npos);
   }
 
   TEST_CASE("diff of a process with itself finds nothing and exits 0") {
