@@ -108,8 +108,16 @@ struct CommandSpec {
   bool mount_proc = false;
   std::optional<std::string> rootfs;
   std::optional<std::string> cwd;
+  int cwd_fd = -1;
+  std::optional<std::string> chroot;
+  int chroot_fd = -1;
   std::optional<std::string> netns;
+  const NsFd* netns_ns = nullptr;  // netns(ns, name): the namespace itself (else /run/netns/NAME)
   int cgroup = -1;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<std::vector<gid_t>> groups;
+  bool keep_caps = false;
   std::optional<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> offsets;
   bool init = false;
   bool hold = false;
@@ -243,21 +251,114 @@ class Command {
   }
 
   /// Runs the child in the named network namespace /run/netns/NAME the way `ip netns exec` does:
-  /// in a new mount namespace (always a recursive slave of the caller's: nothing goes back) where
-  /// /sys is a fresh sysfs showing that namespace's devices, and every entry of /etc/netns/NAME
-  /// is bound over the same name in /etc (resolv.conf, hosts, …: DNS as the namespace's owner
-  /// configured it). Unlike ip, a bind that fails fails the spawn (an /etc entry that does not
-  /// exist, say) instead of printing a warning. Cannot be combined with a new network namespace,
-  /// a joined one, or rootfs() (std::errc::invalid_argument). Joins the named namespace itself,
-  /// so it needs no other.
+  /// in a new mount namespace (always a recursive slave of the one it would otherwise be in:
+  /// nothing goes back) where /sys is a fresh sysfs showing that namespace's devices, and every
+  /// entry of /etc/netns/NAME is bound over the same name in /etc (resolv.conf, hosts, …: DNS as
+  /// the namespace's owner configured it). The mount namespace is made after the joins, on top of
+  /// whatever the child is in then: the caller's, or a joined one (join() of a mount namespace),
+  /// which is itself never changed. Unlike ip, a bind that fails fails the spawn (an /etc entry
+  /// that does not exist, say) instead of printing a warning. Cannot be combined with a new
+  /// network namespace, a joined one, or rootfs() (std::errc::invalid_argument). Joins the
+  /// named namespace itself (after a joined user namespace, which may own it), so it needs no
+  /// other.
   Command& netns(std::string name) {
     s_.netns = std::move(name);
+    s_.netns_ns = nullptr;
+    return *this;
+  }
+
+  /// The same for a network namespace the caller holds (a named set's, one made by acquire()):
+  /// it is joined, /sys shows its devices, and the entries of /etc/netns/`name` are bound over
+  /// /etc (none when `name` is empty or has no directory there). `name` must be a single path
+  /// component (std::errc::invalid_argument otherwise: it names a directory under /etc/netns).
+  /// Only a pointer to `ns` is kept: it must outlive spawn().
+  Command& netns(const NetNs& ns, std::string name) {
+    s_.netns = std::move(name);
+    s_.netns_ns = &ns.ns();
     return *this;
   }
 
   /// Working directory of the child (after the rootfs change). Needs no namespace.
   Command& cwd(std::string dir) {
     s_.cwd = std::move(dir);
+    s_.cwd_fd = -1;
+    return *this;
+  }
+
+  /// Working directory of the child as a directory fd the caller opened (fchdir(2)), such as
+  /// /proc/PID/cwd: the same directory whatever namespaces and root the child ends up with (it
+  /// may lie outside a chroot()). Taken after the root change, before the identity changes. The
+  /// fd must stay open until spawn() returns. Needs no namespace.
+  Command& cwd(FdRef dir) {
+    s_.cwd_fd = dir.get();
+    s_.cwd.reset();
+    return *this;
+  }
+
+  /// Changes the child's root directory to `dir` with chroot(2) (and its working directory to
+  /// the new root, unless cwd() says otherwise), as `chroot DIR` or `nsenter --root=DIR` do:
+  /// the mount namespace is not changed (use rootfs() for pivot_root in a new one). `dir` is
+  /// resolved in the child after the joins, i.e. in a joined mount namespace, and after rootfs();
+  /// symbolic links are followed as chroot(2) follows them. When the child joins no mount
+  /// namespace, a `dir` that is missing or not a directory is refused before anything starts
+  /// (std::errc::no_such_file_or_directory, std::errc::not_a_directory: `check chroot /x`).
+  /// Needs no namespace; needs CAP_SYS_CHROOT in the child's user namespace.
+  Command& chroot(std::string dir) {
+    s_.chroot = std::move(dir);
+    s_.chroot_fd = -1;
+    return *this;
+  }
+
+  /// The same for a directory fd the caller opened, such as /proc/PID/root (`nsenter --root`:
+  /// the root of process PID, in whatever mount namespace it lives). The fd must stay open until
+  /// spawn() returns; a fd that is not a directory fails in the child (`fchdir`).
+  Command& chroot(FdRef dir) {
+    s_.chroot_fd = dir.get();
+    s_.chroot.reset();
+    return *this;
+  }
+
+  /// The child's user id (real, effective and saved: setresuid(2)), in the user namespace it ends
+  /// up in (a new or joined one, else the caller's). Set last before exec, after the joins,
+  /// mounts, root and working directory changes, and after groups() and gid(), as container
+  /// runtimes do: setgroups, then setresgid, then setresuid. Becoming uid 0 of a user namespace
+  /// the child joined gives it that namespace's full capabilities (`nsenter --user`); changing
+  /// to another uid drops them (see keep_caps()). An id not mapped in a new user namespace (its
+  /// user_map(), or none) or in the caller's is refused before anything starts
+  /// (std::errc::invalid_argument, `spawn: uid 5 is not mapped in the new user namespace (uid
+  /// map 0:1000:1)`); in a joined one the kernel refuses it in the child (`setresuid uid 5:
+  /// Invalid argument`, with that reason). (uid_t)-1 is never an id. Needs CAP_SETUID there.
+  Command& uid(uid_t id) {
+    s_.uid = id;
+    return *this;
+  }
+
+  /// The child's group id (setresgid(2)), in the user namespace it ends up in; as uid(). Needs
+  /// CAP_SETGID there.
+  Command& gid(gid_t id) {
+    s_.gid = id;
+    return *this;
+  }
+
+  /// The child's supplementary groups (setgroups(2)), replacing the inherited ones, in the user
+  /// namespace it ends up in; checked as uid(). An empty list drops them all: that is also tried
+  /// before any user namespace is joined, so that it works in a joined user namespace whose
+  /// /proc/PID/setgroups is "deny" (as `unshare --map-root-user` makes them), where only the
+  /// second attempt is refused: the child fails only when both are. A non-empty list in such a
+  /// namespace fails in the child (`setgroups: Operation not permitted`). At most 65536 groups
+  /// (std::errc::invalid_argument). Needs CAP_SETGID.
+  Command& groups(std::vector<gid_t> ids) {
+    s_.groups = std::move(ids);
+    return *this;
+  }
+
+  /// Keeps the capabilities the child has in its (new or joined) user namespace when uid() makes
+  /// it a non-root user there, and across its exec, by raising them into the ambient set
+  /// (`nsenter --keep-caps`); without it the kernel clears them. Needs a new or joined user
+  /// namespace (nsfun::errc::namespace_not_new otherwise: the host's capabilities are never made
+  /// ambient).
+  Command& keep_caps(bool on = true) {
+    s_.keep_caps = on;
     return *this;
   }
 
@@ -317,7 +418,8 @@ class Command {
 /// Affects: nothing in the caller. Safe from multithreaded programs: between clone and exec the
 /// child makes only async-signal-safe calls.
 /// Errors: nsfun::errc::namespace_not_new (a setting without its namespace),
-/// std::errc::invalid_argument (netns() combined with a network namespace or a rootfs),
+/// std::errc::invalid_argument (netns() combined with a network namespace or a rootfs; an id
+/// that is not mapped where uid(), gid() or groups() would apply it),
 /// std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
 /// nsfun::errc::invalid_id_map, and the errno of the failing step in the child.
 [[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;

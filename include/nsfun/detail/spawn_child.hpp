@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -69,13 +70,16 @@ struct Plan {
   std::vector<char*> argv;
   std::vector<char*> envp;
   std::vector<int> join_fds;
-  std::vector<std::string> join_names;                   // what each join_fds entry is, for errors
-  NetNs netns;                                           // Command::netns: the named namespace
-  unsigned long sys_flags = 0;                           // how to mount its /sys
+  std::vector<std::string> join_names;  // what each join_fds entry is, for errors
+  NetNs netns;                          // Command::netns(NAME): the namespace it opened
+  int netns_fd = -1;            // the network namespace of Command::netns (either form); -1 without
+  std::string sysfs_source;     // the source of its /sys mount
+  unsigned long sys_flags = 0;  // how to mount its /sys
   std::vector<std::pair<std::string, std::string>> etc;  // /etc/netns/NAME/x → /etc/x
   std::string proc_target;                               // where to mount proc
   bool new_mnt = false;   // clone3 with CLONE_NEWNS (asked for, or implied by a mount setting)
   bool made_mnt = false;  // the child's mount namespace is that new one (none is joined)
+  bool late_mnt = false;  // the child unshares a mount namespace after the joins (netns)
   bool relay = false;     // fork once more: init of a new pid namespace, or after joining one
   int sync_r = -1;
   int sync_w = -1;
@@ -150,11 +154,103 @@ static_assert(sizeof(Report) <= PIPE_BUF, "a report must be one atomic pipe writ
   ::_exit(127);
 }
 
-// The same for the errno of the call that just failed, at step `what` (static text), on the
+// Capability sets as capget(2)/capset(2) take them (linux/capability.h, version 3: two words).
+struct CapHeader {
+  std::uint32_t version = 0x20080522;
+  int pid = 0;
+};
+
+struct CapData {
+  std::uint32_t effective;
+  std::uint32_t permitted;
+  std::uint32_t inheritable;
+};
+
+// The errno of the call that just failed, at step `what` (static text), on the
 // pieces of `object`.
 template <class... A>
 [[noreturn]] void fail_errno(const Plan& p, std::string_view what, const A&... object) noexcept {
   fail(p, errno_error(errno, what).on(object...));
+}
+
+// The error of a failed setresuid/setresgid/setgroups, naming the id; EINVAL is the kernel's
+// word for an id with no mapping in the caller's user namespace.
+template <class... A>
+[[noreturn]] void fail_id(const Plan& p, std::string_view what, const A&... object) noexcept {
+  error e = errno_error(errno, what).on(object...);
+  if (e.code == std::errc::invalid_argument) {
+    e.because("not mapped in the child's user namespace");
+  }
+  fail(p, e);
+}
+
+// Command::keep_caps, after setresuid: the permitted capabilities become inheritable and
+// ambient, so that they survive the exec of a program without file capabilities.
+inline void raise_ambient(const Plan& p) noexcept {
+  CapHeader h;
+  CapData d[2] = {};
+  if (::syscall(SYS_capget, &h, d) < 0) {
+    fail_errno(p, "capget", "the child's capabilities");
+  }
+  d[0].inheritable = d[0].permitted;
+  d[1].inheritable = d[1].permitted;
+  if (::syscall(SYS_capset, &h, d) < 0) {
+    fail_errno(p, "capset", "inheritable = permitted");
+  }
+  for (unsigned cap = 0; cap < 64; ++cap) {
+    if ((d[cap / 32].permitted & (1U << (cap % 32))) != 0 &&
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+      fail_errno(p, "prctl PR_CAP_AMBIENT_RAISE", "capability ", cap);
+    }
+  }
+}
+
+// Command::chroot, cwd, groups, gid, uid and keep_caps, in that order: the last steps before
+// the exec.
+inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcept {
+  const CommandSpec& c = *p.cmd;
+  if (c.chroot_fd >= 0) {
+    if (::fchdir(c.chroot_fd) < 0) {
+      fail_errno(p, "fchdir", "chroot fd ", c.chroot_fd);
+    }
+    if (::chroot(".") < 0) {
+      fail_errno(p, "chroot", "fd ", c.chroot_fd);
+    }
+  } else if (c.chroot && ::chroot(c.chroot->c_str()) < 0) {
+    fail_errno(p, "chroot", *c.chroot);
+  }
+  if (c.cwd_fd >= 0) {
+    if (::fchdir(c.cwd_fd) < 0) {
+      fail_errno(p, "fchdir", "cwd fd ", c.cwd_fd);
+    }
+  } else if (c.cwd) {
+    if (::chdir(c.cwd->c_str()) < 0) {
+      fail_errno(p, "chdir", *c.cwd);
+    }
+  } else if ((c.chroot_fd >= 0 || c.chroot) && ::chdir("/") < 0) {
+    fail_errno(p, "chdir", "/ after chroot");
+  }
+  if (c.groups) {
+    const std::size_t n = c.groups->size();
+    if (::setgroups(n, c.groups->data()) < 0 && !(n == 0 && errno == EPERM && groups_dropped)) {
+      if (n == 0) {
+        fail_errno(p, "setgroups", "no groups");
+      }
+      fail_id(p, "setgroups", n, " groups, from gid ", c.groups->front());
+    }
+  }
+  if (c.gid && ::setresgid(*c.gid, *c.gid, *c.gid) < 0) {
+    fail_id(p, "setresgid", "gid ", *c.gid);
+  }
+  if (c.keep_caps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+    fail_errno(p, "prctl PR_SET_KEEPCAPS");
+  }
+  if (c.uid && ::setresuid(*c.uid, *c.uid, *c.uid) < 0) {
+    fail_id(p, "setresuid", "uid ", *c.uid);
+  }
+  if (c.keep_caps) {
+    raise_ambient(p);
+  }
 }
 
 [[noreturn]] inline void child_main(const Plan& p) noexcept {
@@ -177,6 +273,9 @@ template <class... A>
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  // groups({}): drop the groups while still in the caller's user namespace too, where a joined
+  // one's setgroups "deny" does not apply (the ids of an empty list mean the same everywhere).
+  const bool groups_dropped = c.groups && c.groups->empty() && ::setgroups(0, nullptr) == 0;
   for (std::size_t i = 0; i < p.join_fds.size(); ++i) {
     if (::setns(p.join_fds[i], 0) < 0) {
       fail_errno(p, "setns", p.join_names[i]);
@@ -215,23 +314,29 @@ template <class... A>
       fail(p, r.assume_error());
     }
   }
-  // Command::netns binds over /sys and /etc: those must never propagate back, whatever
-  // keep_propagation says, so it always gets a recursive slave (as ip netns exec does). A joined
-  // mount namespace is left as it is.
-  if (p.made_mnt && p.netns) {
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
-      fail_errno(p, "mount --make-rslave /");
-    }
-  } else if (p.made_mnt && !c.keep_propagation) {
+  if (p.made_mnt && !c.keep_propagation) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
       fail_errno(p, "mount --make-rprivate /");
     }
   }
-  if (p.netns) {
+  // Command::netns binds over /sys and /etc in a mount namespace of its own, made here after the
+  // joins, on top of the caller's or a joined one (which is never changed itself), and owned by
+  // the user namespace the child is in now (so that it may mount there). It is always a
+  // recursive slave, whatever keep_propagation says, as ip netns exec makes it: nothing goes
+  // back.
+  if (p.late_mnt) {
+    if (::unshare(CLONE_NEWNS) < 0) {
+      fail_errno(p, "unshare CLONE_NEWNS", "for netns ", *c.netns);
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+      fail_errno(p, "mount --make-rslave /");
+    }
+  }
+  if (p.netns_fd >= 0) {
     // As ip netns exec: a sysfs of the joined network namespace over the caller's (which may not
     // be mounted at all: then there is nothing to detach), then the /etc/netns/NAME overrides.
     (void)::umount2("/sys", MNT_DETACH);
-    if (::mount(c.netns->c_str(), "/sys", "sysfs", p.sys_flags, nullptr) < 0) {
+    if (::mount(p.sysfs_source.c_str(), "/sys", "sysfs", p.sys_flags, nullptr) < 0) {
       fail_errno(p, "mount sysfs on /sys", "for netns ", *c.netns);
     }
     for (const auto& [source, target] : p.etc) {
@@ -254,9 +359,7 @@ template <class... A>
       fail(p, r.assume_error());
     }
   }
-  if (c.cwd && ::chdir(c.cwd->c_str()) < 0) {
-    fail_errno(p, "chdir", *c.cwd);
-  }
+  change_root_and_identity(p, groups_dropped);
   // Only 0, 1, 2 and the redirected fds reach the program: mark everything else close-on-exec
   // (the error pipe already is, and must stay open until exec).
   ::syscall(SYS_close_range, 3U, ~0U, close_range_cloexec);

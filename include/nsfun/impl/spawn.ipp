@@ -81,11 +81,11 @@ inline bool joins(const CommandSpec& c, NsType t) noexcept {
          std::any_of(c.join.begin(), c.join.end(), [t](const NsFd* ns) { return ns->type() == t; });
 }
 
-// Whether the child's mount namespace is a new one: asked for, or implied by mount_proc, rootfs
-// or netns, and not replaced by a joined one.
+// Whether clone3 makes the child's mount namespace: asked for, or implied by mount_proc or
+// rootfs, and not replaced by a joined one. netns() makes its own after the joins instead.
 inline bool makes_mnt(const CommandSpec& c) noexcept {
-  return (c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs || c.netns) &&
-         !joins(c, NsType::mnt);
+  return (c.fresh.contains(NsType::mnt) || c.mount_proc || c.rootfs) && !joins(c, NsType::mnt) &&
+         !c.netns;
 }
 
 // The refusal of a setting whose namespace the child would not have made or joined.
@@ -112,7 +112,7 @@ inline result<void> check_namespaces(const CommandSpec& c) noexcept {
   if (c.mount_proc && !new_or_joined(NsType::pid)) {
     return needs("mount_proc", "new or joined", NsType::pid);
   }
-  if (c.keep_propagation && !makes_mnt(c)) {
+  if (c.keep_propagation && !makes_mnt(c) && !c.netns) {
     return needs("keep_propagation", "new", NsType::mnt);
   }
   if (c.offsets && !made(NsType::time)) {
@@ -123,6 +123,9 @@ inline result<void> check_namespaces(const CommandSpec& c) noexcept {
   }
   if (c.map && !made(NsType::user)) {
     return needs("user_map", "new", NsType::user);
+  }
+  if (c.keep_caps && !new_or_joined(NsType::user)) {
+    return needs("keep_caps", "new or joined", NsType::user);
   }
   if (c.netns) {
     const bool joins_net = std::any_of(c.join.begin(), c.join.end(),
@@ -139,19 +142,88 @@ inline result<void> check_namespaces(const CommandSpec& c) noexcept {
   return success();
 }
 
+// Refuses an id of uid(), gid() or groups() that cannot apply where the child will be: never an
+// id ((uid_t)-1), not mapped in a new user namespace (by its user_map(), or at all without one),
+// or not mapped in the caller's own when the child stays in it. In a joined user namespace the
+// kernel checks, in the child.
+inline result<void> check_ids(const CommandSpec& c) {
+  std::optional<IdMap> uids;
+  std::optional<IdMap> gids;
+  std::string_view where = "the caller's user namespace";
+  if (c.fresh.contains(NsType::user) && !joins(c, NsType::user)) {
+    where = "the new user namespace";
+    uids = c.map ? c.map->uid : IdMap();
+    gids = c.map ? c.map->gid : IdMap();
+  } else if (!joins(c, NsType::user)) {
+    if (auto own = UserMap::read(::getpid())) {
+      uids = std::move(own.value().uid);
+      gids = std::move(own.value().gid);
+    }
+  }
+  auto check = [&](std::string_view kind, std::uint32_t id,
+                   const std::optional<IdMap>& map) -> result<void> {
+    if (id == static_cast<std::uint32_t>(-1)) {
+      return errno_error(EINVAL, "spawn")
+          .because(kind, " ", id, " is never an id ((", kind, "_t)-1)");
+    }
+    if (!map || map->to_outside(id) >= 0) {
+      return success();
+    }
+    if (map->empty()) {
+      return errno_error(EINVAL, "spawn")
+          .because(kind, " ", id, " is not mapped in ", where, " (it has no ", kind, " map)");
+    }
+    return errno_error(EINVAL, "spawn")
+        .because(kind, " ", id, " is not mapped in ", where, " (", kind, " map ", map->to_string(),
+                 ")");
+  };
+  if (c.uid) {
+    NSFUN_TRYV(check("uid", *c.uid, uids));
+  }
+  if (c.gid) {
+    NSFUN_TRYV(check("gid", *c.gid, gids));
+  }
+  if (c.groups) {
+    if (c.groups->size() > 65536) {
+      return errno_error(EINVAL, "spawn")
+          .because("groups: ", c.groups->size(), " ids, more than NGROUPS_MAX (65536)");
+    }
+    for (gid_t g : *c.groups) {
+      NSFUN_TRYV(check("gid", g, gids));
+    }
+  }
+  return success();
+}
+
 // Command::netns: open the named namespace and list the /etc overrides, here where allocating
 // is safe; the child only mounts.
 inline result<void> prepare_netns(const CommandSpec& c, Plan& p) {
-  NSFUN_TRY(p.netns, netns::open(*c.netns));
-  p.join_fds.push_back(p.netns.get());  // after any user namespace, which may own it
-  p.join_names.push_back(std::string(netns::run_dir) + "/" + *c.netns);
+  const std::string& name = *c.netns;
+  if (c.netns_ns != nullptr) {
+    if (name.find('/') != std::string::npos || name == "." || name == "..") {
+      return errno_error(EINVAL, "spawn")
+          .because("netns name \"", name,
+                   "\" is not a single path component (a directory of /etc/netns)");
+    }
+    p.netns_fd = c.netns_ns->get();
+    p.join_names.push_back(name.empty() ? c.netns_ns->identity().to_string() : "netns " + name);
+  } else {
+    NSFUN_TRY(p.netns, netns::open(name));
+    p.netns_fd = p.netns.get();
+    p.join_names.push_back(std::string(netns::run_dir) + "/" + name);
+  }
+  p.join_fds.push_back(p.netns_fd);  // after any user namespace, which may own it
+  p.sysfs_source = name.empty() ? std::string("sysfs") : name;
+  if (name.empty()) {
+    return success();  // no /etc overrides
+  }
 
   struct statvfs sys {};
 
   if (::statvfs("/sys", &sys) == 0 && (sys.f_flag & ST_RDONLY) != 0) {
     p.sys_flags = MS_RDONLY;
   }
-  const std::string dir = std::string(netns::etc_dir) + "/" + *c.netns;
+  const std::string dir = std::string(netns::etc_dir) + "/" + name;
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
   if (!d) {
     if (errno == ENOENT) {
@@ -160,8 +232,8 @@ inline result<void> prepare_netns(const CommandSpec& c, Plan& p) {
     return detail::sys::last_error("open").on(dir);
   }
   while (const dirent* e = ::readdir(d.get())) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") {
+    std::string_view entry = e->d_name;
+    if (entry != "." && entry != "..") {
       p.etc.emplace_back(dir + "/" + e->d_name, std::string("/etc/") + e->d_name);
     }
   }
@@ -171,6 +243,7 @@ inline result<void> prepare_netns(const CommandSpec& c, Plan& p) {
 
 inline result<void> prepare(const CommandSpec& c, Plan& p) {
   p.cmd = &c;
+  NSFUN_TRYV(check_ids(c));
   // Environment first: PATH lookup uses the child's PATH.
   if (!c.clear_env) {
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -227,8 +300,19 @@ inline result<void> prepare(const CommandSpec& c, Plan& p) {
       return errno_error(ENOTDIR, "check rootfs").on(*c.rootfs);
     }
   }
+  if (c.chroot && !c.rootfs && !joins(c, NsType::mnt)) {
+    struct stat st {};
+
+    if (::stat(c.chroot->c_str(), &st) < 0) {
+      return detail::sys::last_error("check chroot").on(*c.chroot);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return errno_error(ENOTDIR, "check chroot").on(*c.chroot);
+    }
+  }
   p.made_mnt = makes_mnt(c);
-  p.new_mnt = c.fresh.contains(NsType::mnt) || p.made_mnt;
+  p.late_mnt = c.netns.has_value();
+  p.new_mnt = (c.fresh.contains(NsType::mnt) || p.made_mnt) && !p.late_mnt;
   if (c.mount_proc) {
     p.proc_target = c.rootfs ? *c.rootfs + "/proc" : "/proc";
   }
@@ -301,6 +385,9 @@ NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
   NsTypeSet fresh = c.fresh;
   if (p.new_mnt) {
     fresh.insert(NsType::mnt);
+  }
+  if (p.late_mnt) {
+    fresh.erase(NsType::mnt);  // made by the child after the joins (netns)
   }
   if (c.offsets) {
     fresh.erase(NsType::time);  // made by the child with unshare, so it can set the offsets
