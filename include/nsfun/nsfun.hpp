@@ -8,6 +8,7 @@
 #include <nsfun/error.hpp>
 #include <nsfun/format.hpp>
 #include <nsfun/mount.hpp>
+#include <nsfun/named_set.hpp>
 #include <nsfun/namespace.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>

@@ -25,6 +25,67 @@ namespace nsfun {
 /// directory`).
 [[nodiscard]] result<void> unpin(const char* path) noexcept;
 
+/// An owned pin: a namespace bind-mounted onto a file, unpinned (unmounted and the file removed)
+/// when the handle dies unless keep() was called. Made by Pin::create (which pins) or taken over
+/// with Pin::adopt (a pin that exists, such as one a crashed program left). Move-only; usable for
+/// any pin path, /run/netns/NAME included (then it is what `ip netns add` makes).
+///
+///     NSFUN_TRY(auto p, nsfun::Pin::create(ns, "/run/netns/web"));
+///     …                  // on an error return, the pin is removed again
+///     p.keep();          // it outlives the program
+class Pin {
+ public:
+  /// Pins `ns` onto `path` as pin() does. Errors: as pin(); std::errc::not_enough_memory.
+  [[nodiscard]] static result<Pin> create(const NsFd& ns, std::string_view path) noexcept;
+
+  /// Takes over the pin at `path` (not checked: unpin tolerates a file that is no longer
+  /// mounted). Errors: std::errc::not_enough_memory.
+  [[nodiscard]] static result<Pin> adopt(std::string_view path) noexcept;
+
+  Pin() noexcept = default;
+
+  Pin(Pin&& other) noexcept : path_(std::move(other.path_)), kept_(other.kept_) {
+    other.path_.clear();
+  }
+
+  Pin& operator=(Pin&& other) noexcept {
+    if (this != &other) {
+      drop();
+      path_ = std::move(other.path_);
+      kept_ = other.kept_;
+      other.path_.clear();
+    }
+    return *this;
+  }
+
+  Pin(const Pin&) = delete;
+  Pin& operator=(const Pin&) = delete;
+
+  /// Unpins, unless kept or empty; errors are ignored (use unpin() to see them).
+  ~Pin() { drop(); }
+
+  /// The pin's path; empty for an empty handle.
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+  /// Leaves the pin in place when the handle dies; the handle stays usable.
+  void keep() noexcept { kept_ = true; }
+
+  /// Whether keep() was called.
+  [[nodiscard]] bool kept() const noexcept { return kept_; }
+
+  /// Unpins now (also a kept pin) and leaves the handle empty. Errors: as unpin(path).
+  [[nodiscard]] result<void> unpin() noexcept;
+
+  /// True unless empty.
+  [[nodiscard]] explicit operator bool() const noexcept { return !path_.empty(); }
+
+ private:
+  void drop() noexcept;
+
+  std::string path_;
+  bool kept_ = false;
+};
+
 /// True when `name` can name a persistent namespace: 1 to 255 bytes, no '/', no NUL, not "."
 /// or "..".
 [[nodiscard]] bool is_valid_ns_name(std::string_view name) noexcept;

@@ -12,7 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <nsfun/named_set.hpp>
 #include <nsfun/ns_fd.hpp>
+#include <nsfun/persist.hpp>
 #include <nsfun/pidfd.hpp>
 #include <nsfun/proc_scan.hpp>
 #include <nsfun/snapshot.hpp>
@@ -207,17 +209,34 @@ void inspect_pid(pid_t pid, bool json) {
   print(out);
 }
 
-// A named set: its state and each pinned namespace.
+// A named set: its state and each pinned namespace. A name that is not in /run/nsm but in
+// /run/netns (made by `ip netns add`) shows as a net-only set.
 void inspect_set(const std::string& name, bool json) {
   const std::string command = "inspect";
   named::check_name(command, name);
-  nsfun::UniqueFd run_dir = named::open_run_dir_to_read(command);
-  nsfun::UniqueFd set = named::open_set_dir(run_dir, name);
-  if (!set) {
-    named::no_such_set(name);
+  auto info = nsfun::NamedSet::inspect(name, named::run_dir);
+  if (!info && info.error() == std::errc::no_such_file_or_directory) {
+    if (auto netns = nsfun::NamedSet::inspect_netns(name)) {
+      info = std::move(netns);
+    } else if (netns.error() != std::errc::no_such_file_or_directory) {
+      named::fail_set(name, netns.error());
+    }
   }
-  const named::SetView v = named::view_set(set, name);
-  const std::string dir = fmt::format("{}/{}", named::run_dir, name);
+  if (!info) {
+    if (info.error() == std::errc::permission_denied) {
+      throw Failure(command,
+                    fmt::format("needs root (CAP_DAC_READ_SEARCH) to read {}", named::run_dir));
+    }
+    named::fail_set(name, info.error());
+  }
+  const named::SetView& v = info.value();
+  const std::string dir = v.from_netns ? std::string(nsfun::netns::run_dir)
+                                       : fmt::format("{}/{}", named::run_dir, name);
+  auto pin_path = [&](const named::PinView& p) {
+    return v.from_netns ? fmt::format("{}/{}", nsfun::netns::run_dir, name)
+                        : fmt::format("{}/{}", dir, nsfun::name(p.type));
+  };
+  const std::string shown_path = v.from_netns ? pin_path(v.pins.front()) : dir;
 
   const Reference host;
   auto state_of = [&](const named::PinView& p) {
@@ -227,11 +246,13 @@ void inspect_set(const std::string& name, bool json) {
     return host.state(nsfun::link_of(p.type), p.ns.ino());
   };
   const pid_t holder = v.meta && v.meta->holder ? *v.meta->holder : 0;  // 0: none
+  const char* source = v.from_netns ? "ip netns" : "nsm";
 
   if (json) {
     Json j;
     j["name"] = v.name;
-    j["path"] = dir;
+    j["path"] = shown_path;
+    j["source"] = source;
     j["types"] = types_json(v.types);
     j["state"] = v.state();
     j["problems"] = v.problems;
@@ -247,7 +268,7 @@ void inspect_set(const std::string& name, bool json) {
                      {"nsid", p.pinned && p.ns.id() != 0 ? Json(p.ns.id()) : Json()},
                      {"state", state_of(p)},
                      {"ons", p.owner != 0 ? Json(p.owner) : Json()},
-                     {"path", fmt::format("{}/{}", dir, nsfun::name(p.type))}});
+                     {"path", pin_path(p)}});
     }
     j["namespaces"] = std::move(arr);
     print_json(j);
@@ -256,11 +277,14 @@ void inspect_set(const std::string& name, bool json) {
 
   std::string out;
   out += fmt::format("{} {}\n", heading("NAME"), v.name);
-  out += fmt::format("{} {}\n", heading("PATH"), dir);
+  out += fmt::format("{} {}\n", heading("PATH"), shown_path);
+  if (v.from_netns) {
+    out += fmt::format("{} {}\n", heading("SOURCE"), "ip netns (not a set of nsm's)");
+  }
   out += fmt::format("{} {}\n", heading("TYPES"), v.types.to_string());
   out += fmt::format("{} {}\n", heading("STATE"),
-                     v.running ? std::string(v.state())
-                               : fmt::format("{} ({})", v.state(), fmt::join(v.problems, "; ")));
+                     v.running() ? std::string(v.state())
+                                 : fmt::format("{} ({})", v.state(), fmt::join(v.problems, "; ")));
   out += fmt::format("{} {}\n", heading("HOLDER"), holder != 0 ? std::to_string(holder) : "none");
   if (v.meta) {
     out += fmt::format("{} {}\n", heading("CREATED"), v.meta->created);

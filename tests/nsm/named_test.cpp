@@ -337,7 +337,10 @@ TEST_SUITE("nsm named sets") {
       NSFUN_EXPECT(nsfun::test::run("touch /run/netns/" + s.name).status == 0);
       auto r = nsm_err("create " + s.name + " --type net,uts");
       NSFUN_EXPECT(r.status == 1);
-      NSFUN_EXPECT(r.out == "nsm: " + s.name + ": /run/netns/" + s.name + " already exists\n");
+      NSFUN_EXPECT(r.out == "nsm: " + s.name +
+                               ": exists in /run/netns (made by ip netns add); choose another "
+                               "name or 'ip netns del " +
+                               s.name + "'\n");
       NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(mounts_clean(s.name));
       // The check comes before a holder is started: no process is left either.

@@ -93,6 +93,47 @@ NSFUN_INLINE result<void> unpin(const char* path) noexcept {
   return success();
 }
 
+NSFUN_INLINE result<Pin> Pin::create(const NsFd& ns, std::string_view path) noexcept {
+  Pin p;
+  try {
+    p.path_.assign(path);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "pin").on(path);
+  }
+  if (auto r = pin(ns, p.path_.c_str()); !r) {
+    p.path_.clear();  // nothing was left at the path
+    return std::move(r).as_failure();
+  }
+  return p;
+}
+
+NSFUN_INLINE result<Pin> Pin::adopt(std::string_view path) noexcept {
+  Pin p;
+  try {
+    p.path_.assign(path);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "adopt pin").on(path);
+  }
+  return p;
+}
+
+NSFUN_INLINE result<void> Pin::unpin() noexcept {
+  if (path_.empty()) {
+    return success();
+  }
+  auto r = nsfun::unpin(path_.c_str());
+  path_.clear();
+  kept_ = false;
+  return r;
+}
+
+NSFUN_INLINE void Pin::drop() noexcept {
+  if (!path_.empty() && !kept_) {
+    (void)nsfun::unpin(path_.c_str());
+  }
+  path_.clear();
+}
+
 NSFUN_INLINE bool is_valid_ns_name(std::string_view name) noexcept {
   return detail::is_valid_name(name);
 }

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,6 +60,20 @@ NSFUN_INLINE result<pid_t> pidfd_pid(FdRef pidfd) noexcept {
         .because("the process is outside the caller's pid namespace");
   }
   return static_cast<pid_t>(pid);
+}
+
+NSFUN_INLINE result<void> pidfd_send_signal(FdRef pidfd, int sig, pid_t pid) noexcept {
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0U) == 0) {
+    return success();
+  }
+  error e = detail::sys::last_error("pidfd_send_signal");
+  const char* abbrev = ::sigabbrev_np(sig);
+  if (pid > 0) {
+    return abbrev != nullptr ? std::move(e).on("SIG", abbrev, " to pid ", pid)
+                             : std::move(e).on("signal ", sig, " to pid ", pid);
+  }
+  return abbrev != nullptr ? std::move(e).on("SIG", abbrev, " to pidfd ", pidfd.get())
+                           : std::move(e).on("signal ", sig, " to pidfd ", pidfd.get());
 }
 
 }  // namespace nsfun

@@ -1,0 +1,1378 @@
+// SPDX-License-Identifier: MIT
+// nsfun – named namespace sets: the implementation (see <nsfun/config.hpp>).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nsfun/acquire.hpp>
+#include <nsfun/config.hpp>
+#include <nsfun/detail/dir_reader.hpp>
+#include <nsfun/detail/names.hpp>
+#include <nsfun/detail/sys.hpp>
+#include <nsfun/mount.hpp>
+#include <nsfun/named_set.hpp>
+#include <nsfun/persist.hpp>
+#include <nsfun/pidfd.hpp>
+#include <nsfun/spawn.hpp>
+
+// named_set.cpp's private helpers: nsfun::detail::named_set.
+namespace nsfun::detail::named_set {
+
+inline constexpr const char* meta_file = "meta.json";
+
+// The flags every file under the base directory is opened with: never a symbolic link, never a
+// blocking open (a FIFO in place of a file).
+inline constexpr int open_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+
+// The kernel's limit on pid numbers (PID_MAX_LIMIT on 64-bit).
+inline constexpr long pid_max_limit = 4194304;
+
+[[nodiscard]] inline bool name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+// An error about the set `name` with a reason only: "create set web: already exists".
+[[nodiscard]] inline error set_error(int err,
+                                     std::string_view what,
+                                     std::string_view name,
+                                     std::string_view reason) noexcept {
+  return errno_error(err, what).on(name).because(reason);
+}
+
+[[nodiscard]] inline error check_name(std::string_view what, std::string_view name) noexcept {
+  error e = nsfun_error(errc::invalid_name, what);
+  return detail::on_quoted_name(e, name).because("not 1 to 64 of A-Z a-z 0-9 _ . - (nor . or ..)");
+}
+
+// "a symbolic link", "owned by uid 1000, not by uid 0", …: why a directory that must be the
+// caller's alone is not; empty when it is. `mode` tightening is the caller's business.
+[[nodiscard]] inline std::string dir_problem(const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) {
+    return "a symbolic link";
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return "not a directory";
+  }
+  if (st.st_uid != ::geteuid()) {
+    return "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+           std::to_string(::geteuid());
+  }
+  if ((st.st_mode & 022) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777U);
+    return std::string((st.st_mode & 002) != 0 ? "world-writable" : "group-writable") + " (mode " +
+           mode + ")";
+  }
+  return {};
+}
+
+// Opens a directory without following a symbolic link and checks that it is the caller's alone.
+// `path` names it in errors; `dirfd`/`entry` say where it is.
+[[nodiscard]] inline result<UniqueFd> open_own_dir(int dirfd,
+                                                   const char* entry,
+                                                   std::string_view path) {
+  int fd = ::openat(dirfd, entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP || err == ENOTDIR) {
+      struct stat st {};
+
+      if (::fstatat(dirfd, entry, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return errno_error(EPERM, "open")
+            .on(path)
+            .because(S_ISLNK(st.st_mode) ? "a symbolic link; refusing to follow it"
+                                         : "not a directory; refusing to use it");
+      }
+    }
+    return errno_error(err, "open").on(path);
+  }
+  UniqueFd dir = UniqueFd::adopt(fd);  // owns: just opened
+
+  struct stat st {};
+
+  if (::fstat(dir.get(), &st) < 0) {
+    return sys::last_error("stat").on(path);
+  }
+  if (std::string problem = dir_problem(st); !problem.empty()) {
+    problem += "; refusing to use it";
+    return errno_error(EPERM, "open").on(path).because(problem);
+  }
+  return dir;
+}
+
+// BASE: made (0700) when `create` and missing, opened, checked; with `create` tightened to 0700
+// and made a private mount (bound onto itself first when it is not a mount point), then opened
+// again so that the fd is the private mount's.
+[[nodiscard]] inline result<UniqueFd> open_base(const std::string& base, bool create) {
+  if (create && ::mkdir(base.c_str(), 0700) < 0 && errno != EEXIST) {
+    return sys::last_error("mkdir").on(base);
+  }
+  NSFUN_TRY(UniqueFd dir, open_own_dir(AT_FDCWD, base.c_str(), base));
+  if (!create) {
+    return dir;
+  }
+
+  struct stat st {};
+
+  if (::fstat(dir.get(), &st) == 0 && (st.st_mode & 077) != 0 && ::fchmod(dir.get(), 0700) < 0) {
+    return sys::last_error("chmod 0700").on(base);
+  }
+  // Through the fd: the directory just checked, whatever happens to the path meanwhile.
+  sys::PathBuf self;
+  self.add("/proc/self/fd/").add(dir.get());
+  NSFUN_TRY(bool mounted, is_mount_point(self.c_str()));
+  if (!mounted) {
+    if (::mount(self.c_str(), self.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      return sys::last_error("bind onto itself").on(base);
+    }
+  }
+  if (::mount(nullptr, base.c_str(), nullptr, MS_PRIVATE, nullptr) < 0) {
+    return sys::last_error("make private").on(base);
+  }
+  return open_own_dir(AT_FDCWD, base.c_str(), base);
+}
+
+// BASE/NAME, checked like BASE.
+[[nodiscard]] inline result<UniqueFd> open_set_dir(const UniqueFd& base_fd,
+                                                   const std::string& base,
+                                                   std::string_view name) {
+  const std::string entry(name);
+  auto dir = open_own_dir(base_fd.get(), entry.c_str(), base + "/" + entry);
+  if (!dir && dir.error() == std::errc::no_such_file_or_directory) {
+    return set_error(ENOENT, "open set", name, "no such named namespace set");
+  }
+  return dir;
+}
+
+// A pin of the set directory `set`: a regular file (not followed), opened without blocking and
+// checked to be a namespace of type `t`.
+[[nodiscard]] inline result<NsFd> open_pin(const UniqueFd& set, NsType t) noexcept {
+  const std::string_view entry = nsfun::name(t);
+  char buf[16] = {};
+  std::memcpy(buf, entry.data(), std::min(entry.size(), sizeof buf - 1));
+
+  struct stat st {};
+
+  if (::fstatat(set.get(), buf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    return sys::last_error("stat").on(entry);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return nsfun_error(errc::not_a_namespace, "open")
+        .on(entry)
+        .because("a symbolic link, not a pin; not followed");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return nsfun_error(errc::not_a_namespace, "open").on(entry).because("not a regular file");
+  }
+  int fd = ::openat(set.get(), buf, open_flags);
+  if (fd < 0) {
+    return sys::last_error("open").on(entry);
+  }
+  auto ns = NsFd::adopt(UniqueFd::adopt(fd), t);  // owns: just opened
+  if (!ns) {
+    ns.assume_error().on(entry);
+  }
+  return ns;
+}
+
+// ---- meta.json: a flat JSON object, written and read here (no JSON library in the core).
+
+inline void json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+[[nodiscard]] inline std::string format_meta(const NamedSetMeta& m) {
+  std::string out = "{\n  \"name\": ";
+  json_string(out, m.name);
+  out += ",\n  \"types\": [";
+  bool first = true;
+  for (NsType t : m.types) {
+    out += first ? "" : ", ";
+    json_string(out, nsfun::name(t));
+    first = false;
+  }
+  out += "],\n  \"created\": ";
+  json_string(out, m.created);
+  out += ",\n  \"creator\": " + std::to_string(m.creator);
+  out += ",\n  \"holder\": " + (m.holder ? std::to_string(*m.holder) : std::string("null"));
+  out += ",\n  \"netns\": ";
+  out += m.netns ? "true" : "false";
+  out += "\n}\n";
+  return out;
+}
+
+// A strict reader of the JSON meta.json holds: an object; strings, integers, booleans, null,
+// arrays and objects (those two skipped unless expected), nested at most 8 deep.
+class MetaParser {
+ public:
+  explicit MetaParser(std::string_view text) noexcept : s_(text) {}
+
+  // Why it is not a valid meta.json; empty when `m` was filled.
+  [[nodiscard]] std::string parse(NamedSetMeta& m) {
+    bool have_types = false;
+    bool have_netns = false;
+    skip_ws();
+    if (!eat('{')) {
+      return "not a JSON object";
+    }
+    skip_ws();
+    if (eat('}')) {
+      return "no \"name\"";
+    }
+    bool have_name = false;
+    while (true) {
+      skip_ws();
+      std::string key;
+      if (!string(key)) {
+        return "not valid JSON";
+      }
+      skip_ws();
+      if (!eat(':')) {
+        return "not valid JSON";
+      }
+      skip_ws();
+      if (key == "name") {
+        if (!string(m.name)) {
+          return "\"name\" is not a string";
+        }
+        have_name = true;
+      } else if (key == "created") {
+        if (!string(m.created)) {
+          return "\"created\" is not a string";
+        }
+      } else if (key == "creator") {
+        std::int64_t n = 0;
+        if (!integer(n) || n < 0 || n >= 4294967295LL) {
+          return "\"creator\" is not a uid";
+        }
+        m.creator = static_cast<uid_t>(n);
+      } else if (key == "holder") {
+        std::int64_t n = 0;
+        if (literal("null")) {
+          m.holder.reset();
+        } else if (integer(n) && n > 0 && n <= pid_max_limit) {
+          m.holder = static_cast<pid_t>(n);
+        } else {
+          return "\"holder\" is not a pid or null";
+        }
+      } else if (key == "netns") {
+        if (literal("true")) {
+          m.netns = true;
+        } else if (literal("false")) {
+          m.netns = false;
+        } else {
+          return "\"netns\" is not true or false";
+        }
+        have_netns = true;
+      } else if (key == "types") {
+        if (!types(m.types)) {
+          return "\"types\" is not an array of namespace types";
+        }
+        have_types = true;
+      } else if (!skip_value(0)) {
+        return "not valid JSON";
+      }
+      skip_ws();
+      if (eat('}')) {
+        break;
+      }
+      if (!eat(',')) {
+        return "not valid JSON";
+      }
+    }
+    skip_ws();
+    if (pos_ != s_.size()) {
+      return "text after the JSON object";
+    }
+    if (!have_name) {
+      return "no \"name\"";
+    }
+    if (!have_types) {
+      return "no \"types\"";
+    }
+    // Written before "netns" was recorded: nsm always pinned net as /run/netns/NAME then.
+    if (!have_netns) {
+      m.netns = m.types.contains(NsType::net);
+    }
+    return {};
+  }
+
+ private:
+  void skip_ws() noexcept {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  bool eat(char c) noexcept {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  bool literal(std::string_view word) noexcept {
+    if (s_.substr(pos_, word.size()) == word) {
+      pos_ += word.size();
+      return true;
+    }
+    return false;
+  }
+
+  static int hex(char c) noexcept {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  }
+
+  bool string(std::string& out) {
+    out.clear();
+    if (!eat('"')) {
+      return false;
+    }
+    while (pos_ < s_.size()) {
+      char c = s_[pos_++];
+      if (c == '"') {
+        return true;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return false;
+      }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) {
+        return false;
+      }
+      char e = s_[pos_++];
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          unsigned v = 0;
+          for (int i = 0; i < 4; ++i) {
+            int h = pos_ < s_.size() ? hex(s_[pos_++]) : -1;
+            if (h < 0) {
+              return false;
+            }
+            v = v * 16 + static_cast<unsigned>(h);
+          }
+          // Kept as UTF-8 (a surrogate half stays a replacement character).
+          if (v >= 0xd800 && v <= 0xdfff) {
+            v = 0xfffd;
+          }
+          if (v < 0x80) {
+            out += static_cast<char>(v);
+          } else if (v < 0x800) {
+            out += static_cast<char>(0xc0 | (v >> 6));
+            out += static_cast<char>(0x80 | (v & 0x3f));
+          } else {
+            out += static_cast<char>(0xe0 | (v >> 12));
+            out += static_cast<char>(0x80 | ((v >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (v & 0x3f));
+          }
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  // An integer with no fraction or exponent, at most 18 digits.
+  bool integer(std::int64_t& n) noexcept {
+    const bool negative = eat('-');
+    std::size_t digits = 0;
+    n = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      if (++digits > 18) {
+        return false;
+      }
+      n = n * 10 + (s_[pos_++] - '0');
+    }
+    if (digits == 0 ||
+        (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))) {
+      return false;
+    }
+    if (negative) {
+      n = -n;
+    }
+    return true;
+  }
+
+  bool types(NsTypeSet& out) {
+    out = {};
+    if (!eat('[')) {
+      return false;
+    }
+    skip_ws();
+    if (eat(']')) {
+      return true;
+    }
+    while (true) {
+      skip_ws();
+      std::string t;
+      if (!string(t)) {
+        return false;
+      }
+      auto type = parse_ns_type(t);
+      if (!type) {
+        return false;
+      }
+      out.insert(type.value());
+      skip_ws();
+      if (eat(']')) {
+        return true;
+      }
+      if (!eat(',')) {
+        return false;
+      }
+    }
+  }
+
+  bool skip_value(int depth) {
+    if (depth > 8) {
+      return false;
+    }
+    skip_ws();
+    std::string ignored;
+    std::int64_t n = 0;
+    if (pos_ >= s_.size()) {
+      return false;
+    }
+    const char c = s_[pos_];
+    if (c == '"') {
+      return string(ignored);
+    }
+    if (c == '[' || c == '{') {
+      const char close = c == '[' ? ']' : '}';
+      ++pos_;
+      skip_ws();
+      if (eat(close)) {
+        return true;
+      }
+      while (true) {
+        skip_ws();
+        if (close == '}') {
+          if (!string(ignored)) {
+            return false;
+          }
+          skip_ws();
+          if (!eat(':')) {
+            return false;
+          }
+        }
+        if (!skip_value(depth + 1)) {
+          return false;
+        }
+        skip_ws();
+        if (eat(close)) {
+          return true;
+        }
+        if (!eat(',')) {
+          return false;
+        }
+      }
+    }
+    if (literal("true") || literal("false") || literal("null")) {
+      return true;
+    }
+    if (!integer(n)) {
+      // A number with a fraction or an exponent: skip its characters.
+      while (pos_ < s_.size() && s_[pos_] != '\0' &&
+             std::strchr("0123456789+-.eE", s_[pos_]) != nullptr) {
+        ++pos_;
+      }
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+// Reads meta.json of an open set directory; the error's reason says what is wrong with it.
+[[nodiscard]] inline result<NamedSetMeta> read_meta(const UniqueFd& set) {
+  int fd = ::openat(set.get(), meta_file, open_flags);
+  if (fd < 0) {
+    return sys::last_error("open").on(meta_file);
+  }
+  UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+
+  struct stat st {};
+
+  if (::fstat(file.get(), &st) < 0) {
+    return sys::last_error("stat").on(meta_file);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return errno_error(EINVAL, "read").on(meta_file).because("not a regular file");
+  }
+  char buf[named_set_meta_max + 1];
+  std::size_t len = 0;
+  while (len < sizeof buf) {
+    ssize_t n = ::read(file.get(), buf + len, sizeof buf - len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return sys::last_error("read").on(meta_file);
+    }
+    if (n == 0) {
+      break;
+    }
+    len += static_cast<std::size_t>(n);
+  }
+  if (len > named_set_meta_max) {
+    return errno_error(EFBIG, "read").on(meta_file).because("larger than 4096 bytes");
+  }
+  NamedSetMeta m;
+  if (std::string why = MetaParser({buf, len}).parse(m); !why.empty()) {
+    return errno_error(EINVAL, "read").on(meta_file).because(why);
+  }
+  return m;
+}
+
+[[nodiscard]] inline result<void> write_meta(const UniqueFd& set, const NamedSetMeta& m) {
+  const std::string text = format_meta(m);
+  int fd = ::openat(set.get(), meta_file,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    return sys::last_error("create").on(meta_file);
+  }
+  UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(file.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::unlinkat(set.get(), meta_file, 0);
+      return errno_error(err, "write").on(meta_file);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return file.close();
+}
+
+[[nodiscard]] inline std::string now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// ---- the holder
+
+[[nodiscard]] inline bool has_exited(const UniqueFd& pidfd) noexcept {
+  // A pidfd polls readable once the process has exited, zombie or not.
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
+}
+
+// The last NSpid field of /proc/PID/status: the pid in the process's own pid namespace.
+[[nodiscard]] inline long innermost_pid(pid_t pid) noexcept {
+  sys::PathBuf path;
+  path.add("/proc/").add(pid).add("/status");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return -1;
+  }
+  UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+  char buf[8192];
+  std::size_t len = 0;
+  while (len < sizeof buf - 1) {
+    ssize_t n = ::read(file.get(), buf + len, sizeof buf - 1 - len);
+    if (n <= 0) {
+      break;
+    }
+    len += static_cast<std::size_t>(n);
+  }
+  buf[len] = '\0';
+  const char* line = std::strstr(buf, "\nNSpid:");
+  if (line == nullptr) {
+    return -1;
+  }
+  line += 7;
+  const char* end = std::strchr(line, '\n');
+  std::string_view fields(
+      line, end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line));
+  while (!fields.empty() && (fields.back() == ' ' || fields.back() == '\t')) {
+    fields.remove_suffix(1);
+  }
+  const std::size_t at = fields.find_last_of(" \t");
+  std::string_view last = at == std::string_view::npos ? fields : fields.substr(at + 1);
+  long n = 0;
+  for (char c : last) {
+    if (c < '0' || c > '9') {
+      return -1;
+    }
+    n = n * 10 + (c - '0');
+  }
+  return last.empty() ? -1 : n;
+}
+
+// True when `pidns` is the caller's pid namespace or one of its ancestors (a pin of the host's).
+[[nodiscard]] inline bool is_own_or_ancestor(const NsFd& pidns) noexcept {
+  auto cur = NsFd::current(NsType::pid);
+  for (int depth = 0; cur && depth < 40; ++depth) {
+    if (cur.value().identity() == pidns.identity()) {
+      return true;
+    }
+    cur = cur.value().parent();
+  }
+  return false;
+}
+
+// A pidfd on `pid` when it is proven to be PID 1 of the pid namespace `pidns` (which the set
+// pinned, and which is neither the caller's nor an ancestor); otherwise why not ("holder 42 is
+// gone").
+[[nodiscard]] inline result<UniqueFd> prove_holder(pid_t pid, const NsFd* pidns) {
+  const std::string who = "holder " + std::to_string(pid);
+  auto pidfd = pidfd_open(pid);
+  if (!pidfd || has_exited(pidfd.value())) {
+    return errno_error(ESRCH, "check").because(who + " is gone");
+  }
+  if (pidns == nullptr) {
+    return errno_error(ESRCH, "check").because(who + ": no pid namespace is pinned to prove it");
+  }
+  if (is_own_or_ancestor(*pidns)) {
+    return errno_error(EPERM, "check")
+        .because("the pinned pid namespace is the caller's own or an ancestor, not the set's");
+  }
+  auto theirs = NsFd::open_pidfd(pidfd.value().ref(), NsLink::pid);
+  if (!theirs) {
+    return errno_error(ESRCH, "check").because(who + " is gone");
+  }
+  if (!(theirs.value().identity() == pidns->identity())) {
+    return errno_error(ESRCH, "check").because(who + " is not in the set's pid namespace");
+  }
+  const long inner = innermost_pid(pid);
+  // Read through /proc/PID: still the same process only if the pidfd has not exited since.
+  if (has_exited(pidfd.value())) {
+    return errno_error(ESRCH, "check").because(who + " is gone");
+  }
+  if (inner != 1) {
+    return errno_error(ESRCH, "check").because(who + " is not PID 1 of the set's pid namespace");
+  }
+  return std::move(pidfd).value();
+}
+
+// ---- views
+
+// Why /run/netns/NAME no longer is the set's net namespace `net`; empty when it is.
+[[nodiscard]] inline std::string netns_problem(std::string_view name, const Namespace& net) {
+  const std::string path = std::string(netns::run_dir) + "/" + std::string(name);
+  int dir = ::open(netns::run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    return "net: " + path + " is gone (ip netns del?)";
+  }
+  UniqueFd netns_dir = UniqueFd::adopt(dir);  // owns: just opened
+  const std::string entry(name);
+
+  struct stat st {};
+
+  if (::fstatat(netns_dir.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    return "net: " + path + " is gone (ip netns del?)";
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return "net: " + path + " is not a pin";
+  }
+  int fd = ::openat(netns_dir.get(), entry.c_str(), open_flags);
+  if (fd < 0) {
+    return "net: " + path + " is gone (ip netns del?)";
+  }
+  auto ns = NsFd::adopt(UniqueFd::adopt(fd), NsType::net);  // owns: just opened
+  if (!ns) {
+    return "net: " + path + " is not pinned (ip netns del?)";
+  }
+  if (!(ns.value().identity() == net)) {
+    return "net: " + path + " is another namespace";
+  }
+  return {};
+}
+
+[[nodiscard]] inline NamedSetPin pin_view(const NsFd& ns) {
+  NamedSetPin pin;
+  pin.type = ns.type();
+  pin.pinned = true;
+  pin.ns = ns.identity();
+  if (auto owner = ns.owner()) {
+    pin.owner = owner.value().identity().ino();
+  }
+  return pin;
+}
+
+[[nodiscard]] inline NamedSetInfo view(const UniqueFd& set, std::string_view name) {
+  NamedSetInfo v;
+  v.name = std::string(name);
+  auto meta = read_meta(set);
+  NsTypeSet files;
+  for (NsType t : all_ns_types) {
+    struct stat st {};
+
+    const std::string entry(nsfun::name(t));
+    if (::fstatat(set.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      files.insert(t);
+    }
+  }
+  if (meta) {
+    v.meta = std::move(meta).value();
+    v.types = v.meta->types;
+  } else {
+    v.types = files;
+    if (meta.error() == std::errc::no_such_file_or_directory) {
+      v.problems.emplace_back(std::string(meta_file) + " is missing");  // half-made
+    } else {
+      const error& e = meta.error();
+      v.problems.emplace_back(std::string(meta_file) + ": " +
+                              (e.reason().empty() ? e.code.message() : std::string(e.reason())));
+    }
+  }
+  std::vector<std::string> unpinned;
+  std::vector<std::string> not_pins;
+  std::optional<NsFd> pid_pin;
+  std::optional<Namespace> net_ns;
+  for (NsType t : v.types | files) {
+    NamedSetPin pin;
+    pin.type = t;
+    if (files.contains(t)) {
+      // An unmounted pin (the empty file left) is not pinned.
+      if (auto ns = open_pin(set, t)) {
+        pin = pin_view(ns.value());
+        if (t == NsType::pid) {
+          pid_pin = std::move(ns).value();
+        }
+        if (t == NsType::net) {
+          net_ns = pin.ns;
+        }
+      } else if (!ns.error().reason().empty()) {
+        not_pins.emplace_back(std::string(nsfun::name(t)) + ": " +
+                              std::string(ns.error().reason()));
+      }
+    }
+    if (!pin.pinned) {
+      unpinned.emplace_back(nsfun::name(t));
+    }
+    v.pins.push_back(pin);
+  }
+  v.problems.insert(v.problems.end(), not_pins.begin(), not_pins.end());
+  if (!unpinned.empty()) {
+    std::string text = "not pinned: ";
+    for (std::size_t i = 0; i < unpinned.size(); ++i) {
+      text += (i > 0 ? "," : "") + unpinned[i];
+    }
+    v.problems.push_back(std::move(text));
+  }
+  if (v.meta && v.meta->holder) {
+    if (auto proven = prove_holder(*v.meta->holder, pid_pin ? &*pid_pin : nullptr); !proven) {
+      v.problems.emplace_back(proven.error().reason());
+    }
+  }
+  if (v.meta && v.meta->netns && net_ns) {
+    if (std::string problem = netns_problem(name, *net_ns); !problem.empty()) {
+      v.problems.push_back(std::move(problem));
+    }
+  }
+  return v;
+}
+
+[[nodiscard]] inline result<UniqueFd> open_netns_pin(std::string_view name) {
+  if (!is_valid_ns_name(name)) {
+    return detail::invalid_name_error("netns name", name);
+  }
+  const std::string path = std::string(netns::run_dir) + "/" + std::string(name);
+  int dir = ::open(netns::run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    return sys::last_error("open").on(path);
+  }
+  UniqueFd netns_dir = UniqueFd::adopt(dir);  // owns: just opened
+  const std::string entry(name);
+
+  struct stat st {};
+
+  if (::fstatat(netns_dir.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    return sys::last_error("open").on(path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return nsfun_error(errc::not_a_namespace, "open")
+        .on(path)
+        .because(S_ISLNK(st.st_mode) ? "a symbolic link; not followed" : "not a regular file");
+  }
+  int fd = ::openat(netns_dir.get(), entry.c_str(), open_flags);
+  if (fd < 0) {
+    return sys::last_error("open").on(path);
+  }
+  return UniqueFd::adopt(fd);  // owns: just opened
+}
+
+// Undoes the private self-bind of BASE and removes BASE once no set is left in it. Best effort.
+inline void tidy_base(const std::string& base) noexcept {
+  {
+    auto dir = DirReader::open(AT_FDCWD, base.c_str());
+    if (!dir || dir.value().next() != nullptr) {
+      return;
+    }
+  }
+  // Only a self-bind of the file system below (as open_base makes) is undone.
+  std::string parent = base.substr(0, base.find_last_of('/'));
+  if (parent.empty()) {
+    parent = "/";
+  }
+  auto self = mount_of(base.c_str());
+  auto below = mount_of(parent.c_str());
+  auto mp = is_mount_point(base.c_str());
+  if (self && below && mp && mp.value() && self.value().major == below.value().major &&
+      self.value().minor == below.value().minor) {
+    (void)::umount2(base.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  }
+  ::rmdir(base.c_str());
+}
+
+// What create() made so far, undone by the destructor unless committed.
+class Making {
+ public:
+  explicit Making(std::string base) noexcept : base_(std::move(base)) {}
+
+  Making(const Making&) = delete;
+  Making& operator=(const Making&) = delete;
+
+  ~Making() {
+    if (committed_) {
+      return;
+    }
+    // The holder first (Child's destructor kills and reaps it), then the pins.
+    holder = Child();
+    netns_pin = Pin();
+    for (Pin& p : pins) {
+      p = Pin();
+    }
+    if (set && meta_written) {
+      ::unlinkat(set.get(), meta_file, 0);
+    }
+    set = UniqueFd();
+    if (base_fd && !dir.empty()) {
+      ::unlinkat(base_fd.get(), dir.c_str(), AT_REMOVEDIR);
+    }
+    base_fd = UniqueFd();
+    tidy_base(base_);
+  }
+
+  void commit() noexcept {
+    committed_ = true;
+    netns_pin.keep();
+    for (Pin& p : pins) {
+      p.keep();
+    }
+  }
+
+  UniqueFd base_fd;
+  std::string dir;  // the set's entry in BASE, once made
+  UniqueFd set;
+  std::array<Pin, ns_type_count> pins;
+  Pin netns_pin;
+  Child holder;
+  bool meta_written = false;
+
+ private:
+  std::string base_;
+  bool committed_ = false;
+};
+
+// Restores the CPU affinity the caller had (create's retries move it from CPU to CPU).
+class AffinityGuard {
+ public:
+  AffinityGuard() noexcept { saved_ = ::sched_getaffinity(0, sizeof cpus_, &cpus_) == 0; }
+
+  AffinityGuard(const AffinityGuard&) = delete;
+  AffinityGuard& operator=(const AffinityGuard&) = delete;
+
+  ~AffinityGuard() {
+    if (moved_) {
+      (void)::sched_setaffinity(0, sizeof cpus_, &cpus_);
+    }
+  }
+
+  // Runs on another of the allowed CPUs, the `attempt`-th (round robin).
+  void next_cpu(int attempt) noexcept {
+    if (!saved_ || CPU_COUNT(&cpus_) < 2) {
+      return;
+    }
+    int nth = attempt % CPU_COUNT(&cpus_);
+    for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &cpus_) && nth-- == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        moved_ = ::sched_setaffinity(0, sizeof one, &one) == 0 || moved_;
+        return;
+      }
+    }
+  }
+
+ private:
+  cpu_set_t cpus_{};
+  bool saved_ = false;
+  bool moved_ = false;
+};
+
+// The pin path of `entry` inside the open directory `dir`, through /proc/self/fd (no lookup of
+// the directory's own path).
+[[nodiscard]] inline std::string entry_path(const UniqueFd& dir, std::string_view entry) {
+  return "/proc/self/fd/" + std::to_string(dir.get()) + "/" + std::string(entry);
+}
+
+[[nodiscard]] inline result<void> create(std::string_view name,
+                                         const NamedSetOptions& o,
+                                         NamedSetMeta& meta,
+                                         NsFdSet& out) {
+  if (!NamedSet::is_valid_name(name)) {
+    return check_name("create set", name);
+  }
+  NsTypeSet types = o.types;
+  if (types.empty()) {
+    return nsfun_error(errc::empty_namespace_type_list, "create set").on(name);
+  }
+  const bool with_pid = types.contains(NsType::pid);
+  if (with_pid) {
+    types.insert(NsType::mnt);  // for the fresh /proc of the new pid namespace
+  }
+  std::optional<UserMap> map;
+  if (types.contains(NsType::user) && o.map_user) {
+    if (o.user_map) {
+      map = *o.user_map;
+    } else {
+      NSFUN_TRY(auto root, with_context(UserMap::root_is(::getuid(), ::getgid()), "map root"));
+      map = std::move(root);
+    }
+  }
+  const std::string entry(name);
+  // Checked before anything is made (mkdirat below decides).
+  if (auto existing = open_base(o.base, false)) {
+    struct stat st {};
+
+    if (::fstatat(existing.value().get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      return set_error(EEXIST, "create set", name, "already exists");
+    }
+  }
+  const bool with_netns = o.netns && types.contains(NsType::net);
+  if (with_netns) {
+    const std::string path = std::string(netns::run_dir) + "/" + std::string(name);
+
+    struct stat st {};
+
+    if (::lstat(path.c_str(), &st) == 0) {
+      return set_error(EEXIST, "create set", name,
+                       "exists in /run/netns (made by ip netns add); choose another name or 'ip "
+                       "netns del " +
+                           std::string(name) + "'");
+    }
+  }
+
+  Making making(o.base);
+  NSFUN_TRY(making.base_fd, open_base(o.base, true));
+  if (::mkdirat(making.base_fd.get(), entry.c_str(), 0700) < 0) {
+    if (errno == EEXIST) {
+      return set_error(EEXIST, "create set", name, "already exists");
+    }
+    return sys::last_error("mkdir").on(o.base, "/", name);
+  }
+  making.dir = entry;
+  NSFUN_TRY(making.set, open_set_dir(making.base_fd, o.base, name));
+
+  // Make the namespaces: a holder for a pid namespace (which lives only while its init does) or
+  // when a map must be written; acquire() otherwise.
+  NsFdSet fds;
+  auto make = [&]() -> result<void> {
+    if (with_pid || map) {
+      int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+      if (null_fd < 0) {
+        return sys::last_error("open").on("/dev/null");
+      }
+      UniqueFd devnull = UniqueFd::adopt(null_fd);  // owns: just opened
+      Command cmd = Command::hold();
+      cmd.namespaces(types).die_with_parent(false);
+      for (int target = 0; target <= 2; ++target) {
+        cmd.redirect(target, devnull.ref());
+      }
+      if (with_pid) {
+        cmd.mount_proc();
+      }
+      if (map) {
+        cmd.user_map(*map);
+      }
+      NSFUN_TRY(Child child, with_context(spawn(cmd), "start holder"));
+      making.holder = std::move(child);  // kills and reaps an earlier attempt's holder
+      NSFUN_TRY(fds, with_context(NsFdSet::open_pidfd(making.holder.pidfd(), types),
+                                  "open namespaces of the holder"));
+    } else {
+      NSFUN_TRY(fds, with_context(acquire(types), "create namespaces"));
+    }
+    return success();
+  };
+
+  // The mount namespace is pinned first, and made again when the kernel refuses it (EINVAL).
+  AffinityGuard affinity;
+  for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) {
+      // Namespace ids come from per-CPU batches on recent kernels: try another CPU.
+      affinity.next_cpu(attempt);
+    }
+    NSFUN_TRYV(make());
+    if (!types.contains(NsType::mnt)) {
+      break;
+    }
+    auto pinned = Pin::create(*fds.get(NsType::mnt), entry_path(making.set, "mnt"));
+    if (pinned) {
+      making.pins[static_cast<std::size_t>(NsType::mnt)] = std::move(pinned).value();
+      break;
+    }
+    if (attempt == 16 || pinned.error() != std::errc::invalid_argument) {
+      return std::move(pinned).as_failure();
+    }
+  }
+
+  for (NsType t : types - NsTypeSet{NsType::mnt}) {
+    const NsFd* ns = fds.get(t);
+    if (ns == nullptr) {
+      return errno_error(ENOENT, "create set")
+          .on(name)
+          .because("no ", nsfun::name(t), " namespace was made");
+    }
+    NSFUN_TRY(making.pins[static_cast<std::size_t>(t)],
+              Pin::create(*ns, entry_path(making.set, nsfun::name(t))));
+  }
+
+  if (with_netns) {
+    NSFUN_TRY(NsFd copy, fds.get(NsType::net)->clone());
+    NSFUN_TRY(auto net, NetNs::from(std::move(copy)));
+    NSFUN_TRYV(netns::attach(name, net));
+    NSFUN_TRY(making.netns_pin, Pin::adopt(std::string(netns::run_dir) + "/" + std::string(name)));
+  }
+
+  meta.name = entry;
+  meta.types = types;
+  meta.created = now_iso8601();
+  meta.creator = ::getuid();
+  meta.netns = with_netns;
+  if (with_pid) {
+    meta.holder = making.holder.pid();
+  }
+  NSFUN_TRYV(write_meta(making.set, meta));  // removes a partial file itself
+  making.meta_written = true;
+
+  if (with_pid) {
+    making.holder.detach();
+  } else if (making.holder) {
+    (void)making.holder.kill();
+    (void)making.holder.wait();
+  }
+  out = std::move(fds);
+  making.commit();
+  return success();
+}
+
+}  // namespace nsfun::detail::named_set
+
+namespace nsfun {
+
+NSFUN_INLINE bool NamedSet::is_valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), detail::named_set::name_char);
+}
+
+NSFUN_INLINE result<NamedSet> NamedSet::create(std::string_view name,
+                                               const NamedSetOptions& options) noexcept {
+  try {
+    NamedSet set;
+    NSFUN_TRYV(detail::named_set::create(name, options, set.meta_, set.pins_));
+    return set;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "create set").on(name);
+  }
+}
+
+NSFUN_INLINE result<NamedSet> NamedSet::open(std::string_view name,
+                                             std::string_view base) noexcept {
+  namespace ns = detail::named_set;
+  if (!is_valid_name(name)) {
+    return ns::check_name("open set", name);
+  }
+  try {
+    const std::string base_path(base);
+    auto base_fd = ns::open_base(base_path, false);
+    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
+      return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
+    }
+    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
+    NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
+    NamedSet set;
+    if (auto meta = ns::read_meta(set_dir)) {
+      set.meta_ = std::move(meta).value();
+    }
+    set.meta_.name = std::string(name);
+    for (NsType t : all_ns_types) {
+      struct stat st {};
+
+      const std::string entry(nsfun::name(t));
+      if (::fstatat(set_dir.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        continue;
+      }
+      NSFUN_TRY(NsFd pin, with_context(ns::open_pin(set_dir, t), "open set ", name));
+      set.pins_.insert(std::move(pin));
+    }
+    if (set.pins_.empty()) {
+      return ns::set_error(ESRCH, "open set", name,
+                           "no namespaces are pinned (destroy it to clean it up)");
+    }
+    if (set.meta_.types.empty()) {
+      set.meta_.types = set.pins_.types();
+    }
+    return set;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "open set").on(name);
+  }
+}
+
+NSFUN_INLINE result<NamedSet> NamedSet::open_netns(std::string_view name) noexcept {
+  try {
+    NSFUN_TRY(UniqueFd fd, detail::named_set::open_netns_pin(name));
+    NSFUN_TRY(NsFd net, with_context(NsFd::adopt(std::move(fd), NsType::net), "open ",
+                                     netns::run_dir, "/", name));
+    NamedSet set;
+    set.meta_.name = std::string(name);
+    set.meta_.types = {NsType::net};
+    set.meta_.netns = true;
+    set.pins_.insert(std::move(net));
+    return set;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "open netns").on(name);
+  }
+}
+
+NSFUN_INLINE result<NamedSetInfo> NamedSet::inspect(std::string_view name,
+                                                    std::string_view base) noexcept {
+  namespace ns = detail::named_set;
+  if (!is_valid_name(name)) {
+    return ns::check_name("inspect set", name);
+  }
+  try {
+    const std::string base_path(base);
+    auto base_fd = ns::open_base(base_path, false);
+    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
+      return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
+    }
+    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
+    NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
+    return ns::view(set_dir, name);
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "inspect set").on(name);
+  }
+}
+
+NSFUN_INLINE result<NamedSetInfo> NamedSet::inspect_netns(std::string_view name) noexcept {
+  try {
+    NSFUN_TRY(NamedSet set, open_netns(name));
+    NamedSetInfo v;
+    v.name = std::string(name);
+    v.types = {NsType::net};
+    v.from_netns = true;
+    v.pins.push_back(detail::named_set::pin_view(*set.pins().get(NsType::net)));
+    return v;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "inspect netns").on(name);
+  }
+}
+
+NSFUN_INLINE result<std::vector<NamedSetInfo>> NamedSet::list(std::string_view base) noexcept {
+  namespace ns = detail::named_set;
+  try {
+    std::vector<NamedSetInfo> out;
+    const std::string base_path(base);
+    auto base_fd = ns::open_base(base_path, false);
+    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
+      return out;
+    }
+    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
+    std::vector<std::string> names;
+    {
+      auto reader = detail::DirReader::open(dir.get(), ".");
+      if (!reader) {
+        return std::move(reader.assume_error()).on(base_path);
+      }
+      while (const dirent* e = reader.value().next()) {
+        if (is_valid_name(e->d_name) &&
+            (e->d_type == DT_DIR || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)) {
+          names.emplace_back(e->d_name);
+        }
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      auto set_dir = ns::open_set_dir(dir, base_path, name);
+      if (set_dir) {
+        out.push_back(ns::view(set_dir.value(), name));
+      } else if (set_dir.error() != std::errc::no_such_file_or_directory &&
+                 set_dir.error() != std::errc::not_a_directory) {
+        // Another owner's, a symbolic link, …: listed, never used.
+        NamedSetInfo v;
+        v.name = name;
+        v.problems.emplace_back(set_dir.error().reason().empty()
+                                    ? set_dir.error().message()
+                                    : std::string(set_dir.error().reason()));
+        out.push_back(std::move(v));
+      }
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "list sets").on(base);
+  }
+}
+
+NSFUN_INLINE result<void> NamedSet::destroy(std::string_view name, std::string_view base) noexcept {
+  namespace ns = detail::named_set;
+  if (!is_valid_name(name)) {
+    return ns::check_name("destroy set", name);
+  }
+  try {
+    const std::string base_path(base);
+    auto base_fd = ns::open_base(base_path, false);
+    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
+      return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
+    }
+    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
+    const std::string entry(name);
+    {
+      NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
+      auto meta = ns::read_meta(set_dir);
+
+      // Pins that no longer open (a stale or half-made set) are still removed below.
+      NsFdSet pins;
+      for (NsType t : all_ns_types) {
+        if (auto pin = ns::open_pin(set_dir, t)) {
+          pins.insert(std::move(pin).value());
+        }
+      }
+
+      if (meta && meta.value().holder) {
+        const pid_t pid = *meta.value().holder;
+        if (auto pidfd = ns::prove_holder(pid, pins.get(NsType::pid))) {
+          if (auto r = pidfd_send_signal(pidfd.value().ref(), SIGKILL, pid);
+              !r && r.error() != std::errc::no_such_process) {
+            return with_context(std::move(r), "destroy set ", name);
+          }
+          pollfd p{pidfd.value().get(), POLLIN, 0};
+          (void)::poll(&p, 1, 5000);
+        }
+      }
+
+      // /run/netns/NAME, only when it is the set's net namespace.
+      if (const NsFd* net = pins.get(NsType::net)) {
+        if (ns::netns_problem(name, net->identity()).empty()) {
+          NSFUN_TRYV(with_context(netns::remove(name), "destroy set ", name));
+        }
+      }
+      pins = {};
+
+      for (NsType t : all_ns_types) {
+        struct stat st {};
+
+        const std::string type(nsfun::name(t));
+        if (::fstatat(set_dir.get(), type.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+          continue;
+        }
+        if (S_ISREG(st.st_mode)) {
+          NSFUN_TRYV(with_context(unpin(ns::entry_path(set_dir, type).c_str()), "destroy set ",
+                                  name, ": unpin ", type));
+        } else if (::unlinkat(set_dir.get(), type.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) <
+                       0 &&
+                   errno != ENOENT) {
+          return detail::sys::last_error("remove").on(base_path, "/", name, "/", type);
+        }
+      }
+      if (::unlinkat(set_dir.get(), ns::meta_file, 0) < 0 && errno != ENOENT) {
+        return detail::sys::last_error("remove").on(base_path, "/", name, "/", ns::meta_file);
+      }
+    }
+    if (::unlinkat(dir.get(), entry.c_str(), AT_REMOVEDIR) < 0) {
+      return detail::sys::last_error("remove").on(base_path, "/", name);
+    }
+    dir = UniqueFd();
+    ns::tidy_base(base_path);
+    return success();
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "destroy set").on(name);
+  }
+}
+
+}  // namespace nsfun
