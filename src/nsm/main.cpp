@@ -5,9 +5,11 @@
 // Exit status: 0 success, 1 failure (one line `nsm: <what>: <why>` on stderr), 2 usage error
 // (one line and a hint).
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <regex>
 #include <string>
 
 #include <fmt/format.h>
@@ -32,6 +34,48 @@ std::string command_path(const CLI::App& app) {
   return path;
 }
 
+bool looks_like_option(const std::string& arg) {
+  return arg.size() > 1 && arg[0] == '-' && (std::isdigit(static_cast<unsigned char>(arg[1])) == 0);
+}
+
+// CLI11's own messages, said the way the rest of nsm (and util-linux) says them: "unknown option
+// '-x'" rather than "The following argument was not expected: -x", "'--task' needs a value"
+// rather than "--task: 1 required PID:PID missing".
+std::string usage_text(const CLI::ParseError& e) {
+  const std::string what = e.what();
+  std::smatch m;
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    // The extras come in reverse order: the first one given is the last word.
+    const std::size_t space = what.find_last_of(' ');
+    const std::string first = space == std::string::npos ? what : what.substr(space + 1);
+    return looks_like_option(first) ? fmt::format("unknown option '{}'", first)
+                                    : fmt::format("unexpected argument '{}'", first);
+  }
+  static const std::regex missing(R"(^(\S+): \d+ required .* missing$)");
+  static const std::regex at_least(R"(^(\S+): At least (\d+) required but received \d+$)");
+  static const std::regex flag_value(
+      R"(^(\S+)(: too many inputs for a flag|: Should be true/false or a number| was given a disallowed flag override)$)");
+  static const std::regex range(R"(^(\S+): Value (.*) not in range .*$)");
+  static const std::regex convert(R"(^Could not convert: (\S+) = (.*)$)");
+  if (std::regex_match(what, m, missing)) {
+    return fmt::format("'{}' needs a value", m[1].str());
+  }
+  if (std::regex_match(what, m, at_least)) {
+    return fmt::format("'{}' needs at least {} values", m[1].str(), m[2].str());
+  }
+  if (std::regex_match(what, m, flag_value)) {
+    const std::string name = m[1].str();
+    return fmt::format("'{}{}' takes no value", name.front() == '-' ? "" : "--", name);
+  }
+  if (std::regex_match(what, m, range)) {
+    return fmt::format("{}: '{}' is out of range", m[1].str(), m[2].str());
+  }
+  if (std::regex_match(what, m, convert)) {
+    return fmt::format("{}: '{}' is not a valid value", m[1].str(), m[2].str());
+  }
+  return what;
+}
+
 int usage_error(const std::string& command, const std::string& message) {
   std::fflush(stdout);
   fmt::print(stderr, "nsm: {}\nTry '{} --help' for more information.\n", message, command);
@@ -49,6 +93,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,-v,--version", std::string("nsm ") + NSM_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
+  // A flag takes no value: --json=3 is an error, as with getopt, not a silent "true".
+  app.option_defaults()->disable_flag_override();
   app.footer(
       "Commands: list (ls), tree, inspect (info), diff (compare), ps (procs), create (new),\n"
       "enter (shell), exec (run), destroy (rm, del), help.\n"
@@ -96,11 +142,16 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) {  // --help, --help-all, --version
       return app.exit(e);
     }
-    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && argc > 1 && argv[1][0] != '-' &&
-        app.get_subcommands().empty()) {
-      return usage_error("nsm", fmt::format("unknown command '{}'", argv[1]));
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty()) {
+      if (argc == 1) {
+        return usage_error("nsm", "a command is required");
+      }
+      const std::string first = argv[1];
+      return usage_error("nsm", looks_like_option(first)
+                                    ? fmt::format("unknown option '{}'", first)
+                                    : fmt::format("unknown command '{}'", first));
     }
-    return usage_error(command_path(app), e.what());
+    return usage_error(command_path(app), usage_text(e));
   } catch (const nsm::UsageError& e) {
     return usage_error("nsm " + e.command(), e.what());
   } catch (const nsm::ExitWith& e) {

@@ -897,7 +897,12 @@ TEST_SUITE("nsm errors") {
                              "diff 1 x",
                              "diff 0 1",
                              "ps bogus",
-                             "ps net --ns-type uts"}) {
+                             "ps net --ns-type uts",
+                             "tree -T bogus",
+                             "tree --json=3",
+                             "ps net uts",
+                             "--bogus",
+                             "diff 1 1 -x"}) {
       auto r = nsm_err(args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK_MESSAGE(lines(r.out) == 2, args << ": " << r.out);
@@ -910,6 +915,13 @@ TEST_SUITE("nsm errors") {
     // A PID argument that is not one says so, and quotes what was given.
     CHECK(nsm_err("list -p -t net").out.rfind("nsm: --task: '-t' is not a process id", 0) == 0);
     CHECK(nsm_err("diff 1 x").out.rfind("nsm: PID2: 'x' is not a process id", 0) == 0);
+    // The argument parser's own messages, said as util-linux says them.
+    CHECK(nsm_err("").out.rfind("nsm: a command is required\n", 0) == 0);
+    CHECK(nsm_err("--bogus").out.rfind("nsm: unknown option '--bogus'\n", 0) == 0);
+    CHECK(nsm_err("tree -T bogus").out.rfind("nsm: unknown option '-T'\n", 0) == 0);
+    CHECK(nsm_err("ps net uts").out.rfind("nsm: unexpected argument 'uts'\n", 0) == 0);
+    CHECK(nsm_err("list -p").out.rfind("nsm: '--task' needs a value\n", 0) == 0);
+    CHECK(nsm_err("tree --json=3").out.rfind("nsm: '--json' takes no value\n", 0) == 0);
   }
 
   TEST_CASE("help and version exit 0") {
