@@ -11,6 +11,7 @@
 
 #include <nsfun/config.hpp>
 #include <nsfun/namespace.hpp>
+#include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/proc_scan.hpp>
 
@@ -26,13 +27,18 @@ struct NsSummary {
   std::string command;                 ///< command line of `pid` (its name when the line is empty)
   std::uint64_t parent = 0;  ///< PNS: inode of the parent namespace (pid, user), 0 if none/not read
   std::uint64_t owner = 0;   ///< ONS: inode of the owning user namespace, 0 if not read
-  std::string path;          ///< where it is bind-mounted, if anywhere (e.g. /run/netns/x)
-  /// NSFS: every nsfs bind mount of it in the caller's mount namespace, sorted (with
-  /// SnapshotOptions::mounts); `path` is the first of them.
+  std::string path;          ///< where it is bind-mounted, if anywhere (the first of `nsfs`)
+  /// NSFS: every nsfs bind mount of it in the caller's mount namespace (with
+  /// SnapshotOptions::mounts or fds), in the order /proc/self/mountinfo lists them (lsns's
+  /// order), each path once: e.g. /run/netns/NAME and /run/nsm/NAME/net.
   std::vector<std::string> nsfs;
-  /// For a namespace no process is in but a process holds open (with SnapshotOptions::fds): the
-  /// lowest pid holding it by an fd on its nsfs file, or by a socket of that network namespace.
+  /// For a namespace no process is in (nprocs 0) that a process holds open (with
+  /// SnapshotOptions::fds): the lowest such pid, and its fd that holds it, `holder_fd`: an fd
+  /// on the namespace's nsfs file, or (when `holder_socket`) a socket made in that network
+  /// namespace. 0 / -1 when none was looked for or found.
   pid_t holder = 0;
+  int holder_fd = -1;          ///< see `holder`
+  bool holder_socket = false;  ///< see `holder`
 };
 
 /// What a Snapshot collects; every extra costs syscalls per distinct namespace, never per process.
@@ -43,9 +49,12 @@ struct SnapshotOptions {
   bool hierarchy = false;  ///< PNS and ONS, through the nsfs ioctls
   bool ids = false;        ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
   bool mounts = true;      ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
-  /// Also namespaces that no process is in but one holds open: an fd on an nsfs file
-  /// (open("/proc/X/ns/net") after X exited), or a socket of a network namespace (lsns 2.40).
-  /// Costs a readlink per open fd of every process.
+  /// Also namespaces that no process is in but one holds open, as lsns 2.40 lists them: by an
+  /// fd on an nsfs file (open("/proc/X/ns/net") after X exited, or of a bind mount since
+  /// unmounted), or, for network namespaces, by a socket made there (found with pidfd_getfd(2)
+  /// and SIOCGSKNS, so only for processes the caller may ptrace). Costs a readlinkat per open
+  /// fd of every process whose fds the caller may read, and a few syscalls per distinct socket.
+  /// Such namespaces have nprocs 0 and `holder` set.
   bool fds = false;
   bool keep_procs = false;  ///< keep every process's entry (for processes_in())
   unsigned workers = 0;     ///< passed to the scan
@@ -136,6 +145,13 @@ struct NsfsMount {
   Namespace ns;
   std::string path;
 };
+
+/// Opens a namespace a Snapshot listed, the way it was found: the link of its lowest pid, its
+/// first bind mount, or its holder's fd (the network namespace of a socket, with SIOCGSKNS).
+/// The namespace is checked to be the one listed: a pid reused or a mount replaced since fails.
+/// Errors: std::errc::no_such_process (gone, or every way to it now leads elsewhere),
+/// std::errc::permission_denied; each naming the namespace ("net:[4026532301]").
+[[nodiscard]] result<NsFd> open_namespace(const NsSummary& s) noexcept;
 
 /// The nsfs bind mounts visible in the caller's mount namespace (e.g. /run/netns/NAME).
 [[nodiscard]] result<std::vector<NsfsMount>> nsfs_mounts() noexcept;

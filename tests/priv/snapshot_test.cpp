@@ -759,9 +759,16 @@ TEST_SUITE("snapshot") {
       NSFUN_EXPECT(s->nprocs == 0);
       NSFUN_EXPECT(s->pid == 0);
       NSFUN_EXPECT(s->ppid == 0);
-      NSFUN_EXPECT(s->uid == static_cast<uid_t>(-1));
+      // USER: the creator of its owning user namespace, as lsns 2.40 shows one (root here).
+      auto own_user = NsFd::current(NsType::user);
+      NSFUN_EXPECT_OK(own_user);
+      auto owner_uid = own_user.value().owner_uid();
+      NSFUN_EXPECT_OK(owner_uid);
+      NSFUN_EXPECT(s->uid == owner_uid.value());
       NSFUN_EXPECT(s->command.empty());
       NSFUN_EXPECT(s->path == path);
+      NSFUN_EXPECT(s->nsfs == std::vector<std::string>{path});
+      NSFUN_EXPECT(s->holder == 0);
 
       auto mounts = nsfun::nsfs_mounts();
       NSFUN_EXPECT_OK(mounts);

@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,8 +19,11 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <nsfun/config.hpp>
@@ -40,6 +46,15 @@ inline std::uint64_t key_of(NsType t, std::uint64_t ino) noexcept {
 
 inline std::uint64_t key_of(const Namespace& ns) noexcept {
   return key_of(ns.type(), ns.ino());
+}
+
+// The number in "socket:[123]", "net:[4026531833]" or "123]"; 0 when there is none.
+inline std::uint64_t parse_ino(std::string_view text) noexcept {
+  std::size_t open = text.find('[');
+  const char* first = text.data() + (open == std::string_view::npos ? 0 : open + 1);
+  std::uint64_t ino = 0;
+  std::from_chars(first, text.data() + text.size(), ino);
+  return ino;
 }
 
 inline bool by_key(const NsSummary& a, const NsSummary& b) noexcept {
@@ -102,27 +117,102 @@ inline std::uint64_t related_ino(int fd, unsigned long request) noexcept {
   return ino;
 }
 
-// Fills PNS, ONS and the 64-bit id of one namespace, opened through its lowest pid or its
-// bind mount.
-inline void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids) {
+#ifndef SIOCGSKNS
+inline constexpr unsigned long siocgskns = 0x894C;  // linux/sockios.h, Linux 4.9
+#else
+inline constexpr unsigned long siocgskns = SIOCGSKNS;
+#endif
+#ifndef SYS_pidfd_getfd
+inline constexpr long sys_pidfd_getfd = 438;  // Linux 5.6
+#else
+inline constexpr long sys_pidfd_getfd = SYS_pidfd_getfd;
+#endif
+
+// The network namespace of socket `fd` of the process `pidfd` refers to: a copy of the socket
+// (pidfd_getfd: needs PTRACE_MODE_ATTACH over the process), then SIOCGSKNS. With `sock_ino`,
+// the copy must be that socket (the fd may have been closed and reused meanwhile). -1 and errno
+// when not.
+inline int socket_netns(int pidfd, int fd, std::uint64_t sock_ino) noexcept {
+  long got = ::syscall(sys_pidfd_getfd, pidfd, fd, 0);
+  if (got < 0) {
+    return -1;
+  }
+  UniqueFd sock = UniqueFd::adopt(static_cast<int>(got));  // owns: pidfd_getfd's copy
+
+  struct stat st {};
+
+  if (sock_ino != 0 && (::fstat(sock.get(), &st) < 0 || st.st_ino != sock_ino)) {
+    errno = ESRCH;
+    return -1;
+  }
+  return ::ioctl(sock.get(), siocgskns);  // O_CLOEXEC, as every nsfs fd the kernel hands out
+}
+
+// An fd on namespace `s`, opened the way the Snapshot found it, or -1 and errno: its lowest
+// pid's link, its first bind mount, its holder's fd or socket. The inode is checked: a pid
+// reused, a mount replaced or an fd closed since the snapshot leads to another namespace.
+inline int open_listed(int proc_fd, const NsSummary& s) noexcept {
   int fd = -1;
+  detail::sys::PathBuf path;
   if (s.pid > 0) {
-    detail::sys::PathBuf path;
     path.add(s.pid).add("/ns/").add(name(s.ns.type()));
     fd = ::openat(proc_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   } else if (!s.path.empty()) {
     fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  } else if (s.holder > 0 && s.holder_fd >= 0 && !s.holder_socket) {
+    path.add(s.holder).add("/fd/").add(s.holder_fd);
+    fd = ::openat(proc_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  } else if (s.holder > 0 && s.holder_fd >= 0) {
+    long pidfd = ::syscall(detail::sys::sys_pidfd_open, s.holder, 0);
+    if (pidfd >= 0) {
+      UniqueFd pf = UniqueFd::adopt(static_cast<int>(pidfd));  // owns: pidfd_open's
+      fd = socket_netns(pf.get(), s.holder_fd, 0);
+    }
+  } else {
+    errno = ESRCH;
   }
   if (fd < 0) {
-    return;
+    return -1;
   }
-  UniqueFd ns = UniqueFd::adopt(fd);  // owns: just opened
 
   struct stat st {};
 
   if (::fstat(fd, &st) < 0 || st.st_ino != s.ns.ino()) {
-    return;  // the process exited and its pid was reused: not the namespace we listed
+    ::close(fd);
+    errno = ESRCH;
+    return -1;
   }
+  return fd;
+}
+
+// The uid USER shows for a namespace no process is in: the creator of its user namespace (of
+// itself, for a user namespace). lsns 2.40 asks NS_GET_OWNER_UID of the namespace itself,
+// which answers only for user namespaces and leaves 0 (root) for the others; the two agree
+// wherever the owning user namespace is the initial one.
+inline uid_t held_owner_uid(int fd, NsType t) noexcept {
+  uid_t uid = static_cast<uid_t>(-1);
+  if (t == NsType::user) {
+    return ::ioctl(fd, detail::sys::ns_get_owner_uid, &uid) == 0 ? uid : static_cast<uid_t>(-1);
+  }
+  int user = ::ioctl(fd, detail::sys::ns_get_userns);
+  if (user < 0) {
+    return uid;
+  }
+  if (::ioctl(user, detail::sys::ns_get_owner_uid, &uid) < 0) {
+    uid = static_cast<uid_t>(-1);
+  }
+  ::close(user);
+  return uid;
+}
+
+// Fills PNS, ONS and the 64-bit id of one namespace, and USER of one no process is in, opened
+// through its lowest pid, its bind mount or its holder.
+inline void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids, bool owner) {
+  int fd = open_listed(proc_fd, s);
+  if (fd < 0) {
+    return;
+  }
+  UniqueFd ns = UniqueFd::adopt(fd);  // owns: just opened
   if (hierarchy) {
     if (s.ns.type() == NsType::pid || s.ns.type() == NsType::user) {
       s.parent = related_ino(fd, detail::sys::ns_get_parent);
@@ -135,6 +225,156 @@ inline void read_hierarchy(int proc_fd, NsSummary& s, bool hierarchy, bool ids) 
       s.ns = Namespace(s.ns.type(), s.ns.dev(), s.ns.ino(), id);
     }
   }
+  if (owner && s.pid == 0) {
+    s.uid = held_owner_uid(fd, s.ns.type());
+  }
+}
+
+// An fd of a process that holds a namespace (key: key_of(type, inode)) or is a socket (key:
+// the socket's inode), found by the fd walk.
+struct FdHold {
+  std::uint64_t key = 0;
+  pid_t pid = 0;
+  int fd = -1;
+
+  friend bool operator<(const FdHold& a, const FdHold& b) noexcept {
+    return a.key != b.key ? a.key < b.key : a.pid < b.pid;
+  }
+};
+
+// What the fd walk (SnapshotOptions::fds) needs, read before the scan and then only read by
+// the scanning threads.
+struct FdWalk {
+  int proc_fd = -1;
+  std::uint64_t nsfs_dev = 0;
+  std::uint64_t own_mnt = 0;         ///< the caller's mount namespace
+  std::vector<std::string> targets;  ///< nsfs bind mount targets in it, sorted
+  NsTypeSet types;
+  bool sockets = false;  ///< net is asked for
+};
+
+// Calls fn(fd) for every entry of a /proc/PID/fd directory (getdents64, as for_each_pid, but
+// fd 0 included).
+template <class F>
+void for_each_fd(int dirfd, F&& fn) {
+  alignas(8) char buf[16384];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+    if (n <= 0) {
+      return;
+    }
+    for (long off = 0; off < n;) {
+      struct Dirent64 {
+        std::uint64_t ino;
+        std::int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      };
+
+      const char* rec = buf + off;
+      unsigned short reclen = 0;
+      std::memcpy(&reclen, rec + offsetof(Dirent64, reclen), sizeof(reclen));
+      const char* entry = rec + offsetof(Dirent64, name);
+      int fd = -1;
+      auto [end, ec] = std::from_chars(entry, entry + std::strlen(entry), fd);
+      if (ec == std::errc() && *end == '\0' && fd >= 0) {
+        fn(fd);
+      }
+      off += reclen;
+    }
+  }
+}
+
+// "net:[4026531833]" (how /proc/PID/fd shows an fd on an nsfs file) -> its namespace key; 0 for
+// anything else ("pipe:[7]", "anon_inode:[eventfd]", "/dev/null").
+inline std::uint64_t nsfs_link_key(std::string_view text, NsTypeSet types) noexcept {
+  std::size_t open = text.find(":[");
+  if (open == std::string_view::npos || text.back() != ']') {
+    return 0;
+  }
+  std::string_view kind = text.substr(0, open);
+  for (NsType t : types) {
+    if (kind == name(t)) {
+      std::uint64_t ino = 0;
+      std::from_chars(text.data() + open + 2, text.data() + text.size() - 1, ino);
+      return ino != 0 ? key_of(t, ino) : 0;
+    }
+  }
+  return 0;
+}
+
+// Walks the open fds of process `p`, adding those on a namespace (of the types asked for) and
+// its sockets (when net is asked for). A process whose fd directory cannot be read (gone, or
+// not ours to see) is skipped, as lsns does.
+inline void walk_fds(const FdWalk& w,
+                     const ProcEntry& p,
+                     std::vector<FdHold>& held,
+                     std::vector<FdHold>& sockets) {
+  detail::sys::PathBuf path;
+  path.add(p.pid).add("/fd");
+  int dfd = ::openat(w.proc_fd, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    return;
+  }
+  UniqueFd dir = UniqueFd::adopt(dfd);  // owns: just opened
+  path.add("/");
+  const std::size_t base = path.size();
+  std::uint64_t mnt = p.ino[static_cast<std::size_t>(NsLink::mnt)];
+  bool mnt_read = mnt != 0;
+  for_each_fd(dir.get(), [&](int fd) {
+    path.truncate(base).add(fd);
+    char buf[256];
+    ssize_t n = ::readlinkat(w.proc_fd, path.c_str(), buf, sizeof(buf));
+    if (n <= 0) {
+      return;
+    }
+    std::string_view text(buf, static_cast<std::size_t>(n));
+    if (text.substr(0, 8) == "socket:[") {
+      if (w.sockets) {
+        sockets.push_back({parse_ino(text.substr(8)), p.pid, fd});
+      }
+      return;
+    }
+    if (text.front() != '/') {
+      if (std::uint64_t key = nsfs_link_key(text, w.types)) {
+        held.push_back({key, p.pid, fd});
+      }
+      return;
+    }
+    // A path: an fd opened through a bind mount shows the mount's path, and one whose bind
+    // mount was detached since shows "/". Only those (and paths in another mount namespace,
+    // which mean something else there) are worth a stat to tell an nsfs file.
+    if (text != "/" && !std::binary_search(w.targets.begin(), w.targets.end(), text)) {
+      if (!mnt_read) {
+        mnt_read = true;
+        detail::sys::PathBuf link;
+        link.add(p.pid).add("/ns/mnt");
+        char lbuf[64];
+        ssize_t ln = ::readlinkat(w.proc_fd, link.c_str(), lbuf, sizeof(lbuf));
+        mnt = ln > 0 ? parse_ino(std::string_view(lbuf, static_cast<std::size_t>(ln))) : 0;
+      }
+      if (mnt == w.own_mnt) {
+        return;
+      }
+    }
+
+    struct stat st {};
+
+    if (::fstatat(w.proc_fd, path.c_str(), &st, 0) < 0 || st.st_dev != w.nsfs_dev) {
+      return;
+    }
+    int nfd = ::openat(w.proc_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (nfd < 0) {
+      return;
+    }
+    int kind = ::ioctl(nfd, detail::sys::ns_get_nstype);
+    ::close(nfd);
+    auto t = ns_type_from_clone_flag(kind);
+    if (t && w.types.contains(*t)) {
+      held.push_back({key_of(*t, st.st_ino), p.pid, fd});
+    }
+  });
 }
 
 // One namespace as one block of the scan saw it: how many of the block's processes are in it,
@@ -153,6 +393,8 @@ struct Group {
 struct GroupedBlock final : detail::BlockSink::Part {
   std::vector<Group> groups;
   std::vector<ProcFacts> facts;
+  std::vector<FdHold> held;     ///< fds on namespaces (with fds)
+  std::vector<FdHold> sockets;  ///< sockets (with fds, when net is asked for)
 };
 
 // Groups each block as soon as it is scanned, on the thread that scanned it, and reads the facts
@@ -162,7 +404,8 @@ struct GroupedBlock final : detail::BlockSink::Part {
 // is read once per block) cost less than a second pass after the scan.
 class Grouper final : public detail::BlockSink {
  public:
-  Grouper(int proc_fd, const SnapshotOptions& o) noexcept : proc_fd_(proc_fd), o_(o) {}
+  Grouper(int proc_fd, const SnapshotOptions& o, const FdWalk* fds) noexcept
+      : proc_fd_(proc_fd), o_(o), fds_(fds) {}
 
   std::unique_ptr<Part> take(std::vector<ProcEntry>& procs) override {
     auto part = std::make_unique<GroupedBlock>();
@@ -190,6 +433,9 @@ class Grouper final : public detail::BlockSink {
         }
         ++part->groups[last_group[ti]].nprocs;
       }
+      if (fds_ != nullptr && p.tid == p.pid) {
+        walk_fds(*fds_, p, part->held, part->sockets);
+      }
     }
     if (o_.keep_procs) {
       part->procs = std::move(procs);
@@ -213,6 +459,7 @@ class Grouper final : public detail::BlockSink {
 
   int proc_fd_;
   const SnapshotOptions& o_;
+  const FdWalk* fds_;
 };
 
 // The nsfs bind mounts in /proc's self/mountinfo.
@@ -258,6 +505,81 @@ class Grouper final : public detail::BlockSink {
   return out;
 }
 
+// The sockets of one process, and the network namespace each was made in (0: not found).
+struct SocketsOf {
+  pid_t pid = 0;
+  std::vector<FdHold> sockets;
+  std::vector<std::uint64_t> netns;
+};
+
+// The network namespaces of the sockets the fd walk found, each socket asked once (through the
+// lowest pid holding it), one pidfd per process, processes split across threads.
+inline std::vector<SocketsOf> resolve_sockets(std::vector<FdHold>& sockets, unsigned workers) {
+  std::sort(sockets.begin(), sockets.end());
+  sockets.erase(std::unique(sockets.begin(), sockets.end(),
+                            [](const FdHold& a, const FdHold& b) { return a.key == b.key; }),
+                sockets.end());
+  std::sort(sockets.begin(), sockets.end(), [](const FdHold& a, const FdHold& b) {
+    return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd;
+  });
+  std::vector<SocketsOf> by_pid;
+  for (const FdHold& h : sockets) {
+    if (by_pid.empty() || by_pid.back().pid != h.pid) {
+      by_pid.push_back({h.pid, {}, {}});
+    }
+    by_pid.back().sockets.push_back(h);
+  }
+  detail::parallel_for(by_pid.size(), workers, [&](std::size_t i) {
+    SocketsOf& of = by_pid[i];
+    of.netns.assign(of.sockets.size(), 0);
+    long pidfd = ::syscall(detail::sys::sys_pidfd_open, of.pid, 0);
+    if (pidfd < 0) {
+      return;  // gone
+    }
+    UniqueFd pf = UniqueFd::adopt(static_cast<int>(pidfd));  // owns: pidfd_open's
+    for (std::size_t k = 0; k < of.sockets.size(); ++k) {
+      int ns = socket_netns(pf.get(), of.sockets[k].fd, of.sockets[k].key);
+      if (ns < 0) {
+        if (errno == EPERM || errno == EACCES) {
+          return;  // not ours to copy from: the same for every socket of it
+        }
+        continue;
+      }
+
+      struct stat st {};
+
+      if (::fstat(ns, &st) == 0) {
+        of.netns[k] = st.st_ino;
+      }
+      ::close(ns);
+    }
+  });
+  return by_pid;
+}
+
+// What the fd walk needs of the caller: its mount namespace and the nsfs bind mount targets.
+inline FdWalk fd_walk_for(int proc_fd,
+                          std::uint64_t dev,
+                          const SnapshotOptions& o,
+                          const std::vector<NsfsMount>& mounts) {
+  FdWalk w;
+  w.proc_fd = proc_fd;
+  w.nsfs_dev = dev;
+  w.types = o.types;
+  w.sockets = o.types.contains(NsType::net);
+
+  struct stat st {};
+
+  if (::fstatat(proc_fd, "thread-self/ns/mnt", &st, 0) == 0) {
+    w.own_mnt = st.st_ino;
+  }
+  for (const NsfsMount& m : mounts) {
+    w.targets.push_back(m.path);
+  }
+  std::sort(w.targets.begin(), w.targets.end());
+  return w;
+}
+
 }  // namespace nsfun::detail::snap
 
 namespace nsfun {
@@ -279,7 +601,17 @@ NSFUN_INLINE result<Snapshot> Snapshot::take(const SnapshotOptions& options) noe
   Snapshot snap;
   snap.nsfs_dev_ = dev;
   try {
-    Grouper grouper(proc.get(), options);
+    std::vector<NsfsMount> mounts;
+    if (options.mounts || options.fds) {
+      if (auto found = nsfs_mounts_at(proc.get(), dev)) {
+        mounts = std::move(found).value();
+      }
+    }
+    std::optional<FdWalk> walk;
+    if (options.fds) {
+      walk = fd_walk_for(proc.get(), dev, options, mounts);
+    }
+    Grouper grouper(proc.get(), options, walk ? &*walk : nullptr);
     detail::ScannedBlocks scanned = detail::scan_blocks_at(proc.get(), scan_options, grouper);
     snap.stats_ = scanned.stats;
 
@@ -309,12 +641,6 @@ NSFUN_INLINE result<Snapshot> Snapshot::take(const SnapshotOptions& options) noe
     std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
       return a.key != b.key ? a.key < b.key : a.block < b.block;
     });
-    std::vector<NsfsMount> mounts;
-    if (options.mounts) {
-      if (auto found = nsfs_mounts_at(proc.get(), dev)) {
-        mounts = std::move(found).value();
-      }
-    }
     snap.namespaces_.reserve(refs.size() + mounts.size());
     // Each run of refs is one namespace; its first ref is its lowest pid's block and group.
     auto for_each_namespace = [&](auto&& fn) {
@@ -350,41 +676,97 @@ NSFUN_INLINE result<Snapshot> Snapshot::take(const SnapshotOptions& options) noe
       }
     });
     snap.procs_ = detail::join_procs(scanned.parts);
-    // Namespaces held by a bind mount: their path, and those no process is in (appended, then
-    // merged into place).
-    const auto held = static_cast<std::ptrdiff_t>(snap.namespaces_.size());
-    for (NsfsMount& m : mounts) {
-      if (!options.types.contains(m.ns.type())) {
-        continue;
-      }
-      auto& all = snap.namespaces_;
-      auto it = lower_bound_of(all.begin(), all.begin() + held, m.ns);
-      if (it == all.begin() + held || it->ns != m.ns) {
-        // Not held by a process: one entry, however many mounts hold it.
+    // Namespaces no process is in are appended after the others (then merged into place): the
+    // entry for `ns`, made when new.
+    auto& all = snap.namespaces_;
+    const auto held = static_cast<std::ptrdiff_t>(all.size());
+    auto entry_for = [&](const Namespace& ns) -> NsSummary& {
+      auto it = lower_bound_of(all.begin(), all.begin() + held, ns);
+      if (it == all.begin() + held || it->ns != ns) {
         it = std::find_if(all.begin() + held, all.end(),
-                          [&](const NsSummary& a) { return a.ns == m.ns; });
+                          [&](const NsSummary& a) { return a.ns == ns; });
         if (it == all.end()) {
           it = all.emplace(all.end());
-          it->ns = m.ns;
+          it->ns = ns;
         }
       }
-      if (it->path.empty()) {
-        it->path = std::move(m.path);
+      return *it;
+    };
+    // Held by a bind mount: NSFS, every mount point once, in mountinfo order.
+    if (options.mounts) {
+      for (NsfsMount& m : mounts) {
+        if (!options.types.contains(m.ns.type())) {
+          continue;
+        }
+        NsSummary& s = entry_for(m.ns);
+        if (std::find(s.nsfs.begin(), s.nsfs.end(), m.path) == s.nsfs.end()) {
+          s.nsfs.push_back(std::move(m.path));
+        }
+      }
+      for (NsSummary& s : all) {
+        if (!s.nsfs.empty()) {
+          s.path = s.nsfs.front();
+        }
       }
     }
-    auto& all = snap.namespaces_;
+    // Held by an fd: the lowest pid holding each (fds).
+    if (walk) {
+      std::vector<FdHold> fds;
+      std::vector<FdHold> sockets;
+      for (std::size_t b = 0; b < scanned.parts.size(); ++b) {
+        GroupedBlock& block = block_of(b);
+        fds.insert(fds.end(), block.held.begin(), block.held.end());
+        sockets.insert(sockets.end(), block.sockets.begin(), block.sockets.end());
+      }
+      std::sort(fds.begin(), fds.end());
+      auto hold = [&](const Namespace& ns, const FdHold& h, bool socket) {
+        NsSummary& s = entry_for(ns);
+        if (s.nprocs == 0 && s.holder == 0) {
+          s.holder = h.pid;
+          s.holder_fd = h.fd;
+          s.holder_socket = socket;
+        }
+      };
+      for (const FdHold& h : fds) {
+        auto t = static_cast<NsType>(h.key & 0xFU);
+        hold(Namespace(t, dev, h.key >> 4U), h, false);
+      }
+      for (const SocketsOf& of : resolve_sockets(sockets, options.workers)) {
+        for (std::size_t k = 0; k < of.sockets.size(); ++k) {
+          if (of.netns[k] != 0) {
+            hold(Namespace(NsType::net, dev, of.netns[k]), of.sockets[k], true);
+          }
+        }
+      }
+    }
     std::sort(all.begin() + held, all.end(), by_key);
     std::inplace_merge(all.begin(), all.begin() + held, all.end(), by_key);
-    if (options.hierarchy || options.ids) {
-      // A handful of syscalls per namespace: split across threads like the scan.
-      detail::parallel_for(snap.namespaces_.size(), options.workers, [&](std::size_t i) {
-        read_hierarchy(proc.get(), snap.namespaces_[i], options.hierarchy, options.ids);
+    // A handful of syscalls per namespace: split across threads like the scan. USER of a
+    // namespace no process is in comes from its owning user namespace (with commands).
+    const bool owners = options.commands && all.end() - all.begin() > held;
+    if (options.hierarchy || options.ids || owners) {
+      detail::parallel_for(all.size(), options.workers, [&](std::size_t i) {
+        NsSummary& s = all[i];
+        bool owner = options.commands && s.pid == 0;
+        if (options.hierarchy || options.ids || owner) {
+          read_hierarchy(proc.get(), s, options.hierarchy, options.ids, owner);
+        }
       });
     }
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "group namespaces");
   }
   return snap;
+}
+
+NSFUN_INLINE result<NsFd> open_namespace(const NsSummary& s) noexcept {
+  NSFUN_TRY(UniqueFd proc, detail::open_proc());
+  int fd = detail::snap::open_listed(proc.get(), s);
+  if (fd < 0) {
+    int err = errno == ENOENT ? ESRCH : errno;
+    return errno_error(err, "open").on(name(s.ns.type()), ":[", s.ns.ino(), "]");
+  }
+  return NsFd::adopt(UniqueFd::adopt(fd), s.ns.type());  // owns: just opened
 }
 
 NSFUN_INLINE const NsSummary* Snapshot::find(const Namespace& ns) const noexcept {
