@@ -6,6 +6,7 @@
 #include <nsfun/net/bridge.hpp>
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/nat.hpp>
+#include <nsfun/net/nsid.hpp>
 #include <nsfun/net/route.hpp>
 #include <nsfun/net/rtnl.hpp>
 #include <nsfun/net/sysctl.hpp>
