@@ -919,7 +919,10 @@ class Making {
       ::unlinkat(set.get(), meta_file, 0);
     }
     set = UniqueFd();
-    if (base_fd && !dir.empty()) {
+    if (!base_fd) {
+      return;  // BASE was refused: not ours to tidy
+    }
+    if (!dir.empty()) {
       ::unlinkat(base_fd.get(), dir.c_str(), AT_REMOVEDIR);
     }
     base_fd = UniqueFd();
