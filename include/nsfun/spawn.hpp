@@ -138,7 +138,9 @@ struct CommandSpec {
 /// it would otherwise change the caller's own namespace (the host's hostname, say).
 class Command {
  public:
-  /// A program to execute: a path, or a name searched in PATH (inside the rootfs, if any).
+  /// A program to execute: a path, or a name searched in PATH (the child's PATH: env() and
+  /// clear_env() apply) inside the rootfs, if any. With a chroot() or a joined mount namespace
+  /// the child searches it itself, in the filesystem it then sees, as execvp(3) does.
   explicit Command(std::string program) {
     s_.program = std::move(program);
     s_.args.push_back(s_.program);

@@ -170,7 +170,12 @@ void long_option(Options& o,
   } else if (name == "wd") {
     o.wd = value.value_or("");
   } else if (name == "wdns") {
-    o.wdns = required_arg(o, dashed, std::move(value), args, i);
+    // nsenter 2.38's getopt takes -W DIR but only --wdns=DIR: a detached DIR would be run as
+    // the command there, so it is refused here instead.
+    if (!value || value->empty()) {
+      throw UsageError(o.command, "option --wdns needs its DIR attached: --wdns=DIR or -W DIR");
+    }
+    o.wdns = *value;
   } else if (name == "no-fork") {
     flag(o.no_fork);
   } else if (name == "join-cgroup") {
@@ -413,6 +418,17 @@ Plan resolve(Options& o, bool exec) {
     o.target_pid = parse_pid(o, "PID", *o.target);
     o.target.reset();
   }
+  if (!o.target_pid) {
+    // Checked before anything is opened: these read the target process.
+    for (auto [given, option] :
+         {std::pair{o.env, "--env"}, std::pair{o.join_cgroup, "--join-cgroup"},
+          std::pair{o.root && o.root->empty(), "--root"},
+          std::pair{o.wd && o.wd->empty(), "--wd"}}) {
+      if (given) {
+        throw UsageError(o.command, fmt::format("{} needs a process (-t PID or PID)", option));
+      }
+    }
+  }
   if (o.target) {
     p.ns = named::open_for_enter(o.command, *o.target, types);
     if (p.ns.get(nsfun::NsType::net) != nullptr) {
@@ -450,18 +466,15 @@ Plan resolve(Options& o, bool exec) {
   }
   if (o.wd) {
     p.wd = open_dir(o, p.pid, "--wd", *o.wd, "cwd");
+  } else if (o.root && !o.wdns && p.ns.get(nsfun::NsType::mnt) == nullptr) {
+    // As nsenter: --root keeps the working directory (a joined mount namespace's root, or ours).
+    p.wd = open_dir(o, p.pid, "--root", ".", "");
   }
-  if (o.env || o.join_cgroup) {
-    if (!p.pid) {
-      throw UsageError(o.command, fmt::format("{} needs a process (-t PID or PID)",
-                                              o.env ? "--env" : "--join-cgroup"));
-    }
-    if (o.env) {
-      p.env = environ_of(*p.pid);
-    }
-    if (o.join_cgroup) {
-      p.cgroup = open_cgroup_of(*p.pid);
-    }
+  if (o.env) {
+    p.env = environ_of(*p.pid);
+  }
+  if (o.join_cgroup) {
+    p.cgroup = open_cgroup_of(*p.pid);
   }
   // As nsenter: in a user namespace the command becomes root (or -S/-G) with no supplementary
   // groups, unless --preserve-credentials; outside one, only what -S/-G ask for.

@@ -65,7 +65,8 @@ struct CloneArgs {
 // Everything the child needs, made by the parent before clone3.
 struct Plan {
   const CommandSpec* cmd = nullptr;
-  std::string path;  // resolved program
+  std::string path;                     // resolved program
+  std::vector<std::string> candidates;  // or the PATH entries the child tries (another root)
   std::vector<std::string> env_storage;
   std::vector<char*> argv;
   std::vector<char*> envp;
@@ -379,6 +380,21 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
   if (c.fn) {
     ::close(p.err_w);
     ::_exit(c.fn());
+  }
+  if (!p.candidates.empty()) {
+    // execvp's search, in the child's own filesystem view: the first candidate that exists;
+    // a refusal (EACCES) is reported only when no later one runs.
+    int refused = 0;
+    for (const std::string& candidate : p.candidates) {
+      ::execve(candidate.c_str(), p.argv.data(), p.envp.data());
+      if (errno != ENOENT && errno != ENOTDIR) {
+        refused = errno;
+      }
+    }
+    if (refused != 0) {
+      fail(p, errno_error(refused, "execve").on(c.program, " in PATH"));
+    }
+    fail(p, errno_error(ENOENT, "find program").on(c.program, " in PATH"));
   }
   ::execve(p.path.c_str(), p.argv.data(), p.envp.data());
   fail_errno(p, "execve", p.path);

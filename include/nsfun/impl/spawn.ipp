@@ -38,6 +38,10 @@ namespace nsfun::detail::spawn_parent {
 
 using spawn_child::Plan;
 
+// PATH when the environment has none.
+inline constexpr std::string_view default_path =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 inline bool executable(const std::string& path) {
   return ::access(path.c_str(), X_OK) == 0;
 }
@@ -51,9 +55,7 @@ inline result<std::string> resolve(const CommandSpec& c,
     return program;
   }
   std::string root = c.rootfs ? *c.rootfs : std::string();
-  std::string_view dirs = path_env != nullptr
-                              ? path_env
-                              : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string_view dirs = path_env != nullptr ? path_env : default_path;
   while (true) {
     std::size_t colon = dirs.find(':');
     std::string candidate(dirs.substr(0, colon));
@@ -265,7 +267,25 @@ inline result<void> prepare(const CommandSpec& c, Plan& p) {
     if (c.program.empty()) {
       return errno_error(ENOENT, "find program").because("empty program name");
     }
-    NSFUN_TRY(p.path, resolve(c, c.program, path_env));
+    if (c.program.find('/') == std::string::npos &&
+        (c.chroot || c.chroot_fd >= 0 || joins(c, NsType::mnt))) {
+      // The child sees another filesystem (a chroot, a joined mount namespace): it searches PATH
+      // there itself, as execvp would, trying each candidate in turn.
+      std::string_view dirs = path_env != nullptr ? path_env : default_path;
+      while (true) {
+        const std::size_t colon = dirs.find(':');
+        const std::string_view dir = dirs.substr(0, colon);
+        if (!dir.empty()) {
+          p.candidates.push_back(std::string(dir) + "/" + c.program);
+        }
+        if (colon == std::string_view::npos) {
+          break;
+        }
+        dirs.remove_prefix(colon + 1);
+      }
+    } else {
+      NSFUN_TRY(p.path, resolve(c, c.program, path_env));
+    }
   }
   for (const std::string& a : c.args) {
     p.argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execve's signature
