@@ -423,8 +423,8 @@ void run(const Options& o) {
                                   return filter::ColumnRef{static_cast<int>(*c), info(*c).number};
                                 });
     } catch (const filter::Error& e) {
-      throw UsageError(
-          "list", fmt::format("-Q: {} at character {} of '{}'", e.what(), e.position(), o.filter));
+      throw UsageError("list", fmt::format("bad filter '{}': at character {}, {}", o.filter,
+                                           e.position(), e.what()));
     }
   }
   // Every column shown or tested.
@@ -437,10 +437,11 @@ void run(const Options& o) {
     }
   }
 
-  // The tree: -T, else lsns's default, the process tree, for the default columns of a table
-  // (lsns 2.40; -l turns it off). JSON and -r stay flat unless -T asks.
+  // The tree: -T, else lsns's default, the process tree (-l turns it off): for the processes of
+  // one namespace always, for namespaces in the default table (lsns 2.40: with the default
+  // columns), whose JSON and -r output stay flat unless -T asks.
   std::string tree_mode = o.tree_given ? (o.tree.empty() ? "owner" : o.tree) : std::string();
-  if (!o.tree_given && !o.list && !custom_columns && !o.json && !o.raw) {
+  if (!o.tree_given && !o.list && (by_namespace || (!custom_columns && !o.json && !o.raw))) {
     tree_mode = "process";
   }
   if (by_namespace && !tree_mode.empty() && tree_mode != "process") {

@@ -201,7 +201,7 @@ bool is_compare(Tok t) {
 
 std::string describe(const Token& t) {
   if (t.tok == Tok::end) {
-    return "the end";
+    return "end";
   }
   return fmt::format("'{}'", t.text);
 }
@@ -227,7 +227,7 @@ class Parser {
   const Token& take() { return toks_[at_++]; }
 
   [[noreturn]] void fail(const std::string& expected) const {
-    throw Error(fmt::format("unexpected {}, expected {}", describe(peek()), expected),
+    throw Error(fmt::format("unexpected {} (expected {})", describe(peek()), expected),
                 peek().pos + 1);
   }
 
