@@ -338,9 +338,9 @@ TEST_SUITE("nsm named sets") {
       auto r = nsm_err("create " + s.name + " --type net,uts");
       NSFUN_EXPECT(r.status == 1);
       NSFUN_EXPECT(r.out == "nsm: " + s.name +
-                               ": exists in /run/netns (made by ip netns add); choose another "
-                               "name or 'ip netns del " +
-                               s.name + "'\n");
+                                ": exists in /run/netns (made by ip netns add); choose another "
+                                "name or 'ip netns del " +
+                                s.name + "'\n");
       NSFUN_EXPECT(!exists(s.dir()));
       NSFUN_EXPECT(mounts_clean(s.name));
       // The check comes before a holder is started: no process is left either.
@@ -613,6 +613,186 @@ TEST_SUITE("nsm named sets in list and inspect") {
       NSFUN_EXPECT(nsm_out("destroy " + held.name).status == 0);
       NSFUN_EXPECT(nsm_out("destroy " + pinned.name).status == 0);
       NSFUN_EXPECT(mounts_clean(held.name) && mounts_clean(pinned.name));
+      return 0;
+    });
+  }
+}
+
+namespace {
+
+// A name made by `ip netns add`, deleted again when the test leaves (also after a failed check).
+struct IpNetns {
+  std::string name = nsfun::test::unique_name();
+
+  IpNetns() = default;
+  IpNetns(const IpNetns&) = delete;
+  IpNetns& operator=(const IpNetns&) = delete;
+
+  ~IpNetns() {
+    if (exists("/run/netns/" + name)) {
+      (void)nsfun::test::run("ip netns del " + name + " 2>/dev/null");
+    }
+  }
+
+  [[nodiscard]] bool add() const { return nsfun::test::run("ip netns add " + name).status == 0; }
+
+  // The inode of its net namespace as `ip netns exec` sees it ("4026532257\n").
+  [[nodiscard]] std::string inode() const {
+    return nsfun::test::run("ip netns exec " + name + " stat -L -c %i /proc/self/ns/net").out;
+  }
+};
+
+const bool can_ip = can_run && nsfun::test::have_program("ip");
+
+}  // namespace
+
+TEST_SUITE("nsm named sets and ip netns") {
+  TEST_CASE("a name made by ip netns add is a net-only set to inspect, enter and exec") {
+    NSFUN_REQUIRE(can_ip, "needs root, private mounts and ip");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      IpNetns x;
+      NSFUN_EXPECT(x.add());
+      const std::string ino = x.inode();
+      NSFUN_EXPECT(!ino.empty());
+      const std::string want = "net:[" + ino.substr(0, ino.size() - 1) + "]\n";
+      for (const std::string verb : {"exec", "enter"}) {
+        auto r = nsm_out(verb + " " + x.name + " -- readlink /proc/self/ns/net");
+        NSFUN_EXPECT(r.status == 0);
+        NSFUN_EXPECT(r.out == want);
+      }
+      NSFUN_EXPECT(nsm_out("enter " + x.name + " --type uts -- true").status == 1);
+      auto j = nlohmann::json::parse(nsm_out("inspect -J " + x.name).out, nullptr, false);
+      NSFUN_EXPECT(!j.is_discarded());
+      NSFUN_EXPECT(j.at("source") == "ip netns");
+      NSFUN_EXPECT(j.at("path") == "/run/netns/" + x.name);
+      NSFUN_EXPECT(j.at("types") == nlohmann::json::array({"net"}));
+      NSFUN_EXPECT(j.at("state") == "running");
+      NSFUN_EXPECT(j.at("holder").is_null());
+      NSFUN_EXPECT(j.at("namespaces").size() == 1);
+      NSFUN_EXPECT(std::to_string(j.at("namespaces").at(0).at("ns").get<std::uint64_t>()) + "\n" ==
+                   ino);
+      auto text = nsm_out("inspect " + x.name);
+      NSFUN_EXPECT(text.status == 0);
+      NSFUN_EXPECT(text.out.find("\nSOURCE ip netns (not a set of nsm's)\n") != std::string::npos);
+
+      // create says that ip netns has the name; destroy says how to remove it.
+      auto c = nsm_err("create " + x.name + " --type net,uts");
+      NSFUN_EXPECT(c.status == 1);
+      NSFUN_EXPECT(c.out == "nsm: " + x.name +
+                                ": exists in /run/netns (made by ip netns add); choose another "
+                                "name or 'ip netns del " +
+                                x.name + "'\n");
+      NSFUN_EXPECT(!exists("/run/nsm/" + x.name));
+      auto d = nsm_err("destroy " + x.name);
+      NSFUN_EXPECT(d.status == 1);
+      NSFUN_EXPECT(d.out == "nsm: " + x.name + ": no such named namespace set (/run/netns/" +
+                                x.name +
+                                " was made by ip netns add: remove it with 'ip netns del " +
+                                x.name + "')\n");
+      NSFUN_EXPECT(x.inode() == ino);
+      NSFUN_EXPECT(nsfun::test::run("ip netns del " + x.name).status == 0);
+      auto gone = nsm_err("inspect " + x.name);
+      NSFUN_EXPECT(gone.status == 1);
+      NSFUN_EXPECT(gone.out == "nsm: " + x.name + ": no such named namespace set\n");
+      return 0;
+    });
+  }
+
+  TEST_CASE("after ip netns del of a set's net namespace, inspect and list say it is stale") {
+    NSFUN_REQUIRE(can_ip, "needs root, private mounts and ip");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type net,uts"));
+      NSFUN_EXPECT(nsfun::test::run("ip netns exec " + s.name + " true").status == 0);
+      NSFUN_EXPECT(nlohmann::json::parse(nsm_out("inspect -J " + s.name).out).at("state") ==
+                   "running");
+      NSFUN_EXPECT(nsfun::test::run("ip netns del " + s.name).status == 0);
+      const std::string problem = "net: /run/netns/" + s.name + " is gone (ip netns del?)";
+      auto j = nlohmann::json::parse(nsm_out("inspect -J " + s.name).out);
+      NSFUN_EXPECT(j.at("state") == "stale");
+      NSFUN_EXPECT(j.at("problems") == nlohmann::json::array({problem}));
+      NSFUN_EXPECT(nsm_out("inspect " + s.name).out.find("\nSTATE stale (" + problem + ")\n") !=
+                   std::string::npos);
+      auto list = nlohmann::json::parse(nsm_out("list -J").out).at("named");
+      NSFUN_EXPECT(list.size() == 1 && list.at(0).at("state") == "stale");
+      // The set itself still works, and destroy cleans it.
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- true").status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(!exists(s.dir()));
+      NSFUN_EXPECT(mounts_clean(s.name));
+      return 0;
+    });
+  }
+
+  TEST_CASE("a root-owned /run/nsm with mode 0755 is used and tightened; unsafe ones are named") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(::mkdir("/run/nsm", 0755) == 0 && ::chmod("/run/nsm", 0755) == 0);
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type uts"));
+
+      struct stat st {};
+
+      NSFUN_EXPECT(::stat("/run/nsm", &st) == 0 && (st.st_mode & 07777) == 0700);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- true").status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(!exists("/run/nsm"));
+      struct Case {
+        mode_t mode;
+        uid_t owner;
+        std::string why;
+      };
+      for (const Case& c : {Case{0777, 0, "world-writable (mode 0777)"},
+                            Case{0775, 0, "group-writable (mode 0775)"},
+                            Case{0700, 1000, "owned by uid 1000, not by uid 0"}}) {
+        NSFUN_EXPECT(::mkdir("/run/nsm", 0700) == 0);
+        NSFUN_EXPECT(::chmod("/run/nsm", c.mode) == 0 && ::chown("/run/nsm", c.owner, 0) == 0);
+        auto r = nsm_err("create " + s.name + " --type uts");
+        NSFUN_EXPECT(r.status == 1);
+        NSFUN_EXPECT(r.out ==
+                     "nsm: " + s.name + ": open /run/nsm: " + c.why + "; refusing to use it\n");
+        NSFUN_EXPECT(::rmdir("/run/nsm") == 0);  // nothing made in it
+      }
+      NSFUN_EXPECT(::mkdir("/run/elsewhere", 0700) == 0 &&
+                   ::symlink("/run/elsewhere", "/run/nsm") == 0);
+      auto link = nsm_err("create " + s.name + " --type uts");
+      NSFUN_EXPECT(link.out ==
+                   "nsm: " + s.name + ": open /run/nsm: a symbolic link; refusing to follow it\n");
+      NSFUN_EXPECT(::unlink("/run/nsm") == 0 && ::rmdir("/run/elsewhere") == 0);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a user namespace maps the caller to root unless --no-map") {
+    NSFUN_REQUIRE(can_run && nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      TestSet s;
+      NSFUN_EXPECT(s.create("--type user,uts"));
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- id -u").out == "0\n");
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- hostname foo").status == 0);
+      NSFUN_EXPECT(nsm_out("exec " + s.name + " -- hostname").out == "foo\n");
+      NSFUN_EXPECT(read_text("/proc/" + std::to_string(::getpid()) + "/status").find("foo") ==
+                   std::string::npos);
+      TestSet bare;
+      NSFUN_EXPECT(bare.create("--type user,uts --no-map"));
+      // No map: uid 0 does not exist there. Depending on whether exec switches to uid 0 in the
+      // user namespace (as nsenter does), it says so or runs the command as the overflow uid.
+      auto id = nsm_out("exec " + bare.name + " -- id -u");
+      auto id_err = nsm_err("exec " + bare.name + " -- id -u");
+      NSFUN_EXPECT(id.out == "65534\n" ||
+                   (id.status == 1 && id_err.out.find("not mapped") != std::string::npos));
+      NSFUN_EXPECT(nsm_out("exec " + bare.name + " -- hostname foo 2>/dev/null").status != 0);
+      auto both = nsm_err("create " + s.name + "-2 --map-root-user --no-map");
+      NSFUN_EXPECT(both.status == 2);
+      NSFUN_EXPECT(both.out.find("--map-root-user and --no-map exclude each other") !=
+                   std::string::npos);
+      NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
+      NSFUN_EXPECT(nsm_out("destroy " + bare.name).status == 0);
+      NSFUN_EXPECT(mounts_clean(s.name));
       return 0;
     });
   }
