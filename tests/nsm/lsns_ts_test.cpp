@@ -266,7 +266,7 @@ TEST_SUITE("lsns ts") {
       const std::string ino = std::to_string(inode_of(file));
       // test_mkfds ro-regular-file 4 file=/run/netns/NAME (here fd 40)
       t::PausedChild holder([&] {
-        int fd = ::open(file.c_str(), O_RDONLY);
+        int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
         return fd >= 0 && ::dup2(fd, 40) == 40;  // 4 may be the ready pipe
       });
       NSFUN_EXPECT(holder);
