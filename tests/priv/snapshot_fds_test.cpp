@@ -223,6 +223,28 @@ TEST_SUITE("snapshot fds") {
     });
   }
 
+  TEST_CASE("an fd past a thousand others is found (the fd directory takes several reads)") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::net}), no_admin);
+    NSFUN_CHECK_CHILD([] {
+      std::vector<nsfun::UniqueFd> filler;
+      for (int i = 0; i < 1500; ++i) {
+        int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        NSFUN_EXPECT(fd >= 0);
+        filler.push_back(nsfun::UniqueFd::adopt(fd));  // owns: just opened
+      }
+      auto net = nsfun::acquire<NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      NSFUN_EXPECT(net.value().get() > 1500);
+      auto snap = Snapshot::take(with_fds());
+      NSFUN_EXPECT_OK(snap);
+      const NsSummary* s = snap.value().find(net.value().identity());
+      NSFUN_EXPECT(s != nullptr);
+      NSFUN_EXPECT(s->holder == ::getpid());
+      NSFUN_EXPECT(s->holder_fd == net.value().get());
+      return 0;
+    });
+  }
+
   TEST_CASE("a held user namespace shows its creator as USER") {
     NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {

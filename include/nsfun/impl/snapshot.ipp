@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -254,15 +255,20 @@ struct FdWalk {
 };
 
 // Calls fn(fd) for every entry of a /proc/PID/fd directory (getdents64, as for_each_pid, but
-// fd 0 included).
+// fd 0 included). procfs fills the buffer with every fd until the next entry does not fit, and
+// an entry here is at most 32 bytes (a name of up to 10 digits): a call that left more room than
+// that reached the end, and the usual second call that returns 0 is skipped (one syscall less
+// per process: the walk makes a handful per process).
 template <class F>
 void for_each_fd(int dirfd, F&& fn) {
   alignas(8) char buf[16384];
+  constexpr long largest_entry = 64;
   for (;;) {
     long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
     if (n <= 0) {
       return;
     }
+    const bool last = n <= static_cast<long>(sizeof(buf)) - largest_entry;
     for (long off = 0; off < n;) {
       struct Dirent64 {
         std::uint64_t ino;
@@ -282,6 +288,9 @@ void for_each_fd(int dirfd, F&& fn) {
         fn(fd);
       }
       off += reclen;
+    }
+    if (last) {
+      return;
     }
   }
 }
@@ -528,6 +537,11 @@ inline std::vector<SocketsOf> resolve_sockets(std::vector<FdHold>& sockets, unsi
       by_pid.push_back({h.pid, {}, {}});
     }
     by_pid.back().sockets.push_back(h);
+  }
+  // A socket costs five syscalls, a process one more: split by the sockets, not the processes.
+  if (workers == 0 && sockets.size() >= 300) {
+    workers = std::min(std::max(1U, std::thread::hardware_concurrency()), 4U);
+    workers = static_cast<unsigned>(std::min<std::size_t>(workers, by_pid.size()));
   }
   detail::parallel_for(by_pid.size(), workers, [&](std::size_t i) {
     SocketsOf& of = by_pid[i];
