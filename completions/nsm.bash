@@ -5,9 +5,12 @@ _nsm_pids() {
   COMPREPLY=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$1"))
 }
 
-# Named sets in /run/nsm (readable by root only; nothing otherwise).
+# Named sets in /run/nsm (readable by root only; nothing otherwise), and with "netns" the
+# names of ip netns too (inspect, enter and exec take them as net-only sets).
 _nsm_sets() {
-  COMPREPLY+=($(compgen -W "$(ls /run/nsm 2>/dev/null)" -- "$1"))
+  local netns=
+  [[ $2 == netns ]] && netns=$(ls /run/netns 2>/dev/null)
+  COMPREPLY+=($(compgen -W "$(ls /run/nsm 2>/dev/null) $netns" -- "$1"))
 }
 
 _nsm() {
@@ -75,7 +78,7 @@ _nsm() {
         COMPREPLY=($(compgen -W "-J --json --help" -- "$cur"))
       else
         _nsm_pids "$cur"
-        _nsm_sets "$cur"
+        _nsm_sets "$cur" netns
       fi ;;
     diff | compare)
       if [[ $cur == -* ]]; then
@@ -90,7 +93,7 @@ _nsm() {
         COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
       fi ;;
     create | new)
-      COMPREPLY=($(compgen -W "-t --type -r --map-root-user --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-t --type -r --map-root-user --no-map --help" -- "$cur")) ;;
     help)
       COMPREPLY=($(compgen -W "list tree inspect diff ps create enter exec destroy" -- "$cur")) ;;
     enter | shell | exec | run | destroy | rm | del)
