@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -248,6 +249,28 @@ TEST_SUITE("named_set") {
       }
       NSFUN_EXPECT(!exists(base));
       NSFUN_EXPECT(t::open_fd_count() == fds);
+      NSFUN_EXPECT(no_children());
+      return 0;
+    });
+  }
+
+  TEST_CASE("a create that fails after the holder started and the pins were made undoes it all") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      // /run/netns read-only: the last step (attaching the net namespace there) fails.
+      NSFUN_EXPECT(::mkdir("/run/netns", 0755) == 0);
+      NSFUN_EXPECT(::mount("tmpfs", "/run/netns", "tmpfs", MS_RDONLY, nullptr) == 0);
+      const std::size_t fds = t::open_fd_count();
+      const std::size_t mounts = mount_count();
+      const std::string name = t::unique_name();
+      nsfun::NamedSetOptions o = options("pid,uts,ipc,net");
+      o.netns = true;
+      auto r = NamedSet::create(name, o);
+      NSFUN_EXPECT(!r && r.error() == std::errc::read_only_file_system);
+      NSFUN_EXPECT(!exists(base));
+      NSFUN_EXPECT(t::open_fd_count() == fds);
+      NSFUN_EXPECT(mount_count() == mounts);
       NSFUN_EXPECT(no_children());
       return 0;
     });
@@ -542,42 +565,7 @@ TEST_SUITE("named_set") {
   }
 }
 
-TEST_SUITE("persist") {
-  TEST_CASE("Pin unpins on destruction unless kept") {
-    NSFUN_REQUIRE(can_run, "needs root and private mounts");
-    NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      auto net = nsfun::acquire<NsType::net>();
-      NSFUN_EXPECT_OK(net);
-      const std::string path = "/run/" + t::unique_name();
-      const std::size_t mounts = mount_count();
-      {
-        auto pin = nsfun::Pin::create(net.value().ns(), path);
-        NSFUN_EXPECT_OK(pin);
-        NSFUN_EXPECT(pin.value().path() == path && mount_count() == mounts + 1);
-        nsfun::Pin moved = std::move(pin).value();
-        NSFUN_EXPECT(exists(path));
-      }
-      NSFUN_EXPECT(!exists(path) && mount_count() == mounts);
-      {
-        auto pin = nsfun::Pin::create(net.value().ns(), path);
-        NSFUN_EXPECT_OK(pin);
-        pin.value().keep();
-      }
-      NSFUN_EXPECT(exists(path));
-      auto reopened = nsfun::NetNs::open_path(path.c_str());
-      NSFUN_EXPECT_OK(reopened);
-      NSFUN_EXPECT(reopened.value().identity() == net.value().identity());
-      auto adopted = nsfun::Pin::adopt(path);
-      NSFUN_EXPECT_OK(adopted);
-      NSFUN_EXPECT_OK(adopted.value().unpin());
-      NSFUN_EXPECT(!adopted.value() && !exists(path) && mount_count() == mounts);
-      auto taken = nsfun::Pin::create(net.value().ns(), "/run/missing-dir/x");
-      NSFUN_EXPECT(!taken && taken.error() == std::errc::no_such_file_or_directory);
-      return 0;
-    });
-  }
-
+TEST_SUITE("pidfd") {
   TEST_CASE("pidfd_send_signal names the pid and never hits a reused pid") {
     NSFUN_CHECK_CHILD([] {
       auto child = nsfun::spawn(nsfun::Command("sleep").arg("100"));

@@ -177,6 +177,16 @@ bool is_denied(const nsfun::error& e) {
   return e == std::errc::operation_not_permitted || e == std::errc::permission_denied;
 }
 
+// The number of mounts in this mount namespace.
+std::size_t mount_lines() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 TEST_SUITE("persist") {
@@ -823,6 +833,41 @@ TEST_SUITE("persist") {
       // The failed child was reaped: this process has no children left.
       NSFUN_EXPECT(::waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD);
       NSFUN_EXPECT(nsfun::netns::remove(name));
+      return 0;
+    });
+  }
+
+  TEST_CASE("Pin unpins on destruction unless kept") {
+    NSFUN_REQUIRE(t::can_private_run(), no_private_run);
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(t::private_run() == 0);
+      auto net = nsfun::acquire<nsfun::NsType::net>();
+      NSFUN_EXPECT_OK(net);
+      const std::string path = "/run/" + t::unique_name();
+      const std::size_t mounts = mount_lines();
+      {
+        auto pin = nsfun::Pin::create(net.value().ns(), path);
+        NSFUN_EXPECT_OK(pin);
+        NSFUN_EXPECT(pin.value().path() == path && mount_lines() == mounts + 1);
+        nsfun::Pin moved = std::move(pin).value();
+        NSFUN_EXPECT(exists(path));
+      }
+      NSFUN_EXPECT(!exists(path) && mount_lines() == mounts);
+      {
+        auto pin = nsfun::Pin::create(net.value().ns(), path);
+        NSFUN_EXPECT_OK(pin);
+        pin.value().keep();
+      }
+      NSFUN_EXPECT(exists(path));
+      auto reopened = nsfun::NetNs::open_path(path.c_str());
+      NSFUN_EXPECT_OK(reopened);
+      NSFUN_EXPECT(reopened.value().identity() == net.value().identity());
+      auto adopted = nsfun::Pin::adopt(path);
+      NSFUN_EXPECT_OK(adopted);
+      NSFUN_EXPECT_OK(adopted.value().unpin());
+      NSFUN_EXPECT(!adopted.value() && !exists(path) && mount_lines() == mounts);
+      auto taken = nsfun::Pin::create(net.value().ns(), "/run/missing-dir/x");
+      NSFUN_EXPECT(!taken && taken.error() == std::errc::no_such_file_or_directory);
       return 0;
     });
   }
