@@ -49,7 +49,7 @@ struct SnapshotOptions {
   bool hierarchy = false;  ///< PNS and ONS, through the nsfs ioctls
   bool ids = false;        ///< the kernel's 64-bit namespace ids (NS_GET_ID, Linux 6.18+)
   bool mounts = true;      ///< namespaces held by nsfs bind mounts (/proc/self/mountinfo)
-  /// Also namespaces that no process is in but one holds open, as lsns 2.40 lists them: by an
+  /// Also namespaces that no process is in but one holds open, as lsns 2.41+ lists them: by an
   /// fd on an nsfs file (open("/proc/X/ns/net") after X exited, or of a bind mount since
   /// unmounted), or, for network namespaces, by a socket made there (found with pidfd_getfd(2)
   /// and SIOCGSKNS, so only for processes the caller may ptrace). Costs a readlinkat per open

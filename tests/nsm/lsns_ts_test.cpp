@@ -3,8 +3,9 @@
 // netnsid-for-persistent-namespaces, filedesc, filter, netns-from-sock) replayed against
 // `nsm list`, each compared with the installed lsns where that lsns has the feature (2.38: PNS,
 // ONS, NSFS, NETNSID of a process's namespace, a namespace argument), and checked against what
-// util-linux's test expects of lsns 2.40 where only that has it (namespaces held by an fd or a
-// socket, persistent namespaces with no process, -Q/--filter).
+// util-linux's test expects of a newer lsns where only that has it: namespaces held by an fd or
+// a socket and -Q/--filter (2.41), NETNSID of a namespace no process is in (2.42); 2.38 also
+// lists no namespace without a process (2.39+).
 //
 // Every case runs in a forked child with its own mount namespace and a private /run (so that
 // `ip netns add` and bind mounts never reach the host) and, where it makes links or ids, its own
@@ -227,7 +228,7 @@ TEST_SUITE("lsns ts") {
     });
   }
 
-  // tests/ts/lsns/netnsid-for-persistent-namespaces (util-linux 2.41): a namespace no process
+  // tests/ts/lsns/netnsid-for-persistent-namespaces (util-linux 2.42): a namespace no process
   // is in, with an id set by ip netns set, selected with -Q. lsns 2.38 lists no such namespace
   // and has no -Q: nsm alone.
   TEST_CASE("netnsid-for-persistent-namespaces: -Q on NETNSID finds a namespace no process is in") {
@@ -253,7 +254,7 @@ TEST_SUITE("lsns ts") {
     });
   }
 
-  // tests/ts/lsns/filedesc (util-linux 2.40): a namespace whose only hold is an fd a process
+  // tests/ts/lsns/filedesc (util-linux 2.41): a namespace whose only hold is an fd a process
   // opened on /run/netns/NAME before ip netns delete NAME: TYPE NPROCS USER "net 0 root".
   TEST_CASE("filedesc: a namespace held only by an open fd is listed as net 0 root") {
     NSFUN_REQUIRE(t::can_private_run(), no_root);
@@ -282,7 +283,7 @@ TEST_SUITE("lsns ts") {
     });
   }
 
-  // tests/ts/lsns/filter (util-linux 2.40): -Q and --filter select the one process of a user
+  // tests/ts/lsns/filter (util-linux 2.41): -Q and --filter select the one process of a user
   // namespace by NS and NPROCS. lsns 2.38 has no -Q: compared with its namespace argument.
   TEST_CASE("filter: -Q and --filter select a user namespace by NS and NPROCS") {
     NSFUN_REQUIRE(t::can_unshare({nsfun::NsType::user}), "needs user namespaces");
@@ -309,7 +310,7 @@ TEST_SUITE("lsns ts") {
     });
   }
 
-  // tests/ts/lsns/netns-from-sock (util-linux 2.40): a network namespace held only by sockets
+  // tests/ts/lsns/netns-from-sock (util-linux 2.41): a network namespace held only by sockets
   // (test_mkfds foreign-sockets): NS TYPE NPROCS PID USER COMMAND.
   TEST_CASE("netns-from-sock: a network namespace held only by sockets") {
     NSFUN_REQUIRE(t::can_unshare({nsfun::NsType::net}), no_root);

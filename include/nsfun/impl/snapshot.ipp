@@ -187,7 +187,7 @@ inline int open_listed(int proc_fd, const NsSummary& s) noexcept {
 }
 
 // The uid USER shows for a namespace no process is in: the creator of its user namespace (of
-// itself, for a user namespace). lsns 2.40 asks NS_GET_OWNER_UID of the namespace itself,
+// itself, for a user namespace). lsns (2.41+) asks NS_GET_OWNER_UID of the namespace itself,
 // which answers only for user namespaces and leaves 0 (root) for the others; the two agree
 // wherever the owning user namespace is the initial one.
 inline uid_t held_owner_uid(int fd, NsType t) noexcept {
