@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fcntl.h>
@@ -67,6 +69,18 @@ bool same_as_nsenter(const std::string& args) {
     return false;
   }
   return true;
+}
+
+// The words joined by single spaces.
+std::string words(std::initializer_list<std::string_view> ws) {
+  std::string out;
+  for (std::string_view w : ws) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += w;
+  }
+  return out;
 }
 
 // Whether the installed nsenter knows `option` (-e, -c and --keep-caps came after 2.38).
@@ -164,18 +178,22 @@ TEST_SUITE("nsm enter as nsenter") {
          {"-m", "-u", "-i", "-n", "-p", "-C", "-T", "-a", "-u -n", "-aF", "--uts --net",
           "--mount --pid", "--all", "-a -F", "-p -F", "-m -u -i -n -p -C"}) {
       CAPTURE(opts);
-      CHECK(same_as_nsenter("-t " + p + " " + opts + " " + links));
-      CHECK(same_as_nsenter("--target " + p + " " + opts + " hostname"));
-      CHECK(same_as_nsenter("--target=" + p + " " + opts + " hostname"));
+      CHECK(same_as_nsenter(words({"-t", p, opts, links})));
+      CHECK(same_as_nsenter(words({"--target", p, opts, "hostname"})));
+      CHECK(same_as_nsenter(words({"--target=" + p, opts, "hostname"})));
     }
     const std::string dir = "/proc/" + p + "/ns/";
-    for (const std::string& opts :
-         {"--uts=" + dir + "uts", "-u" + dir + "uts", "--net=" + dir + "net --uts=" + dir + "uts",
-          "-t " + p + " -u --net=" + dir + "net", "--mount=" + dir + "mnt",
-          "--pid=" + dir + "pid"}) {
+    const std::vector<std::string> with_files = {
+        words({"--uts=" + dir + "uts"}),
+        words({"-u" + dir + "uts"}),
+        words({"--net=" + dir + "net", "--uts=" + dir + "uts"}),
+        words({"-t", p, "-u", "--net=" + dir + "net"}),
+        words({"--mount=" + dir + "mnt"}),
+        words({"--pid=" + dir + "pid"})};
+    for (const std::string& opts : with_files) {
       CAPTURE(opts);
-      CHECK(same_as_nsenter(opts + " " + links));
-      CHECK(same_as_nsenter(opts + " hostname"));
+      CHECK(same_as_nsenter(words({opts, links})));
+      CHECK(same_as_nsenter(words({opts, "hostname"})));
     }
     // The command's own options are its own, with or without --.
     CHECK(same_as_nsenter("-t " + p + " -u uname -n"));
