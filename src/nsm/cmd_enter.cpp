@@ -567,6 +567,9 @@ Plan resolve(Options& o, bool exec) {
 // -F: nsm itself enters the namespaces and executes the command (a pid namespace then applies
 // only to the command's children, as with nsenter -F).
 [[noreturn]] void run_in_place(Plan& p, const std::optional<std::string>& wdns) {
+  // As nsenter: drop the groups before entering too, where a user namespace's setgroups "deny"
+  // does not apply yet; only both refusals fail.
+  const bool dropped = p.drop_groups && ::setgroups(0, nullptr) == 0;
   if (auto r = nsfun::enter(p.ns); !r) {
     throw Failure("enter", why(r.error()));
   }
@@ -601,7 +604,7 @@ Plan resolve(Options& o, bool exec) {
       ::setenv(kv.substr(0, eq).c_str(), eq == std::string::npos ? "" : kv.c_str() + eq + 1, 1);
     }
   }
-  if (p.drop_groups && ::setgroups(0, nullptr) < 0 && errno != EPERM) {
+  if (p.drop_groups && ::setgroups(0, nullptr) < 0 && !(errno == EPERM && dropped)) {
     fail_errno("setgroups");
   }
   if (p.gid && ::setresgid(*p.gid, *p.gid, *p.gid) < 0) {

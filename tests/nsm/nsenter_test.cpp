@@ -128,6 +128,7 @@ TEST_SUITE("nsm enter as nsenter") {
     CHECK(run(nsm + " enter " + p + " id -u").out == "0\n");
     CHECK(same_as_nsenter("-t " + p + " -a sh -c " + identity));
     CHECK(same_as_nsenter("-t " + p + " -U sh -c " + identity));
+    CHECK(same_as_nsenter("-t " + p + " -a -F sh -c " + identity));
     CHECK(same_as_nsenter("-t " + p + " -a --preserve-credentials sh -c " + identity));
     CHECK(run(nsm + " enter " + p + " --preserve-credentials id -u").out == "65534\n");
     CHECK(same_as_nsenter("-t " + p + " -a -S 1000 -G 1000 sh -c " + identity));
