@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -126,5 +127,25 @@ TEST_SUITE("spawn") {
     CHECK(unreaped_child(detached));
     CHECK(::kill(detached, SIGKILL) == 0);
     CHECK(::waitpid(detached, nullptr, 0) == detached);
+  }
+
+  TEST_CASE("identity settings that cannot apply are refused before anything starts") {
+    // No privileges needed: each is refused by spawn() itself, so nothing is cloned.
+    auto caps = nsfun::spawn(nsfun::Command("/bin/true").keep_caps().uid(0));
+    REQUIRE_FALSE(caps);
+    CHECK(caps.error() == nsfun::errc::namespace_not_new);
+    auto never = nsfun::spawn(nsfun::Command("/bin/true").gid(static_cast<gid_t>(-1)));
+    REQUIRE_FALSE(never);
+    CHECK(never.error() == std::errc::invalid_argument);
+    CHECK(never.error().message() == "spawn: gid 4294967295 is never an id ((gid_t)-1)");
+    auto unmapped =
+        nsfun::spawn(nsfun::Command("/bin/true").namespaces({nsfun::NsType::user}).gid(0));
+    REQUIRE_FALSE(unmapped);
+    CHECK(unmapped.error() == std::errc::invalid_argument);
+    CHECK(unmapped.error().message() ==
+          "spawn: gid 0 is not mapped in the new user namespace (it has no gid map)");
+    auto many = nsfun::spawn(nsfun::Command("/bin/true").groups(std::vector<gid_t>(65537, 0)));
+    REQUIRE_FALSE(many);
+    CHECK(many.error() == std::errc::invalid_argument);
   }
 }
