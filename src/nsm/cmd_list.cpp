@@ -764,6 +764,7 @@ void register_list(CLI::App& app) {
                   "comma lists allowed); -t net adds NETNSID and NSFS to the default columns")
       ->type_name("TYPE")
       ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   CLI::Option* task = sub->add_option("-p,--task", o->task, "Only the namespaces of process PID")
                           ->type_name("PID")
@@ -773,6 +774,7 @@ void register_list(CLI::App& app) {
          "Columns to show, comma separated; +COL adds to the default. Columns: " + known_columns())
       ->type_name("COLS")
       ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_flag("--output-all", o->output_all, "Show every column");
   CLI::Option* json = sub->add_flag("-J,--json", o->json, "Use JSON output format");
