@@ -104,6 +104,28 @@ std::vector<std::string> sorted_lines(const std::string& text) {
   return out;
 }
 
+// /etc/netns/NAME for a test, removed when it ends (also after a failed check), with /etc/netns
+// itself when the test made it and it is empty again.
+struct EtcNetns {
+  std::string dir;
+  bool made_parent = !std::filesystem::exists("/etc/netns");
+
+  explicit EtcNetns(const std::string& name) : dir("/etc/netns/" + name) {
+    std::filesystem::create_directories(dir);
+  }
+
+  EtcNetns(const EtcNetns&) = delete;
+  EtcNetns& operator=(const EtcNetns&) = delete;
+
+  ~EtcNetns() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (made_parent) {
+      std::filesystem::remove("/etc/netns", ec);  // fails, as it should, when not empty
+    }
+  }
+};
+
 // What a shell prints about who it is.
 constexpr const char* identity = "'id; grep -E \"^(Groups|CapEff|CapAmb):\" /proc/self/status'";
 
@@ -313,9 +335,9 @@ TEST_SUITE("nsm exec as ip netns exec") {
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(nsfun::test::private_run() == 0);
       const std::string name = nsfun::test::unique_name();
-      const std::string etc = "/etc/netns/" + name;
       NSFUN_EXPECT(run(nsm + " create " + name + " --type net,uts 2>&1").status == 0);
-      std::filesystem::create_directories(etc);
+      const EtcNetns etc_dir(name);
+      const std::string& etc = etc_dir.dir;
       std::FILE* f = std::fopen((etc + "/hosts").c_str(), "we");
       NSFUN_EXPECT(f != nullptr);
       std::fputs("10.9.9.9 nsfun-test-host\n", f);
@@ -333,8 +355,6 @@ TEST_SUITE("nsm exec as ip netns exec") {
       // --type without net: nothing of ip netns exec.
       NSFUN_EXPECT(run(nsm + " enter " + name + " --type uts ls /sys/class/net").out ==
                    run("ls /sys/class/net").out);
-      std::error_code ec;
-      std::filesystem::remove_all(etc, ec);
       NSFUN_EXPECT(run(nsm + " destroy " + name).status == 0);
       return 0;
     });

@@ -80,6 +80,28 @@ std::string full_caps() {
   return text;
 }
 
+// /etc/netns/NAME for a test, removed when it ends (also after a failed check), with /etc/netns
+// itself when the test made it and it is empty again.
+struct EtcNetns {
+  std::string dir;
+  bool made_parent = !std::filesystem::exists("/etc/netns");
+
+  explicit EtcNetns(const std::string& name) : dir("/etc/netns/" + name) {
+    std::filesystem::create_directories(dir);
+  }
+
+  EtcNetns(const EtcNetns&) = delete;
+  EtcNetns& operator=(const EtcNetns&) = delete;
+
+  ~EtcNetns() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (made_parent) {
+      std::filesystem::remove("/etc/netns", ec);  // fails, as it should, when not empty
+    }
+  }
+};
+
 bool have_nsenter() {
   return nsfun::test::have_program("nsenter");
 }
@@ -332,8 +354,8 @@ TEST_SUITE("spawn identity") {
     auto net = nsfun::acquire<NsType::net>();
     REQUIRE(net);
     const std::string name = nsfun::test::unique_name();
-    const std::string etc = "/etc/netns/" + name;
-    std::filesystem::create_directories(etc);
+    const EtcNetns etc_dir(name);
+    const std::string& etc = etc_dir.dir;
     {
       std::FILE* f = std::fopen((etc + "/hosts").c_str(), "we");
       REQUIRE(f != nullptr);
@@ -361,8 +383,6 @@ TEST_SUITE("spawn identity") {
     CHECK(nsfun::test::read_text("/proc/" + std::to_string(holder.value().pid()) + "/mountinfo") ==
           their_mounts);
     CHECK(nsfun::test::read_text("/proc/self/mountinfo") == mounts);
-    std::error_code ec;
-    std::filesystem::remove_all(etc, ec);
   }
 
   TEST_CASE("netns with a joined user namespace mounts in a mount namespace that one owns") {
