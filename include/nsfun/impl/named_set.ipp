@@ -878,20 +878,22 @@ class MetaParser {
 inline void tidy_base(const std::string& base) noexcept {
   {
     auto dir = DirReader::open(AT_FDCWD, base.c_str());
-    if (!dir || dir.value().next() != nullptr) {
+    if (!dir || dir.assume_value().next() != nullptr) {
       return;
     }
   }
   // Only a self-bind of the file system below (as open_base makes) is undone.
-  std::string parent = base.substr(0, base.find_last_of('/'));
-  if (parent.empty()) {
-    parent = "/";
-  }
+  const std::string_view path(base);
+  const std::size_t slash = path.find_last_of('/');
+  sys::PathBuf parent;
+  parent.add(slash == 0 || slash == std::string_view::npos ? std::string_view("/")
+                                                           : path.substr(0, slash));
   auto self = mount_of(base.c_str());
   auto below = mount_of(parent.c_str());
   auto mp = is_mount_point(base.c_str());
-  if (self && below && mp && mp.value() && self.value().major == below.value().major &&
-      self.value().minor == below.value().minor) {
+  if (self && below && mp && mp.assume_value() &&
+      self.assume_value().major == below.assume_value().major &&
+      self.assume_value().minor == below.assume_value().minor) {
     (void)::umount2(base.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
   }
   ::rmdir(base.c_str());
@@ -1330,11 +1332,11 @@ NSFUN_INLINE result<void> NamedSet::destroy(std::string_view name, std::string_v
       if (meta && meta.value().holder) {
         const pid_t pid = *meta.value().holder;
         if (auto pidfd = ns::prove_holder(pid, pins.get(NsType::pid))) {
-          if (auto r = pidfd_send_signal(pidfd.value().ref(), SIGKILL, pid);
+          if (auto r = pidfd_send_signal(pidfd.assume_value().ref(), SIGKILL, pid);
               !r && r.error() != std::errc::no_such_process) {
             return with_context(std::move(r), "destroy set ", name);
           }
-          pollfd p{pidfd.value().get(), POLLIN, 0};
+          pollfd p{pidfd.assume_value().get(), POLLIN, 0};
           (void)::poll(&p, 1, 5000);
         }
       }
