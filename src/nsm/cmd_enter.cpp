@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -25,7 +26,10 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -564,6 +568,32 @@ Plan resolve(Options& o, bool exec) {
   throw Failure(what, std::strerror(errno));
 }
 
+// -F with a set's net namespace: what Command::netns does for a spawned child, here in nsm
+// itself (single-threaded, after the joins): a mount namespace of its own, a recursive slave,
+// with a fresh sysfs on /sys and the entries of /etc/netns/NAME bound over /etc.
+void ip_netns_mounts(const std::string& name) {
+  struct statvfs sys {};
+
+  const unsigned long flags =
+      ::statvfs("/sys", &sys) == 0 && (sys.f_flag & ST_RDONLY) != 0 ? MS_RDONLY : 0;
+  if (::unshare(CLONE_NEWNS) < 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+    fail_errno(name + ": a mount namespace for /sys");
+  }
+  (void)::umount2("/sys", MNT_DETACH);
+  if (::mount(name.c_str(), "/sys", "sysfs", flags, nullptr) < 0) {
+    fail_errno(name + ": mount sysfs on /sys");
+  }
+  std::error_code ec;
+  const std::filesystem::path etc = std::filesystem::path("/etc/netns") / name;
+  for (const auto& entry : std::filesystem::directory_iterator(etc, ec)) {
+    const std::string target = "/etc/" + entry.path().filename().string();
+    if (::mount(entry.path().c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      fail_errno(fmt::format("mount --bind {} on {}", entry.path().string(), target));
+    }
+  }
+}
+
 // -F: nsm itself enters the namespaces and executes the command (a pid namespace then applies
 // only to the command's children, as with nsenter -F).
 [[noreturn]] void run_in_place(Plan& p, const std::optional<std::string>& wdns) {
@@ -572,6 +602,9 @@ Plan resolve(Options& o, bool exec) {
   const bool dropped = p.drop_groups && ::setgroups(0, nullptr) == 0;
   if (auto r = nsfun::enter(p.ns); !r) {
     throw Failure("enter", why(r.error()));
+  }
+  if (p.netns_name) {
+    ip_netns_mounts(*p.netns_name);
   }
   if (p.root) {
     if (::fchdir(p.root.get()) < 0 || ::chroot(".") < 0) {

@@ -349,6 +349,7 @@ TEST_SUITE("nsm exec as ip netns exec") {
       NSFUN_EXPECT(run(nsm + " exec " + name + " -- sh -c " + script).out == theirs.out);
       NSFUN_EXPECT(run(nsm + " exec " + name + " sh -c " + script).out == theirs.out);
       NSFUN_EXPECT(run(nsm + " enter " + name + " sh -c " + script).out == theirs.out);
+      NSFUN_EXPECT(run(nsm + " enter -F " + name + " sh -c " + script).out == theirs.out);
       NSFUN_EXPECT(run(nsm + " run " + name + " ls /sys/class/net").out == "lo\n");
       // Only its mount namespace of its own saw the binds.
       NSFUN_EXPECT(read_text("/proc/self/mountinfo") == mounts);
@@ -370,6 +371,7 @@ TEST_SUITE("nsm exec as ip netns exec") {
       const std::string host = run("ls /sys/class/net").out;
       NSFUN_EXPECT(run(nsm + " exec " + name + " -- ls /sys/class/net").out == "lo\n");
       NSFUN_EXPECT(run("ip netns exec " + name + " ls /sys/class/net").out == "lo\n");
+      NSFUN_EXPECT(run(nsm + " exec -F " + name + " -- ls /sys/class/net").out == "lo\n");
       // The set's own mount namespace still has the /sys it was made with.
       NSFUN_EXPECT(run(nsm + " exec " + name + " --type mnt ls /sys/class/net").out == host);
       NSFUN_EXPECT(run(nsm + " destroy " + name).status == 0);
