@@ -5,6 +5,10 @@ _nsm_pids() {
   COMPREPLY=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$1"))
 }
 
+_nsm_pids_add() {
+  COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$1"))
+}
+
 # Named sets in /run/nsm (readable by root only; nothing otherwise), and with "netns" the
 # names of ip netns too (inspect, enter and exec take them as net-only sets).
 _nsm_sets() {
@@ -52,7 +56,14 @@ _nsm() {
     --ns-type)
       COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
       return ;;
-    -t | --type)
+    -t | --target)
+      # nsm enter -t is nsenter's --target PID; elsewhere -t is --type.
+      case $cmd in
+        enter | shell | exec | run) _nsm_pids "$cur" ;;
+        *) COMPREPLY=($(compgen -W "$types" -- "$cur")) ;;
+      esac
+      return ;;
+    --type)
       COMPREPLY=($(compgen -W "$types" -- "$cur"))
       return ;;
     -p | --task)
@@ -96,13 +107,29 @@ _nsm() {
       COMPREPLY=($(compgen -W "-t --type -r --map-root-user --no-map --help" -- "$cur")) ;;
     help)
       COMPREPLY=($(compgen -W "list tree inspect diff ps create enter exec destroy" -- "$cur")) ;;
-    enter | shell | exec | run | destroy | rm | del)
+    enter | shell | exec | run)
+      if [[ $prev == -S || $prev == --setuid || $prev == -G || $prev == --setgid ]]; then
+        COMPREPLY=()
+      elif [[ $prev == -W ]]; then
+        COMPREPLY=($(compgen -d -- "$cur"))
+      elif [[ $cur == --*=* ]]; then
+        # --net=FILE, --root=DIR, --wd=DIR, --wdns=DIR
+        COMPREPLY=($(compgen -f -P "${cur%%=*}=" -- "${cur#*=}"))
+      elif [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "-t --target --type -a --all -m --mount -u --uts -i --ipc -n --net
+          -p --pid -C --cgroup -U --user -T --time -S --setuid -G --setgid --preserve-credentials
+          --keep-caps -r --root -w --wd -W --wdns -e --env -c --join-cgroup -F --no-fork --help" -- "$cur"))
+      else
+        COMPREPLY=()
+        _nsm_sets "$cur" netns
+        [[ $cmd == enter || $cmd == shell ]] && _nsm_pids_add "$cur"
+      fi ;;
+    destroy | rm | del)
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-t --type --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "--help" -- "$cur"))
       else
         COMPREPLY=()
         _nsm_sets "$cur"
-        [[ $cmd == enter || $cmd == shell ]] && COMPREPLY+=($(compgen -W "$(cd /proc 2>/dev/null && echo [0-9]*)" -- "$cur"))
       fi ;;
   esac
 }

@@ -857,7 +857,7 @@ TEST_SUITE("nsm errors") {
     CHECK(procs.out.find("uts:[") != std::string::npos);
   }
 
-  TEST_CASE("the bash completion offers the aliases, --named and ps's link types") {
+  TEST_CASE("the bash completion offers the aliases, the new options and ps's link types") {
     // Completes the words as bash would and prints COMPREPLY, one per line.
     auto complete = [](const std::string& words) {
       return nsfun::test::run("bash -c 'source " NSM_COMPLETION "; COMP_WORDS=(" + words +
@@ -874,6 +874,16 @@ TEST_SUITE("nsm errors") {
           std::vector<std::string>{"pid_for_children"});
     CHECK(split_words(complete("nsm ps --ns-type time").out) ==
           std::vector<std::string>{"time", "time_for_children"});
+    // enter takes nsenter's options, and its -t is a pid there; create has --no-map.
+    CHECK(split_words(complete("nsm enter --preserve").out) ==
+          std::vector<std::string>{"--preserve-credentials"});
+    CHECK(split_words(complete("nsm enter --join").out) ==
+          std::vector<std::string>{"--join-cgroup"});
+    const std::string self = std::to_string(::getpid());
+    auto pids = split_words(complete("nsm enter -t " + self).out);
+    CHECK(std::find(pids.begin(), pids.end(), self) != pids.end());
+    CHECK(split_words(complete("nsm list -t ne").out) == std::vector<std::string>{"net"});
+    CHECK(split_words(complete("nsm create --no").out) == std::vector<std::string>{"--no-map"});
   }
 
   TEST_CASE("bad input is a usage error with exit 2 one line and a hint") {
