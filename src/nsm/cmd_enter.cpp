@@ -401,6 +401,7 @@ struct Plan {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   bool drop_groups = false;
+  bool root_by_default = false;  // uid/gid 0 because a user namespace is entered (no -S/-G)
   bool keep_caps = false;
   std::vector<std::string> cmd;
 };
@@ -487,6 +488,7 @@ Plan resolve(Options& o, bool exec) {
     p.uid = o.setuid.value_or(0);
     p.gid = o.setgid.value_or(0);
     p.drop_groups = true;
+    p.root_by_default = !o.setuid || !o.setgid;
   } else {
     p.uid = o.setuid;
     p.gid = o.setgid;
@@ -551,7 +553,13 @@ Plan resolve(Options& o, bool exec) {
   c.keep_caps(p.keep_caps);
   auto child = nsfun::spawn(c);
   if (!child) {
-    throw Failure(p.cmd.front(), why(child.error()));
+    const nsfun::error& e = child.error();
+    if (p.root_by_default && e.code == std::errc::invalid_argument &&
+        (e.what == "setresuid" || e.what == "setresgid")) {
+      // A user namespace without a map for root (nsm create --no-map, say).
+      throw Failure(p.cmd.front(), why(e) + " (--preserve-credentials keeps nsm's own ids)");
+    }
+    throw Failure(p.cmd.front(), why(e));
   }
   // Like a shell waiting for a foreground job: the terminal's signals are for the child.
   std::signal(SIGINT, SIG_IGN);
