@@ -401,7 +401,8 @@ struct Plan {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   bool drop_groups = false;
-  bool root_by_default = false;  // uid/gid 0 because a user namespace is entered (no -S/-G)
+  bool uid_by_default = false;  // uid 0 because a user namespace is entered (no -S)
+  bool gid_by_default = false;  // gid 0 because a user namespace is entered (no -G)
   bool keep_caps = false;
   std::vector<std::string> cmd;
 };
@@ -488,7 +489,8 @@ Plan resolve(Options& o, bool exec) {
     p.uid = o.setuid.value_or(0);
     p.gid = o.setgid.value_or(0);
     p.drop_groups = true;
-    p.root_by_default = !o.setuid || !o.setgid;
+    p.uid_by_default = !o.setuid;
+    p.gid_by_default = !o.setgid;
   } else {
     p.uid = o.setuid;
     p.gid = o.setgid;
@@ -554,8 +556,8 @@ Plan resolve(Options& o, bool exec) {
   auto child = nsfun::spawn(c);
   if (!child) {
     const nsfun::error& e = child.error();
-    if (p.root_by_default && e.code == std::errc::invalid_argument &&
-        (e.what == "setresuid" || e.what == "setresgid")) {
+    if (e.code == std::errc::invalid_argument && ((e.what == "setresuid" && p.uid_by_default) ||
+                                                  (e.what == "setresgid" && p.gid_by_default))) {
       // A user namespace without a map for root (nsm create --no-map, say).
       throw Failure(p.cmd.front(), why(e) + " (--preserve-credentials keeps nsm's own ids)");
     }
