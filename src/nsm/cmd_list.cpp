@@ -240,9 +240,8 @@ std::string cell(const Row& r, Col c, Context& ctx) {
     case Col::nsid:
       return s.ns.id() != 0 ? std::to_string(s.ns.id()) : std::string();
     case Col::netnsid:
-      // As lsns: of a namespace some process is in.
-      return s.ns.type() == nsfun::NsType::net && r.pid != 0 ? netnsid_text(ctx.netnsid(s))
-                                                             : std::string();
+      // Also of a namespace no process is in (lsns 2.42; 2.38 to 2.41 leave it blank).
+      return s.ns.type() == nsfun::NsType::net ? netnsid_text(ctx.netnsid(s)) : std::string();
     case Col::nsfs:
       return nsfs_text(s, ctx.nsfs_sep);
   }

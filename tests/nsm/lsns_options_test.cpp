@@ -357,13 +357,16 @@ TEST_SUITE("nsm list lsns options") {
     }
     for (int cols : {40, 60}) {
       const std::string args = "-o PID,USER,COMMAND " + uts;
-      auto o = lines_of(on_terminal("NO_COLOR=1 " + nsm + " list " + args, cols));
+      std::string ours = "NO_COLOR=1 " + nsm;  // no bold heading: lsns 2.38 has none
+      ours += " list ";
+      auto o = lines_of(on_terminal(ours + args, cols));
       auto t = lines_of(on_terminal("lsns " + args, cols));
       CAPTURE(cols);
       CHECK(o == t);
       REQUIRE(o.size() == 2);
       CHECK(o[1].size() <= static_cast<std::size_t>(cols));
-      auto ou = lines_of(on_terminal("NO_COLOR=1 " + nsm + " list -u " + args, cols));
+      ours += "-u ";
+      auto ou = lines_of(on_terminal(ours + args, cols));
       auto tu = lines_of(on_terminal("lsns -u " + args, cols));
       CHECK(ou == tu);
       CHECK(ou.at(1).find(full) != std::string::npos);
@@ -441,6 +444,10 @@ TEST_SUITE("nsm list lsns options") {
           std::vector<std::string>{uts});
     CHECK(nss("NPROCS ge 1 && PID le " + pid + " && PID gt 0 && PID lt 1 && NS ne 0").empty());
     CHECK(nss("false").empty());
+    // libsmartcols's precedence: && and || bind equally, from the left.
+    CHECK(nss("NS == " + uts + " || NS == " + net + " && TYPE == \"ipc\"").empty());
+    CHECK(nss("NS == " + uts + " || (NS == " + net + " && TYPE == \"ipc\")") ==
+          std::vector<std::string>{uts});
     CHECK(nss("NS == " + uts + " && true") == std::vector<std::string>{uts});
     // A column that is only tested is not shown; one shown is still there.
     auto r = nsm_out("list -o NS,TYPE -Q 'PPID > 0 && NS == " + uts + "'");
