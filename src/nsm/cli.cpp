@@ -149,6 +149,9 @@ void Table::emit(bool headings, bool raw, Out&& out) const {
   const std::size_t nrows = ends_.size() / ncols;
   const bool bold = headings && !raw && colour_enabled();
   std::vector<std::size_t> width = width_;
+  for (std::size_t i = 0; i < ncols; ++i) {
+    width[i] = std::max(width[i], columns_[i].min_width);
+  }
   if (headings) {
     for (std::size_t i = 0; i < ncols; ++i) {
       width[i] = std::max(width[i], display_width(columns_[i].name));

@@ -87,7 +87,8 @@ void print(std::string_view s);
 /// A column of a Table.
 struct Column {
   std::string name;
-  bool right = false;  ///< right-aligned (numbers)
+  bool right = false;         ///< right-aligned (numbers)
+  std::size_t min_width = 0;  ///< at least this wide (libsmartcols's width hint)
 };
 
 /// A table laid out like util-linux's libsmartcols: padded columns (the last one is not

@@ -615,7 +615,9 @@ void run(const Options& o) {
     return;
   }
 
-  // The column that carries the tree: COMMAND for -T process (as lsns), else the first one.
+  // The column that carries the tree: COMMAND for -T process (as lsns), else the first one. A
+  // process tree without a COMMAND column is not drawn at all, as in lsns (the rows stay flat).
+  const bool draw_indent = !process_tree || uses(cols, Col::command);
   std::size_t tree_col = 0;
   if (process_tree && uses(cols, Col::command)) {
     tree_col =
@@ -628,10 +630,32 @@ void run(const Options& o) {
     for (std::size_t k = 0; k < ncols; ++k) {
       cells.push_back(cell(rows[i], cols[k], ctx));
     }
-    if (!indent.empty() && ncols != 0) {
+    if (draw_indent && !indent.empty() && ncols != 0) {
       cells[cells.size() - ncols + tree_col].insert(0, indent);
     }
   });
+
+  // lsns's width hints: a right-aligned column is at least that wide (PID "  PID" even when
+  // every pid has four digits), as libsmartcols lays it out.
+  auto hint = [](Col c) -> std::size_t {
+    switch (c) {
+      case Col::ns:
+      case Col::pns:
+      case Col::ons:
+        return 10;
+      case Col::nprocs:
+      case Col::pid:
+      case Col::ppid:
+        return 5;
+      default:
+        return 0;
+    }
+  };
+  std::vector<Column> tcols;
+  for (std::size_t k = 0; k < ncols; ++k) {
+    const bool right = info(cols[k]).right && !(k == tree_col && !tree_mode.empty());
+    tcols.push_back({info(cols[k]).name, right, right ? hint(cols[k]) : 0});
+  }
 
   // On a terminal lsns cuts COMMAND so that lines fit (not with -u, -r or -J).
   const std::size_t width = o.raw || o.notruncate ? 0 : terminal_width();
@@ -640,7 +664,7 @@ void run(const Options& o) {
         static_cast<std::size_t>(std::find(cols.begin(), cols.end(), Col::command) - cols.begin());
     std::vector<std::size_t> w(ncols, 0);
     for (std::size_t k = 0; k < ncols; ++k) {
-      w[k] = o.noheadings ? 0 : display_width(info(cols[k]).name);
+      w[k] = std::max(tcols[k].min_width, o.noheadings ? 0 : display_width(info(cols[k]).name));
     }
     for (std::size_t i = 0; i < cells.size(); ++i) {
       const std::string& c = cells[i];
@@ -673,11 +697,6 @@ void run(const Options& o) {
     }
   }
 
-  std::vector<Column> tcols;
-  for (std::size_t k = 0; k < ncols; ++k) {
-    tcols.push_back(
-        {info(cols[k]).name, info(cols[k]).right && !(k == tree_col && !tree_mode.empty())});
-  }
   Table table(std::move(tcols));
   table.reserve(ncols == 0 ? 0 : cells.size() / ncols);
   std::vector<std::string> row(ncols);

@@ -399,6 +399,17 @@ TEST_SUITE("nsm list") {
                                            "pns", "ons", "path", "nsid"});
   }
 
+  TEST_CASE("list pads PID and PPID to lsns's width hint of five, also for a short pid") {
+    NSFUN_REQUIRE(nsfun::test::have_program("lsns"), "no lsns");
+    // PID 1's pid and ppid are shorter than the hint whatever the pid counter says.
+    auto theirs = nsfun::test::run("lsns -p 1 -t pid -o NS,PID,PPID,NPROCS 2>/dev/null");
+    NSFUN_REQUIRE(theirs.status == 0 && !theirs.out.empty(), "lsns cannot read PID 1");
+    auto ours = nsm_out("list -p 1 -t pid -o NS,PID,PPID,NPROCS");
+    REQUIRE(ours.status == 0);
+    CHECK(ours.out == theirs.out);
+    CHECK(ours.out.rfind("        NS   PID  PPID NPROCS\n", 0) == 0);
+  }
+
   TEST_CASE("list raw and noheadings print one line per namespace") {
     const std::string self = std::to_string(::getpid());
     auto with = nsm_out("list -r -p " + self);
