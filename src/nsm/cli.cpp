@@ -99,6 +99,17 @@ std::size_t display_width(std::string_view s) {
   return n;
 }
 
+std::size_t column_width(const Column& c, std::size_t data_width, bool headings) {
+  const std::size_t heading = display_width(c.name);
+  if (data_width < heading) {
+    return headings ? heading : data_width;
+  }
+  if (c.hint != 0 && data_width < c.hint && heading < c.hint) {
+    return c.hint;
+  }
+  return data_width;
+}
+
 std::string raw_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -150,12 +161,7 @@ void Table::emit(bool headings, bool raw, Out&& out) const {
   const bool bold = headings && !raw && colour_enabled();
   std::vector<std::size_t> width = width_;
   for (std::size_t i = 0; i < ncols; ++i) {
-    width[i] = std::max(width[i], columns_[i].min_width);
-  }
-  if (headings) {
-    for (std::size_t i = 0; i < ncols; ++i) {
-      width[i] = std::max(width[i], display_width(columns_[i].name));
-    }
+    width[i] = column_width(columns_[i], width_[i], headings);
   }
   std::string line;
   auto put = [&](auto&& cell_at, bool is_heading) {

@@ -87,9 +87,15 @@ void print(std::string_view s);
 /// A column of a Table.
 struct Column {
   std::string name;
-  bool right = false;         ///< right-aligned (numbers)
-  std::size_t min_width = 0;  ///< at least this wide (libsmartcols's width hint)
+  bool right = false;    ///< right-aligned (numbers)
+  std::size_t hint = 0;  ///< libsmartcols's width hint (see column_width)
 };
+
+/// How wide libsmartcols makes a column whose widest cell is `data_width`: at least as wide as
+/// its heading (when headings are shown), and as wide as its hint when the data is no narrower
+/// than the heading but narrower than the hint (lsns's PID is "  PID" over 4-digit pids, but
+/// "PID" over "2").
+[[nodiscard]] std::size_t column_width(const Column& c, std::size_t data_width, bool headings);
 
 /// A table laid out like util-linux's libsmartcols: padded columns (the last one is not
 /// padded), or with `raw`, single spaces with blanks and backslashes escaped as \xHH. The cells

@@ -635,14 +635,14 @@ void run(const Options& o) {
     }
   });
 
-  // lsns's width hints: a right-aligned column is at least that wide (PID "  PID" even when
-  // every pid has four digits), as libsmartcols lays it out.
+  // lsns's width hints, which libsmartcols applies as column_width() says.
   auto hint = [](Col c) -> std::size_t {
     switch (c) {
       case Col::ns:
       case Col::pns:
       case Col::ons:
         return 10;
+      case Col::type:
       case Col::nprocs:
       case Col::pid:
       case Col::ppid:
@@ -654,7 +654,7 @@ void run(const Options& o) {
   std::vector<Column> tcols;
   for (std::size_t k = 0; k < ncols; ++k) {
     const bool right = info(cols[k]).right && !(k == tree_col && !tree_mode.empty());
-    tcols.push_back({info(cols[k]).name, right, right ? hint(cols[k]) : 0});
+    tcols.push_back({info(cols[k]).name, right, hint(cols[k])});
   }
 
   // On a terminal lsns cuts COMMAND so that lines fit (not with -u, -r or -J).
@@ -664,7 +664,7 @@ void run(const Options& o) {
         static_cast<std::size_t>(std::find(cols.begin(), cols.end(), Col::command) - cols.begin());
     std::vector<std::size_t> w(ncols, 0);
     for (std::size_t k = 0; k < ncols; ++k) {
-      w[k] = std::max(tcols[k].min_width, o.noheadings ? 0 : display_width(info(cols[k]).name));
+      w[k] = 0;
     }
     for (std::size_t i = 0; i < cells.size(); ++i) {
       const std::string& c = cells[i];
@@ -683,8 +683,9 @@ void run(const Options& o) {
       w[i % ncols] = std::max(w[i % ncols], cw);
     }
     std::size_t total = ncols - 1;
-    for (std::size_t x : w) {
-      total += x;
+    for (std::size_t k = 0; k < ncols; ++k) {
+      w[k] = column_width(tcols[k], w[k], !o.noheadings);
+      total += w[k];
     }
     if (total > width) {
       const std::size_t floor =

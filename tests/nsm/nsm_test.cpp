@@ -399,15 +399,19 @@ TEST_SUITE("nsm list") {
                                            "pns", "ons", "path", "nsid"});
   }
 
-  TEST_CASE("list pads PID and PPID to lsns's width hint of five, also for a short pid") {
+  TEST_CASE("list lays out columns with lsns's width hints, as libsmartcols does") {
     NSFUN_REQUIRE(nsfun::test::have_program("lsns"), "no lsns");
-    // PID 1's pid and ppid are shorter than the hint whatever the pid counter says.
-    auto theirs = nsfun::test::run("lsns -p 1 -t pid -o NS,PID,PPID,NPROCS 2>/dev/null");
-    NSFUN_REQUIRE(theirs.status == 0 && !theirs.out.empty(), "lsns cannot read PID 1");
-    auto ours = nsm_out("list -p 1 -t pid -o NS,PID,PPID,NPROCS");
-    REQUIRE(ours.status == 0);
-    CHECK(ours.out == theirs.out);
-    CHECK(ours.out.rfind("        NS   PID  PPID NPROCS\n", 0) == 0);
+    // kthreadd: pid 2, ppid 0, shorter than the PID heading (no hint then), and TYPE "user" as
+    // wide as its heading (widened to the hint of 5) but "uts" narrower (not widened).
+    for (const char* type : {"user", "uts"}) {
+      const std::string args = std::string(" -p 2 -t ") + type + " -o NS,TYPE,PID,PPID,NPROCS";
+      auto theirs = nsfun::test::run("lsns" + args + " 2>/dev/null");
+      NSFUN_REQUIRE(theirs.status == 0 && !theirs.out.empty(), "lsns cannot read pid 2");
+      auto ours = nsm_out("list" + args);
+      REQUIRE(ours.status == 0);
+      CHECK_MESSAGE(ours.out == theirs.out, type);
+    }
+    CHECK(nsm_out("list -p 2 -t user -o NS,TYPE,PID").out.rfind("        NS TYPE  PID\n", 0) == 0);
   }
 
   TEST_CASE("list raw and noheadings print one line per namespace") {
