@@ -22,7 +22,7 @@ _nsm() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   local types="user mnt uts ipc pid net cgroup time all"
-  local columns="NS TYPE NPROCS PID PPID USER UID COMMAND PNS ONS PATH NSID"
+  local columns="NS TYPE PATH NPROCS PID PPID COMMAND UID USER NETNSID NSFS PNS ONS NSID"
 
   cmd=
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -53,6 +53,8 @@ _nsm() {
   fi
 
   case $prev in
+    -Q | --filter)
+      return ;;  # an expression: nothing to offer
     --ns-type)
       COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
       return ;;
@@ -81,7 +83,9 @@ _nsm() {
 
   case $cmd in
     list | ls)
-      COMPREPLY=($(compgen -W "-t --type -p --task -o --output -J --json -r --raw -n --noheadings --named -T --tree --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-t --type -p --task -o --output --output-all -J --json -r --raw
+        -n --noheadings -l --list -W --nowrap -u --notruncate -P --persistent -Q --filter
+        -H --list-columns --named -T --tree --help" -- "$cur")) ;;
     tree)
       COMPREPLY=($(compgen -W "-J --json --help" -- "$cur")) ;;
     inspect | info)
