@@ -166,6 +166,23 @@ inline constexpr long pid_max_limit = 4194304;
   return dir;
 }
 
+// BASE (which must exist: "no such named namespace set" otherwise) and BASE/NAME in it.
+struct OpenedSet {
+  UniqueFd base;
+  UniqueFd dir;
+};
+
+[[nodiscard]] inline result<OpenedSet> open_existing_set(const std::string& base,
+                                                         std::string_view name) {
+  auto base_fd = open_base(base, false);
+  if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
+    return set_error(ENOENT, "open set", name, "no such named namespace set");
+  }
+  NSFUN_TRY(UniqueFd dir, std::move(base_fd));
+  NSFUN_TRY(UniqueFd set_dir, open_set_dir(dir, base, name));
+  return OpenedSet{std::move(dir), std::move(set_dir)};
+}
+
 // A pin of the set directory `set`: a regular file (not followed), opened without blocking and
 // checked to be a namespace of type `t`.
 [[nodiscard]] inline result<NsFd> open_pin(const UniqueFd& set, NsType t) noexcept {
@@ -1174,13 +1191,8 @@ NSFUN_INLINE result<NamedSet> NamedSet::open(std::string_view name,
     return ns::check_name("open set", name);
   }
   try {
-    const std::string base_path(base);
-    auto base_fd = ns::open_base(base_path, false);
-    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
-      return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
-    }
-    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
-    NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
+    NSFUN_TRY(ns::OpenedSet opened, ns::open_existing_set(std::string(base), name));
+    const UniqueFd& set_dir = opened.dir;
     NamedSet set;
     if (auto meta = ns::read_meta(set_dir)) {
       set.meta_ = std::move(meta).value();
@@ -1232,14 +1244,8 @@ NSFUN_INLINE result<NamedSetInfo> NamedSet::inspect(std::string_view name,
     return ns::check_name("inspect set", name);
   }
   try {
-    const std::string base_path(base);
-    auto base_fd = ns::open_base(base_path, false);
-    if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
-      return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
-    }
-    NSFUN_TRY(UniqueFd dir, std::move(base_fd));
-    NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
-    return ns::view(set_dir, name);
+    NSFUN_TRY(ns::OpenedSet opened, ns::open_existing_set(std::string(base), name));
+    return ns::view(opened.dir, name);
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "inspect set").on(name);
   }
