@@ -104,28 +104,6 @@ std::vector<std::string> sorted_lines(const std::string& text) {
   return out;
 }
 
-// /etc/netns/NAME for a test, removed when it ends (also after a failed check), with /etc/netns
-// itself when the test made it and it is empty again.
-struct EtcNetns {
-  std::string dir;
-  bool made_parent = !std::filesystem::exists("/etc/netns");
-
-  explicit EtcNetns(const std::string& name) : dir("/etc/netns/" + name) {
-    std::filesystem::create_directories(dir);
-  }
-
-  EtcNetns(const EtcNetns&) = delete;
-  EtcNetns& operator=(const EtcNetns&) = delete;
-
-  ~EtcNetns() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (made_parent) {
-      std::filesystem::remove("/etc/netns", ec);  // fails, as it should, when not empty
-    }
-  }
-};
-
 // What a shell prints about who it is.
 constexpr const char* identity = "'id; grep -E \"^(Groups|CapEff|CapAmb):\" /proc/self/status'";
 
@@ -336,7 +314,7 @@ TEST_SUITE("nsm exec as ip netns exec") {
       NSFUN_EXPECT(nsfun::test::private_run() == 0);
       const std::string name = nsfun::test::unique_name();
       NSFUN_EXPECT(run(nsm + " create " + name + " --type net,uts 2>&1").status == 0);
-      const EtcNetns etc_dir(name);
+      const nsfun::test::EtcNetns etc_dir(name);
       const std::string& etc = etc_dir.dir;
       std::FILE* f = std::fopen((etc + "/hosts").c_str(), "we");
       NSFUN_EXPECT(f != nullptr);

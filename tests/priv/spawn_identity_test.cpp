@@ -80,28 +80,6 @@ std::string full_caps() {
   return text;
 }
 
-// /etc/netns/NAME for a test, removed when it ends (also after a failed check), with /etc/netns
-// itself when the test made it and it is empty again.
-struct EtcNetns {
-  std::string dir;
-  bool made_parent = !std::filesystem::exists("/etc/netns");
-
-  explicit EtcNetns(const std::string& name) : dir("/etc/netns/" + name) {
-    std::filesystem::create_directories(dir);
-  }
-
-  EtcNetns(const EtcNetns&) = delete;
-  EtcNetns& operator=(const EtcNetns&) = delete;
-
-  ~EtcNetns() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (made_parent) {
-      std::filesystem::remove("/etc/netns", ec);  // fails, as it should, when not empty
-    }
-  }
-};
-
 bool have_nsenter() {
   return nsfun::test::have_program("nsenter");
 }
@@ -354,7 +332,7 @@ TEST_SUITE("spawn identity") {
     auto net = nsfun::acquire<NsType::net>();
     REQUIRE(net);
     const std::string name = nsfun::test::unique_name();
-    const EtcNetns etc_dir(name);
+    const nsfun::test::EtcNetns etc_dir(name);
     const std::string& etc = etc_dir.dir;
     {
       std::FILE* f = std::fopen((etc + "/hosts").c_str(), "we");

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -100,6 +101,28 @@ class PausedChild {
 
  private:
   pid_t pid_ = -1;
+};
+
+/// /etc/netns/NAME for a test, removed when it ends (also after a failed check), with /etc/netns
+/// itself when the test made it and it is empty again.
+struct EtcNetns {
+  std::string dir;
+  bool made_parent = !std::filesystem::exists("/etc/netns");
+
+  explicit EtcNetns(const std::string& name) : dir("/etc/netns/" + name) {
+    std::filesystem::create_directories(dir);
+  }
+
+  EtcNetns(const EtcNetns&) = delete;
+  EtcNetns& operator=(const EtcNetns&) = delete;
+
+  ~EtcNetns() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (made_parent) {
+      std::filesystem::remove("/etc/netns", ec);  // fails, as it should, when not empty
+    }
+  }
 };
 
 }  // namespace nsfun::test
