@@ -42,7 +42,7 @@ bool looks_like_option(const std::string& arg) {
 // '-x'" rather than "The following argument was not expected: -x", "'--task' needs a value"
 // rather than "--task: 1 required PID:PID missing".
 std::string usage_text(const CLI::ParseError& e) {
-  const std::string what = e.what();
+  std::string what = e.what();  // not const: returned (moved) at the end
   std::smatch m;
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     // The extras come in reverse order: the first one given is the last word.
