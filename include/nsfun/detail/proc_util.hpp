@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <dirent.h>
@@ -49,13 +50,17 @@ namespace nsfun::detail {
   return std::uint64_t{st.st_dev};
 }
 
-// Calls fn(pid) for every numeric entry of a /proc-like directory, in directory order
-// (ascending for /proc and /proc/PID/task). getdents64 with a large buffer: one syscall per
-// few hundred entries.
+// Calls fn(n) for every entry of a /proc-like directory whose name is a whole number (0 only
+// with `zero`: a /proc/PID/fd entry, never a pid), in directory order (ascending for /proc,
+// /proc/PID/task and /proc/PID/fd), from the start. getdents64 with a large buffer: one
+// syscall per few hundred entries. The kernel fills the buffer until the next entry does not
+// fit, and an entry is at most 280 bytes: a call that left more room than that reached the end,
+// so the usual last call, which returns 0, is skipped.
 template <class F>
-void for_each_pid(int dirfd, F&& fn) {
+void for_each_numbered(int dirfd, bool zero, F&& fn) {
   ::lseek(dirfd, 0, SEEK_SET);
   alignas(8) char buf[32768];
+  constexpr long largest_entry = 280;  // 19 bytes of header, a 255-byte name and its NUL, aligned
   for (;;) {
     long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
     if (n <= 0) {
@@ -74,16 +79,25 @@ void for_each_pid(int dirfd, F&& fn) {
       unsigned short reclen = 0;
       std::memcpy(&reclen, rec + offsetof(Dirent64, reclen), sizeof(reclen));
       const char* name = rec + offsetof(Dirent64, name);
-      if (name[0] >= '1' && name[0] <= '9') {
-        pid_t pid = 0;
-        auto [end, ec] = std::from_chars(name, name + std::strlen(name), pid);
+      if ((name[0] >= '1' && name[0] <= '9') || (zero && name[0] == '0' && name[1] == '\0')) {
+        int value = 0;
+        auto [end, ec] = std::from_chars(name, name + std::strlen(name), value);
         if (ec == std::errc() && *end == '\0') {
-          fn(pid);
+          fn(value);
         }
       }
       off += reclen;
     }
+    if (n <= static_cast<long>(sizeof(buf)) - largest_entry) {
+      return;
+    }
   }
+}
+
+// Calls fn(pid) for every pid entry of /proc or /proc/PID/task (see for_each_numbered).
+template <class F>
+void for_each_pid(int dirfd, F&& fn) {
+  for_each_numbered(dirfd, false, std::forward<F>(fn));  // pid_t is int
 }
 
 // Reads a whole (small) file relative to dirfd into `out`; returns 0 or an errno value.

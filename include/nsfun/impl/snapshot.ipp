@@ -254,47 +254,6 @@ struct FdWalk {
   bool sockets = false;  ///< net is asked for
 };
 
-// Calls fn(fd) for every entry of a /proc/PID/fd directory (getdents64, as for_each_pid, but
-// fd 0 included). procfs fills the buffer with every fd until the next entry does not fit, and
-// an entry here is at most 32 bytes (a name of up to 10 digits): a call that left more room than
-// that reached the end, and the usual second call that returns 0 is skipped (one syscall less
-// per process: the walk makes a handful per process).
-template <class F>
-void for_each_fd(int dirfd, F&& fn) {
-  alignas(8) char buf[16384];
-  constexpr long largest_entry = 64;
-  for (;;) {
-    long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
-    if (n <= 0) {
-      return;
-    }
-    const bool last = n <= static_cast<long>(sizeof(buf)) - largest_entry;
-    for (long off = 0; off < n;) {
-      struct Dirent64 {
-        std::uint64_t ino;
-        std::int64_t off;
-        unsigned short reclen;
-        unsigned char type;
-        char name[1];
-      };
-
-      const char* rec = buf + off;
-      unsigned short reclen = 0;
-      std::memcpy(&reclen, rec + offsetof(Dirent64, reclen), sizeof(reclen));
-      const char* entry = rec + offsetof(Dirent64, name);
-      int fd = -1;
-      auto [end, ec] = std::from_chars(entry, entry + std::strlen(entry), fd);
-      if (ec == std::errc() && *end == '\0' && fd >= 0) {
-        fn(fd);
-      }
-      off += reclen;
-    }
-    if (last) {
-      return;
-    }
-  }
-}
-
 // "net:[4026531833]" (how /proc/PID/fd shows an fd on an nsfs file) -> its namespace key; 0 for
 // anything else ("pipe:[7]", "anon_inode:[eventfd]", "/dev/null").
 inline std::uint64_t nsfs_link_key(std::string_view text, NsTypeSet types) noexcept {
@@ -331,7 +290,7 @@ inline void walk_fds(const FdWalk& w,
   const std::size_t base = path.size();
   std::uint64_t mnt = p.ino[static_cast<std::size_t>(NsLink::mnt)];
   bool mnt_read = mnt != 0;
-  for_each_fd(dir.get(), [&](int fd) {
+  detail::for_each_numbered(dir.get(), true, [&](int fd) {
     path.truncate(base).add(fd);
     char buf[256];
     ssize_t n = ::readlinkat(w.proc_fd, path.c_str(), buf, sizeof(buf));
