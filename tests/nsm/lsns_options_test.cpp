@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -143,6 +144,18 @@ struct ShellAndSleep {
       }
     }
     REQUIRE(sleep != 0);
+  }
+
+  ShellAndSleep(const ShellAndSleep&) = delete;
+  ShellAndSleep& operator=(const ShellAndSleep&) = delete;
+
+  // The sleep is the shell's child, not ours: without this it outlives the test by two minutes
+  // (and ctest waits for it, as it holds the output pipe). It is still running, so its pid is
+  // still its own.
+  ~ShellAndSleep() {
+    if (sleep > 0) {
+      ::kill(sleep, SIGKILL);
+    }
   }
 };
 
