@@ -7,6 +7,7 @@
 #include <nsfun/enter.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/format.hpp>
+#include <nsfun/monitor.hpp>
 #include <nsfun/mount.hpp>
 #include <nsfun/named_set.hpp>
 #include <nsfun/namespace.hpp>
