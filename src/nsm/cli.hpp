@@ -150,5 +150,6 @@ void register_ps(CLI::App& app);
 void register_create(CLI::App& app);
 void register_enter(CLI::App& app);  // enter and exec
 void register_destroy(CLI::App& app);
+void register_monitor(CLI::App& app);
 
 }  // namespace nsm

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// nsm – the namespace manager: list, tree, inspect, diff, ps, and named sets (create, enter,
-// exec, destroy), with util-linux conventions.
+// nsm – the namespace manager: list, tree, inspect, diff, ps, monitor, and named sets (create,
+// enter, exec, destroy), with util-linux conventions.
 //
 // Exit status: 0 success, 1 failure (one line `nsm: <what>: <why>` on stderr), 2 usage error
 // (one line and a hint).
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->disable_flag_override();
   app.footer(
       "Commands: list (ls), tree, inspect (info), diff (compare), ps (procs), create (new),\n"
-      "enter (shell), exec (run), destroy (rm, del), help.\n"
+      "enter (shell), exec (run), destroy (rm, del), monitor (watch), help.\n"
       "Run 'nsm COMMAND --help' or 'nsm help COMMAND' for the options of a command.\n\n"
       "Example:\n  nsm list -t net -o +PATH");
 
@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   nsm::register_create(app);
   nsm::register_enter(app);
   nsm::register_destroy(app);
+  nsm::register_monitor(app);
 
   // The bash nsm's (namespaces-fun) names for the same commands, so that its users' habits work.
   for (const auto& [name, alias] :
