@@ -37,8 +37,8 @@
 // namespace was alive.
 //
 // Output: a markdown table per workload and backend, and one of idle cost, on stdout; progress on
-// stderr. Exit status 0 when the run completed (whatever the figures), 1 on a failure, 2 on a
-// usage error, 77 without root.
+// stderr. Exit status 0 when the run completed (whatever the figures, unless --require), 1 on a
+// failure, 2 on a usage error, 3 when a --require'd backend missed a namespace, 77 without root.
 
 #include <algorithm>
 #include <array>
@@ -142,6 +142,7 @@ struct Options {
   int interval_ms = 1000;
   bool bpf_stats = true;
   std::string dump_dir;
+  std::vector<Backend> required;  // must see 100% NEW and GONE in every workload
 };
 
 constexpr std::string_view default_workloads =
@@ -294,14 +295,15 @@ Options parse_args(int argc, char** argv) {
     };
     if (arg == "-h" || arg == "--help") {
       usage(0);
-    } else if (arg == "--backends") {
-      o.backends.clear();
+    } else if (arg == "--backends" || arg == "--require") {
+      auto& list = arg == "--backends" ? o.backends : o.required;
+      list.clear();
       for (std::string_view b : split(value(), ',')) {
         auto it = std::find(backend_names.begin(), backend_names.end(), b);
         if (it == backend_names.end()) {
           usage_error(fmt::format("unknown backend '{}' (bpf, connector, poll, reference)", b));
         }
-        o.backends.push_back(static_cast<Backend>(it - backend_names.begin()));
+        list.push_back(static_cast<Backend>(it - backend_names.begin()));
       }
     } else if (arg == "--workloads") {
       workloads = value();
@@ -1390,6 +1392,22 @@ void dump(const std::string& dir,
   }
 }
 
+// The first three fields of /proc/loadavg.
+std::string loadavg() {
+  std::FILE* f = std::fopen("/proc/loadavg", "re");
+  if (f == nullptr) {
+    return "?";
+  }
+  char buf[128] = {};
+  bool ok = std::fgets(buf, sizeof(buf), f) != nullptr;
+  std::fclose(f);
+  if (!ok) {
+    return "?";
+  }
+  auto parts = split(buf, ' ');
+  return parts.size() >= 3 ? fmt::format("{} {} {}", parts[0], parts[1], parts[2]) : "?";
+}
+
 [[noreturn]] void hold(const char* lifetime) {
   std::uint64_t ns = 0;
   std::string_view s(lifetime);
@@ -1443,6 +1461,7 @@ int main(int argc, char** argv) {
 
   utsname u{};
   ::uname(&u);
+  std::string load_before = loadavg();
   fmt::print(stderr, "monitor_bench: {} {}, {} CPUs\n", u.sysname, u.release,
              ::sysconf(_SC_NPROCESSORS_ONLN));
 
@@ -1542,6 +1561,7 @@ int main(int argc, char** argv) {
     indexes[i] = build_index(mons[i].shm);
   }
 
+  std::string load_after = loadavg();
   if (!o.dump_dir.empty()) {
     dump(o.dump_dir, results, mons);
   }
@@ -1564,14 +1584,23 @@ int main(int argc, char** argv) {
       "| backend | workload | made (rate) | NEW seen | GONE seen | NEW latency ms "
       "median / p99 | GONE latency ms median / p99 | lost | missed NEW/GONE by type |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
+  std::string unmet;
   for (std::size_t i = 0; i < mons.size(); ++i) {
     const MonitorProc& m = mons[i];
+    bool required = std::find(o.required.begin(), o.required.end(), m.backend) != o.required.end();
+    if (required && m.shm->state == mon_failed) {
+      unmet += fmt::format("{}: failed: {}; ", name(m.backend), m.shm->why);
+    }
     if (m.shm->state == mon_unavailable) {
       fmt::print("| {} | all | unavailable: {} | | | | | | |\n", name(m.backend), m.shm->why);
       continue;
     }
     for (std::size_t j = 0; j < results.size(); ++j) {
       Row r = analyse(indexes[i], results[j], m.backend == Backend::reference);
+      if (required && (r.seen_new != r.made || r.seen_gone != r.gone_expected || r.made == 0)) {
+        unmet += fmt::format("{} saw {} NEW and {} GONE of {} in workload {}; ", name(m.backend),
+                             r.seen_new, r.seen_gone, r.made, o.workloads[j].label);
+      }
       std::string made = fmt::format("{} ({:.0f}/s)", r.made, results[j].rate);
       std::string seen_new = percent(r.seen_new, r.made);
       if (r.by_inode != 0) {
@@ -1621,5 +1650,13 @@ int main(int argc, char** argv) {
       "its figures are the method's, and better than the script's own. Idle CPU: on-CPU time of "
       "the monitor's threads{}.\n",
       stats_fd >= 0 ? "; for bpf plus the run time of its BPF programs (BPF_ENABLE_STATS)" : "");
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  if (std::fflush(stdout) != 0) {
+    return 1;
+  }
+  if (!unmet.empty()) {
+    unmet.resize(unmet.size() - 2);
+    fmt::print(stderr, "monitor_bench: --require not met: {}\n", unmet);
+    return 3;
+  }
+  return 0;
 }

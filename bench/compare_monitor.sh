@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# compare_monitor.sh – NsMonitor's backends (bpf, connector, poll at its default 1 s) and the bash
+# tool's method (a rescan of every /proc/*/ns/* link once a second, measured in-process) side by
+# side on the same namespace workload, in one run of bench/monitor_bench (issue 16). Needs root.
+#
+#   bench/compare_monitor.sh [BUILD_DIR] [-- MONITOR_BENCH_ARGS...]     default BUILD_DIR: build/ci
+#
+# The workloads: for each MODE (fork: unshare in a process that never execs; exec: unshare, then
+# exec) and LIFETIME, RATE namespaces per second, every type in turn; and, unless MAX=no, each
+# MODE with LIFETIME us as fast as the machine sustains. Before that, the idle cost of each
+# monitor with SLEEPERS extra sleeping processes. The result is a markdown table (stdout, and
+# OUT when set) that starts with the command reproducing it. Afterwards the script checks that
+# nothing is left behind: no monitor_bench process (an error), no more BPF programs or links than
+# before (a warning only: other programs on the machine may load some meanwhile).
+# Whatever happens, monitor_bench is stopped on exit (it kills and reaps all its processes).
+#
+# Environment (defaults in brackets; about 2.5 minutes with them):
+#   DURATION   seconds each workload makes namespaces [5]
+#   RATE       namespaces per second of the rate-limited workloads [1000]
+#   LIFETIMES  lifetimes, us (exit at once) or e.g. 50ms, 1s ["us 50ms 1s"]
+#   MODES      ["fork exec"]
+#   MAX        also the as-fast-as-possible workloads, yes or no [yes]
+#   DRAIN      seconds to wait for late events after each workload [3]
+#   IDLE       seconds of idle CPU measurement [10]
+#   SLEEPERS   extra sleeping processes during the run [1000]
+#   WORKERS    processes making namespaces [4]
+#   BACKENDS   [bpf,connector,poll,reference]
+#   OUT        also write the table to this file
+#   MONITOR_BENCH  the program [BUILD_DIR/bench/monitor_bench]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+build=$repo/build/ci
+if (($# > 0)) && [[ $1 != -- ]]; then
+  build=$1
+  shift
+fi
+if (($# > 0)) && [[ $1 == -- ]]; then
+  shift
+fi
+extra=("$@")
+
+bench=${MONITOR_BENCH:-$build/bench/monitor_bench}
+duration=${DURATION:-5}
+rate=${RATE:-1000}
+lifetimes=${LIFETIMES:-us 50ms 1s}
+modes=${MODES:-fork exec}
+max=${MAX:-yes}
+drain=${DRAIN:-3}
+idle=${IDLE:-10}
+sleepers=${SLEEPERS:-1000}
+workers=${WORKERS:-4}
+backends=${BACKENDS:-bpf,connector,poll,reference}
+
+die() {
+  echo "compare_monitor: $*" >&2
+  exit 1
+}
+
+((EUID == 0)) || die "needs root (monitor_bench makes namespaces of every type)"
+[[ -x $bench ]] || die "$bench: not built (cmake --build --preset ci --target nsfun_monitor_bench)"
+[[ $max == yes || $max == no ]] || die "MAX must be yes or no, not '$max'"
+
+workloads=
+for mode in $modes; do
+  for life in $lifetimes; do
+    workloads+=${workloads:+,}$mode:$life:$rate
+  done
+done
+if [[ $max == yes ]]; then
+  for mode in $modes; do
+    workloads+=${workloads:+,}$mode:us:max
+  done
+fi
+[[ -n $workloads ]] || die "no workloads (MODES and LIFETIMES are empty)"
+
+bpf_objects() {
+  if command -v bpftool >/dev/null; then
+    echo "$(bpftool prog show 2>/dev/null | grep -c '^[0-9]') programs," \
+      "$(bpftool link show 2>/dev/null | grep -c '^[0-9]') links"
+  else
+    echo "(bpftool not installed)"
+  fi
+}
+
+bench_pid=
+tmp=
+# shellcheck disable=SC2317  # run by the EXIT trap
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $bench_pid ]]; then
+    # monitor_bench's SIGTERM handler kills and reaps everything it started.
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  if [[ -n $tmp ]]; then
+    rm -f "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+before=$(bpf_objects)
+args=(--backends "$backends" --workloads "$workloads" --duration "$duration" --drain "$drain"
+  --idle "$idle" --sleepers "$sleepers" --workers "$workers" "${extra[@]}")
+tmp=$(mktemp /tmp/compare_monitor.XXXXXX)
+rc=0
+# In the background, so that a signal stops the script at once (bash runs traps only after a
+# foreground command ends); the EXIT trap stops it.
+"$bench" "${args[@]}" >"$tmp" &
+bench_pid=$!
+wait "$bench_pid" || rc=$?
+bench_pid=
+
+{
+  echo "Reproduce: \`DURATION=$duration RATE=$rate LIFETIMES='$lifetimes' MODES='$modes' MAX=$max" \
+    "DRAIN=$drain IDLE=$idle SLEEPERS=$sleepers WORKERS=$workers BACKENDS=$backends" \
+    "bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
+  cat "$tmp"
+} | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
+((rc == 0)) || die "monitor_bench exited with status $rc"
+
+after=$(bpf_objects)
+left=$(pgrep -c -x monitor_bench || true)
+echo
+echo "Left behind: $left monitor_bench processes; BPF before: $before; after: $after."
+if [[ $before != "$after" ]]; then
+  echo "compare_monitor: warning: the BPF objects changed (by monitor_bench, or by another" \
+    "program meanwhile: look with bpftool prog show)" >&2
+fi
+((left == 0)) || die "monitor_bench processes were left behind"
