@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# The BPF task iterator (src/bpf/task_ns.bpf.c) that the /proc scan uses when it may: compiled for
+# The BPF programs: the task iterator (src/bpf/task_ns.bpf.c) that the /proc scan uses when it may,
+# and NsMonitor's (src/bpf/ns_monitor.bpf.c, the same way). Each is compiled for
 # the BPF target by clang, turned into a light skeleton by bpftool (plain bpf() calls; the kernel
 # applies the CO-RE relocations) and made C++ (cmake/bpf_skel_cxx.sh) as
 # ${PROJECT_BINARY_DIR}/include/nsfun/detail/task_ns.skel.hpp, which <nsfun/impl/task_iter.ipp>
@@ -31,41 +32,56 @@ if(NOT NSFUN_BPF STREQUAL "OFF")
   endif()
 endif()
 
-if(_nsfun_bpf)
+# nsfun_bpf_skeleton(NAME SKEL DEPENDS...): src/bpf/NAME.bpf.c compiled for the BPF target and made
+# the C++ light skeleton include/nsfun/detail/NAME.skel.hpp (struct SKEL) in the build tree,
+# generated before nsfun and nsfun_header_only compile, and installed with the private headers.
+function(nsfun_bpf_skeleton name skel_name)
   set(_gen "${PROJECT_BINARY_DIR}/bpf")
   set(_gen_include "${PROJECT_BINARY_DIR}/include")
-  set(_skel "${_gen_include}/nsfun/detail/task_ns.skel.hpp")
+  set(_skel "${_gen_include}/nsfun/detail/${name}.skel.hpp")
   set(_src "${PROJECT_SOURCE_DIR}/src/bpf")
   # The BPF target has no libc headers of its own: linux/types.h needs the multiarch asm/ dir.
   set(_arch_include "/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+  set(_deps "")
+  foreach(_dep IN LISTS ARGN)
+    list(APPEND _deps "${PROJECT_SOURCE_DIR}/${_dep}")
+  endforeach()
   add_custom_command(
-    OUTPUT "${_gen}/task_ns.bpf.o"
+    OUTPUT "${_gen}/${name}.bpf.o"
     COMMAND "${CMAKE_COMMAND}" -E make_directory "${_gen}"
     COMMAND "${NSFUN_CLANG}" -g -O2 -target bpf -Wall -Werror
             -I "${_src}" -I "${PROJECT_SOURCE_DIR}/include" -I "${NSFUN_LIBBPF_INCLUDE_DIR}" -idirafter "${_arch_include}"
-            -c "${_src}/task_ns.bpf.c" -o "${_gen}/task_ns.bpf.o"
-    DEPENDS "${_src}/task_ns.bpf.c" "${PROJECT_SOURCE_DIR}/include/nsfun/detail/task_ns_record.h"
-    COMMENT "BPF: task_ns.bpf.o"
+            -c "${_src}/${name}.bpf.c" -o "${_gen}/${name}.bpf.o"
+    DEPENDS "${_src}/${name}.bpf.c" ${_deps}
+    COMMENT "BPF: ${name}.bpf.o"
     VERBATIM)
   add_custom_command(
     OUTPUT "${_skel}"
     COMMAND "${CMAKE_COMMAND}" -E make_directory "${_gen_include}/nsfun/detail"
     COMMAND sh "${PROJECT_SOURCE_DIR}/cmake/bpf_skel_cxx.sh"
-            "${NSFUN_BPFTOOL}" "${_gen}/task_ns.bpf.o" nsfun_task_ns_skel "${_skel}"
-    DEPENDS "${_gen}/task_ns.bpf.o" "${PROJECT_SOURCE_DIR}/cmake/bpf_skel_cxx.sh"
-    COMMENT "BPF: light skeleton as C++, include/nsfun/detail/task_ns.skel.hpp"
+            "${NSFUN_BPFTOOL}" "${_gen}/${name}.bpf.o" "${skel_name}" "${_skel}"
+    DEPENDS "${_gen}/${name}.bpf.o" "${PROJECT_SOURCE_DIR}/cmake/bpf_skel_cxx.sh"
+    COMMENT "BPF: light skeleton as C++, include/nsfun/detail/${name}.skel.hpp"
     VERBATIM)
   # Generated before anything that includes it compiles: nsfun, and (INTERFACE dependencies are
   # followed by whoever links the target) every in-tree user of nsfun_header_only.
-  add_custom_target(nsfun_task_ns_skel DEPENDS "${_skel}")
-  add_dependencies(nsfun nsfun_task_ns_skel)
-  add_dependencies(nsfun_header_only nsfun_task_ns_skel)
+  add_custom_target(${skel_name} DEPENDS "${_skel}")
+  add_dependencies(nsfun ${skel_name})
+  add_dependencies(nsfun_header_only ${skel_name})
+  if(NSFUN_INSTALL)
+    install(FILES "${_skel}" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/nsfun/detail")
+  endif()
+endfunction()
 
+if(_nsfun_bpf)
+  # The scanner's task iterator, and NsMonitor's programs (src/bpf/ns_monitor.bpf.c, loaded by
+  # <nsfun/impl/monitor_bpf.ipp>).
+  nsfun_bpf_skeleton(task_ns nsfun_task_ns_skel include/nsfun/detail/task_ns_record.h)
+  nsfun_bpf_skeleton(ns_monitor nsfun_ns_monitor_skel include/nsfun/detail/ns_monitor_record.h)
+
+  set(_gen_include "${PROJECT_BINARY_DIR}/include")
   target_compile_definitions(nsfun PRIVATE NSFUN_HAVE_BPF=1)
   target_include_directories(nsfun SYSTEM PRIVATE "${_gen_include}")
   target_compile_definitions(nsfun_header_only INTERFACE NSFUN_HAVE_BPF=1)
   target_include_directories(nsfun_header_only SYSTEM INTERFACE $<BUILD_INTERFACE:${_gen_include}>)
-  if(NSFUN_INSTALL)
-    install(FILES "${_skel}" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/nsfun/detail")
-  endif()
 endif()

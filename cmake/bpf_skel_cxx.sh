@@ -9,6 +9,9 @@
 # becoming
 #   skel = (struct NAME *)skel_alloc(sizeof(*skel));
 #   skel->ctx.sz = (char *)&skel->links - (char *)skel;
+# and, in a skeleton with global data (.rodata, .bss), its void* -> T* assignments
+#   skel->rodata = skel_prep_map_data(...)  /  skel->bss = skel_finalize_map_data(...)
+# become `skel->X = (decltype(skel->X))skel_..._map_data(...)`.
 # and, for nsfun's rule that its headers define no macro outside NSFUN_* (the consumer test
 # header_only_macros), the include guard __NAME_SKEL_H__ becomes NSFUN_..._SKEL_HPP, and the
 # `#define _Static_assert static_assert` the skeleton makes for C++ goes (each _Static_assert
@@ -48,11 +51,14 @@ done
   echo "#pragma GCC system_header"
   sed -e "s/$alloc_c/$alloc_cxx/" -e "s/$size_c/$size_cxx/" -e "s/$guard_c/$guard_cxx/g" \
     -e '/^#define _Static_assert static_assert$/d' -e '/^#undef _Static_assert$/d' \
-    -e 's/\b_Static_assert(/static_assert(/g' "$out.c.tmp"
+    -e 's/\b_Static_assert(/static_assert(/g' \
+    -e 's/skel->\([a-z_]*\) = skel_\(prep\|finalize\)_map_data(/skel->\1 = (decltype(skel->\1))skel_\2_map_data(/' \
+    "$out.c.tmp"
 } >"$out.tmp"
 rm -f "$out.c.tmp"
 
-for pattern in "$alloc_c" "$size_c" "$guard_c" "_Static_assert"; do
+for pattern in "$alloc_c" "$size_c" "$guard_c" "_Static_assert" "= skel_prep_map_data(" \
+  "= skel_finalize_map_data("; do
   if grep -q "$pattern" "$out.tmp"; then
     echo "bpf_skel_cxx.sh: '$pattern' is still in the skeleton" >&2
     rm -f "$out.tmp"

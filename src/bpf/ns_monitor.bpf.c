@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: MIT
+// nsfun – NsMonitor's BPF programs: every namespace as it is made and freed, with the task that
+// made it, streamed through a ring buffer to <nsfun/impl/monitor_bpf.ipp>.
+//
+// Only BTF tracepoints (tp_btf) are used: on kernels that refuse fentry/fexit (lockdown, or no
+// trampolines) they still load, and they need no kprobes.
+// - task_newtask(p, clone_flags): every namespace a clone or clone3 makes is in the child's
+//   nsproxy (or, for CLONE_NEWUSER, its credentials) by then. A new process also JOINs.
+// - sys_exit of unshare (returning 0): the namespaces its flags asked for are the caller's now.
+//   sys_exit of setns/unshare: JOIN and LEAVE against the state sys_enter kept (with processes).
+// - kfree and kmem_cache_free of a namespace made while watching: FREED, for the types whose
+//   free is not deferred by kfree_rcu (ipc, pid, mnt, net); the reader finds the others gone
+//   by asking the kernel after HINTs.
+// - HINTs, when a namespace may have lost a reference: a process's exit (sched_process_exit) and
+//   release (sched_process_free), the close of an nsfs fd, and setns, unshare, umount2 and
+//   close_range (a HINT to recheck all, at most one outstanding).
+//
+// Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
+// kernel while loading, through the light skeleton) find them in the running kernel's layout.
+// The 64-bit ns_id (Linux 6.18+) is read only where the running kernel has it.
+
+// clang-format off
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+// clang-format on
+
+#include <nsfun/detail/ns_monitor_record.h>
+
+#define NSFUN_CORE __attribute__((preserve_access_index))
+
+// Type indexes (nsfun::NsType order).
+#define T_USER 0
+#define T_MNT 1
+#define T_UTS 2
+#define T_IPC 3
+#define T_PID 4
+#define T_NET 5
+#define T_CGROUP 6
+#define T_TIME 7
+
+#define CLONE_NEWTIME 0x00000080
+#define CLONE_NEWNS 0x00020000
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWNET 0x40000000
+#define CLONE_THREAD 0x00010000
+
+#define NSFS_MAGIC 0x6e736673
+
+struct ns_common {
+  __u32 ns_type;
+  unsigned int inum;
+  __u64 ns_id;
+} NSFUN_CORE;
+
+struct user_namespace {
+  struct user_namespace* parent;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct uts_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct ipc_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct mnt_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct net {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct cgroup_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct time_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct pid_namespace {
+  struct user_namespace* user_ns;
+  struct ns_common ns;
+} NSFUN_CORE;
+
+struct nsproxy {
+  struct uts_namespace* uts_ns;
+  struct ipc_namespace* ipc_ns;
+  struct mnt_namespace* mnt_ns;
+  struct pid_namespace* pid_ns_for_children;
+  struct net* net_ns;
+  struct time_namespace* time_ns;
+  struct time_namespace* time_ns_for_children;
+  struct cgroup_namespace* cgroup_ns;
+} NSFUN_CORE;
+
+struct upid {
+  int nr;
+  struct pid_namespace* ns;
+} NSFUN_CORE;
+
+struct pid {
+  unsigned int level;
+  struct upid numbers[1];
+} NSFUN_CORE;
+
+struct cred {
+  struct user_namespace* user_ns;
+} NSFUN_CORE;
+
+struct super_block {
+  unsigned long s_magic;
+} NSFUN_CORE;
+
+struct inode {
+  struct super_block* i_sb;
+  void* i_private;
+} NSFUN_CORE;
+
+struct file {
+  struct inode* f_inode;
+} NSFUN_CORE;
+
+struct fdtable {
+  unsigned int max_fds;
+  struct file** fd;
+} NSFUN_CORE;
+
+struct files_struct {
+  struct fdtable* fdt;
+} NSFUN_CORE;
+
+struct task_struct {
+  int pid;
+  int tgid;
+  char comm[16];
+  struct nsproxy* nsproxy;
+  const struct cred* real_cred;
+  struct pid* thread_pid;
+  struct files_struct* files;
+} NSFUN_CORE;
+
+// x86_64 and arm64 (whichever the running kernel has): the syscall number and first argument.
+struct pt_regs {
+  unsigned long di;
+  unsigned long orig_ax;
+} NSFUN_CORE;
+
+struct user_pt_regs {
+  __u64 regs[31];
+} NSFUN_CORE;
+
+struct pt_regs___arm64 {
+  struct user_pt_regs user_regs;
+  __u64 orig_x0;
+  __s32 syscallno;
+} NSFUN_CORE;
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+// Set by the reader before loading.
+const volatile __u32 nsfun_types = 0xff;                // bit i: type index i is watched
+const volatile __u32 nsfun_processes = 0;               // JOIN/LEAVE wanted
+const volatile __u32 nsfun_own[NSFUN_MON_TYPES] = {0};  // the reader's namespaces: never hinted
+const volatile long nsfun_nr_unshare = -1;
+const volatile long nsfun_nr_setns = -1;
+const volatile long nsfun_nr_close = -1;
+const volatile long nsfun_nr_close_range = -1;
+const volatile long nsfun_nr_umount2 = -1;
+
+// Read by the reader.
+__u64 nsfun_lost = 0;         // records that found the ring full
+__u64 nsfun_all_pending = 0;  // a HINT "all" is in the ring and not yet read (reader clears it)
+__u64 nsfun_freeable_n = 0;   // entries ever put in nsfun_freeable (0: kfree has nothing to do)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);  // the reader sets MonitorOptions::ring_bytes before loading
+} nsfun_ring SEC(".maps");
+
+// Namespaces made while watching whose free is traceable, by the address of their structure.
+struct nsfun_freeable_ns {
+  __u64 id;
+  __u32 inum;
+  __u32 type;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct nsfun_freeable_ns);
+} nsfun_freeable SEC(".maps");
+
+// A thread's namespaces at sys_enter of setns or unshare (with processes).
+struct nsfun_snapshot {
+  __u32 ino[NSFUN_MON_TYPES];
+  __u64 id[NSFUN_MON_TYPES];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct nsfun_snapshot);
+} nsfun_before SEC(".maps");
+
+static __always_inline __u64 ns_id(struct ns_common* ns) {
+  if (bpf_core_field_exists(ns->ns_id)) {
+    return BPF_CORE_READ(ns, ns_id);
+  }
+  return 0;
+}
+
+static __always_inline void* reserve(__u64 size) {
+  void* r = bpf_ringbuf_reserve(&nsfun_ring, size, 0);
+  if (!r) {
+    __sync_fetch_and_add(&nsfun_lost, 1);
+  }
+  return r;
+}
+
+static __always_inline void head_current(struct nsfun_mon_head* h, __u32 kind) {
+  __u64 pt = bpf_get_current_pid_tgid();
+  h->time = bpf_ktime_get_ns();
+  h->kind = kind;
+  h->pid = (__u32)(pt >> 32);
+  h->tid = (__u32)pt;
+  h->pad = 0;
+  bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void head_task(struct nsfun_mon_head* h, __u32 kind, struct task_struct* t) {
+  h->time = bpf_ktime_get_ns();
+  h->kind = kind;
+  h->pid = (__u32)BPF_CORE_READ(t, tgid);
+  h->tid = (__u32)BPF_CORE_READ(t, pid);
+  h->pad = 0;
+  BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+}
+
+// NEW for the namespace whose structure is `obj` (its ns_common `ns`, its owner `owner`).
+static __always_inline void new_ns(__u32 type,
+                                   void* obj,
+                                   struct ns_common* ns,
+                                   struct user_namespace* owner) {
+  if (!obj || !(nsfun_types & (1u << type))) {
+    return;
+  }
+  __u32 inum = BPF_CORE_READ(ns, inum);
+  __u64 id = ns_id(ns);
+  struct nsfun_mon_ns* r = reserve(sizeof(*r));
+  if (r) {
+    head_current(&r->head, NSFUN_MON_NEW);
+    r->type = type;
+    r->inum = inum;
+    r->id = id;
+    r->owner = owner ? BPF_CORE_READ(owner, ns.inum) : 0;
+    r->pad = 0;
+    bpf_ringbuf_submit(r, 0);
+  }
+  if (type == T_IPC || type == T_PID || type == T_MNT || type == T_NET) {
+    __u64 key = (__u64)obj;
+    struct nsfun_freeable_ns v = {id, inum, type};
+    bpf_map_update_elem(&nsfun_freeable, &key, &v, BPF_ANY);
+    __sync_fetch_and_add(&nsfun_freeable_n, 1);
+  }
+}
+
+// NEW for each namespace `flags` made: those of `t` now (its nsproxy and credentials).
+static __always_inline void new_all(struct task_struct* t, __u64 flags) {
+  struct nsproxy* n = BPF_CORE_READ(t, nsproxy);
+  if (!n) {
+    return;
+  }
+  if (flags & CLONE_NEWUSER) {
+    struct user_namespace* u = BPF_CORE_READ(t, real_cred, user_ns);
+    new_ns(T_USER, u, &u->ns, BPF_CORE_READ(u, parent));
+  }
+  if (flags & CLONE_NEWNS) {
+    struct mnt_namespace* m = BPF_CORE_READ(n, mnt_ns);
+    new_ns(T_MNT, m, &m->ns, BPF_CORE_READ(m, user_ns));
+  }
+  if (flags & CLONE_NEWUTS) {
+    struct uts_namespace* u = BPF_CORE_READ(n, uts_ns);
+    new_ns(T_UTS, u, &u->ns, BPF_CORE_READ(u, user_ns));
+  }
+  if (flags & CLONE_NEWIPC) {
+    struct ipc_namespace* i = BPF_CORE_READ(n, ipc_ns);
+    new_ns(T_IPC, i, &i->ns, BPF_CORE_READ(i, user_ns));
+  }
+  if (flags & CLONE_NEWPID) {
+    struct pid_namespace* p = BPF_CORE_READ(n, pid_ns_for_children);
+    new_ns(T_PID, p, &p->ns, BPF_CORE_READ(p, user_ns));
+  }
+  if (flags & CLONE_NEWNET) {
+    struct net* x = BPF_CORE_READ(n, net_ns);
+    new_ns(T_NET, x, &x->ns, BPF_CORE_READ(x, user_ns));
+  }
+  if (flags & CLONE_NEWCGROUP) {
+    struct cgroup_namespace* c = BPF_CORE_READ(n, cgroup_ns);
+    new_ns(T_CGROUP, c, &c->ns, BPF_CORE_READ(c, user_ns));
+  }
+  if (flags & CLONE_NEWTIME) {
+    struct time_namespace* x = BPF_CORE_READ(n, time_ns_for_children);
+    new_ns(T_TIME, x, &x->ns, BPF_CORE_READ(x, user_ns));
+  }
+}
+
+static __always_inline void put_ns(struct nsfun_snapshot* s, __u32 type, struct ns_common* ns) {
+  if (nsfun_types & (1u << type)) {
+    s->ino[type] = BPF_CORE_READ(ns, inum);
+    s->id[type] = ns_id(ns);
+  }
+}
+
+// The namespaces `t` is in, as its /proc/PID/ns links show them (0 where unreadable).
+static __always_inline void snapshot(struct task_struct* t, struct nsfun_snapshot* s) {
+  __builtin_memset(s, 0, sizeof(*s));
+  struct user_namespace* u = BPF_CORE_READ(t, real_cred, user_ns);
+  if (u) {
+    put_ns(s, T_USER, &u->ns);
+  }
+  struct pid* p = BPF_CORE_READ(t, thread_pid);
+  if (p) {
+    unsigned int level = BPF_CORE_READ(p, level);
+    struct pid_namespace* pn = BPF_CORE_READ(p, numbers[level].ns);
+    if (pn) {
+      put_ns(s, T_PID, &pn->ns);
+    }
+  }
+  struct nsproxy* n = BPF_CORE_READ(t, nsproxy);
+  if (!n) {
+    return;
+  }
+  struct mnt_namespace* m = BPF_CORE_READ(n, mnt_ns);
+  put_ns(s, T_MNT, &m->ns);
+  struct uts_namespace* ut = BPF_CORE_READ(n, uts_ns);
+  put_ns(s, T_UTS, &ut->ns);
+  struct ipc_namespace* i = BPF_CORE_READ(n, ipc_ns);
+  put_ns(s, T_IPC, &i->ns);
+  struct net* x = BPF_CORE_READ(n, net_ns);
+  put_ns(s, T_NET, &x->ns);
+  struct cgroup_namespace* c = BPF_CORE_READ(n, cgroup_ns);
+  put_ns(s, T_CGROUP, &c->ns);
+  struct time_namespace* tn = BPF_CORE_READ(n, time_ns);
+  put_ns(s, T_TIME, &tn->ns);
+}
+
+// PROC: `before` and `after` (either may be all zero) when they differ.
+static __always_inline void emit_proc(struct nsfun_mon_head* h,
+                                      struct nsfun_snapshot* before,
+                                      struct nsfun_snapshot* after) {
+  int differ = 0;
+  for (int i = 0; i < NSFUN_MON_TYPES; i++) {
+    if (before->id[i] != after->id[i] || before->ino[i] != after->ino[i]) {
+      differ = 1;
+    }
+  }
+  if (!differ) {
+    return;
+  }
+  struct nsfun_mon_proc* r = reserve(sizeof(*r));
+  if (!r) {
+    return;
+  }
+  r->head = *h;
+  for (int i = 0; i < NSFUN_MON_TYPES; i++) {
+    r->before[i] = before->ino[i];
+    r->after[i] = after->ino[i];
+    r->before_id[i] = before->id[i];
+    r->after_id[i] = after->id[i];
+  }
+  bpf_ringbuf_submit(r, 0);
+}
+
+// HINT for the namespaces of `s` (those not the reader's own).
+static __always_inline void hint_some(struct nsfun_snapshot* s) {
+  int any = 0;
+  for (int i = 0; i < NSFUN_MON_TYPES; i++) {
+    if (s->ino[i] != 0 && s->ino[i] != nsfun_own[i]) {
+      any = 1;
+    }
+  }
+  if (!any) {
+    return;
+  }
+  struct nsfun_mon_hint* r = reserve(sizeof(*r));
+  if (!r) {
+    return;
+  }
+  head_current(&r->head, NSFUN_MON_HINT);
+  r->all = 0;
+  r->pad = 0;
+  for (int i = 0; i < NSFUN_MON_TYPES; i++) {
+    r->id[i] = s->ino[i] != nsfun_own[i] ? s->id[i] : 0;
+  }
+  bpf_ringbuf_submit(r, 0);
+}
+
+// HINT to recheck all, unless one is in the ring already.
+static __always_inline void hint_all(void) {
+  if (nsfun_all_pending || __sync_val_compare_and_swap(&nsfun_all_pending, 0, 1) != 0) {
+    return;
+  }
+  struct nsfun_mon_hint* r = reserve(sizeof(*r));
+  if (!r) {
+    nsfun_all_pending = 0;
+    return;
+  }
+  head_current(&r->head, NSFUN_MON_HINT);
+  r->all = 1;
+  r->pad = 0;
+  for (int i = 0; i < NSFUN_MON_TYPES; i++) {
+    r->id[i] = 0;
+  }
+  bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline long syscall_nr(struct pt_regs* regs) {
+  if (bpf_core_field_exists(regs->orig_ax)) {
+    return (long)BPF_CORE_READ(regs, orig_ax);
+  }
+  struct pt_regs___arm64* a = (void*)regs;
+  if (bpf_core_field_exists(a->syscallno)) {
+    return BPF_CORE_READ(a, syscallno);
+  }
+  return -1;
+}
+
+static __always_inline __u64 syscall_arg0(struct pt_regs* regs) {
+  if (bpf_core_field_exists(regs->di)) {
+    return BPF_CORE_READ(regs, di);
+  }
+  struct pt_regs___arm64* a = (void*)regs;
+  if (bpf_core_field_exists(a->orig_x0)) {
+    return BPF_CORE_READ(a, orig_x0);
+  }
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/task_newtask") int nsfun_newtask(__u64* ctx) {
+  // clang-format on
+  struct task_struct* p = (struct task_struct*)ctx[0];
+  __u64 flags = ctx[1];
+  new_all(p, flags);
+  if (nsfun_processes && !(flags & CLONE_THREAD)) {
+    struct nsfun_snapshot none = {0};
+    struct nsfun_snapshot now;
+    struct nsfun_mon_head h;
+    snapshot(p, &now);
+    head_task(&h, NSFUN_MON_PROC, p);
+    emit_proc(&h, &none, &now);
+  }
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/sys_enter") int nsfun_sys_enter(__u64* ctx) {
+  // clang-format on
+  long nr = (long)ctx[1];
+  if (nr == nsfun_nr_close) {
+    // The close of an nsfs fd may drop a namespace's last reference.
+    struct pt_regs* regs = (struct pt_regs*)ctx[0];
+    __u64 fd = syscall_arg0(regs);
+    struct task_struct* t = bpf_get_current_task_btf();
+    struct fdtable* fdt = BPF_CORE_READ(t, files, fdt);
+    if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds)) {
+      return 0;
+    }
+    struct file** fds = BPF_CORE_READ(fdt, fd);
+    struct file* f = 0;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    if (!f) {
+      return 0;
+    }
+    struct inode* ino = BPF_CORE_READ(f, f_inode);
+    if (BPF_CORE_READ(ino, i_sb, s_magic) != NSFS_MAGIC) {
+      return 0;
+    }
+    struct ns_common* ns = BPF_CORE_READ(ino, i_private);
+    if (!ns || !bpf_core_field_exists(ns->ns_type)) {
+      hint_all();
+      return 0;
+    }
+    __u32 flag = BPF_CORE_READ(ns, ns_type);
+    __u32 type = flag == CLONE_NEWUSER     ? T_USER
+                 : flag == CLONE_NEWNS     ? T_MNT
+                 : flag == CLONE_NEWUTS    ? T_UTS
+                 : flag == CLONE_NEWIPC    ? T_IPC
+                 : flag == CLONE_NEWPID    ? T_PID
+                 : flag == CLONE_NEWNET    ? T_NET
+                 : flag == CLONE_NEWCGROUP ? T_CGROUP
+                 : flag == CLONE_NEWTIME   ? T_TIME
+                                           : NSFUN_MON_TYPES;
+    if (type >= NSFUN_MON_TYPES || !(nsfun_types & (1u << type))) {
+      return 0;
+    }
+    struct nsfun_snapshot s = {0};
+    s.ino[type] = BPF_CORE_READ(ns, inum);
+    s.id[type] = ns_id(ns);
+    hint_some(&s);
+    return 0;
+  }
+  if (nsfun_processes && (nr == nsfun_nr_setns || nr == nsfun_nr_unshare)) {
+    struct nsfun_snapshot s;
+    snapshot(bpf_get_current_task_btf(), &s);
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&nsfun_before, &tid, &s, BPF_ANY);
+  }
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/sys_exit") int nsfun_sys_exit(__u64* ctx) {
+  // clang-format on
+  struct pt_regs* regs = (struct pt_regs*)ctx[0];
+  long ret = (long)ctx[1];
+  long nr = syscall_nr(regs);
+  if (nr < 0) {
+    return 0;
+  }
+  if (nr == nsfun_nr_unshare || nr == nsfun_nr_setns) {
+    struct task_struct* t = bpf_get_current_task_btf();
+    if (ret == 0 && nr == nsfun_nr_unshare) {
+      new_all(t, syscall_arg0(regs));
+    }
+    if (nsfun_processes) {
+      __u32 tid = (__u32)bpf_get_current_pid_tgid();
+      struct nsfun_snapshot* before = bpf_map_lookup_elem(&nsfun_before, &tid);
+      if (before) {
+        if (ret == 0) {
+          struct nsfun_snapshot now;
+          struct nsfun_mon_head h;
+          snapshot(t, &now);
+          head_current(&h, NSFUN_MON_PROC);
+          emit_proc(&h, before, &now);
+        }
+        bpf_map_delete_elem(&nsfun_before, &tid);
+      }
+    }
+    if (ret == 0) {
+      hint_all();
+    }
+    return 0;
+  }
+  if ((nr == nsfun_nr_umount2 || nr == nsfun_nr_close_range) && ret == 0) {
+    hint_all();
+  }
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/sched_process_exit") int nsfun_exit(__u64* ctx) {
+  // clang-format on
+  struct task_struct* t = (struct task_struct*)ctx[0];
+  int group_dead = (int)(ctx[1] & 0xff);
+  struct nsfun_snapshot s;
+  snapshot(t, &s);
+  if (nsfun_processes && group_dead) {
+    struct nsfun_snapshot none = {0};
+    struct nsfun_mon_head h;
+    head_task(&h, NSFUN_MON_PROC, t);
+    emit_proc(&h, &s, &none);
+  }
+  hint_some(&s);
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/sched_process_free") int nsfun_free(__u64* ctx) {
+  // clang-format on
+  struct task_struct* t = (struct task_struct*)ctx[0];
+  struct nsfun_snapshot s;
+  snapshot(t, &s);
+  hint_some(&s);
+  return 0;
+}
+
+static __always_inline void freed(__u64 ptr) {
+  if (nsfun_freeable_n == 0) {
+    return;
+  }
+  struct nsfun_freeable_ns* v = bpf_map_lookup_elem(&nsfun_freeable, &ptr);
+  if (!v) {
+    return;
+  }
+  struct nsfun_mon_ns* r = reserve(sizeof(*r));
+  if (r) {
+    head_current(&r->head, NSFUN_MON_FREED);
+    r->type = v->type;
+    r->inum = v->inum;
+    r->id = v->id;
+    r->owner = 0;
+    r->pad = 0;
+    bpf_ringbuf_submit(r, 0);
+  }
+  bpf_map_delete_elem(&nsfun_freeable, &ptr);
+}
+
+// clang-format off
+SEC("tp_btf/kfree") int nsfun_kfree(__u64* ctx) {
+  // clang-format on
+  freed(ctx[1]);
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/kmem_cache_free") int nsfun_cache_free(__u64* ctx) {
+  // clang-format on
+  freed(ctx[1]);
+  return 0;
+}

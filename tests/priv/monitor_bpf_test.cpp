@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+// NsMonitor's bpf backend, on the real kernel: NEW and GONE of each type, namespaces that live
+// microseconds, recycled inodes, ring-buffer overflow, JOIN/LEAVE, and nothing left behind.
+// Other processes on the machine make namespaces too: every check matches what the test made
+// (by id, inode or the pid that made it).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <nsfun/detail/monitor_source.hpp>
+#include <nsfun/monitor.hpp>
+
+#include "test_support.hpp"
+
+using namespace std::chrono_literals;
+using nsfun::NsEvent;
+using nsfun::NsEventKind;
+using nsfun::NsType;
+
+namespace {
+
+// A bpf monitor, or a skip (not root, or BPF not permitted or not built here).
+struct BpfMonitor {
+  std::optional<nsfun::NsMonitor> m;
+  std::string why;
+
+  explicit BpfMonitor(nsfun::MonitorOptions o = {}) {
+    o.backend = nsfun::MonitorBackend::bpf;
+    auto r = nsfun::NsMonitor::open(o);
+    if (r) {
+      m.emplace(std::move(r).value());
+    } else {
+      why = r.error().message();
+    }
+  }
+};
+
+#define NSFUN_REQUIRE_BPF(mon)                                          \
+  NSFUN_REQUIRE(::geteuid() == 0, "needs root (CAP_BPF, CAP_PERFMON)"); \
+  NSFUN_REQUIRE((mon).m.has_value(), ("bpf monitor unavailable: " + (mon).why).c_str())
+
+// What a child made: the namespace's inode and id, read from its /proc/self/ns link.
+struct Made {
+  pid_t pid = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t id = 0;
+};
+
+// The link that shows the namespace unshare(type) makes for the caller (or its children).
+std::string made_link(NsType t) {
+  switch (t) {
+    case NsType::pid:
+      return "pid";  // read in a grandchild, the new namespace's init
+    case NsType::time:
+      return "time_for_children";
+    default:
+      return std::string(nsfun::name(nsfun::link_of(t)));
+  }
+}
+
+struct IdIno {
+  std::uint64_t ino;
+  std::uint64_t id;
+};
+
+IdIno read_self(const std::string& link) {
+  IdIno r{0, 0};
+  std::string path = "/proc/self/ns/" + link;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return r;
+  }
+
+  struct stat st {};
+
+  if (::fstat(fd, &st) == 0) {
+    r.ino = st.st_ino;
+    r.id = nsfun::detail::ns_id_of(fd);
+  }
+  ::close(fd);
+  return r;
+}
+
+// A child unshares `t`, reports the new namespace and exits, so the namespace dies with it.
+Made make_and_drop(NsType t) {
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(p[0]);
+    IdIno r{0, 0};
+    if (::unshare(nsfun::clone_flag(t)) == 0) {
+      if (t == NsType::pid) {
+        pid_t init = ::fork();
+        if (init == 0) {
+          r = read_self("pid");
+          (void)!::write(p[1], &r, sizeof(r));
+          ::_exit(0);
+        }
+        int st = 0;
+        ::waitpid(init, &st, 0);
+        ::_exit(0);
+      }
+      r = read_self(made_link(t));
+    }
+    (void)!::write(p[1], &r, sizeof(r));
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  IdIno r{0, 0};
+  ssize_t n = ::read(p[0], &r, sizeof(r));
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(n == static_cast<ssize_t>(sizeof(r)));
+  REQUIRE(r.ino != 0);
+  return Made{child, r.ino, r.id};
+}
+
+// Reads events until `done` says so (true) or `limit` passes; every event read is kept.
+bool read_until(nsfun::NsMonitor& m,
+                std::vector<NsEvent>& seen,
+                const std::function<bool()>& done,
+                std::chrono::milliseconds limit = 5000ms) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) {
+      return false;
+    }
+    auto e = m.next(20ms);
+    REQUIRE(e.has_value());
+    if (e.value()) {
+      seen.push_back(std::move(*e.value()));
+    }
+  }
+  return true;
+}
+
+const NsEvent* find(const std::vector<NsEvent>& seen, NsEventKind k, NsType t, std::uint64_t id) {
+  for (const NsEvent& e : seen) {
+    if (e.kind == k && e.ns.type() == t && e.ns.id() == id) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+// The ids of the BPF objects (prog_id, link_id, map_id) this process holds fds of.
+std::set<std::string> bpf_objects_of_self() {
+  std::set<std::string> ids;
+  DIR* d = ::opendir("/proc/self/fdinfo");
+  REQUIRE(d != nullptr);
+  while (dirent* ent = ::readdir(d)) {
+    if (ent->d_name[0] == '.') {
+      continue;
+    }
+    std::string text = nsfun::test::read_text(std::string("/proc/self/fdinfo/") + ent->d_name);
+    for (const char* key : {"prog_id:", "link_id:", "map_id:"}) {
+      auto pos = text.find(key);
+      if (pos == std::string::npos) {
+        continue;
+      }
+      auto words = nsfun::test::split_words(text.substr(pos + std::strlen(key)));
+      if (!words.empty()) {
+        std::string kind(key, std::strlen(key) - 4);  // "prog", "link", "map"
+        ids.insert(kind + " " + words.front());
+      }
+    }
+  }
+  ::closedir(d);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("monitor bpf: the backend says what it is") {
+  BpfMonitor mon;
+  NSFUN_REQUIRE_BPF(mon);
+  CHECK(mon.m->backend() == nsfun::MonitorBackend::bpf);
+  CHECK(mon.m->why() == "using (as asked) bpf");
+  CHECK(mon.m->fd() >= 0);
+  auto automatic = nsfun::NsMonitor::open();
+  REQUIRE(automatic.has_value());
+  CHECK(automatic.value().backend() == nsfun::MonitorBackend::bpf);
+  CHECK(automatic.value().why() == "using bpf");
+}
+
+TEST_CASE(
+    "monitor bpf: unprivileged, bpf is refused with the kernel's reason and auto falls back") {
+  NSFUN_REQUIRE(::geteuid() == 0 && nsfun::test::can_drop_privileges(), "needs root to drop");
+  NSFUN_CHECK_CHILD([] {
+    NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+    nsfun::MonitorOptions o;
+    o.backend = nsfun::MonitorBackend::bpf;
+    auto r = nsfun::NsMonitor::open(o);
+    NSFUN_EXPECT(!r.has_value());
+    std::string msg = r.error().message();
+    NSFUN_EXPECT(msg.find("bpf") != std::string::npos);
+    NSFUN_EXPECT(msg.find("BPF programs") != std::string::npos);
+    auto a = nsfun::NsMonitor::open();
+    NSFUN_EXPECT(a.has_value());
+    NSFUN_EXPECT(a.value().backend() != nsfun::MonitorBackend::bpf);
+    NSFUN_EXPECT(a.value().why().find("bpf unavailable (") == 0);
+    return 0;
+  });
+}
+
+TEST_CASE("monitor bpf: NEW and GONE for each of the eight types, with the task that made it") {
+  BpfMonitor mon;
+  NSFUN_REQUIRE_BPF(mon);
+  std::vector<NsEvent> seen;
+  std::vector<std::int64_t> latency_us;
+  for (NsType t : nsfun::all_ns_types) {
+    CAPTURE(nsfun::name(t));
+    Made made = make_and_drop(t);
+    NSFUN_REQUIRE(made.id != 0, "the kernel has no namespace ids (Linux 6.18)");
+    bool both = read_until(*mon.m, seen,
+                           [&] { return find(seen, NsEventKind::gone, t, made.id) != nullptr; });
+    const NsEvent* n = find(seen, NsEventKind::appeared, t, made.id);
+    REQUIRE(n != nullptr);
+    CHECK(n->ns.ino() == made.ino);
+    CHECK(n->pid == made.pid);
+    CHECK(n->tid == made.pid);
+    CHECK_FALSE(n->comm.empty());
+    CHECK(n->monotonic_ns != 0);
+    if (t != NsType::user) {
+      CHECK(n->owner == nsfun::test::link_ino(::getpid(), "user"));
+    } else {
+      CHECK(n->owner == nsfun::test::link_ino(::getpid(), "user"));  // its parent: ours
+    }
+    REQUIRE(both);
+    const NsEvent* g = find(seen, NsEventKind::gone, t, made.id);
+    REQUIRE(g != nullptr);
+    CHECK(g->ns.ino() == made.ino);
+    REQUIRE(g->lived.has_value());
+    CHECK(g->monotonic_ns >= n->monotonic_ns);
+    CHECK(g->lived->count() == static_cast<std::int64_t>(g->monotonic_ns - n->monotonic_ns));
+    latency_us.push_back(g->lived->count() / 1000);
+  }
+  std::sort(latency_us.begin(), latency_us.end());
+  MESSAGE("lived (NEW to GONE, child exits at once), us: " << latency_us.front() << " .. "
+                                                           << latency_us.back());
+}
+
+TEST_CASE("monitor bpf: namespaces that live microseconds are each reported NEW and GONE") {
+  BpfMonitor mon;
+  NSFUN_REQUIRE_BPF(mon);
+  constexpr int flags = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+  std::vector<pid_t> kids;
+  for (int i = 0; i < 20; ++i) {
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::_exit(::unshare(flags) == 0 ? 0 : 1);  // made and dropped at once
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    kids.push_back(child);
+  }
+  std::vector<NsEvent> seen;
+  auto count = [&](NsEventKind k) {
+    std::set<std::uint64_t> ids;
+    for (const NsEvent& e : seen) {
+      if (e.kind == NsEventKind::appeared &&
+          std::find(kids.begin(), kids.end(), e.pid) != kids.end()) {
+        ids.insert(e.ns.id());
+      }
+    }
+    if (k == NsEventKind::appeared) {
+      return ids.size();
+    }
+    std::size_t gone = 0;
+    for (const NsEvent& e : seen) {
+      gone += e.kind == NsEventKind::gone && ids.count(e.ns.id()) != 0 ? 1U : 0U;
+    }
+    return gone;
+  };
+  bool all = read_until(
+      *mon.m, seen, [&] { return count(NsEventKind::gone) == 80; }, 8000ms);
+  CHECK(count(NsEventKind::appeared) == 80);
+  CHECK(count(NsEventKind::gone) == 80);
+  CHECK(all);
+  for (const NsEvent& e : seen) {
+    if (e.kind == NsEventKind::gone && e.lived) {
+      CHECK(e.lived->count() > 0);
+    }
+  }
+}
+
+TEST_CASE("monitor bpf: a recycled inode is reported as a new namespace, not the old one") {
+  BpfMonitor mon;
+  NSFUN_REQUIRE_BPF(mon);
+  // The kernel hands a freed inode number out again soon: make namespaces until one repeats.
+  std::vector<Made> made;
+  std::optional<std::pair<Made, Made>> pair;
+  for (int i = 0; i < 300 && !pair; ++i) {
+    Made m = make_and_drop(NsType::uts);
+    NSFUN_REQUIRE(m.id != 0, "the kernel has no namespace ids (Linux 6.18)");
+    for (const Made& old : made) {
+      if (old.ino == m.ino) {
+        pair.emplace(old, m);
+      }
+    }
+    made.push_back(m);
+    ::usleep(2000);  // let the last one's free land
+  }
+  NSFUN_REQUIRE(pair.has_value(), "no uts inode was recycled within 300 namespaces");
+  CHECK(pair->first.id != pair->second.id);
+  std::vector<NsEvent> seen;
+  auto both = [&](const Made& m) {
+    return find(seen, NsEventKind::appeared, NsType::uts, m.id) != nullptr &&
+           find(seen, NsEventKind::gone, NsType::uts, m.id) != nullptr;
+  };
+  CHECK(read_until(*mon.m, seen, [&] { return both(pair->first) && both(pair->second); }));
+  for (const Made& m : {pair->first, pair->second}) {
+    const NsEvent* n = find(seen, NsEventKind::appeared, NsType::uts, m.id);
+    REQUIRE(n != nullptr);
+    CHECK(n->ns.ino() == m.ino);
+    CHECK(n->pid == m.pid);
+    const NsEvent* g = find(seen, NsEventKind::gone, NsType::uts, m.id);
+    REQUIRE(g != nullptr);
+    CHECK(g->ns.ino() == m.ino);
+    // Each GONE comes after its own NEW.
+    CHECK(g - seen.data() > n - seen.data());
+  }
+  // Exactly one NEW and one GONE per id, however often the inode came back.
+  for (const Made& m : made) {
+    auto per_id = std::count_if(seen.begin(), seen.end(), [&](const NsEvent& e) {
+      return e.ns.type() == NsType::uts && e.ns.id() == m.id;
+    });
+    CHECK(per_id <= 2);
+  }
+}
+
+TEST_CASE("monitor bpf: a full ring buffer is reported as lost events, never silently") {
+  nsfun::MonitorOptions o;
+  o.ring_bytes = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));  // room for ~60 records
+  o.types = {NsType::uts};
+  BpfMonitor mon(o);
+  NSFUN_REQUIRE_BPF(mon);
+  // A burst while nobody reads: 500 uts namespaces, each replacing the last.
+  NSFUN_CHECK_CHILD([] {
+    for (int i = 0; i < 500; ++i) {
+      NSFUN_EXPECT(::unshare(CLONE_NEWUTS) == 0);
+    }
+    return 0;
+  });
+  std::vector<NsEvent> seen;
+  std::uint64_t lost = 0;
+  read_until(*mon.m, seen, [&] {
+    lost = 0;
+    for (const NsEvent& e : seen) {
+      if (e.kind == NsEventKind::lost) {
+        CHECK(e.ns.empty());
+        lost += e.lost;
+      }
+    }
+    return lost > 0;
+  });
+  CHECK(lost >= 400);
+  CHECK(mon.m->stats().lost == lost);
+  // The monitor goes on after the loss.
+  Made after = make_and_drop(NsType::uts);
+  CHECK(read_until(*mon.m, seen, [&] {
+    return find(seen, NsEventKind::appeared, NsType::uts, after.id) != nullptr;
+  }));
+}
+
+TEST_CASE("monitor bpf: JOIN and LEAVE at fork, unshare, setns and exit") {
+  nsfun::MonitorOptions o;
+  o.processes = true;
+  o.types = {NsType::uts, NsType::net};
+  BpfMonitor mon(o);
+  NSFUN_REQUIRE_BPF(mon);
+  std::uint64_t our_uts = nsfun::test::link_ino(::getpid(), "uts");
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int old = ::open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+    IdIno made{0, 0};
+    if (old >= 0 && ::unshare(CLONE_NEWUTS) == 0) {
+      made = read_self("uts");
+      if (::setns(old, CLONE_NEWUTS) != 0) {
+        made.ino = 0;
+      }
+    }
+    (void)!::write(p[1], &made, sizeof(made));
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  IdIno made{0, 0};
+  REQUIRE(::read(p[0], &made, sizeof(made)) == static_cast<ssize_t>(sizeof(made)));
+  ::close(p[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(made.ino != 0);
+  std::vector<NsEvent> seen;
+  auto of_child = [&](NsEventKind k, std::uint64_t ino) {
+    return std::count_if(seen.begin(), seen.end(), [&](const NsEvent& e) {
+      return e.kind == k && e.pid == child && e.ns.type() == NsType::uts && e.ns.ino() == ino;
+    });
+  };
+  // fork: JOIN ours; unshare: LEAVE ours, JOIN new; setns: LEAVE new, JOIN ours; exit: LEAVE ours.
+  bool done = read_until(*mon.m, seen, [&] {
+    return of_child(NsEventKind::join, our_uts) == 2 &&
+           of_child(NsEventKind::leave, our_uts) == 2 &&
+           of_child(NsEventKind::join, made.ino) == 1 &&
+           of_child(NsEventKind::leave, made.ino) == 1;
+  });
+  CHECK(of_child(NsEventKind::join, our_uts) == 2);
+  CHECK(of_child(NsEventKind::leave, our_uts) == 2);
+  CHECK(of_child(NsEventKind::join, made.ino) == 1);
+  CHECK(of_child(NsEventKind::leave, made.ino) == 1);
+  CHECK(done);
+  read_until(
+      *mon.m, seen, [] { return false; }, 200ms);  // the rest of the exit's events
+  // The child's net namespace never changed: one JOIN at fork, one LEAVE at exit.
+  auto net = std::count_if(seen.begin(), seen.end(), [&](const NsEvent& e) {
+    return e.pid == child && e.ns.type() == NsType::net;
+  });
+  CHECK(net == 2);
+  for (const NsEvent& e : seen) {
+    if (e.pid == child) {
+      CHECK(e.ns.id() != 0);
+      CHECK_FALSE(e.comm.empty());
+    }
+  }
+}
+
+TEST_CASE("monitor bpf: closing the monitor leaves no program, link, map or fd behind") {
+  NSFUN_REQUIRE(::geteuid() == 0, "needs root");
+  NSFUN_REQUIRE(nsfun::test::have_program("bpftool"), "needs bpftool");
+  std::size_t fds = nsfun::test::open_fd_count();
+  std::set<std::string> before = bpf_objects_of_self();
+  std::set<std::string> ours;
+  {
+    BpfMonitor mon;
+    NSFUN_REQUIRE_BPF(mon);
+    for (const std::string& o : bpf_objects_of_self()) {
+      if (before.count(o) == 0) {
+        ours.insert(o);
+      }
+    }
+    // bpftool sees them while the monitor runs, under the nsfun_ names.
+    std::string progs = nsfun::test::run("bpftool prog list 2>/dev/null").out;
+    for (const char* n : {"nsfun_newtask", "nsfun_sys_exit", "nsfun_kfree"}) {
+      CHECK(progs.find(n) != std::string::npos);
+    }
+  }
+  CHECK(nsfun::test::open_fd_count() == fds);
+  std::size_t progs = 0;
+  std::size_t links = 0;
+  for (const std::string& o : ours) {
+    progs += o.rfind("prog ", 0) == 0 ? 1U : 0U;
+    links += o.rfind("link ", 0) == 0 ? 1U : 0U;
+  }
+  CHECK(progs >= 7);
+  CHECK(links >= 7);
+  // Freed by the kernel once the last fd went (maps after an RCU grace period: wait a little).
+  for (const std::string& o : ours) {
+    CAPTURE(o);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = nsfun::test::run("bpftool " + o.substr(0, o.find(' ')) + " show id " +
+                              o.substr(o.find(' ') + 1) + " >/dev/null 2>&1")
+                 .status != 0;
+      if (!gone) {
+        ::usleep(20000);
+      }
+    }
+    CHECK(gone);
+  }
+}
