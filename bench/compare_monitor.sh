@@ -27,6 +27,10 @@
 #   WORKERS    processes making namespaces [4]
 #   BACKENDS   [bpf,connector,poll,reference]
 #   OUT        also write the table to this file
+#   NSM_BASH   the bash tool's nsm script (hed0rah/namespaces-fun nsm/nsm): also run it as column
+#              bash-nsm. Not part of this project and not fetched here; it forks several
+#              programs per /proc link, so its scan of SLEEPERS processes takes many seconds and
+#              loads a core: use few SLEEPERS and long DRAIN with it
 #   MONITOR_BENCH  the program [BUILD_DIR/bench/monitor_bench]
 set -euo pipefail
 
@@ -107,7 +111,12 @@ trap 'exit 143' TERM
 
 before=$(bpf_objects)
 args=(--backends "$backends" --workloads "$workloads" --duration "$duration" --drain "$drain"
-  --idle "$idle" --sleepers "$sleepers" --workers "$workers" "${extra[@]}")
+  --idle "$idle" --sleepers "$sleepers" --workers "$workers")
+if [[ -n ${NSM_BASH:-} ]]; then
+  [[ -r $NSM_BASH ]] || die "NSM_BASH: $NSM_BASH: cannot read it"
+  args+=(--bash-nsm "$NSM_BASH")
+fi
+args+=("${extra[@]}")
 tmp=$(mktemp /tmp/compare_monitor.XXXXXX)
 rc=0
 # In the background, so that a signal stops the script at once (bash runs traps only after a
@@ -120,7 +129,7 @@ bench_pid=
 {
   echo "Reproduce: \`DURATION=$duration RATE=$rate LIFETIMES='$lifetimes' MODES='$modes' MAX=$max" \
     "DRAIN=$drain IDLE=$idle SLEEPERS=$sleepers WORKERS=$workers BACKENDS=$backends" \
-    "bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
+    "${NSM_BASH:+NSM_BASH=PATH_OF_BASH_NSM }bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
   cat "$tmp"
 } | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
 ((rc == 0)) || die "monitor_bench exited with status $rc"
