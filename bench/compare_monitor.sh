@@ -26,6 +26,9 @@
 #   SLEEPERS   extra sleeping processes during the run [1000]
 #   WORKERS    processes making namespaces [4]
 #   BACKENDS   [bpf,connector,poll,reference]
+#   SEPARATE   yes: each backend alone, the idle measurement and workloads repeated for each
+#              (about four times as long), so that no backend's cost slows another's; no: all
+#              at the same time on the same workloads [no]
 #   OUT        also write the table to this file
 #   NSM_BASH   the bash tool's nsm script (hed0rah/namespaces-fun nsm/nsm): also run it as column
 #              bash-nsm. Not part of this project and not fetched here; it forks several
@@ -57,6 +60,7 @@ idle=${IDLE:-10}
 sleepers=${SLEEPERS:-1000}
 workers=${WORKERS:-4}
 backends=${BACKENDS:-bpf,connector,poll,reference}
+separate=${SEPARATE:-no}
 
 die() {
   echo "compare_monitor: $*" >&2
@@ -66,6 +70,7 @@ die() {
 ((EUID == 0)) || die "needs root (monitor_bench makes namespaces of every type)"
 [[ -x $bench ]] || die "$bench: not built (cmake --build --preset ci --target nsfun_monitor_bench)"
 [[ $max == yes || $max == no ]] || die "MAX must be yes or no, not '$max'"
+[[ $separate == yes || $separate == no ]] || die "SEPARATE must be yes or no, not '$separate'"
 
 workloads=
 for mode in $modes; do
@@ -112,6 +117,9 @@ trap 'exit 143' TERM
 before=$(bpf_objects)
 args=(--backends "$backends" --workloads "$workloads" --duration "$duration" --drain "$drain"
   --idle "$idle" --sleepers "$sleepers" --workers "$workers")
+if [[ $separate == yes ]]; then
+  args+=(--separate)
+fi
 if [[ -n ${NSM_BASH:-} ]]; then
   [[ -r $NSM_BASH ]] || die "NSM_BASH: $NSM_BASH: cannot read it"
   args+=(--bash-nsm "$NSM_BASH")
@@ -129,12 +137,19 @@ bench_pid=
 {
   echo "Reproduce: \`DURATION=$duration RATE=$rate LIFETIMES='$lifetimes' MODES='$modes' MAX=$max" \
     "DRAIN=$drain IDLE=$idle SLEEPERS=$sleepers WORKERS=$workers BACKENDS=$backends" \
+    "SEPARATE=$separate" \
     "${NSM_BASH:+NSM_BASH=PATH_OF_BASH_NSM }bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
   cat "$tmp"
 } | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
 ((rc == 0)) || die "monitor_bench exited with status $rc"
 
+# The kernel frees a closed program or link a little later: give it up to 5 s.
 after=$(bpf_objects)
+for ((i = 0; i < 50; i++)); do
+  [[ $after != "$before" ]] || break
+  sleep 0.1
+  after=$(bpf_objects)
+done
 left=$(pgrep -c -x monitor_bench || true)
 echo
 echo "Left behind: $left monitor_bench processes; BPF before: $before; after: $after."

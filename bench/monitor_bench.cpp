@@ -144,6 +144,7 @@ struct Options {
   bool bpf_stats = true;
   std::string dump_dir;
   std::vector<Backend> required;  // must see 100% NEW and GONE in every workload
+  bool separate = false;          // each backend alone, the workloads repeated
 };
 
 // --bash-nsm: the bash tool's script (read by the bash-nsm monitor child).
@@ -159,7 +160,7 @@ constexpr std::string_view default_workloads =
       "usage: monitor_bench [--backends LIST] [--workloads LIST] [--duration S] [--drain S]\n"
       "                     [--idle S] [--sleepers N] [--workers N] [--max-inflight N]\n"
       "                     [--types LIST] [--interval MS] [--no-bpf-stats] [--dump DIR]\n"
-      "                     [--require LIST] [--bash-nsm PATH]\n"
+      "                     [--require LIST] [--bash-nsm PATH] [--separate]\n"
       "  --backends   bpf,connector,poll,reference (default: all four), bash-nsm\n"
       "  --workloads  MODE:LIFETIME:RATE,... with MODE fork|exec, LIFETIME us|<n>ms|<n>s,\n"
       "               RATE namespaces/s or max (default: {})\n"
@@ -177,7 +178,9 @@ constexpr std::string_view default_workloads =
       "               NEW and GONE in every workload\n"
       "  --bash-nsm PATH  also run the bash tool itself (`bash PATH monitor`, the nsm script of\n"
       "               hed0rah/namespaces-fun) as backend bash-nsm; it forks per link, so it\n"
-      "               loads the machine: best with few --sleepers\n",
+      "               loads the machine: best with few --sleepers\n"
+      "  --separate   run each backend alone, repeating the idle measurement and the workloads\n"
+      "               for each (default: all at the same time on the same workloads)\n",
       default_workloads);
   std::exit(status);
 }
@@ -343,6 +346,8 @@ Options parse_args(int argc, char** argv) {
         }
         o.types.push_back(*it);
       }
+    } else if (arg == "--separate") {
+      o.separate = true;
     } else if (arg == "--bash-nsm") {
       g_bash_nsm = value();
     } else if (arg == "--dump") {
@@ -1589,7 +1594,8 @@ std::string shell_quote(std::string_view s) {
 // inode, obs, delivered, lost), times in CLOCK_MONOTONIC ns.
 void dump(const std::string& dir,
           const std::vector<WorkloadResult>& results,
-          const std::vector<MonitorProc>& mons) {
+          const std::vector<MonitorProc>& mons,
+          const std::string& made_file) {
   auto open_out = [&](const std::string& file) {
     std::string path = dir + "/" + file;
     std::FILE* f = std::fopen(path.c_str(), "we");
@@ -1598,7 +1604,7 @@ void dump(const std::string& dir,
     }
     return f;
   };
-  if (std::FILE* f = open_out("made.tsv")) {
+  if (std::FILE* f = open_out(made_file)) {
     fmt::print(f, "workload\ttype\tid\tino\tt_new\tt_gone\n");
     for (std::size_t j = 0; j < results.size(); ++j) {
       for (const Made& m : results[j].made) {
@@ -1649,6 +1655,86 @@ std::string loadavg() {
     sleep_ns(ns);
   }
   ::_exit(0);
+}
+
+// The idle cost of one monitor.
+struct Idle {
+  double cpu_percent = NAN;
+  double bpf_percent = NAN;
+  BpfCost bpf_after;
+};
+
+// Monitors run together on the same workloads.
+struct Group {
+  std::vector<MonitorProc> mons;
+  std::vector<Idle> idle;
+  std::vector<WorkloadResult> results;
+  std::vector<Index> indexes;
+};
+
+Group run_group(const Options& o,
+                const std::vector<Backend>& backends,
+                std::size_t cap,
+                bool bpf_stats,
+                const std::string& self_exe,
+                const char* const* link_paths) {
+  Group g;
+  for (Backend b : backends) {
+    g.mons.push_back(start_monitor(b, cap, o.interval_ms));
+  }
+  for (MonitorProc& m : g.mons) {
+    wait_ready(m);
+    fmt::print(stderr, "monitor_bench: {}: {}{}\n", name(m.backend),
+               m.shm->state == mon_ready ? "ready: " : "unavailable: ", m.shm->why);
+  }
+
+  g.idle.resize(g.mons.size());
+  if (o.idle_s > 0) {
+    fmt::print(stderr, "monitor_bench: idle for {:g} s ({} sleepers, no namespace activity)\n",
+               o.idle_s, o.sleepers);
+    sleep_ns(1'000'000'000U);  // let the start settle
+    std::vector<std::uint64_t> cpu0(g.mons.size());
+    std::vector<BpfCost> bpf0(g.mons.size());
+    std::uint64_t w0 = mono_ns();
+    for (std::size_t i = 0; i < g.mons.size(); ++i) {
+      cpu0[i] = monitor_cpu_ns(g.mons[i]);
+      bpf0[i] = bpf_cost(g.mons[i].pid);
+    }
+    sleep_ns(static_cast<std::uint64_t>(o.idle_s * 1e9));
+    double wall = static_cast<double>(mono_ns() - w0);
+    for (std::size_t i = 0; i < g.mons.size(); ++i) {
+      if (g.mons[i].shm->state != mon_ready) {
+        continue;
+      }
+      Idle& idle = g.idle[i];
+      idle.cpu_percent = 100.0 * static_cast<double>(monitor_cpu_ns(g.mons[i]) - cpu0[i]) / wall;
+      BpfCost b1 = bpf_cost(g.mons[i].pid);
+      if (bpf_stats && b1.programs > 0) {
+        idle.bpf_percent = 100.0 * static_cast<double>(b1.run_ns - bpf0[i].run_ns) / wall;
+      }
+      idle.bpf_after = b1;
+    }
+  }
+
+  for (const Workload& w : o.workloads) {
+    fmt::print(stderr, "monitor_bench: workload {} for {:g} s (+{:g} s drain)\n", w.label,
+               o.duration_s, o.drain_s);
+    g.results.push_back(run_workload(o, w, self_exe, link_paths));
+    const WorkloadResult& r = g.results.back();
+    fmt::print(stderr, "monitor_bench:   made {} namespaces at {:.0f}/s{}{}{}\n", r.made.size(),
+               r.rate, r.failed != 0 ? fmt::format(", {} failed", r.failed) : std::string(),
+               r.unreported != 0 ? fmt::format(", {} unreported", r.unreported) : std::string(),
+               r.worker_errors.empty() ? std::string() : "; " + r.worker_errors);
+    for (auto [err, count] : r.errors) {
+      fmt::print(stderr, "monitor_bench:   {} unshare failed: {}\n", count, std::strerror(err));
+    }
+  }
+
+  for (MonitorProc& m : g.mons) {
+    stop_monitor(m);
+    g.indexes.push_back(build_index(m.shm));
+  }
+  return g;
 }
 
 }  // namespace
@@ -1717,70 +1803,13 @@ int main(int argc, char** argv) {
   }
   auto cap = static_cast<std::size_t>(expected * 3) + 200000;
 
-  std::vector<MonitorProc> mons;
-  for (Backend b : o.backends) {
-    mons.push_back(start_monitor(b, cap, o.interval_ms));
-  }
-  for (MonitorProc& m : mons) {
-    wait_ready(m);
-    fmt::print(stderr, "monitor_bench: {}: {}{}\n", name(m.backend),
-               m.shm->state == mon_ready ? "ready: " : "unavailable: ", m.shm->why);
-  }
-
-  // Idle cost.
-  struct Idle {
-    double cpu_percent = NAN;
-    double bpf_percent = NAN;
-    BpfCost bpf_after;
-  };
-
-  std::vector<Idle> idle(mons.size());
-  if (o.idle_s > 0) {
-    fmt::print(stderr, "monitor_bench: idle for {:g} s ({} sleepers, no namespace activity)\n",
-               o.idle_s, o.sleepers);
-    sleep_ns(1'000'000'000U);  // let the start settle
-    std::vector<std::uint64_t> cpu0(mons.size());
-    std::vector<BpfCost> bpf0(mons.size());
-    std::uint64_t w0 = mono_ns();
-    for (std::size_t i = 0; i < mons.size(); ++i) {
-      cpu0[i] = monitor_cpu_ns(mons[i]);
-      bpf0[i] = bpf_cost(mons[i].pid);
+  std::vector<Group> groups;
+  if (o.separate) {
+    for (Backend b : o.backends) {
+      groups.push_back(run_group(o, {b}, cap, stats_fd >= 0, self_exe, link_paths.data()));
     }
-    sleep_ns(static_cast<std::uint64_t>(o.idle_s * 1e9));
-    double wall = static_cast<double>(mono_ns() - w0);
-    for (std::size_t i = 0; i < mons.size(); ++i) {
-      if (mons[i].shm->state != mon_ready) {
-        continue;
-      }
-      idle[i].cpu_percent = 100.0 * static_cast<double>(monitor_cpu_ns(mons[i]) - cpu0[i]) / wall;
-      BpfCost b1 = bpf_cost(mons[i].pid);
-      if (stats_fd >= 0 && b1.programs > 0) {
-        idle[i].bpf_percent = 100.0 * static_cast<double>(b1.run_ns - bpf0[i].run_ns) / wall;
-      }
-      idle[i].bpf_after = b1;
-    }
-  }
-
-  // The workloads.
-  std::vector<std::vector<Row>> rows(o.workloads.size());
-  std::vector<WorkloadResult> results;
-  std::vector<Index> indexes(mons.size());
-  for (const Workload& w : o.workloads) {
-    fmt::print(stderr, "monitor_bench: workload {} for {:g} s (+{:g} s drain)\n", w.label,
-               o.duration_s, o.drain_s);
-    results.push_back(run_workload(o, w, self_exe, link_paths.data()));
-    const WorkloadResult& r = results.back();
-    fmt::print(stderr, "monitor_bench:   made {} namespaces at {:.0f}/s{}{}{}\n", r.made.size(),
-               r.rate, r.failed != 0 ? fmt::format(", {} failed", r.failed) : std::string(),
-               r.unreported != 0 ? fmt::format(", {} unreported", r.unreported) : std::string(),
-               r.worker_errors.empty() ? std::string() : "; " + r.worker_errors);
-    for (auto [err, count] : r.errors) {
-      fmt::print(stderr, "monitor_bench:   {} unshare failed: {}\n", count, std::strerror(err));
-    }
-  }
-
-  for (MonitorProc& m : mons) {
-    stop_monitor(m);
+  } else {
+    groups.push_back(run_group(o, o.backends, cap, stats_fd >= 0, self_exe, link_paths.data()));
   }
   if (stats_fd >= 0) {
     ::close(stats_fd);
@@ -1790,20 +1819,25 @@ int main(int argc, char** argv) {
   fmt::print(stderr, "monitor_bench: killed and reaped {} sleepers in {:.2f} s\n", reaped,
              static_cast<double>(mono_ns() - ts) / 1e9);
 
-  for (std::size_t i = 0; i < mons.size(); ++i) {
-    indexes[i] = build_index(mons[i].shm);
-  }
-
   std::string load_after = loadavg();
   if (!o.dump_dir.empty()) {
-    dump(o.dump_dir, results, mons);
+    for (const Group& g : groups) {
+      dump(o.dump_dir, g.results, g.mons,
+           o.separate ? fmt::format("made.{}.tsv", name(g.mons[0].backend)) : "made.tsv");
+    }
   }
 
-  // The tables.
+  // The tables: one row per backend (in --backends order) and workload.
+  std::vector<std::pair<Group*, std::size_t>> members;
+  for (Group& g : groups) {
+    for (std::size_t i = 0; i < g.mons.size(); ++i) {
+      members.emplace_back(&g, i);
+    }
+  }
   fmt::print("Command: `{}`  \n", command);
   fmt::print(
       "Kernel {} {}, {} CPUs, load average {} before and {} after; {} sleeping processes during "
-      "the whole run; {} workers; types {}; {:g} s per workload, {:g} s drain.\n\n",
+      "the whole run; {} workers; types {}; {:g} s per workload, {:g} s drain; {}.\n\n",
       u.sysname, u.release, ::sysconf(_SC_NPROCESSORS_ONLN), load_before, load_after, o.sleepers,
       o.workers,
       [&] {
@@ -1813,14 +1847,18 @@ int main(int argc, char** argv) {
         }
         return s;
       }(),
-      o.duration_s, o.drain_s);
+      o.duration_s, o.drain_s,
+      o.separate ? "each backend alone, the workloads repeated for each (--separate)"
+                 : "all backends at the same time, each in a process of its own, on the same "
+                   "workloads");
   fmt::print(
       "| backend | workload | made (rate) | NEW seen | GONE seen | NEW latency ms "
       "median / p99 | GONE latency ms median / p99 | lost | missed NEW/GONE by type |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
   std::string unmet;
-  for (std::size_t i = 0; i < mons.size(); ++i) {
-    const MonitorProc& m = mons[i];
+  for (auto [g, i] : members) {
+    const MonitorProc& m = g->mons[i];
+    const std::vector<WorkloadResult>& results = g->results;
     bool required = std::find(o.required.begin(), o.required.end(), m.backend) != o.required.end();
     if (required && m.shm->state == mon_failed) {
       unmet += fmt::format("{}: failed: {}; ", name(m.backend), m.shm->why);
@@ -1830,7 +1868,7 @@ int main(int argc, char** argv) {
       continue;
     }
     for (std::size_t j = 0; j < results.size(); ++j) {
-      Row r = analyse(indexes[i], results[j], m.backend);
+      Row r = analyse(g->indexes[i], results[j], m.backend);
       if (required && (r.seen_new != r.made || r.seen_gone != r.gone_expected || r.made == 0)) {
         unmet += fmt::format("{} saw {} NEW and {} GONE of {} in workload {}; ", name(m.backend),
                              r.seen_new, r.seen_gone, r.made, o.workloads[j].label);
@@ -1854,18 +1892,19 @@ int main(int argc, char** argv) {
       "\n| backend | idle CPU, % of one core | of which BPF programs | events | lost "
       "| rescans | dropped |\n");
   fmt::print("|---|---|---|---|---|---|---|\n");
-  for (std::size_t i = 0; i < mons.size(); ++i) {
-    const MonitorProc& m = mons[i];
+  for (auto [g, i] : members) {
+    const MonitorProc& m = g->mons[i];
+    const Idle& idle = g->idle[i];
     if (m.shm->state == mon_unavailable) {
       fmt::print("| {} | unavailable | | | | | |\n", name(m.backend));
       continue;
     }
-    double total = idle[i].cpu_percent;
+    double total = idle.cpu_percent;
     std::string bpf = "–";
-    if (!std::isnan(idle[i].bpf_percent)) {
-      bpf = fmt::format("{:.3f}% ({} programs)", idle[i].bpf_percent, idle[i].bpf_after.programs);
+    if (!std::isnan(idle.bpf_percent)) {
+      bpf = fmt::format("{:.3f}% ({} programs)", idle.bpf_percent, idle.bpf_after.programs);
       if (m.backend == Backend::bpf) {  // tracepoint programs run in other tasks' context
-        total += idle[i].bpf_percent;
+        total += idle.bpf_percent;
       }
     }
     fmt::print(
