@@ -12,8 +12,11 @@
 //   free is not deferred by kfree_rcu (ipc, pid, mnt, net); the reader finds the others gone
 //   by asking the kernel after HINTs.
 // - HINTs, when a namespace may have lost a reference: a process's exit (sched_process_exit) and
-//   release (sched_process_free), the close of an nsfs fd, and setns, unshare, umount2 and
-//   close_range (a HINT to recheck all, at most one outstanding).
+//   release (sched_process_free), the close of an nsfs fd, setns and unshare (the namespaces the
+//   caller was in, kept at sys_enter), and umount2 (a HINT to recheck all, at most one
+//   outstanding: `ip netns delete` unmounts the namespace's bind mount). close_range is not
+//   hinted (spawners call it in every child; an nsfs fd closed by it is found by the reader's
+//   once-a-second recheck).
 //
 // Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
 // kernel while loading, through the light skeleton) find them in the running kernel's layout.
@@ -153,6 +156,7 @@ struct task_struct {
   const struct cred* real_cred;
   struct pid* thread_pid;
   struct files_struct* files;
+  struct task_struct* group_leader;
 } NSFUN_CORE;
 
 // x86_64 and arm64 (whichever the running kernel has): the syscall number and first argument.
@@ -180,7 +184,6 @@ const volatile __u32 nsfun_own[NSFUN_MON_TYPES] = {0};  // the reader's namespac
 const volatile long nsfun_nr_unshare = -1;
 const volatile long nsfun_nr_setns = -1;
 const volatile long nsfun_nr_close = -1;
-const volatile long nsfun_nr_close_range = -1;
 const volatile long nsfun_nr_umount2 = -1;
 
 // Read by the reader.
@@ -207,7 +210,7 @@ struct {
   __type(value, struct nsfun_freeable_ns);
 } nsfun_freeable SEC(".maps");
 
-// A thread's namespaces at sys_enter of setns or unshare (with processes).
+// A thread's namespaces at sys_enter of setns or unshare, for its sys_exit.
 struct nsfun_snapshot {
   __u32 ino[NSFUN_MON_TYPES];
   __u64 id[NSFUN_MON_TYPES];
@@ -518,7 +521,7 @@ SEC("tp_btf/sys_enter") int nsfun_sys_enter(__u64* ctx) {
     hint_some(&s);
     return 0;
   }
-  if (nsfun_processes && (nr == nsfun_nr_setns || nr == nsfun_nr_unshare)) {
+  if (nr == nsfun_nr_setns || nr == nsfun_nr_unshare) {
     struct nsfun_snapshot s;
     snapshot(bpf_get_current_task_btf(), &s);
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -541,26 +544,28 @@ SEC("tp_btf/sys_exit") int nsfun_sys_exit(__u64* ctx) {
     if (ret == 0 && nr == nsfun_nr_unshare) {
       new_all(t, syscall_arg0(regs));
     }
-    if (nsfun_processes) {
-      __u32 tid = (__u32)bpf_get_current_pid_tgid();
-      struct nsfun_snapshot* before = bpf_map_lookup_elem(&nsfun_before, &tid);
-      if (before) {
-        if (ret == 0) {
-          struct nsfun_snapshot now;
-          struct nsfun_mon_head h;
-          snapshot(t, &now);
-          head_current(&h, NSFUN_MON_PROC);
-          emit_proc(&h, before, &now);
-        }
-        bpf_map_delete_elem(&nsfun_before, &tid);
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct nsfun_snapshot* before = bpf_map_lookup_elem(&nsfun_before, &tid);
+    if (!before) {
+      if (ret == 0) {
+        hint_all();  // the state before was not kept (the map was full)
       }
+      return 0;
     }
     if (ret == 0) {
-      hint_all();
+      if (nsfun_processes) {
+        struct nsfun_snapshot now;
+        struct nsfun_mon_head h;
+        snapshot(t, &now);
+        head_current(&h, NSFUN_MON_PROC);
+        emit_proc(&h, before, &now);
+      }
+      hint_some(before);  // what the caller left may have gone with it
     }
+    bpf_map_delete_elem(&nsfun_before, &tid);
     return 0;
   }
-  if ((nr == nsfun_nr_umount2 || nr == nsfun_nr_close_range) && ret == 0) {
+  if (nr == nsfun_nr_umount2 && ret == 0) {
     hint_all();
   }
   return 0;
@@ -571,6 +576,11 @@ SEC("tp_btf/sched_process_exit") int nsfun_exit(__u64* ctx) {
   // clang-format on
   struct task_struct* t = (struct task_struct*)ctx[0];
   int group_dead = (int)(ctx[1] & 0xff);
+  // A thread's exit drops nothing the process does not still hold, unless it has namespaces of
+  // its own (it called unshare or setns).
+  if (!group_dead && BPF_CORE_READ(t, nsproxy) == BPF_CORE_READ(t, group_leader, nsproxy)) {
+    return 0;
+  }
   struct nsfun_snapshot s;
   snapshot(t, &s);
   if (nsfun_processes && group_dead) {
@@ -586,7 +596,11 @@ SEC("tp_btf/sched_process_exit") int nsfun_exit(__u64* ctx) {
 // clang-format off
 SEC("tp_btf/sched_process_free") int nsfun_free(__u64* ctx) {
   // clang-format on
+  // The release of the credentials (user) and pid (pid) of a process: its leader is freed last.
   struct task_struct* t = (struct task_struct*)ctx[0];
+  if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid)) {
+    return 0;
+  }
   struct nsfun_snapshot s;
   snapshot(t, &s);
   hint_some(&s);

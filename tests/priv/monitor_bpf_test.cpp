@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,7 +23,7 @@
 
 #include <doctest/doctest.h>
 
-#include <nsfun/detail/monitor_source.hpp>
+#include <nsfun/detail/sys.hpp>
 #include <nsfun/monitor.hpp>
 
 #include "test_support.hpp"
@@ -90,7 +91,8 @@ IdIno read_self(const std::string& link) {
 
   if (::fstat(fd, &st) == 0) {
     r.ino = st.st_ino;
-    r.id = nsfun::detail::ns_id_of(fd);
+    std::uint64_t id = 0;
+    r.id = ::ioctl(fd, nsfun::detail::sys::ns_get_id, &id) == 0 ? id : 0;
   }
   ::close(fd);
   return r;

@@ -48,8 +48,9 @@ struct nsfun_mon_proc {
   unsigned long long after_id[NSFUN_MON_TYPES];
 };
 
-// HINT: all != 0: any namespace may have lost its last reference (setns, unshare, umount2,
-// close_range), recheck them all; otherwise the ids (per type, 0: none) of those that may have.
+// HINT: all != 0: any namespace may have lost its last reference (umount2), recheck them all;
+// otherwise the ids (per type, 0: none) of those that may have (exit, setns, unshare,
+// close of an nsfs fd).
 struct nsfun_mon_hint {
   struct nsfun_mon_head head;
   unsigned int all;

@@ -10,8 +10,8 @@
 // - ipc, pid, mnt and net namespaces made while watching: their kfree or kmem_cache_free is
 //   traced (the FREED record): GONE at the kernel's time of the free.
 // - every namespace (these too, when their free comes later than the kernel forgets their id):
-//   after a HINT (a process's exit or release, the close of an nsfs fd, setns, unshare, umount2,
-//   close_range) the reader asks the kernel at once and again 1, 2, 3, 5, 8, 12, 20 ... 400, 1000
+//   after a HINT (a process's exit or release, the close of an nsfs fd, setns, unshare, umount2)
+//   the reader asks the kernel at once and again 1, 2, 3, 5, 8, 12, 20 ... 400, 1000
 //   ms after the hint, since the last reference often goes after it (RCU, workqueues); and every
 //   second while any namespace is known (the safety net, for references dropped elsewhere). GONE is
 //   then stamped with the time of the check that found it gone: the namespace went between the
@@ -203,10 +203,10 @@ class BpfSource final : public MonitorSource {
       }
     };
     if (all_.active) {
-      sooner(all_.since + recheck_after[all_.step]);
+      sooner(all_.due);
     }
     for (const auto& [key, s] : suspects_) {
-      sooner(s.since + recheck_after[s.step]);
+      sooner(s.due);
     }
     return d;
   }
@@ -263,7 +263,6 @@ class BpfSource final : public MonitorSource {
     s->rodata->nsfun_nr_unshare = SYS_unshare;
     s->rodata->nsfun_nr_setns = SYS_setns;
     s->rodata->nsfun_nr_close = SYS_close;
-    s->rodata->nsfun_nr_close_range = close_range_nr;
     s->rodata->nsfun_nr_umount2 = SYS_umount2;
     s->maps.nsfun_ring.max_entries = static_cast<__u32>(ring);
     errno = 0;
@@ -284,18 +283,34 @@ class BpfSource final : public MonitorSource {
   }
 
  private:
-#  ifdef SYS_close_range
-  static constexpr long close_range_nr = SYS_close_range;
-#  else
-  static constexpr long close_range_nr = -1;
-#  endif
-
+  // The checks after the latest hint about a namespace (or about all). A hint that comes while
+  // checks are under way starts the schedule again from it, keeping a check already due
+  // sooner: a namespace whose processes keep exiting is checked about once a millisecond, not
+  // once per exit.
   struct Watch {
-    std::uint64_t since = 0;  // the hint's time
-    std::size_t step = 0;     // the next check: recheck_after[step] after it
+    std::uint64_t since = 0;  // the latest hint's time
+    std::uint64_t due = 0;    // the next check
+    std::size_t step = 0;     // the next check after `due`: recheck_after[step] after `since`
     bool active = false;
     NsType type = NsType::user;
     std::uint64_t id = 0;
+
+    void hinted(std::uint64_t now) noexcept {
+      std::uint64_t due_now = active ? std::min(due, now + recheck_after[1]) : now;
+      *this = Watch{now, due_now, 1, true, type, id};
+    }
+
+    // After a check at `now`: the next one, or inactive when the schedule is over.
+    void checked(std::uint64_t now) noexcept {
+      while (step < recheck_after.size() && since + recheck_after[step] <= now) {
+        ++step;
+      }
+      if (step == recheck_after.size()) {
+        active = false;
+        return;
+      }
+      due = since + recheck_after[step];
+    }
   };
 
   [[nodiscard]] static std::uint64_t key(NsType t, std::uint64_t id) noexcept {
@@ -414,7 +429,7 @@ class BpfSource final : public MonitorSource {
     if (r.all != 0) {
       // Cleared before the checks: a hint sent from now on gets a record of its own.
       __atomic_store_n(&skel_->bss->nsfun_all_pending, std::uint64_t{0}, __ATOMIC_RELEASE);
-      all_ = Watch{now, 0, true, NsType::user, 0};
+      all_.hinted(now);
       return;
     }
     for (NsType t : all_ns_types) {
@@ -423,7 +438,12 @@ class BpfSource final : public MonitorSource {
           live_.find(Namespace(t, dev_, 1, id)) == nullptr) {
         continue;
       }
-      suspects_[key(t, id)] = Watch{now, 0, true, t, id};
+      auto [it, fresh] = suspects_.try_emplace(key(t, id));
+      if (fresh) {
+        it->second.type = t;
+        it->second.id = id;
+      }
+      it->second.hinted(now);
     }
   }
 
@@ -450,28 +470,18 @@ class BpfSource final : public MonitorSource {
     });
   }
 
-  static bool advance(Watch& w) noexcept {
-    if (++w.step >= recheck_after.size()) {
-      w.active = false;
-    }
-    return w.active;
-  }
-
   void recheck_due(std::deque<NsEvent>& out, std::uint64_t now) {
-    bool all_due = all_.active && now >= all_.since + recheck_after[all_.step];
-    bool safety_due = now >= safety_next_;
-    if (all_due || safety_due) {
+    bool all_due = all_.active && now >= all_.due;
+    if (all_due || now >= safety_next_) {
       recheck_all(out, now);
       if (all_due) {
-        while (all_.active && now >= all_.since + recheck_after[all_.step]) {
-          advance(all_);
-        }
+        all_.checked(now);
       }
       safety_next_ = now + safety_period;
     }
     for (auto it = suspects_.begin(); it != suspects_.end();) {
       Watch& w = it->second;
-      if (now < w.since + recheck_after[w.step]) {
+      if (now < w.due) {
         ++it;
         continue;
       }
@@ -483,9 +493,7 @@ class BpfSource final : public MonitorSource {
         done = true;
       }
       if (!done) {
-        while (w.active && now >= w.since + recheck_after[w.step]) {
-          advance(w);
-        }
+        w.checked(now);
         done = !w.active;
       }
       it = done ? suspects_.erase(it) : std::next(it);
