@@ -7,8 +7,9 @@
 #   bench/compare_monitor.sh [BUILD_DIR] [-- MONITOR_BENCH_ARGS...]     default BUILD_DIR: build/ci
 #
 # The workloads: for each MODE (fork: unshare in a process that never execs; exec: unshare, then
-# exec) and LIFETIME, RATE namespaces per second, every type in turn; and, unless MAX=no, each
-# MODE with LIFETIME us as fast as the machine sustains. Before that, the idle cost of each
+# exec; clone: a process born in the namespace by clone(2), then exec) and LIFETIME, RATE
+# namespaces per second, every type in turn; and, unless MAX=no, each MODE with LIFETIME us as
+# fast as the machine sustains. Before that, the idle cost of each
 # monitor with SLEEPERS extra sleeping processes. The result is a markdown table (stdout, and
 # OUT when set) that starts with the command reproducing it. Afterwards the script checks that
 # nothing is left behind: no monitor_bench process (an error), no more BPF programs or links than
@@ -19,7 +20,7 @@
 #   DURATION   seconds each workload makes namespaces [5]
 #   RATE       namespaces per second of the rate-limited workloads [1000]
 #   LIFETIMES  lifetimes, us (exit at once) or e.g. 50ms, 1s ["us 50ms 1s"]
-#   MODES      ["fork exec"]
+#   MODES      ["fork exec clone"]
 #   MAX        also the as-fast-as-possible workloads, yes or no [yes]
 #   DRAIN      seconds to wait for late events after each workload [3]
 #   IDLE       seconds of idle CPU measurement [10]
@@ -53,7 +54,7 @@ bench=${MONITOR_BENCH:-$build/bench/monitor_bench}
 duration=${DURATION:-5}
 rate=${RATE:-1000}
 lifetimes=${LIFETIMES:-us 50ms 1s}
-modes=${MODES:-fork exec}
+modes=${MODES:-fork exec clone}
 max=${MAX:-yes}
 drain=${DRAIN:-3}
 idle=${IDLE:-10}

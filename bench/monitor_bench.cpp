@@ -27,7 +27,8 @@
 // from /proc/self/ns/TYPE (pid_for_children, time_for_children; a new pid namespace first gets an
 // init that exits at once, as the link opens only after that), reports them, and then:
 //   MODE fork  lives LIFETIME and exits: unshare in a process that never execs;
-//   MODE exec  execs this program, which lives LIFETIME and exits (what the proc connector sees).
+//   MODE exec  execs this program, which lives LIFETIME and exits (what the proc connector sees);
+//   MODE clone is born in the namespace (clone(2) with the CLONE_NEW* flag), then execs as exec.
 // LIFETIME: `us` (exit at once: created and gone within ~100 µs), or a duration (50ms, 1s).
 // RATE: namespaces per second over all workers, or `max` (as fast as the workers manage with
 // at most --max-inflight children alive; the achieved rate is reported). The worker stamps
@@ -120,7 +121,9 @@ std::string_view name(Backend b) {
   return backend_names[static_cast<std::size_t>(b)];
 }
 
-enum class Mode : std::uint8_t { fork_only, exec };
+// fork: fork, unshare, no exec; exec: fork, unshare, exec; clone: clone with the CLONE_NEW* flag
+// (the new process is born in the namespace), exec.
+enum class Mode : std::uint8_t { fork_only, exec, clone };
 
 struct Workload {
   Mode mode = Mode::fork_only;
@@ -152,7 +155,7 @@ std::string g_bash_nsm;
 
 constexpr std::string_view default_workloads =
     "fork:us:1000,fork:50ms:1000,fork:1s:1000,exec:us:1000,exec:50ms:1000,exec:1s:1000,"
-    "fork:us:max,exec:us:max";
+    "clone:us:1000,clone:50ms:1000,clone:1s:1000,fork:us:max,exec:us:max";
 
 [[noreturn]] void usage(int status) {
   fmt::print(
@@ -162,7 +165,7 @@ constexpr std::string_view default_workloads =
       "                     [--types LIST] [--interval MS] [--no-bpf-stats] [--dump DIR]\n"
       "                     [--require LIST] [--bash-nsm PATH] [--separate]\n"
       "  --backends   bpf,connector,poll,reference (default: all four), bash-nsm\n"
-      "  --workloads  MODE:LIFETIME:RATE,... with MODE fork|exec, LIFETIME us|<n>ms|<n>s,\n"
+      "  --workloads  MODE:LIFETIME:RATE,... with MODE fork|exec|clone, LIFETIME us|<n>ms|<n>s,\n"
       "               RATE namespaces/s or max (default: {})\n"
       "  --duration   seconds each workload makes namespaces (default 5)\n"
       "  --drain      seconds to wait after each workload for late events (default 3)\n"
@@ -249,8 +252,11 @@ Workload parse_workload(std::string_view spec) {
     w.mode = Mode::fork_only;
   } else if (parts[0] == "exec") {
     w.mode = Mode::exec;
+  } else if (parts[0] == "clone") {
+    w.mode = Mode::clone;
   } else {
-    usage_error(fmt::format("workload '{}': mode must be fork or exec, not '{}'", spec, parts[0]));
+    usage_error(
+        fmt::format("workload '{}': mode must be fork, exec or clone, not '{}'", spec, parts[0]));
   }
   auto life = parse_lifetime(parts[1]);
   if (!life) {
@@ -272,7 +278,10 @@ Workload parse_workload(std::string_view spec) {
                               ? fmt::format("{} s", w.lifetime_ns / 1'000'000'000U)
                               : fmt::format("{} ms", static_cast<double>(w.lifetime_ns) / 1e6);
   w.label =
-      fmt::format("{}, {}, {}", w.mode == Mode::fork_only ? "unshare, no exec" : "unshare+exec",
+      fmt::format("{}, {}, {}",
+                  w.mode == Mode::fork_only ? "unshare, no exec"
+                  : w.mode == Mode::exec    ? "unshare+exec"
+                                            : "clone+exec",
                   life_text, w.rate == 0 ? std::string("max") : fmt::format("{:g}/s", w.rate));
   return w;
 }
@@ -1132,19 +1141,35 @@ struct WorkerPlan {
   const char* const* link_paths = nullptr;  // per type, resolved before forking
 };
 
+// struct clone_args of linux/sched.h, its first version (CLONE_ARGS_SIZE_VER0).
+struct CloneArgs {
+  std::uint64_t flags;
+  std::uint64_t pidfd;
+  std::uint64_t child_tid;
+  std::uint64_t parent_tid;
+  std::uint64_t exit_signal;
+  std::uint64_t stack;
+  std::uint64_t stack_size;
+  std::uint64_t tls;
+};
+
 // A child of a worker: one namespace, reported on `report_fd`, then gone after its lifetime.
 [[noreturn]] void make_namespace(const WorkerPlan& p,
                                  std::uint64_t seq,
                                  NsType type,
                                  int report_fd) noexcept {
   ChildReport r{seq, 0, 0, 0, 0};
-  if (::unshare(nsfun::clone_flag(type)) < 0) {
+  const bool cloned = p.w->mode == Mode::clone;  // born in the namespace
+  if (cloned) {
+    r.t_new = mono_ns();
+  } else if (::unshare(nsfun::clone_flag(type)) < 0) {
     r.err = errno;
     (void)!::write(report_fd, &r, sizeof(r));
     ::_exit(1);
+  } else {
+    r.t_new = mono_ns();
   }
-  r.t_new = mono_ns();
-  if (type == NsType::pid) {
+  if (type == NsType::pid && !cloned) {
     // pid_for_children opens only once the namespace has had an init (the kernel's
     // pidns_for_children_get): fork one that exits at once, as a pid namespace always gets one.
     pid_t init = ::fork();
@@ -1155,7 +1180,13 @@ struct WorkerPlan {
       ::waitpid(init, nullptr, 0);
     }
   }
-  int fd = ::open(p.link_paths[static_cast<std::size_t>(type)], O_RDONLY | O_CLOEXEC);
+  const char* link = p.link_paths[static_cast<std::size_t>(type)];
+  if (cloned && type == NsType::pid) {
+    link = "/proc/self/ns/pid";
+  } else if (cloned && type == NsType::time) {
+    link = "/proc/self/ns/time";
+  }
+  int fd = ::open(link, O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
     struct stat st {};
 
@@ -1166,7 +1197,7 @@ struct WorkerPlan {
     ::close(fd);
   }
   (void)!::write(report_fd, &r, sizeof(r));
-  if (p.w->mode == Mode::exec) {
+  if (p.w->mode != Mode::fork_only) {
     std::string life = std::to_string(p.w->lifetime_ns);
     const char* argv[] = {"monitor_bench", "--hold-ns", life.c_str(), nullptr};
     ::execv(p.self_exe, const_cast<char* const*>(argv));  // execv's signature; it does not write
@@ -1272,14 +1303,33 @@ void worker_fail(WorkerShm* shm, std::string_view what) noexcept {
     Made& m = shm->made[seq];
     m.type = type;
     m.state = made_forked;
-    pid_t pid = ::fork();
+    pid_t pid = 0;
+    if (p.w->mode == Mode::clone) {
+      // clone3 without a stack: the child goes on like fork's, in the new namespace (clone3, as
+      // CLONE_NEWTIME is in clone(2)'s exit-signal bits).
+      CloneArgs args{};
+      args.flags = static_cast<std::uint64_t>(nsfun::clone_flag(type));
+      args.exit_signal = SIGCHLD;
+      pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof(args)));
+      if (pid < 0 && errno != EAGAIN && errno != ENOMEM) {
+        m.state = made_failed;
+        m.err = errno;
+        ++seq;
+        shm->count = seq;
+        next += period;
+        continue;
+      }
+    } else {
+      pid = ::fork();
+    }
     if (pid < 0) {
       worker_fail(shm, "fork");
       break;
     }
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != self) {
+      // The parent of a new pid namespace's init is outside it: getppid() says 0.
+      if (pid_t pp = ::getppid(); pp != self && pp != 0) {
         ::_exit(0);
       }
       ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
