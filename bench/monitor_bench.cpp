@@ -1160,15 +1160,12 @@ struct CloneArgs {
                                  int report_fd) noexcept {
   ChildReport r{seq, 0, 0, 0, 0};
   const bool cloned = p.w->mode == Mode::clone;  // born in the namespace
-  if (cloned) {
-    r.t_new = mono_ns();
-  } else if (::unshare(nsfun::clone_flag(type)) < 0) {
+  if (!cloned && ::unshare(nsfun::clone_flag(type)) < 0) {
     r.err = errno;
     (void)!::write(report_fd, &r, sizeof(r));
     ::_exit(1);
-  } else {
-    r.t_new = mono_ns();
   }
+  r.t_new = mono_ns();
   if (type == NsType::pid && !cloned) {
     // pid_for_children opens only once the namespace has had an init (the kernel's
     // pidns_for_children_get): fork one that exits at once, as a pid namespace always gets one.
