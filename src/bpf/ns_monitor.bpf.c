@@ -55,10 +55,24 @@
 
 #define NSFS_MAGIC 0x6e736673
 
+typedef struct {
+  int counter;
+} atomic_t;
+
+typedef struct {
+  long counter;
+} atomic_long_t;
+
+struct refcount_struct {
+  atomic_t refs;
+} NSFUN_CORE;
+
 struct ns_common {
   __u32 ns_type;
   unsigned int inum;
   __u64 ns_id;
+  struct refcount_struct __ns_ref;  // Linux 6.18+
+  struct refcount_struct count;     // before
 } NSFUN_CORE;
 
 struct user_namespace {
@@ -102,6 +116,7 @@ struct pid_namespace {
 } NSFUN_CORE;
 
 struct nsproxy {
+  struct refcount_struct count;
   struct uts_namespace* uts_ns;
   struct ipc_namespace* ipc_ns;
   struct mnt_namespace* mnt_ns;
@@ -123,6 +138,7 @@ struct pid {
 } NSFUN_CORE;
 
 struct cred {
+  atomic_long_t usage;
   struct user_namespace* user_ns;
 } NSFUN_CORE;
 
@@ -181,6 +197,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 nsfun_types = 0xff;                // bit i: type index i is watched
 const volatile __u32 nsfun_processes = 0;               // JOIN/LEAVE wanted
 const volatile __u32 nsfun_own[NSFUN_MON_TYPES] = {0};  // the reader's namespaces: never hinted
+const volatile __u32 nsfun_self = 0;  // the reader's pid: its own closes of nsfs fds send no HINT
 const volatile long nsfun_nr_unshare = -1;
 const volatile long nsfun_nr_setns = -1;
 const volatile long nsfun_nr_close = -1;
@@ -228,6 +245,23 @@ static __always_inline __u64 ns_id(struct ns_common* ns) {
     return BPF_CORE_READ(ns, ns_id);
   }
   return 0;
+}
+
+// References to a namespace (racy: a hint is sent below a margin, see few_refs).
+static __always_inline int ns_refs(struct ns_common* ns) {
+  if (bpf_core_field_exists(ns->__ns_ref)) {
+    return BPF_CORE_READ(ns, __ns_ref.refs.counter);
+  }
+  if (bpf_core_field_exists(ns->count)) {
+    return BPF_CORE_READ(ns, count.refs.counter);
+  }
+  return 0;
+}
+
+// Whether dropping one reference of `refs` may be the last one. One more than the last is let
+// through, for two holders that let go at once (each reads 2 before either drops).
+static __always_inline int few_refs(long refs) {
+  return refs <= 2;
 }
 
 static __always_inline void* reserve(__u64 size) {
@@ -411,9 +445,68 @@ static __always_inline void hint_some(struct nsfun_snapshot* s) {
   r->all = 0;
   r->pad = 0;
   for (int i = 0; i < NSFUN_MON_TYPES; i++) {
-    r->id[i] = s->ino[i] != nsfun_own[i] ? s->id[i] : 0;
+    r->id[i] = s->ino[i] != 0 && s->ino[i] != nsfun_own[i] ? s->id[i] : 0;
   }
   bpf_ringbuf_submit(r, 0);
+}
+
+// Of `s`, keeps only the namespaces that may lose their last reference when `t` exits (its
+// nsproxy goes only with its last task; each namespace only with its last reference) or is
+// released (its credentials and pid): the exits of the many processes that share a namespace
+// send no HINT but the last (or last two, when they race).
+static __always_inline void keep_dying(struct task_struct* t,
+                                       struct nsfun_snapshot* s,
+                                       int released) {
+  if (released) {
+    struct user_namespace* u = BPF_CORE_READ(t, real_cred, user_ns);
+    // real_cred and cred are one struct with two references for most tasks.
+    if (!u || BPF_CORE_READ(t, real_cred, usage.counter) > 3 || !few_refs(ns_refs(&u->ns))) {
+      s->ino[T_USER] = 0;
+      s->id[T_USER] = 0;
+    }
+    struct pid* p = BPF_CORE_READ(t, thread_pid);
+    unsigned int level = p ? BPF_CORE_READ(p, level) : 0;
+    struct pid_namespace* pn = p ? BPF_CORE_READ(p, numbers[level].ns) : 0;
+    if (!pn || !few_refs(ns_refs(&pn->ns))) {
+      s->ino[T_PID] = 0;
+      s->id[T_PID] = 0;
+    }
+    return;
+  }
+  // At exit the task drops its nsproxy; the pid and credentials stay until it is released.
+  s->ino[T_USER] = 0;
+  s->id[T_USER] = 0;
+  s->ino[T_PID] = 0;
+  s->id[T_PID] = 0;
+  struct nsproxy* n = BPF_CORE_READ(t, nsproxy);
+  if (!n || !few_refs(BPF_CORE_READ(n, count.refs.counter))) {
+    __builtin_memset(s, 0, sizeof(*s));
+    return;
+  }
+  struct mnt_namespace* m = BPF_CORE_READ(n, mnt_ns);
+  if (!few_refs(ns_refs(&m->ns))) {
+    s->ino[T_MNT] = 0;
+  }
+  struct uts_namespace* ut = BPF_CORE_READ(n, uts_ns);
+  if (!few_refs(ns_refs(&ut->ns))) {
+    s->ino[T_UTS] = 0;
+  }
+  struct ipc_namespace* i = BPF_CORE_READ(n, ipc_ns);
+  if (!few_refs(ns_refs(&i->ns))) {
+    s->ino[T_IPC] = 0;
+  }
+  struct net* x = BPF_CORE_READ(n, net_ns);
+  if (!few_refs(ns_refs(&x->ns))) {
+    s->ino[T_NET] = 0;
+  }
+  struct cgroup_namespace* c = BPF_CORE_READ(n, cgroup_ns);
+  if (!few_refs(ns_refs(&c->ns))) {
+    s->ino[T_CGROUP] = 0;
+  }
+  struct time_namespace* tn = BPF_CORE_READ(n, time_ns);
+  if (!few_refs(ns_refs(&tn->ns))) {
+    s->ino[T_TIME] = 0;
+  }
 }
 
 // HINT to recheck all, unless one is in the ring already.
@@ -479,7 +572,11 @@ SEC("tp_btf/sys_enter") int nsfun_sys_enter(__u64* ctx) {
   // clang-format on
   long nr = (long)ctx[1];
   if (nr == nsfun_nr_close) {
-    // The close of an nsfs fd may drop a namespace's last reference.
+    // The close of an nsfs fd may drop a namespace's last reference. Not the reader's own: each
+    // of its liveness checks opens and closes one.
+    if ((__u32)(bpf_get_current_pid_tgid() >> 32) == nsfun_self) {
+      return 0;
+    }
     struct pt_regs* regs = (struct pt_regs*)ctx[0];
     __u64 fd = syscall_arg0(regs);
     struct task_struct* t = bpf_get_current_task_btf();
@@ -589,6 +686,7 @@ SEC("tp_btf/sched_process_exit") int nsfun_exit(__u64* ctx) {
     head_task(&h, NSFUN_MON_PROC, t);
     emit_proc(&h, &s, &none);
   }
+  keep_dying(t, &s, 0);
   hint_some(&s);
   return 0;
 }
@@ -603,6 +701,7 @@ SEC("tp_btf/sched_process_free") int nsfun_free(__u64* ctx) {
   }
   struct nsfun_snapshot s;
   snapshot(t, &s);
+  keep_dying(t, &s, 1);
   hint_some(&s);
   return 0;
 }

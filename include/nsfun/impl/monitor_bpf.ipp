@@ -260,6 +260,7 @@ class BpfSource final : public MonitorSource {
       auto i = static_cast<std::size_t>(t);
       s->rodata->nsfun_own[i] = static_cast<__u32>(own_ino_[i]);
     }
+    s->rodata->nsfun_self = static_cast<__u32>(::getpid());
     s->rodata->nsfun_nr_unshare = SYS_unshare;
     s->rodata->nsfun_nr_setns = SYS_setns;
     s->rodata->nsfun_nr_close = SYS_close;
