@@ -16,9 +16,11 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -491,5 +493,165 @@ TEST_CASE("monitor bpf: closing the monitor leaves no program, link, map or fd b
       }
     }
     CHECK(gone);
+  }
+}
+
+namespace {
+
+// A pipe whose ends the test closes itself (both of them on every path).
+struct Pipe {
+  int fd[2] = {-1, -1};
+
+  Pipe() { REQUIRE(::pipe2(fd, O_CLOEXEC) == 0); }
+
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+
+  ~Pipe() {
+    for (int f : fd) {
+      if (f >= 0) {
+        ::close(f);
+      }
+    }
+  }
+};
+
+// CLOCK_MONOTONIC in ns, the clock of NsEvent::monotonic_ns.
+std::uint64_t mono_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000U +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+template <class T>
+bool put(int fd, const T& v) {
+  return ::write(fd, &v, sizeof(v)) == static_cast<ssize_t>(sizeof(v));
+}
+
+template <class T>
+bool get(int fd, T& v) {
+  return ::read(fd, &v, sizeof(v)) == static_cast<ssize_t>(sizeof(v));
+}
+
+// No GONE for `id` in the next `ms`, and its NEW seen.
+void expect_alive(nsfun::NsMonitor& m, std::vector<NsEvent>& seen, std::uint64_t id) {
+  read_until(
+      m, seen, [] { return false; }, 300ms);
+  CHECK(find(seen, NsEventKind::appeared, NsType::uts, id) != nullptr);
+  CHECK(find(seen, NsEventKind::gone, NsType::uts, id) == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "monitor bpf: a namespace held by an fd or a bind mount is GONE right after the close "
+    "or the unmount") {
+  BpfMonitor mon;
+  NSFUN_REQUIRE_BPF(mon);
+  NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs a private mount namespace");
+
+  SUBCASE("an nsfs fd") {
+    Pipe up;
+    Pipe down;
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      IdIno r{0, 0};
+      if (::unshare(CLONE_NEWUTS) == 0) {
+        r = read_self("uts");
+      }
+      char c = 0;
+      ::_exit(put(up.fd[1], r) && get(down.fd[0], c) ? 0 : 1);
+    }
+    IdIno made{0, 0};
+    REQUIRE(get(up.fd[0], made));
+    REQUIRE(made.id != 0);
+    int fd = ::open(("/proc/" + std::to_string(child) + "/ns/uts").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(put(down.fd[1], 'x'));
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    std::vector<NsEvent> seen;
+    expect_alive(*mon.m, seen, made.id);  // the child is gone, our fd holds it
+    std::uint64_t closed = mono_ns();
+    ::close(fd);
+    REQUIRE(read_until(*mon.m, seen, [&] {
+      return find(seen, NsEventKind::gone, NsType::uts, made.id) != nullptr;
+    }));
+    const NsEvent* g = find(seen, NsEventKind::gone, NsType::uts, made.id);
+    // Found after the close's HINT, not by the once-a-second recheck.
+    CHECK(g->monotonic_ns - closed < 100'000'000U);
+  }
+
+  SUBCASE("a bind mount (ip netns delete's way)") {
+    Pipe up;
+    Pipe down;
+    pid_t holder = ::fork();
+    REQUIRE(holder >= 0);
+    if (holder == 0) {
+      // In a private mount namespace with its own /run: the host's mounts are never touched.
+      if (nsfun::test::private_run() != 0) {
+        ::_exit(1);
+      }
+      const char* target = "/run/nsfun-test-uts";
+      int f = ::open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+      if (f < 0) {
+        ::_exit(2);
+      }
+      ::close(f);
+      Pipe inner;
+      pid_t maker = ::fork();
+      if (maker == 0) {
+        IdIno r{0, 0};
+        if (::unshare(CLONE_NEWUTS) == 0) {
+          r = read_self("uts");
+        }
+        char c = 0;
+        ::_exit(put(up.fd[1], r) && get(inner.fd[0], c) ? 0 : 1);
+      }
+      // Bind the maker's uts namespace, then let the maker go.
+      char c = 0;
+      if (!get(down.fd[0], c) || ::mount(("/proc/" + std::to_string(maker) + "/ns/uts").c_str(),
+                                         target, nullptr, MS_BIND, nullptr) != 0) {
+        ::_exit(3);
+      }
+      int st = 0;
+      if (!put(inner.fd[1], 'x') || ::waitpid(maker, &st, 0) != maker) {
+        ::_exit(4);
+      }
+      std::uint64_t t = 1;
+      if (!put(up.fd[1], t) || !get(down.fd[0], c)) {
+        ::_exit(5);
+      }
+      t = mono_ns();
+      if (::umount2(target, 0) != 0) {
+        ::_exit(6);
+      }
+      // Stays until the test has its GONE: the mount namespace's own end would free it too.
+      ::_exit(put(up.fd[1], t) && get(down.fd[0], c) ? 0 : 7);
+    }
+    IdIno made{0, 0};
+    REQUIRE(get(up.fd[0], made));
+    REQUIRE(made.id != 0);
+    REQUIRE(put(down.fd[1], 'm'));  // mount it
+    std::uint64_t step = 0;
+    REQUIRE(get(up.fd[0], step));  // mounted, and its maker exited
+    std::vector<NsEvent> seen;
+    expect_alive(*mon.m, seen, made.id);
+    REQUIRE(put(down.fd[1], 'u'));  // unmount it
+    std::uint64_t unmounted = 0;
+    REQUIRE(get(up.fd[0], unmounted));
+    bool gone = read_until(*mon.m, seen, [&] {
+      return find(seen, NsEventKind::gone, NsType::uts, made.id) != nullptr;
+    });
+    REQUIRE(put(down.fd[1], 'q'));
+    int status = 0;
+    REQUIRE(::waitpid(holder, &status, 0) == holder);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    REQUIRE(gone);
+    const NsEvent* g = find(seen, NsEventKind::gone, NsType::uts, made.id);
+    CHECK(g->monotonic_ns - unmounted < 100'000'000U);
   }
 }
