@@ -1,17 +1,20 @@
 # SPDX-License-Identifier: MIT
 # The BPF programs: the task iterator (src/bpf/task_ns.bpf.c) that the /proc scan uses when it may,
-# and NsMonitor's (src/bpf/ns_monitor.bpf.c, the same way). Each is compiled for
-# the BPF target by clang, turned into a light skeleton by bpftool (plain bpf() calls; the kernel
-# applies the CO-RE relocations) and made C++ (cmake/bpf_skel_cxx.sh) as
-# ${PROJECT_BINARY_DIR}/include/nsfun/detail/task_ns.skel.hpp, which <nsfun/impl/task_iter.ipp>
-# includes where NSFUN_HAVE_BPF is 1: privately for the compiled nsfun, as a usage requirement of
-# nsfun_header_only (and installed next to the other private headers), so a header-only program
-# needs no nsfun library for the fast path either, only libbpf's headers. Needs clang, bpftool
+# and NsMonitor's tracepoint programs (src/bpf/ns_monitor.bpf.c). Each is compiled for the BPF
+# target by clang, turned into a light skeleton by bpftool (plain bpf() calls; the kernel applies
+# the CO-RE relocations) and made C++ (cmake/bpf_skel_cxx.sh) as
+# ${PROJECT_BINARY_DIR}/include/nsfun/detail/NAME.skel.hpp, which <nsfun/impl/task_iter.ipp> and
+# <nsfun/impl/monitor_bpf.ipp> include where NSFUN_HAVE_BPF is 1: privately for the compiled
+# nsfun, as a usage requirement of nsfun_header_only (and installed next to the other private
+# headers), so a header-only program needs no nsfun library for them either, only libbpf's
+# headers. Needs clang, bpftool
 # and libbpf's headers (Debian: clang, bpftool, libbpf-dev; cmake/setup-deps.sh installs them).
-# NSFUN_BPF=AUTO builds without the iterator when one is missing, ON makes that an error.
+# NSFUN_BPF=AUTO builds without them when one is missing (the scan reads /proc only, and
+# NsMonitor's bpf backend says the build has none), ON makes that an error.
 # Included at file scope after the nsfun and nsfun_header_only targets exist.
 
-set(NSFUN_BPF AUTO CACHE STRING "Build the BPF task iterator used by the /proc scan (ON, OFF, AUTO)")
+set(NSFUN_BPF AUTO CACHE STRING
+    "Build the BPF programs (the scan's task iterator, NsMonitor's bpf backend): ON, OFF, AUTO")
 set_property(CACHE NSFUN_BPF PROPERTY STRINGS ON OFF AUTO)
 
 set(_nsfun_bpf 0)
@@ -27,8 +30,8 @@ if(NOT NSFUN_BPF STREQUAL "OFF")
                         "bpf/skel_internal.h: ${NSFUN_LIBBPF_INCLUDE_DIR}); "
                         "run cmake/setup-deps.sh")
   else()
-    message(STATUS "nsfun: building without the BPF task iterator (needs clang, bpftool, "
-                   "libbpf-dev); the scan reads /proc only")
+    message(STATUS "nsfun: building without the BPF programs (needs clang, bpftool, "
+                   "libbpf-dev); the scan reads /proc only, NsMonitor has no bpf backend")
   endif()
 endif()
 

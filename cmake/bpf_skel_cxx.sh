@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bpf_skel_cxx.sh BPFTOOL BPF_OBJECT NAME OUTPUT – bpftool's light skeleton of BPF_OBJECT (struct
-# NAME), made valid C++ for <nsfun/impl/task_iter.ipp> (cmake/NsfunBpf.cmake runs it).
+# NAME), made valid C++ for <nsfun/impl/task_iter.ipp> and <nsfun/impl/monitor_bpf.ipp>
+# (cmake/NsfunBpf.cmake runs it).
 #
 # bpftool writes C. Two of its lines are not C++, and this fixes exactly those:
 #   skel = skel_alloc(sizeof(*skel));                      void* -> T* needs a cast in C++
@@ -11,11 +12,11 @@
 #   skel->ctx.sz = (char *)&skel->links - (char *)skel;
 # and, in a skeleton with global data (.rodata, .bss), its void* -> T* assignments
 #   skel->rodata = skel_prep_map_data(...)  /  skel->bss = skel_finalize_map_data(...)
-# become `skel->X = (decltype(skel->X))skel_..._map_data(...)`.
-# and, for nsfun's rule that its headers define no macro outside NSFUN_* (the consumer test
-# header_only_macros), the include guard __NAME_SKEL_H__ becomes NSFUN_..._SKEL_HPP, and the
-# `#define _Static_assert static_assert` the skeleton makes for C++ goes (each _Static_assert
-# becomes static_assert). Everything else compiles as C++ once <cerrno> and <cstring> are included before libbpf's
+# become `skel->X = (decltype(skel->X))skel_..._map_data(...)`. And, for nsfun's rule that its
+# headers define no macro outside NSFUN_* (the consumer test header_only_macros), the include
+# guard __NAME_SKEL_H__ becomes NSFUN_..._SKEL_HPP, and the `#define _Static_assert
+# static_assert` the skeleton makes for C++ goes (each _Static_assert becomes static_assert).
+# Everything else compiles as C++ once <cerrno> and <cstring> are included before libbpf's
 # <bpf/skel_internal.h>. If a bpftool release writes either line differently, the build fails
 # here (rather than with a compile error in the skeleton): check the new output and adjust.
 #

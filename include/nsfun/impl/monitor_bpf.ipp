@@ -535,8 +535,9 @@ NSFUN_INLINE result<std::unique_ptr<detail::MonitorSource>> detail::open_bpf_sou
   }
 #else
   (void)options;
-  return errno_error(EOPNOTSUPP, "start the bpf monitor")
-      .on("this build of nsfun (built without its BPF programs: no clang, bpftool or libbpf "
+  return errno_error(EOPNOTSUPP, "load BPF programs")
+      .because(
+          "this build of nsfun has none (it was built without clang, bpftool or libbpf's "
           "headers)");
 #endif
 }
