@@ -948,7 +948,18 @@ void wait_ready(MonitorProc& m) {
 void stop_monitor(MonitorProc& m) {
   (void)!::write(m.stop_w, "s", 1);
   int status = 0;
-  while (::waitpid(m.pid, &status, 0) < 0 && errno == EINTR) {
+  // A monitor that does not stop within 10 s is killed (by pid: our unreaped child).
+  std::uint64_t give_up = mono_ns() + 10'000'000'000U;
+  pid_t got = 0;
+  while ((got = ::waitpid(m.pid, &status, WNOHANG)) == 0 && mono_ns() < give_up) {
+    sleep_ns(10'000'000U);
+  }
+  if (got == 0) {
+    fmt::print(stderr, "monitor_bench: {} (pid {}) did not stop within 10 s: killing it\n",
+               name(m.backend), m.pid);
+    ::kill(m.pid, SIGKILL);
+    while (::waitpid(m.pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   untrack(m.pid);
   ::close(m.stop_w);
