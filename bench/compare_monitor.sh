@@ -140,6 +140,11 @@ bench_pid=
     "DRAIN=$drain IDLE=$idle SLEEPERS=$sleepers WORKERS=$workers BACKENDS=$backends" \
     "SEPARATE=$separate" \
     "${NSM_BASH:+NSM_BASH=PATH_OF_BASH_NSM }bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
+  if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
+    dirty=$(git -C "$repo" status --porcelain -- include src 2>/dev/null | awk '{ print $2 }' |
+      tr '\n' ' ')
+    echo "Source: commit $rev${dirty:+ with uncommitted changes in ${dirty% }} (built in $build)  "
+  fi
   cat "$tmp"
 } | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
 ((rc == 0)) || die "monitor_bench exited with status $rc"
