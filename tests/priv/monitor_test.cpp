@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: MIT
+// NsMonitor's connector and poll backends against the real kernel: namespaces this test makes
+// (other processes on the machine make some too, so events are matched by inode and id), held
+// namespaces, recycled inodes, pull and push delivery, counters, JOIN/LEAVE, overruns, and the
+// automatic choice of an unprivileged caller.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <nsfun/detail/monitor_source.hpp>
+#include <nsfun/monitor.hpp>
+
+#include "test_support.hpp"
+
+using namespace std::chrono_literals;
+using nsfun::MonitorBackend;
+using nsfun::Namespace;
+using nsfun::NsEvent;
+using nsfun::NsEventKind;
+using nsfun::NsType;
+
+namespace {
+
+// The link that shows a namespace of `t` its maker is not in itself (pid, time), else t's own.
+nsfun::NsLink link_for(NsType t) {
+  if (t == NsType::pid) {
+    return nsfun::NsLink::pid_for_children;
+  }
+  if (t == NsType::time) {
+    return nsfun::NsLink::time_for_children;
+  }
+  return nsfun::link_of(t);
+}
+
+// What /proc/PID/ns/LINK is, with its id (the test's own reading: open, fstat, NS_GET_ID).
+Namespace ns_at(pid_t pid, nsfun::NsLink link) {
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/" + std::string(nsfun::name(link));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return {};
+  }
+
+  struct stat st {};
+
+  Namespace ns;
+  if (::fstat(fd, &st) == 0) {
+    ns = Namespace(nsfun::type_of(link), st.st_dev, st.st_ino, nsfun::detail::ns_id_of(fd));
+  }
+  ::close(fd);
+  return ns;
+}
+
+bool same(const Namespace& a, const Namespace& b) {
+  return a.type() == b.type() && a.ino() == b.ino() && a.id() == b.id();
+}
+
+// A child of ours in a namespace of its own: it unshares `type` and execs /bin/sleep.
+struct Made {
+  pid_t pid = -1;
+  Namespace ns;
+
+  Made() = default;
+  Made(const Made&) = delete;
+  Made& operator=(const Made&) = delete;
+
+  Made(Made&& o) noexcept : pid(o.pid), ns(o.ns) { o.pid = -1; }
+
+  ~Made() { kill(); }
+
+  void kill() noexcept {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+};
+
+Made make_ns(NsType type, const char* seconds = "30") {
+  Made m;
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char c = ::unshare(nsfun::clone_flag(type)) == 0 ? 'y' : 'n';
+    if (c == 'y' && type == NsType::pid) {
+      // A pid namespace shows (pid_for_children opens) once its first process exists: a
+      // grandchild, pid 1 there, killed when the child dies.
+      pid_t init = ::fork();
+      if (init == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::execl("/bin/sleep", "sleep", seconds, static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      c = init > 0 ? 'y' : 'n';
+    }
+    (void)!::write(p[1], &c, 1);
+    if (c == 'y') {
+      ::execl("/bin/sleep", "sleep", seconds, static_cast<char*>(nullptr));
+    }
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  char c = 0;
+  (void)!::read(p[0], &c, 1);
+  ::close(p[0]);
+  m.pid = pid;
+  REQUIRE(c == 'y');
+  m.ns = ns_at(pid, link_for(type));
+  REQUIRE_FALSE(m.ns.empty());
+  return m;
+}
+
+// A monitor with what it delivered so far.
+struct Watch {
+  nsfun::NsMonitor m;
+  std::vector<NsEvent> log;
+
+  // The first event (delivered before or within `timeout`) that `pred` accepts.
+  std::optional<NsEvent> wait(const std::function<bool(const NsEvent&)>& pred,
+                              std::chrono::milliseconds timeout) {
+    for (const NsEvent& e : log) {
+      if (pred(e)) {
+        return e;
+      }
+    }
+    auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() < 0) {
+        return std::nullopt;
+      }
+      auto e = m.next(left);
+      REQUIRE(e.has_value());
+      if (!e.value()) {
+        continue;
+      }
+      log.push_back(*e.value());
+      if (pred(log.back())) {
+        return log.back();
+      }
+    }
+  }
+
+  std::optional<NsEvent> wait(NsEventKind k,
+                              const Namespace& ns,
+                              std::chrono::milliseconds timeout = 5s) {
+    return wait([&](const NsEvent& e) { return e.kind == k && same(e.ns, ns); }, timeout);
+  }
+
+  // Reads what comes for `d` (all of it), without looking for anything.
+  void drain(std::chrono::milliseconds d) {
+    (void)wait([](const NsEvent&) { return false; }, d);
+  }
+};
+
+nsfun::MonitorOptions options_for(MonitorBackend b) {
+  nsfun::MonitorOptions o;
+  o.backend = b;
+  o.interval = b == MonitorBackend::poll ? 50ms : 1000ms;
+  return o;
+}
+
+Watch watch(const nsfun::MonitorOptions& o) {
+  auto m = nsfun::NsMonitor::open(o);
+  REQUIRE_MESSAGE(m.has_value(), m.error().message());
+  return Watch{std::move(m).value(), {}};
+}
+
+// Skips unless this kernel and caller can make every type and ask namespaces' liveness by id.
+bool need_ids_and_root() {
+  if (!nsfun::test::can_unshare(nsfun::NsTypeSet::all())) {
+    nsfun::test::skip("needs CAP_SYS_ADMIN (unshare of every namespace type)");
+    return false;
+  }
+  Namespace self = ns_at(::getpid(), nsfun::NsLink::net);
+  if (self.id() == 0 || nsfun::detail::ns_liveness(self) != nsfun::detail::Liveness::alive) {
+    nsfun::test::skip("the kernel has no namespace ids or nsfs file handles (Linux 6.18)");
+    return false;
+  }
+  return true;
+}
+
+void new_and_gone_every_type(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  Watch w = watch(options_for(b));
+  for (NsType t : nsfun::all_ns_types) {
+    CAPTURE(nsfun::name(t));
+    Made made = make_ns(t);
+    auto born = w.wait(NsEventKind::appeared, made.ns);
+    REQUIRE(born.has_value());
+    CHECK(born->ns.id() == made.ns.id());
+    CHECK(born->ns.ino() == made.ns.ino());
+    CHECK(born->ns.type() == t);
+    if (b == MonitorBackend::poll) {
+      CHECK(born->pid == made.pid);  // the process that shows it
+      CHECK(born->comm == "sleep");
+    } else {
+      // It made it (seen at its exec), or its parent did (seen at the fork, read when the child
+      // had unshared already: for a clone with CLONE_NEW*, the parent makes it).
+      CHECK((born->pid == made.pid || born->pid == ::getpid()));
+      CHECK_FALSE(born->comm.empty());
+    }
+    CHECK(born->monotonic_ns != 0);
+    if (b == MonitorBackend::connector) {
+      // The owning user namespace: ours (for a user namespace, its parent: ours too).
+      CHECK(born->owner == nsfun::test::link_ino(::getpid(), "user"));
+    }
+    made.kill();
+    auto gone = w.wait(NsEventKind::gone, made.ns, 10s);
+    REQUIRE(gone.has_value());
+    CHECK(gone->ns.id() == made.ns.id());
+    REQUIRE(gone->lived.has_value());
+    CHECK(gone->lived->count() > 0);
+    CHECK(gone->monotonic_ns >= born->monotonic_ns);
+    CHECK(gone->pid == 0);
+  }
+  // Each reported once.
+  for (const NsEvent& e : w.log) {
+    std::size_t n =
+        static_cast<std::size_t>(std::count_if(w.log.begin(), w.log.end(), [&](const NsEvent& o) {
+          return o.kind == e.kind && same(o.ns, e.ns) && e.kind != NsEventKind::lost;
+        }));
+    CHECK(n <= 1);
+  }
+  CHECK(w.m.stats().lost == 0);
+}
+
+void held_until_released(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  Watch w = watch(options_for(b));
+  Made made = make_ns(NsType::net);
+  REQUIRE(w.wait(NsEventKind::appeared, made.ns).has_value());
+  std::string path = "/proc/" + std::to_string(made.pid) + "/ns/net";
+  int hold = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(hold >= 0);
+  made.kill();
+  // No process shows it, but the fd keeps it alive: no GONE (poll: several rescans; connector:
+  // the rechecks after the exit).
+  CHECK_FALSE(w.wait(NsEventKind::gone, made.ns, 700ms).has_value());
+  ::close(hold);
+  auto gone = w.wait(NsEventKind::gone, made.ns, 10s);
+  CHECK(gone.has_value());
+}
+
+void held_by_bind_mount(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs a private mount namespace");
+  Watch w = watch(options_for(b));
+  Made made = make_ns(NsType::uts);
+  REQUIRE(w.wait(NsEventKind::appeared, made.ns).has_value());
+  std::string src = "/proc/" + std::to_string(made.pid) + "/ns/uts";
+  // The holder's private /run (never the host's): a file there with the namespace bound on it.
+  nsfun::test::PausedChild holder([&] {
+    if (nsfun::test::private_run() != 0) {
+      return false;
+    }
+    int fd = ::open("/run/nsfun-test-uts", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return false;
+    }
+    ::close(fd);
+    return ::mount(src.c_str(), "/run/nsfun-test-uts", nullptr, MS_BIND, nullptr) == 0;
+  });
+  REQUIRE(holder);
+  made.kill();
+  CHECK_FALSE(w.wait(NsEventKind::gone, made.ns, 700ms).has_value());
+  // The holder's mount namespace goes with it, and the bind mount with that.
+  holder.stop();
+  CHECK(w.wait(NsEventKind::gone, made.ns, 10s).has_value());
+}
+
+void recycled_inode(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  Watch w = watch(options_for(b));
+  std::vector<Namespace> made_ns;
+  bool repeated = false;
+  for (int i = 0; i < 40 && !repeated; ++i) {
+    Made made = make_ns(NsType::uts);
+    REQUIRE(w.wait(NsEventKind::appeared, made.ns).has_value());
+    made.kill();
+    REQUIRE(w.wait(NsEventKind::gone, made.ns, 10s).has_value());
+    for (const Namespace& old : made_ns) {
+      if (old.ino() == made.ns.ino()) {
+        CHECK(old.id() != made.ns.id());
+        repeated = true;
+      }
+    }
+    made_ns.push_back(made.ns);
+  }
+  NSFUN_REQUIRE(repeated, "no inode came back in 40 namespaces");
+  // Every one of them, the recycled inode's included, had its own NEW and GONE.
+  for (const Namespace& ns : made_ns) {
+    auto is = [&](NsEventKind k) {
+      return std::count_if(w.log.begin(), w.log.end(),
+                           [&](const NsEvent& e) { return e.kind == k && same(e.ns, ns); });
+    };
+    CHECK(is(NsEventKind::appeared) == 1);
+    CHECK(is(NsEventKind::gone) == 1);
+  }
+}
+
+void pull_and_push(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  auto opened = nsfun::NsMonitor::open(options_for(b));
+  REQUIRE(opened.has_value());
+  nsfun::NsMonitor m = std::move(opened).value();
+
+  // Pull: the fd polls readable, and next(0) then has the event (perhaps after others).
+  {
+    Made made = make_ns(NsType::ipc);
+    bool seen = false;
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (!seen && std::chrono::steady_clock::now() < until) {
+      pollfd pfd{m.fd(), POLLIN, 0};
+      int n = ::poll(&pfd, 1, 5000);
+      REQUIRE(n >= 0);
+      for (;;) {
+        auto e = m.next(0ms);
+        REQUIRE(e.has_value());
+        if (!e.value()) {
+          break;
+        }
+        seen = seen || (e.value()->kind == NsEventKind::appeared && same(e.value()->ns, made.ns));
+      }
+    }
+    CHECK(seen);
+  }
+
+  // Push, stopped by fn.
+  {
+    Made made = make_ns(NsType::uts);
+    int calls = 0;
+    auto r = m.run([&](const NsEvent& e) {
+      ++calls;
+      return !(e.kind == NsEventKind::appeared && same(e.ns, made.ns));
+    });
+    CHECK(r.has_value());
+    CHECK(calls >= 1);
+  }
+
+  // Push, stopped by an eventfd that fn writes once it has what it waits for (a watchdog
+  // writes it too, so that a missing event fails rather than hangs).
+  {
+    int stop = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    REQUIRE(stop >= 0);
+    Made made = make_ns(NsType::cgroup);
+    std::atomic<bool> done{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 200 && !done; ++i) {
+        std::this_thread::sleep_for(50ms);
+      }
+      std::uint64_t one = 1;
+      (void)!::write(stop, &one, sizeof(one));
+    });
+    bool seen = false;
+    int after = 0;
+    auto r = m.run(
+        [&](const NsEvent& e) {
+          if (seen) {
+            ++after;
+          }
+          if (e.kind == NsEventKind::appeared && same(e.ns, made.ns)) {
+            seen = true;
+            std::uint64_t one = 1;
+            (void)!::write(stop, &one, sizeof(one));
+          }
+          return true;
+        },
+        stop);
+    done = true;
+    watchdog.join();
+    ::close(stop);
+    CHECK(r.has_value());
+    CHECK(seen);
+  }
+}
+
+void stats_why_and_fds(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  std::size_t fds = nsfun::test::open_fd_count();
+  {
+    Watch w = watch(options_for(b));
+    CHECK(w.m.backend() == b);
+    CHECK(w.m.why() == "using (as asked) " + std::string(nsfun::name(b)));
+    CHECK(::fcntl(w.m.fd(), F_GETFD) == FD_CLOEXEC);
+    Made made = make_ns(NsType::uts);
+    REQUIRE(w.wait(NsEventKind::appeared, made.ns).has_value());
+    made.kill();
+    REQUIRE(w.wait(NsEventKind::gone, made.ns, 10s).has_value());
+    nsfun::MonitorStats s = w.m.stats();
+    CHECK(s.events == w.log.size());
+    CHECK(s.lost == 0);
+    CHECK(s.rescans >= 1);   // the first one, at the start
+    CHECK(s.rechecks >= 1);  // the GONE was asked of the kernel
+  }
+  CHECK(nsfun::test::open_fd_count() == fds);
+}
+
+void join_and_leave(MonitorBackend b) {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  nsfun::MonitorOptions o = options_for(b);
+  o.types = nsfun::NsTypeSet{NsType::uts};
+  o.processes = true;
+  Watch w = watch(o);
+  Made made = make_ns(NsType::uts);
+  pid_t pid = made.pid;
+  auto joined = w.wait(
+      [&](const NsEvent& e) {
+        return e.kind == NsEventKind::join && e.pid == pid && e.ns.type() == NsType::uts &&
+               e.ns.ino() == made.ns.ino();
+      },
+      5s);
+  REQUIRE(joined.has_value());
+  CHECK_FALSE(joined->comm.empty());  // "sleep", or its parent's before the exec
+  made.kill();
+  auto left = w.wait(
+      [&](const NsEvent& e) {
+        return e.kind == NsEventKind::leave && e.pid == pid && e.ns.ino() == made.ns.ino();
+      },
+      5s);
+  CHECK(left.has_value());
+  // Only the types asked for.
+  for (const NsEvent& e : w.log) {
+    CHECK(e.ns.type() == NsType::uts);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("monitor poll: NEW and GONE for each of the eight types, matching inode and id") {
+  new_and_gone_every_type(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: NEW and GONE for each of the eight types, matching inode and id") {
+  new_and_gone_every_type(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: a namespace an fd holds is not GONE until the fd is closed") {
+  held_until_released(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: a namespace an fd holds is not GONE until the fd is closed") {
+  held_until_released(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: a namespace a bind mount holds is not GONE until it is unmounted") {
+  held_by_bind_mount(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: a namespace a bind mount holds is not GONE until it is unmounted") {
+  held_by_bind_mount(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: a recycled inode is a new namespace, both reported") {
+  recycled_inode(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: a recycled inode is a new namespace, both reported") {
+  recycled_inode(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: pull (fd, next) and push (run, stop_fd, fn false)") {
+  pull_and_push(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: pull (fd, next) and push (run, stop_fd, fn false)") {
+  pull_and_push(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: stats, why, and no fd left behind") {
+  stats_why_and_fds(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: stats, why, and no fd left behind") {
+  stats_why_and_fds(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor poll: JOIN and LEAVE with processes, of the types asked for only") {
+  join_and_leave(MonitorBackend::poll);
+}
+
+TEST_CASE("monitor connector: JOIN and LEAVE with processes, of the types asked for only") {
+  join_and_leave(MonitorBackend::connector);
+}
+
+TEST_CASE("monitor connector: every namespace of a process living 50 ms is NEW and GONE") {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  // The rescan (1 s) is not what finds them: the exec event is, read as it comes (a thread
+  // waits on the monitor meanwhile, as a caller's event loop would).
+  Watch w = watch(options_for(MonitorBackend::connector));
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<NsEvent> got;
+  bool failed = false;
+  std::thread reader([&] {
+    while (!stop) {
+      auto e = w.m.next(50ms);
+      if (!e) {
+        failed = true;
+        return;
+      }
+      if (e.value()) {
+        std::lock_guard<std::mutex> lock(mu);
+        got.push_back(*e.value());
+      }
+    }
+  });
+  std::vector<Namespace> made_ns;
+  for (int round = 0; round < 3; ++round) {
+    for (NsType t : nsfun::all_ns_types) {
+      Made made = make_ns(t, "0.05");
+      made_ns.push_back(made.ns);
+      int status = 0;
+      REQUIRE(::waitpid(made.pid, &status, 0) == made.pid);  // it ran its 50 ms
+      CHECK(WIFEXITED(status));
+      made.pid = -1;
+    }
+  }
+  auto count = [&](NsEventKind k, const Namespace& ns) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::count_if(got.begin(), got.end(),
+                         [&](const NsEvent& e) { return e.kind == k && same(e.ns, ns); });
+  };
+  // The last GONEs trail the exits (work queues, RCU, the reaping of a pid namespace's init).
+  for (int i = 0; i < 100; ++i) {
+    if (std::all_of(made_ns.begin(), made_ns.end(),
+                    [&](const Namespace& ns) { return count(NsEventKind::gone, ns) != 0; })) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  stop = true;
+  reader.join();
+  REQUIRE_FALSE(failed);
+  for (const Namespace& ns : made_ns) {
+    CAPTURE(ns.to_string());
+    REQUIRE(ns.id() != 0);
+    CHECK(count(NsEventKind::appeared, ns) == 1);
+    CHECK(count(NsEventKind::gone, ns) == 1);
+  }
+  CHECK(w.m.stats().lost == 0);
+  CHECK(w.m.stats().rescans <= 1 + 20);  // about one a second, not one a namespace
+}
+
+TEST_CASE("monitor connector: unshare without exec is found by the rescan") {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  nsfun::MonitorOptions o = options_for(MonitorBackend::connector);
+  o.interval = 100ms;
+  Watch w = watch(o);
+  // A child that unshares when told, after the monitor has read its fork.
+  int go[2];
+  int ready[2];
+  REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char c = 0;
+    (void)!::read(go[0], &c, 1);
+    c = ::unshare(CLONE_NEWUTS) == 0 ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  Made child;
+  child.pid = pid;
+  ::close(go[0]);
+  ::close(ready[1]);
+  w.drain(300ms);
+  std::uint64_t rescans = w.m.stats().rescans;
+  char c = 'g';
+  REQUIRE(::write(go[1], &c, 1) == 1);
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::close(go[1]);
+  ::close(ready[0]);
+  REQUIRE(c == 'y');
+  Namespace ns = ns_at(pid, nsfun::NsLink::uts);
+  auto born = w.wait(NsEventKind::appeared, ns, 3s);
+  REQUIRE(born.has_value());
+  CHECK(born->pid == pid);  // the rescan saw it there
+  CHECK(w.m.stats().rescans > rescans);
+  child.kill();
+  CHECK(w.wait(NsEventKind::gone, ns, 10s).has_value());
+}
+
+TEST_CASE("monitor connector: an overrun of the socket is a LOST event, counted, and rescanned") {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  Watch w = watch(options_for(MonitorBackend::connector));
+  std::uint64_t rescans = w.m.stats().rescans;
+  // Many more fork and exit events than the socket holds, while nobody reads it.
+  for (int i = 0; i < 10000; ++i) {
+    pid_t pid = ::vfork();  // cheap: no copy of the address space
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::_exit(0);
+    }
+    ::waitpid(pid, nullptr, 0);
+  }
+  auto lost = w.wait([](const NsEvent& e) { return e.kind == NsEventKind::lost; }, 5s);
+  REQUIRE(lost.has_value());
+  CHECK(lost->lost >= 1);
+  CHECK(lost->ns.empty());
+  w.drain(200ms);
+  nsfun::MonitorStats s = w.m.stats();
+  CHECK(s.lost >= 1);
+  CHECK(s.rescans > rescans);
+  // It still works afterwards.
+  Made made = make_ns(NsType::uts);
+  CHECK(w.wait(NsEventKind::appeared, made.ns).has_value());
+}
+
+TEST_CASE("monitor: open refuses bad options for the connector too") {
+  nsfun::MonitorOptions o;
+  o.backend = MonitorBackend::connector;
+  SUBCASE("no type") {
+    o.types = nsfun::NsTypeSet{};
+    auto m = nsfun::NsMonitor::open(o);
+    REQUIRE_FALSE(m.has_value());
+    CHECK(m.error().message().find("types") != std::string::npos);
+  }
+  SUBCASE("interval 0") {
+    o.interval = 0ms;
+    auto m = nsfun::NsMonitor::open(o);
+    REQUIRE_FALSE(m.has_value());
+    CHECK(m.error().code == std::errc::invalid_argument);
+  }
+  SUBCASE("negative interval") {
+    o.interval = -1ms;
+    CHECK_FALSE(nsfun::NsMonitor::open(o).has_value());
+  }
+}
+
+namespace {
+
+// In a child dropped to nobody with no capabilities (and, with `own_userns`, in a user namespace
+// of its own): the backend the automatic choice took and why(), "backend\nwhy".
+std::string unprivileged_choice(bool own_userns) {
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  int status = nsfun::test::in_child([&] {
+    ::close(p[0]);
+    ::prctl(PR_SET_KEEPCAPS, 0);
+    if (nsfun::test::drop_privileges() != 0) {
+      return 2;
+    }
+    if (nsfun::test::read_text("/proc/self/status").find("CapEff:\t0000000000000000") ==
+        std::string::npos) {
+      return 3;
+    }
+    if (own_userns && ::unshare(CLONE_NEWUSER) != 0) {
+      return 4;
+    }
+    auto m = nsfun::NsMonitor::open();
+    std::string out = m ? std::string(nsfun::name(m.value().backend())) + "\n" + m.value().why()
+                        : "error\n" + m.error().message();
+    (void)!::write(p[1], out.data(), out.size());
+    return 0;
+  });
+  ::close(p[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof(buf))) > 0;) {
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  REQUIRE(status == 0);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("monitor: unprivileged, the automatic choice skips BPF and says why") {
+  NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs root to drop to nobody");
+  std::string got = unprivileged_choice(false);
+  INFO(got);
+  CHECK(got.find("bpf unavailable (") != std::string::npos);
+  // Linux lets anyone in the initial namespaces listen to the proc connector (6.6+); before,
+  // that needed CAP_NET_ADMIN and the choice is poll.
+  if (got.rfind("connector\n", 0) == 0) {
+    CHECK(got.find("using connector") != std::string::npos);
+  } else {
+    CHECK(got.rfind("poll\n", 0) == 0);
+    CHECK(got.find("connector unavailable (") != std::string::npos);
+    CHECK(got.find("using poll") != std::string::npos);
+  }
+}
+
+TEST_CASE("monitor: in a user namespace of its own, the automatic choice is poll, and why") {
+  NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
+                "needs root to drop to nobody, and unprivileged user namespaces");
+  std::string got = unprivileged_choice(true);
+  INFO(got);
+  CHECK(got.rfind("poll\n", 0) == 0);
+  CHECK(got.find("bpf unavailable (") != std::string::npos);
+  // The connector serves the initial user namespace only, and does not answer others.
+  CHECK(got.find("connector unavailable (PROC_CN_MCAST_LISTEN") != std::string::npos);
+  CHECK(got.find("using poll") != std::string::npos);
+}
