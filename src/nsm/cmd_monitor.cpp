@@ -195,7 +195,7 @@ Json json_event(const nsfun::NsEvent& e) {
   j["ns"] = lost ? Json() : Json(e.ns.ino());
   j["nsid"] = e.ns.id() != 0 ? Json(e.ns.id()) : Json();
   j["pid"] = e.pid != 0 ? Json(e.pid) : Json();
-  j["comm"] = e.pid != 0 || !e.comm.empty() ? Json(e.comm) : Json();
+  j["comm"] = e.comm.empty() ? Json() : Json(e.comm);
   j["owner"] = e.owner != 0 ? Json(e.owner) : Json();
   j["lived_ns"] = e.lived ? Json(e.lived->count()) : Json();
   j["lost"] = lost ? Json(e.lost) : Json();

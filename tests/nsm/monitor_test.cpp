@@ -58,6 +58,7 @@ class Monitor {
     std::vector<std::string> words{nsm};
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
     for (std::string& w : words) {
       argv.push_back(w.data());
     }
