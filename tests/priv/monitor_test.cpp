@@ -27,8 +27,11 @@
 
 #include <doctest/doctest.h>
 
-#include <nsfun/detail/monitor_source.hpp>
+// monitor.hpp first: header-only, it brings the implementation, which needs monitor_source.hpp.
 #include <nsfun/monitor.hpp>
+// clang-format off
+#include <nsfun/detail/monitor_source.hpp>
+// clang-format on
 
 #include "test_support.hpp"
 
