@@ -197,7 +197,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 nsfun_types = 0xff;                // bit i: type index i is watched
 const volatile __u32 nsfun_processes = 0;               // JOIN/LEAVE wanted
 const volatile __u32 nsfun_own[NSFUN_MON_TYPES] = {0};  // the reader's namespaces: never hinted
-const volatile __u32 nsfun_self = 0;  // the reader's pid: its own closes of nsfs fds send no HINT
 const volatile long nsfun_nr_unshare = -1;
 const volatile long nsfun_nr_setns = -1;
 const volatile long nsfun_nr_close = -1;
@@ -572,11 +571,8 @@ SEC("tp_btf/sys_enter") int nsfun_sys_enter(__u64* ctx) {
   // clang-format on
   long nr = (long)ctx[1];
   if (nr == nsfun_nr_close) {
-    // The close of an nsfs fd may drop a namespace's last reference. Not the reader's own: each
-    // of its liveness checks opens and closes one.
-    if ((__u32)(bpf_get_current_pid_tgid() >> 32) == nsfun_self) {
-      return 0;
-    }
+    // The close of an nsfs fd may drop a namespace's last reference. (The reader's own checks
+    // close theirs with close_range, which sends none: each would ask for the next check.)
     struct pt_regs* regs = (struct pt_regs*)ctx[0];
     __u64 fd = syscall_arg0(regs);
     struct task_struct* t = bpf_get_current_task_btf();

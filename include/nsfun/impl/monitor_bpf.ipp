@@ -184,6 +184,33 @@ inline constexpr std::array<std::uint64_t, 6> recheck_after{0,          1'000'00
 // The safety net: every namespace known is checked this often.
 inline constexpr std::uint64_t safety_period = 1'000'000'000;
 
+// ns_liveness(), closing the nsfs fd it may open with close_range rather than close: the
+// programs send a HINT for each close of an nsfs fd, and one for each check would ask for the
+// next check, without end.
+[[nodiscard]] inline Liveness liveness(const Namespace& ns) noexcept {
+  if (ns.id() == 0) {
+    return Liveness::unknown;
+  }
+  alignas(file_handle) unsigned char storage[sizeof(file_handle) + sizeof(monitor::NsfsHandle)];
+  auto* fh = reinterpret_cast<file_handle*>(storage);
+  fh->handle_bytes = sizeof(monitor::NsfsHandle);
+  fh->handle_type = monitor::fileid_nsfs;
+  monitor::NsfsHandle h{ns.id(), static_cast<std::uint32_t>(clone_flag(ns.type())),
+                        static_cast<std::uint32_t>(ns.ino())};
+  std::memcpy(storage + sizeof(file_handle), &h, sizeof(h));
+  int fd = ::open_by_handle_at(monitor::fd_nsfs_root, fh, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+#  ifdef SYS_close_range
+    if (::syscall(SYS_close_range, fd, fd, 0) == 0) {
+      return Liveness::alive;
+    }
+#  endif
+    ::close(fd);
+    return Liveness::alive;
+  }
+  return errno == ESTALE || errno == ENOENT ? Liveness::gone : Liveness::unknown;
+}
+
 [[nodiscard]] inline std::string comm_of(const nsfun_mon_head& h) {
   return {h.comm, ::strnlen(h.comm, sizeof(h.comm))};
 }
@@ -260,7 +287,6 @@ class BpfSource final : public MonitorSource {
       auto i = static_cast<std::size_t>(t);
       s->rodata->nsfun_own[i] = static_cast<__u32>(own_ino_[i]);
     }
-    s->rodata->nsfun_self = static_cast<__u32>(::getpid());
     s->rodata->nsfun_nr_unshare = SYS_unshare;
     s->rodata->nsfun_nr_setns = SYS_setns;
     s->rodata->nsfun_nr_close = SYS_close;
@@ -454,7 +480,7 @@ class BpfSource final : public MonitorSource {
       return false;
     }
     ++rechecks_;
-    if (ns_liveness(e.ns) != Liveness::gone) {
+    if (liveness(e.ns) != Liveness::gone) {
       return false;
     }
     out.push_back(LiveSet::gone_event(e, now));
