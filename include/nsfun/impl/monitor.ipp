@@ -408,6 +408,20 @@ NSFUN_INLINE NsMonitor& NsMonitor::operator=(NsMonitor&&) noexcept = default;
 NSFUN_INLINE NsMonitor::~NsMonitor() = default;
 
 NSFUN_INLINE result<NsMonitor> NsMonitor::open(const MonitorOptions& options) noexcept {
+  if (options.types.empty()) {
+    return nsfun_error(errc::empty_namespace_type_list, "start a monitor").on("types");
+  }
+  if (options.interval.count() <= 0) {
+    return errno_error(EINVAL, "start a monitor")
+        .on("interval ", options.interval.count(), " ms")
+        .because("the interval must be at least 1 ms");
+  }
+  auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  if (options.ring_bytes < page || (options.ring_bytes & (options.ring_bytes - 1)) != 0) {
+    return errno_error(EINVAL, "start a monitor")
+        .on("ring_bytes ", options.ring_bytes)
+        .because("the ring buffer size must be a power of two of at least one page");
+  }
   try {
     auto impl = std::make_unique<Impl>();
     using Opener =
