@@ -114,7 +114,9 @@ class NsMonitor {
  public:
   /// Starts watching with the backend asked for, or with the best one permitted (automatic);
   /// backend() and why() say which one and why the better ones were not taken.
-  /// Errors: the chosen backend's, when one was asked for by name.
+  /// Errors: errc::empty_namespace_type_list for no type; std::errc::invalid_argument for an
+  /// interval under 1 ms or a ring_bytes that is not a power of two of at least one page; the
+  /// backend's own error when one was asked for by name and cannot start here.
   [[nodiscard]] static NSFUN_INLINE result<NsMonitor> open(
       const MonitorOptions& options = {}) noexcept;
 
