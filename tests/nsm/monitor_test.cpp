@@ -8,6 +8,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <regex>
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,8 +51,11 @@ using nsm_test::nsm_err;
 
 class Monitor {
  public:
-  // Starts `nsm ARGS…`; as uid/gid 65534 without capabilities when `as_nobody`.
-  explicit Monitor(const std::vector<std::string>& args, bool as_nobody = false) {
+  // Starts `nsm ARGS…`; as uid/gid 65534 without capabilities when `as_nobody`; with TZ=`tz`
+  // when given.
+  explicit Monitor(const std::vector<std::string>& args,
+                   bool as_nobody = false,
+                   const char* tz = nullptr) {
     int out[2];
     int err[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
@@ -66,6 +72,9 @@ class Monitor {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
+      if (tz != nullptr) {
+        ::setenv("TZ", tz, 1);
+      }
       if (as_nobody && nsfun::test::drop_privileges() != 0) {
         ::_exit(90);
       }
@@ -382,13 +391,15 @@ TEST_SUITE("nsm monitor") {
     auto first = m.line(milliseconds(10'000));
     REQUIRE(first);
     CHECK(*first == "# backend: poll (as asked)");
-    nsfun::test::PausedChild child([] { return ::unshare(CLONE_NEWUTS) == 0; });
+    // A command name with a blank, which the line shows as \x20 (as lsns -r).
+    nsfun::test::PausedChild child(
+        [] { return ::prctl(PR_SET_NAME, "nsft mon") == 0 && ::unshare(CLONE_NEWUTS) == 0; });
     REQUIRE(child);
     const pid_t pid = child.pid();
     const std::string ns = R"(uts:\[)" + std::to_string(link_ino(pid, "uts")) + R"(\])";
     const std::string time = R"(\d\d:\d\d:\d\d\.\d{3} )";
     const std::regex made(time + R"(\+ NEW )" + ns + " pid=" + std::to_string(pid) +
-                          R"( cmd=\S+( owner=user:\[\d+\])?( id=\d+)?)");
+                          R"( cmd=nsft\\x20mon( owner=user:\[\d+\])?( id=\d+)?)");
     const std::regex gone(time + R"(- GONE )" + ns +
                           R"( lived \d+(\.\d)?(ns|µs|ms|s|min|h)( id=\d+)?)");
     const std::regex any(time + R"([-+<>!] (NEW|GONE|JOIN|LEAVE|LOST) .*)");
@@ -409,6 +420,72 @@ TEST_SUITE("nsm monitor") {
     }
     CHECK(seen_new);
     CHECK(seen_gone);
+  }
+
+  TEST_CASE("monitor -J times are local, with the offset from UTC") {
+    for (const auto& [tz, offset] : {std::pair{"NSFT-5:30", "+05:30"},
+                                     std::pair{"NSFT+3", "-03:00"}, std::pair{"UTC0", "+00:00"}}) {
+      CAPTURE(tz);
+      Monitor m({"monitor", "-J", "--backend", "poll"}, false, tz);
+      const std::string time = start_line(m).at("time").get<std::string>();
+      CHECK_MESSAGE(time.size() == 29, time);
+      CHECK_MESSAGE(time.substr(23) == offset, time);
+      m.signal(SIGTERM);
+      CHECK(m.wait(milliseconds(1000)) == 0);
+    }
+  }
+
+  TEST_CASE("the bpf backend leaves no program, link or map behind when it ends") {
+    NSFUN_REQUIRE(::geteuid() == 0, "the bpf backend needs root");
+    NSFUN_REQUIRE(nsfun::test::have_program("bpftool"), "bpftool is not installed");
+    Monitor m({"monitor", "-J", "--backend", "bpf"});
+    auto first = m.line(milliseconds(10'000));
+    if (!first) {
+      nsfun::test::skip("the bpf backend cannot start here");
+      return;
+    }
+    CHECK(parse_line(*first).at("backend") == "bpf");
+    // The ids of what it holds, from its fds' fdinfo.
+    std::vector<std::pair<std::string, std::string>> held;  // (bpftool object, id)
+    const std::string fdinfo = "/proc/" + std::to_string(m.pid()) + "/fdinfo";
+    for (const auto& entry : std::filesystem::directory_iterator(fdinfo)) {
+      const std::vector<std::string> words =
+          nsfun::test::split_words(nsfun::test::read_text(entry.path()));
+      for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+        for (const char* kind : {"prog", "link", "map"}) {
+          if (words[i] == std::string(kind) + "_id:") {
+            held.emplace_back(kind, words[i + 1]);
+          }
+        }
+      }
+    }
+    auto exists = [](const std::pair<std::string, std::string>& o) {
+      return nsfun::test::run("bpftool " + o.first + " show id " + o.second + " >/dev/null 2>&1")
+                 .status == 0;
+    };
+    const auto count = [&](const char* kind) {
+      return std::count_if(held.begin(), held.end(),
+                           [&](const auto& o) { return o.first == kind; });
+    };
+    CHECK(count("prog") > 0);
+    CHECK(count("link") > 0);
+    CHECK(count("map") > 0);
+    for (const auto& o : held) {
+      CHECK_MESSAGE(exists(o), o.first << " " << o.second);
+    }
+    m.signal(SIGTERM);
+    CHECK(m.wait(milliseconds(1000)) == 0);
+    // Freed after an RCU grace period: give it a moment.
+    for (const auto& o : held) {
+      bool gone = false;
+      for (int i = 0; i < 100 && !gone; ++i) {
+        gone = !exists(o);
+        if (!gone) {
+          std::this_thread::sleep_for(milliseconds(20));
+        }
+      }
+      CHECK_MESSAGE(gone, o.first << " " << o.second << " is still there");
+    }
   }
 
   TEST_CASE("monitor -t reports only the types asked for") {
