@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <string_view>
 
 #include <sys/types.h>
 
@@ -73,6 +74,12 @@ namespace detail {
 // spawn's child (between clone and exec) both write through it.
 [[nodiscard]] result<void> write_time_offsets(const char* path,
                                               const TimeOffsets& offsets) noexcept;
+
+// Not API: parses the text of a /proc/PID/timens_offsets (`source` names it in errors). Refuses
+// what the kernel never prints: nanoseconds outside [0, 1e9), seconds beyond KTIME_SEC_MAX, an
+// unknown clock, anything after the numbers. time_offsets() reads through it.
+[[nodiscard]] result<TimeOffsets> parse_time_offsets(std::string_view text,
+                                                     std::string_view source) noexcept;
 
 }  // namespace detail
 

@@ -193,7 +193,17 @@ inline bool parse_offset_line(std::string_view line, TimeOffsets& out) {
   if (r2.ec != std::errc()) {
     return false;
   }
-  std::chrono::nanoseconds value{sec * ns_per_s + nsec};
+  line.remove_prefix(static_cast<std::size_t>(r2.ptr - line.data()));
+  skip_spaces();
+  // The kernel prints 0 <= nsec < 1e9 and |sec| <= KTIME_SEC_MAX; anything else (and anything
+  // after the two numbers) is not its text, and sec * 1e9 + nsec could overflow.
+  std::int64_t total = 0;
+  if (!line.empty() || nsec < 0 || nsec >= ns_per_s || sec > ktime_sec_max ||
+      sec < -ktime_sec_max || __builtin_mul_overflow(sec, ns_per_s, &total) ||
+      __builtin_add_overflow(total, nsec, &total)) {
+    return false;
+  }
+  std::chrono::nanoseconds value{total};
   if (clock == "monotonic" || clock == "1") {
     out.monotonic = value;
   } else if (clock == "boottime" || clock == "7") {
@@ -230,6 +240,25 @@ NSFUN_INLINE result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept
   });
 }
 
+NSFUN_INLINE result<TimeOffsets> detail::parse_time_offsets(std::string_view text,
+                                                            std::string_view source) noexcept {
+  TimeOffsets out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (!line.empty() && !detail::timens::parse_offset_line(line, out)) {
+      return errno_error(EINVAL, "parse")
+          .on(source, " line \"", line.substr(0, 64), '"')
+          .because(
+              "expected \"<clock> <seconds> <nanoseconds>\" with 0 <= nanoseconds < "
+              "1e9 and seconds within the kernel's range");
+    }
+  }
+  return out;
+}
+
 NSFUN_INLINE result<TimeOffsets> time_offsets(pid_t pid) noexcept {
   detail::sys::PathBuf path;
   path.add("/proc/").add(long{pid}).add("/timens_offsets");
@@ -238,19 +267,7 @@ NSFUN_INLINE result<TimeOffsets> time_offsets(pid_t pid) noexcept {
     if (int err = detail::read_at(AT_FDCWD, path.c_str(), text); err != 0) {
       return errno_error(err, "read").on(path.c_str());
     }
-    TimeOffsets out;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-      std::size_t nl = rest.find('\n');
-      std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-      if (!line.empty() && !detail::timens::parse_offset_line(line, out)) {
-        return errno_error(EINVAL, "parse")
-            .on(path.c_str(), " line \"", line.substr(0, 64), '"')
-            .because("expected \"<clock> <seconds> <nanoseconds>\"");
-      }
-    }
-    return out;
+    return detail::parse_time_offsets(text, path.c_str());
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "read").on(path.c_str());
   }
