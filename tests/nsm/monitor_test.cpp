@@ -423,8 +423,11 @@ TEST_SUITE("nsm monitor") {
   }
 
   TEST_CASE("monitor -J times are local, with the offset from UTC") {
-    for (const auto& [tz, offset] : {std::pair{"NSFT-5:30", "+05:30"},
-                                     std::pair{"NSFT+3", "-03:00"}, std::pair{"UTC0", "+00:00"}}) {
+    for (const auto& zone : {std::pair{"NSFT-5:30", "+05:30"}, std::pair{"NSFT+3", "-03:00"},
+                             std::pair{"UTC0", "+00:00"}}) {
+      // (Named copies: clang 14 cannot capture a structured binding in CAPTURE's lambda.)
+      const char* tz = zone.first;
+      const std::string offset = zone.second;
       CAPTURE(tz);
       Monitor m({"monitor", "-J", "--backend", "poll"}, false, tz);
       const std::string time = start_line(m).at("time").get<std::string>();
