@@ -232,8 +232,9 @@ struct nsfun_snapshot {
   __u64 id[NSFUN_MON_TYPES];
 };
 
+// LRU: the entry of a thread killed inside the syscall goes by itself.
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 4096);
   __type(key, __u32);
   __type(value, struct nsfun_snapshot);
