@@ -347,7 +347,7 @@ CLI::Validator interval_check() {
         return fmt::format("'{}' is not a period in milliseconds (a whole number from 1 to {})",
                            shown, max_interval_ms);
       },
-      "MS");
+      "");
 }
 
 CLI::Validator backend_check() {
@@ -359,7 +359,7 @@ CLI::Validator backend_check() {
         std::string shown = text.size() > 64 ? text.substr(0, 64) + "..." : text;
         return "'" + shown + "' is not a backend (auto, bpf, connector or poll)";
       },
-      "BACKEND");
+      "");
 }
 
 }  // namespace
