@@ -33,7 +33,7 @@ _nsm() {
   done
 
   if [[ -z $cmd ]]; then
-    COMPREPLY=($(compgen -W "list ls tree inspect info diff compare ps procs create new enter shell exec run destroy rm del help --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "list ls tree inspect info diff compare ps procs create new enter shell exec run destroy rm del monitor watch help --help --version" -- "$cur"))
     return
   fi
 
@@ -58,6 +58,11 @@ _nsm() {
     --ns-type)
       COMPREPLY=($(compgen -W "${types% all} pid_for_children time_for_children" -- "$cur"))
       return ;;
+    --backend)
+      COMPREPLY=($(compgen -W "auto bpf connector poll" -- "$cur"))
+      return ;;
+    --interval)
+      return ;;  # a number of milliseconds: nothing to offer
     -t | --target)
       # nsm enter -t is nsenter's --target PID; elsewhere -t is --type.
       case $cmd in
@@ -109,8 +114,10 @@ _nsm() {
       fi ;;
     create | new)
       COMPREPLY=($(compgen -W "-t --type -r --map-root-user --no-map --help" -- "$cur")) ;;
+    monitor | watch)
+      COMPREPLY=($(compgen -W "-t --type -J --json --backend --interval --processes --help" -- "$cur")) ;;
     help)
-      COMPREPLY=($(compgen -W "list tree inspect diff ps create enter exec destroy" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "list tree inspect diff ps create enter exec destroy monitor" -- "$cur")) ;;
     enter | shell | exec | run)
       if [[ $prev == -S || $prev == --setuid || $prev == -G || $prev == --setgid ]]; then
         COMPREPLY=()

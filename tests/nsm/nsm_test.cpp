@@ -881,10 +881,15 @@ TEST_SUITE("nsm errors") {
     };
     auto commands = split_words(complete("nsm \"\"").out);
     for (const char* name : {"info", "new", "shell", "run", "compare", "rm", "del", "procs", "help",
-                             "list", "destroy"}) {
+                             "list", "destroy", "monitor", "watch"}) {
       CHECK_MESSAGE(std::find(commands.begin(), commands.end(), name) != commands.end(), name);
     }
     CHECK(split_words(complete("nsm list --na").out) == std::vector<std::string>{"--named"});
+    CHECK(split_words(complete("nsm monitor --back").out) == std::vector<std::string>{"--backend"});
+    CHECK(split_words(complete("nsm watch --backend c").out) ==
+          std::vector<std::string>{"connector"});
+    CHECK(split_words(complete("nsm monitor -t ne").out) == std::vector<std::string>{"net"});
+    CHECK(split_words(complete("nsm watch --proc").out) == std::vector<std::string>{"--processes"});
     CHECK(split_words(complete("nsm procs pid_").out) ==
           std::vector<std::string>{"pid_for_children"});
     CHECK(split_words(complete("nsm ps --ns-type time").out) ==
