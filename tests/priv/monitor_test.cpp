@@ -113,13 +113,22 @@ Made make_ns(NsType type, const char* seconds = "30") {
     if (c == 'y' && type == NsType::pid) {
       // A pid namespace shows (pid_for_children opens) once its first process exists: a
       // grandchild, pid 1 there, killed when the child dies.
+      // It says so once its death signal is set, so that it never outlives a quick kill.
+      int q[2];
+      if (::pipe2(q, O_CLOEXEC) < 0) {
+        ::_exit(127);
+      }
       pid_t init = ::fork();
       if (init == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)!::write(q[1], "i", 1);
         ::execl("/bin/sleep", "sleep", seconds, static_cast<char*>(nullptr));
         ::_exit(127);
       }
-      c = init > 0 ? 'y' : 'n';
+      ::close(q[1]);
+      char i = 0;
+      c = init > 0 && ::read(q[0], &i, 1) == 1 ? 'y' : 'n';
+      ::close(q[0]);
     }
     (void)!::write(p[1], &c, 1);
     if (c == 'y') {
