@@ -655,3 +655,66 @@ TEST_CASE(
     CHECK(g->monotonic_ns - unmounted < 100'000'000U);
   }
 }
+
+TEST_CASE(
+    "monitor bpf: a namespace only a bind mount held when the monitor started is GONE at "
+    "its unmount") {
+  NSFUN_REQUIRE(::geteuid() == 0, "needs root (CAP_BPF, CAP_PERFMON)");
+  NSFUN_REQUIRE(nsfun::test::can_private_run(), "needs a private mount namespace");
+  {
+    BpfMonitor probe;
+    NSFUN_REQUIRE_BPF(probe);
+  }
+  // All in a child with a private mount namespace and /run: the host's mounts are never touched.
+  NSFUN_CHECK_CHILD([] {
+    NSFUN_EXPECT(nsfun::test::private_run() == 0);
+    const char* target = "/run/nsfun-test-uts";
+    int f = ::open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    NSFUN_EXPECT(f >= 0);
+    ::close(f);
+    int p[2];
+    NSFUN_EXPECT(::pipe2(p, O_CLOEXEC) == 0);
+    pid_t maker = ::fork();
+    if (maker == 0) {
+      ::close(p[1]);
+      char c = 0;
+      ::_exit(::unshare(CLONE_NEWUTS) == 0 && ::read(p[0], &c, 1) == 0 ? 0 : 1);
+    }
+    ::close(p[0]);
+    // Bound once the maker is in its new namespace; then the maker goes.
+    std::string link = "/proc/" + std::to_string(maker) + "/ns/uts";
+    std::uint64_t ours = nsfun::test::link_ino(::getpid(), "uts");
+    for (int i = 0; i < 1000 && nsfun::test::link_ino(maker, "uts") == ours; ++i) {
+      ::usleep(1000);
+    }
+    NSFUN_EXPECT(::mount(link.c_str(), target, nullptr, MS_BIND, nullptr) == 0);
+    ::close(p[1]);
+    int st = 0;
+    NSFUN_EXPECT(::waitpid(maker, &st, 0) == maker);
+    IdIno bound{0, 0};
+    int fd = ::open(target, O_RDONLY | O_CLOEXEC);
+    NSFUN_EXPECT(fd >= 0);
+    NSFUN_EXPECT(::ioctl(fd, nsfun::detail::sys::ns_get_id, &bound.id) == 0);
+    ::close(fd);
+    NSFUN_EXPECT(bound.id != 0);
+
+    nsfun::MonitorOptions o;
+    o.backend = nsfun::MonitorBackend::bpf;
+    o.types = {NsType::uts};
+    auto m = nsfun::NsMonitor::open(o);
+    NSFUN_EXPECT(m.has_value());
+    NSFUN_EXPECT(::umount2(target, 0) == 0);
+    auto end = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < end) {
+      auto e = m.value().next(50ms);
+      NSFUN_EXPECT(e.has_value());
+      if (e.value() && e.value()->kind == NsEventKind::gone && e.value()->ns.id() == bound.id) {
+        NSFUN_EXPECT(!e.value()->lived.has_value());  // born before the monitor
+        return 0;
+      }
+    }
+    std::fprintf(stderr, "no GONE for the unmounted namespace %llu\n",
+                 static_cast<unsigned long long>(bound.id));
+    return 1;
+  });
+}

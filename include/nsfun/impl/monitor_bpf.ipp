@@ -26,12 +26,16 @@
 #include <deque>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +43,7 @@
 #include <nsfun/detail/monitor_source.hpp>
 #include <nsfun/detail/proc_util.hpp>
 #include <nsfun/detail/scan_internal.hpp>
+#include <nsfun/detail/sys.hpp>
 #include <nsfun/monitor.hpp>
 #include <nsfun/ns_type.hpp>
 #include <nsfun/unique_fd.hpp>
@@ -379,8 +384,64 @@ class BpfSource final : public MonitorSource {
         }
       }
     }
+    learn_mounted();
     safety_next_ = monotonic_ns() + safety_period;
     return success();
+  }
+
+  // The namespaces bound to a path in our mount namespace (`ip netns add`'s /run/netns/NAME),
+  // which a namespace may have with no process in it: known, born 0.
+  void learn_mounted() {
+    int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return;
+    }
+    UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+    std::string text;
+    char buf[8192];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    std::string_view rest(text);
+    while (!rest.empty()) {
+      std::string_view line = rest.substr(0, rest.find('\n'));
+      rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+      // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER"
+      auto dash = line.find(" - ");
+      if (dash == std::string_view::npos || line.substr(dash + 3).rfind("nsfs ", 0) != 0) {
+        continue;
+      }
+      std::string_view f = line;
+      for (int i = 0; i < 4 && !f.empty(); ++i) {
+        f.remove_prefix(std::min(f.size(), f.find(' ') + 1));
+      }
+      learn_path(unescape_mount_path(f.substr(0, f.find(' '))));
+    }
+  }
+
+  void learn_path(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      return;
+    }
+    UniqueFd ns_fd = UniqueFd::adopt(fd);  // owns: just opened
+
+    struct stat st {};
+
+    int flag = ::ioctl(fd, sys::ns_get_nstype);
+    std::uint64_t id = ns_id_of(fd);
+    std::optional<NsType> type = ns_type_from_clone_flag(flag);
+    if (::fstat(fd, &st) != 0 || !type || id == 0 || !options_.types.contains(*type)) {
+      return;
+    }
+    live_.add(Namespace(*type, st.st_dev, st.st_ino, id), 0);
   }
 
   void handle(const void* rec, std::size_t size, std::deque<NsEvent>& out, std::uint64_t now) {
