@@ -9,7 +9,7 @@
 // - sys_exit of unshare (returning 0): the namespaces its flags asked for are the caller's now.
 //   sys_exit of setns/unshare: JOIN and LEAVE against the state sys_enter kept (with processes).
 // - kfree and kmem_cache_free of a namespace made while watching: FREED, for the types whose
-//   free is not deferred by kfree_rcu (ipc, pid, mnt, net); the reader finds the others gone
+//   free is not deferred by kfree_rcu (ipc, pid, mnt, net, time); the reader finds the others gone
 //   by asking the kernel after HINTs.
 // - HINTs, when a namespace may have lost a reference: a process's exit (sched_process_exit) and
 //   release (sched_process_free), the close of an nsfs fd, setns and unshare (the namespaces the
@@ -311,7 +311,7 @@ static __always_inline void new_ns(__u32 type,
     r->pad = 0;
     bpf_ringbuf_submit(r, 0);
   }
-  if (type == T_IPC || type == T_PID || type == T_MNT || type == T_NET) {
+  if (type == T_IPC || type == T_PID || type == T_MNT || type == T_NET || type == T_TIME) {
     __u64 key = (__u64)obj;
     struct nsfun_freeable_ns v = {id, inum, type};
     bpf_map_update_elem(&nsfun_freeable, &key, &v, BPF_ANY);

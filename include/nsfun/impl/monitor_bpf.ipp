@@ -7,7 +7,7 @@
 // build has no BPF programs.
 //
 // How GONE is found, and how late:
-// - ipc, pid, mnt and net namespaces made while watching: their kfree or kmem_cache_free is
+// - ipc, pid, mnt, net and time namespaces made while watching: their kfree or kmem_cache_free is
 //   traced (the FREED record): GONE at the kernel's time of the free.
 // - every namespace (these too, when their free comes later than the kernel forgets their id):
 //   after a HINT (a process's exit or release, the close of an nsfs fd, setns, unshare, umount2)
