@@ -20,6 +20,7 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -449,7 +450,7 @@ class ConnectorSource final : public MonitorSource {
     std::string creator_comm;
     for (NsLink l : all_ns_links) {
       const Namespace& ns = m.links[static_cast<std::size_t>(l)];
-      if (ns.empty() || !live_.add(ns, mono)) {
+      if (ns.empty() || buried(ns) || !live_.add(ns, mono)) {
         continue;
       }
       if (creator_comm.empty()) {
@@ -501,6 +502,19 @@ class ConnectorSource final : public MonitorSource {
     members_.erase(it);
   }
 
+  // A namespace reported GONE by its id is never NEW again, though a process may still show it
+  // for a while (a zombie's links; the kernel no longer opens it). Ids are never reused; the
+  // rescan forgets those no process shows any more.
+  void bury(const Namespace& ns) {
+    if (ns.id() != 0) {
+      buried_.insert(key_of(ns));
+    }
+  }
+
+  [[nodiscard]] bool buried(const Namespace& ns) const noexcept {
+    return ns.id() != 0 && !buried_.empty() && buried_.count(key_of(ns)) != 0;
+  }
+
   void schedule(const Namespace& ns, std::uint64_t exited_at) {
     if (ns.id() != 0) {  // without an id only the rescan can tell
       rechecks_.push_back({ns, exited_at, exited_at + recheck_after[0], 0});
@@ -522,6 +536,7 @@ class ConnectorSource final : public MonitorSource {
       if (lv == Liveness::gone) {
         if (auto e = live_.remove(r.ns)) {
           out.push_back(LiveSet::gone_event(*e, now));
+          bury(e->ns);
         }
         continue;
       }
@@ -585,9 +600,11 @@ class ConnectorSource final : public MonitorSource {
         return false;
       }
       out.push_back(LiveSet::gone_event(e, now));
+      bury(e.ns);
       return true;  // a process showing its inode now is in a new namespace that reuses it
     });
 
+    std::unordered_set<NsKey, NsKeyHash> still_shown;
     for (auto& [key, s] : seen) {
       if (s.matched) {
         continue;
@@ -598,6 +615,10 @@ class ConnectorSource final : public MonitorSource {
         ns = Namespace(type_of(s.link), nsfs_dev_, ino);
       }
       resolved[key] = ns;
+      if (buried(ns)) {
+        still_shown.insert(key_of(ns));
+        continue;
+      }
       if (live_.add(ns, primed_ ? now : 0) && primed_) {
         NsEvent e = make_event(NsEventKind::appeared, ns, now);
         e.pid = s.pid;
@@ -605,6 +626,10 @@ class ConnectorSource final : public MonitorSource {
         e.comm = monitor::read_comm(proc_.get(), s.pid);
         out.push_back(std::move(e));
       }
+    }
+
+    for (auto it = buried_.begin(); it != buried_.end();) {
+      it = still_shown.count(*it) != 0 ? std::next(it) : buried_.erase(it);
     }
 
     // The members afresh (what was missed between events: unshare, setns, lost events).
@@ -662,6 +687,7 @@ class ConnectorSource final : public MonitorSource {
   std::unordered_map<pid_t, Member> members_;
   std::unordered_map<NsKey, std::uint32_t, NsKeyHash> users_;  // known processes in each
   std::vector<Recheck> rechecks_;
+  std::unordered_set<NsKey, NsKeyHash> buried_;  // reported GONE, still shown by a process
   std::uint64_t next_rescan_ = 0;
   bool primed_ = false;
   bool handles_ = true;
