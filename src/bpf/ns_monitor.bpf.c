@@ -16,7 +16,9 @@
 //   caller was in, kept at sys_enter), and umount2 (a HINT to recheck all, at most one
 //   outstanding: `ip netns delete` unmounts the namespace's bind mount). close_range is not
 //   hinted (spawners call it in every child; an nsfs fd closed by it is found by the reader's
-//   once-a-second recheck).
+//   once-a-second recheck). And the end of the work items that free user and net namespaces
+//   (free_user_ns, cleanup_net, seen at workqueue_execute_start and _end: a HINT to recheck
+//   all), which run after RCU grace periods, long after any other hint.
 //
 // Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
 // kernel while loading, through the light skeleton) find them in the running kernel's layout.
@@ -164,6 +166,13 @@ struct files_struct {
   struct fdtable* fdt;
 } NSFUN_CORE;
 
+struct work_struct;
+typedef void (*work_func_t)(struct work_struct* work);
+
+struct work_struct {
+  work_func_t func;
+} NSFUN_CORE;
+
 struct task_struct {
   int pid;
   int tgid;
@@ -197,6 +206,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 nsfun_types = 0xff;                // bit i: type index i is watched
 const volatile __u32 nsfun_processes = 0;               // JOIN/LEAVE wanted
 const volatile __u32 nsfun_own[NSFUN_MON_TYPES] = {0};  // the reader's namespaces: never hinted
+// The kernel's addresses of the work functions that free user and net namespaces (free_user_ns,
+// cleanup_net), from /proc/kallsyms; 0 where it does not show them.
+const volatile __u64 nsfun_free_work[2] = {0, 0};
 const volatile long nsfun_nr_unshare = -1;
 const volatile long nsfun_nr_setns = -1;
 const volatile long nsfun_nr_close = -1;
@@ -735,5 +747,47 @@ SEC("tp_btf/kfree") int nsfun_kfree(__u64* ctx) {
 SEC("tp_btf/kmem_cache_free") int nsfun_cache_free(__u64* ctx) {
   // clang-format on
   freed(ctx[1]);
+  return 0;
+}
+
+// The kworkers running free_user_ns or cleanup_net now (by tid), and how many there are.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, __u32);
+} nsfun_freeing SEC(".maps");
+
+__u64 nsfun_freeing_n = 0;
+
+// clang-format off
+SEC("tp_btf/workqueue_execute_start") int nsfun_work_start(__u64* ctx) {
+  // clang-format on
+  struct work_struct* work = (struct work_struct*)ctx[0];
+  __u64 fn = (__u64)BPF_CORE_READ(work, func);
+  if (fn != 0 && (fn == nsfun_free_work[0] || fn == nsfun_free_work[1])) {
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u32 one = 1;
+    bpf_map_update_elem(&nsfun_freeing, &tid, &one, BPF_ANY);
+    __sync_fetch_and_add(&nsfun_freeing_n, 1);
+  }
+  return 0;
+}
+
+// clang-format off
+SEC("tp_btf/workqueue_execute_end") int nsfun_work_end(__u64* ctx) {
+  // clang-format on
+  // free_user_ns or cleanup_net has just run (its work item may be freed with the namespace:
+  // only the kworker's tid tells): the user or net namespaces it freed are gone now, after
+  // RCU grace periods, long after any other HINT.
+  if (nsfun_freeing_n == 0) {
+    return 0;
+  }
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (bpf_map_lookup_elem(&nsfun_freeing, &tid)) {
+    bpf_map_delete_elem(&nsfun_freeing, &tid);
+    __sync_fetch_and_add(&nsfun_freeing_n, -1);
+    hint_all();
+  }
   return 0;
 }

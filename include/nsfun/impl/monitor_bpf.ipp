@@ -10,18 +10,20 @@
 // - ipc, pid, mnt, net and time namespaces made while watching: their kfree or kmem_cache_free is
 //   traced (the FREED record): GONE at the kernel's time of the free.
 // - every namespace (these too, when their free comes later than the kernel forgets their id):
-//   after a HINT (a process's exit or release, the close of an nsfs fd, setns, unshare, umount2)
-//   the reader asks the kernel at once and again 1, 2, 3, 5, 8, 12, 20 ... 400, 1000
-//   ms after the hint, since the last reference often goes after it (RCU, workqueues); and every
-//   second while any namespace is known (the safety net, for references dropped elsewhere). GONE is
-//   then stamped with the time of the check that found it gone: the namespace went between the
-//   previous check and that one, so `lived` is late by at most the gap between the two.
+//   after a HINT (a process's exit or release, the close of an nsfs fd, setns, unshare, umount2,
+//   the end of the kernel's work that frees user and net namespaces) the reader asks the kernel at
+//   once and again 1, 2, 3, 5, 8, 12, 20 ... 400, 1000 ms after the hint, since the last reference
+//   often goes after it (RCU, workqueues); and every second while any namespace is known (the
+//   safety net, for references dropped elsewhere). GONE is then stamped with the time of the check
+//   that found it gone: the namespace went between the previous check and that one, so `lived` is
+//   late by at most the gap between the two.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -216,6 +218,58 @@ inline constexpr std::uint64_t safety_period = 1'000'000'000;
   return errno == ESTALE || errno == ENOENT ? Liveness::gone : Liveness::unknown;
 }
 
+// The addresses of free_user_ns and cleanup_net in /proc/kallsyms (0 where it hides them:
+// kptr_restrict, or a kernel without them). The work items that free user and net namespaces
+// run these after RCU grace periods; the programs hint when one has run.
+[[nodiscard]] inline std::array<std::uint64_t, 2> free_work_addresses() noexcept {
+  std::array<std::uint64_t, 2> found{0, 0};
+  int fd = ::open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return found;
+  }
+  UniqueFd file = UniqueFd::adopt(fd);  // owns: just opened
+  constexpr std::array<std::string_view, 2> names{"free_user_ns", "cleanup_net"};
+  // "ffffffff81473940 t free_user_ns\n": line by line through a buffer that keeps a partial
+  // line for the next read.
+  char buf[65536];
+  std::size_t have = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf + have, sizeof(buf) - have);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    have += static_cast<std::size_t>(n);
+    std::string_view text(buf, have);
+    std::size_t start = 0;
+    for (std::size_t nl = text.find('\n'); nl != std::string_view::npos;
+         nl = text.find('\n', start)) {
+      std::string_view line = text.substr(start, nl - start);
+      start = nl + 1;
+      auto sp = line.rfind(' ');
+      if (sp == std::string_view::npos) {
+        continue;
+      }
+      std::string_view sym = line.substr(sp + 1);
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        std::uint64_t addr = 0;
+        if (sym == names[i] && found[i] == 0 &&
+            std::from_chars(line.data(), line.data() + line.size(), addr, 16).ec == std::errc()) {
+          found[i] = addr;
+        }
+      }
+    }
+    have -= start;
+    std::memmove(buf, buf + start, have);
+    if (have == sizeof(buf)) {
+      have = 0;  // a line longer than the buffer: not one of ours
+    }
+  }
+  return found;
+}
+
 [[nodiscard]] inline std::string comm_of(const nsfun_mon_head& h) {
   return {h.comm, ::strnlen(h.comm, sizeof(h.comm))};
 }
@@ -292,6 +346,9 @@ class BpfSource final : public MonitorSource {
       auto i = static_cast<std::size_t>(t);
       s->rodata->nsfun_own[i] = static_cast<__u32>(own_ino_[i]);
     }
+    auto work = free_work_addresses();
+    s->rodata->nsfun_free_work[0] = work[0];
+    s->rodata->nsfun_free_work[1] = work[1];
     s->rodata->nsfun_nr_unshare = SYS_unshare;
     s->rodata->nsfun_nr_setns = SYS_setns;
     s->rodata->nsfun_nr_close = SYS_close;
