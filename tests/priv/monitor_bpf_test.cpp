@@ -718,3 +718,34 @@ TEST_CASE(
     return 1;
   });
 }
+
+TEST_CASE("monitor bpf: only the types asked for are reported") {
+  nsfun::MonitorOptions o;
+  o.types = {NsType::net};
+  BpfMonitor mon(o);
+  NSFUN_REQUIRE_BPF(mon);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::_exit(::unshare(CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  std::vector<NsEvent> seen;
+  std::uint64_t net_id = 0;
+  CHECK(read_until(*mon.m, seen, [&] {
+    for (const NsEvent& e : seen) {
+      if (e.kind == NsEventKind::appeared && e.pid == child) {
+        net_id = e.ns.id();
+      }
+    }
+    return net_id != 0 && find(seen, NsEventKind::gone, NsType::net, net_id) != nullptr;
+  }));
+  read_until(
+      *mon.m, seen, [] { return false; }, 100ms);
+  for (const NsEvent& e : seen) {
+    CHECK(e.ns.type() == NsType::net);
+  }
+}
