@@ -321,6 +321,15 @@ class BpfSource final : public MonitorSource {
 
   // Loads and attaches the programs, maps the ring, and learns the namespaces that exist.
   [[nodiscard]] result<void> start() noexcept {
+    try {
+      return load_and_learn();
+    } catch (const std::bad_alloc&) {
+      return errno_error(ENOMEM, "start the bpf monitor");
+    }
+  }
+
+ private:
+  [[nodiscard]] result<void> load_and_learn() {
     namespace sk = ns_monitor_skel;
     std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     std::size_t ring = options_.ring_bytes;
@@ -364,14 +373,9 @@ class BpfSource final : public MonitorSource {
       return errno_error(errno != 0 ? errno : -err, "attach BPF programs");
     }
     NSFUN_TRYV(ring_.map(s->maps.nsfun_ring.map_fd, ring));
-    try {
-      return learn_existing(proc.get());
-    } catch (const std::bad_alloc&) {
-      return errno_error(ENOMEM, "start the bpf monitor");
-    }
+    return learn_existing(proc.get());
   }
 
- private:
   // The checks after the latest hint about a namespace (or about all). A hint that comes while
   // checks are under way starts the schedule again from it, keeping a check already due
   // sooner: a namespace whose processes keep exiting is checked about once a millisecond, not
@@ -411,7 +415,7 @@ class BpfSource final : public MonitorSource {
   }
 
   // The monitor's own namespaces: alive while it runs, never rechecked or hinted.
-  void own_ns(int proc_fd) noexcept {
+  void own_ns(int proc_fd) {
     for (NsType t : all_ns_types) {
       Namespace ns = read_ns_with_id(proc_fd, ::getpid(), link_of(t));
       own_ino_[static_cast<std::size_t>(t)] = ns.ino();
