@@ -792,3 +792,61 @@ TEST_CASE("monitor: in a user namespace of its own, the automatic choice is poll
   CHECK(got.find("connector unavailable (PROC_CN_MCAST_LISTEN") != std::string::npos);
   CHECK(got.find("using poll") != std::string::npos);
 }
+
+TEST_CASE("monitor connector: unprivileged, it reports the caller's own new namespaces") {
+  NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged({NsType::user}),
+                "needs root to drop to nobody, and unprivileged user namespaces");
+  NSFUN_CHECK_CHILD([] {
+    ::prctl(PR_SET_KEEPCAPS, 0);
+    NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+    nsfun::MonitorOptions o;
+    o.backend = MonitorBackend::connector;
+    auto opened = nsfun::NsMonitor::open(o);
+    if (!opened && opened.error().message().find("PROC_CN_MCAST_LISTEN: Operation not permitted") !=
+                       std::string::npos) {
+      return 0;  // an older kernel: the connector wants CAP_NET_ADMIN (the test above covers it)
+    }
+    NSFUN_EXPECT_OK(opened);
+    nsfun::NsMonitor m = std::move(opened).value();
+    int p[2];
+    NSFUN_EXPECT(::pipe2(p, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    NSFUN_EXPECT(pid >= 0);
+    if (pid == 0) {
+      char c = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+      (void)!::write(p[1], &c, 1);
+      ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(p[1]);
+    char c = 0;
+    (void)!::read(p[0], &c, 1);
+    ::close(p[0]);
+    Namespace made = ns_at(pid, nsfun::NsLink::user);
+    bool born = false;
+    bool gone = false;
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!gone && std::chrono::steady_clock::now() < until) {
+      auto e = m.next(100ms);
+      NSFUN_EXPECT_OK(e);
+      if (!e.value()) {
+        continue;
+      }
+      if (e.value()->kind == NsEventKind::appeared && same(e.value()->ns, made)) {
+        born = true;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+      gone = born && e.value()->kind == NsEventKind::gone && same(e.value()->ns, made);
+    }
+    if (!born) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    NSFUN_EXPECT(c == 'y');
+    NSFUN_EXPECT(made.id() != 0);
+    NSFUN_EXPECT(born);
+    NSFUN_EXPECT(gone);
+    return 0;
+  });
+}
