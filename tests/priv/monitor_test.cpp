@@ -672,6 +672,7 @@ TEST_CASE("monitor connector: unshare without exec is found by the rescan") {
   auto born = w.wait(NsEventKind::appeared, ns, 3s);
   REQUIRE(born.has_value());
   CHECK(born->pid == pid);  // the rescan saw it there
+  CHECK(born->owner == nsfun::test::link_ino(::getpid(), "user"));
   CHECK(w.m.stats().rescans > rescans);
   child.kill();
   CHECK(w.wait(NsEventKind::gone, ns, 10s).has_value());

@@ -624,6 +624,7 @@ class ConnectorSource final : public MonitorSource {
         e.pid = s.pid;
         e.tid = s.pid;
         e.comm = monitor::read_comm(proc_.get(), s.pid);
+        e.owner = owner_of(s.pid, s.link);
         out.push_back(std::move(e));
       }
     }
