@@ -13,12 +13,13 @@
 //   by asking the kernel after HINTs.
 // - HINTs, when a namespace may have lost a reference: a process's exit (sched_process_exit) and
 //   release (sched_process_free), the close of an nsfs fd, setns and unshare (the namespaces the
-//   caller was in, kept at sys_enter), and umount2 (a HINT to recheck all, at most one
-//   outstanding: `ip netns delete` unmounts the namespace's bind mount). close_range is not
+//   caller was in, kept at sys_enter), and umount2 (a HINT to recheck all, at most one per
+//   type outstanding: `ip netns delete` unmounts the namespace's bind mount). close_range is not
 //   hinted (spawners call it in every child; an nsfs fd closed by it is found by the reader's
 //   once-a-second recheck). And the end of the work items that free user and net namespaces
-//   (free_user_ns, cleanup_net, seen at workqueue_execute_start and _end: a HINT to recheck
-//   all), which run after RCU grace periods, long after any other hint.
+//   (free_user_ns, cleanup_net, seen at workqueue_execute_start and _end: a HINT to recheck all
+//   of that type), which run after RCU grace periods, long after any other hint. Exits and
+//   releases send a HINT only where reference counts say the namespace may go with them.
 //
 // Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
 // kernel while loading, through the light skeleton) find them in the running kernel's layout.
@@ -215,9 +216,11 @@ const volatile long nsfun_nr_close = -1;
 const volatile long nsfun_nr_umount2 = -1;
 
 // Read by the reader.
-__u64 nsfun_lost = 0;         // records that found the ring full
-__u64 nsfun_all_pending = 0;  // a HINT "all" is in the ring and not yet read (reader clears it)
-__u64 nsfun_freeable_n = 0;   // entries ever put in nsfun_freeable (0: kfree has nothing to do)
+__u64 nsfun_lost = 0;  // records that found the ring full
+// The types (bit i: type index i) of the HINTs "all" in the ring and not yet read (the reader
+// clears it before its checks).
+__u64 nsfun_all_pending = 0;
+__u64 nsfun_freeable_n = 0;  // entries ever put in nsfun_freeable (0: kfree has nothing to do)
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -521,18 +524,21 @@ static __always_inline void keep_dying(struct task_struct* t,
   }
 }
 
-// HINT to recheck all, unless one is in the ring already.
-static __always_inline void hint_all(void) {
-  if (nsfun_all_pending || __sync_val_compare_and_swap(&nsfun_all_pending, 0, 1) != 0) {
+// HINT to recheck all namespaces of the `types` (bit i: type index i), unless a HINT in the
+// ring asks for them already.
+static __always_inline void hint_all(__u64 types) {
+  types &= nsfun_types;
+  if (!types || (nsfun_all_pending & types) == types ||
+      (__sync_fetch_and_or(&nsfun_all_pending, types) & types) == types) {
     return;
   }
   struct nsfun_mon_hint* r = reserve(sizeof(*r));
   if (!r) {
-    nsfun_all_pending = 0;
+    __sync_fetch_and_and(&nsfun_all_pending, ~types);
     return;
   }
   head_current(&r->head, NSFUN_MON_HINT);
-  r->all = 1;
+  r->all = (__u32)types;
   r->pad = 0;
   for (int i = 0; i < NSFUN_MON_TYPES; i++) {
     r->id[i] = 0;
@@ -605,7 +611,7 @@ SEC("tp_btf/sys_enter") int nsfun_sys_enter(__u64* ctx) {
     }
     struct ns_common* ns = BPF_CORE_READ(ino, i_private);
     if (!ns || !bpf_core_field_exists(ns->ns_type)) {
-      hint_all();
+      hint_all(0xff);
       return 0;
     }
     __u32 flag = BPF_CORE_READ(ns, ns_type);
@@ -654,7 +660,7 @@ SEC("tp_btf/sys_exit") int nsfun_sys_exit(__u64* ctx) {
     struct nsfun_snapshot* before = bpf_map_lookup_elem(&nsfun_before, &tid);
     if (!before) {
       if (ret == 0) {
-        hint_all();  // the state before was not kept (the map was full)
+        hint_all(0xff);  // the state before was not kept (the map was full)
       }
       return 0;
     }
@@ -672,7 +678,7 @@ SEC("tp_btf/sys_exit") int nsfun_sys_exit(__u64* ctx) {
     return 0;
   }
   if (nr == nsfun_nr_umount2 && ret == 0) {
-    hint_all();
+    hint_all(0xff);
   }
   return 0;
 }
@@ -750,7 +756,8 @@ SEC("tp_btf/kmem_cache_free") int nsfun_cache_free(__u64* ctx) {
   return 0;
 }
 
-// The kworkers running free_user_ns or cleanup_net now (by tid), and how many there are.
+// The kworkers running free_user_ns or cleanup_net now (by tid: the type bit of what it frees),
+// and how many there are.
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 256);
@@ -767,8 +774,8 @@ SEC("tp_btf/workqueue_execute_start") int nsfun_work_start(__u64* ctx) {
   __u64 fn = (__u64)BPF_CORE_READ(work, func);
   if (fn != 0 && (fn == nsfun_free_work[0] || fn == nsfun_free_work[1])) {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    __u32 one = 1;
-    bpf_map_update_elem(&nsfun_freeing, &tid, &one, BPF_ANY);
+    __u32 type = fn == nsfun_free_work[0] ? 1u << T_USER : 1u << T_NET;
+    bpf_map_update_elem(&nsfun_freeing, &tid, &type, BPF_ANY);
     __sync_fetch_and_add(&nsfun_freeing_n, 1);
   }
   return 0;
@@ -779,15 +786,17 @@ SEC("tp_btf/workqueue_execute_end") int nsfun_work_end(__u64* ctx) {
   // clang-format on
   // free_user_ns or cleanup_net has just run (its work item may be freed with the namespace:
   // only the kworker's tid tells): the user or net namespaces it freed are gone now, after
-  // RCU grace periods, long after any other HINT.
+  // RCU grace periods, long after any other HINT. Recheck that type.
   if (nsfun_freeing_n == 0) {
     return 0;
   }
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  if (bpf_map_lookup_elem(&nsfun_freeing, &tid)) {
+  __u32* type = bpf_map_lookup_elem(&nsfun_freeing, &tid);
+  if (type) {
+    __u64 types = *type;
     bpf_map_delete_elem(&nsfun_freeing, &tid);
     __sync_fetch_and_add(&nsfun_freeing_n, -1);
-    hint_all();
+    hint_all(types);
   }
   return 0;
 }

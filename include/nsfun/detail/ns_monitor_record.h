@@ -48,9 +48,10 @@ struct nsfun_mon_proc {
   unsigned long long after_id[NSFUN_MON_TYPES];
 };
 
-// HINT: all != 0: any namespace may have lost its last reference (umount2), recheck them all;
-// otherwise the ids (per type, 0: none) of those that may have (exit, setns, unshare,
-// close of an nsfs fd).
+// HINT: all != 0: any namespace of these types (bit i: type index i) may have lost its last
+// reference (umount2; the kernel's work that frees user or net namespaces), recheck them all;
+// otherwise the ids (per type, 0: none) of those that may have (exit, setns, unshare, close of an
+// nsfs fd).
 struct nsfun_mon_hint {
   struct nsfun_mon_head head;
   unsigned int all;

@@ -387,10 +387,12 @@ class BpfSource final : public MonitorSource {
     bool active = false;
     NsType type = NsType::user;
     std::uint64_t id = 0;
+    unsigned types = 0;  // the watch of all: the types to check (bit i: NsType i)
 
-    void hinted(std::uint64_t now) noexcept {
+    void hinted(std::uint64_t now, unsigned more_types = 0) noexcept {
       std::uint64_t due_now = active ? std::min(due, now + recheck_after[1]) : now;
-      *this = Watch{now, due_now, 1, true, type, id};
+      unsigned t = (active ? types : 0U) | more_types;
+      *this = Watch{now, due_now, 1, true, type, id, t};
     }
 
     // After a check at `now`: the next one, or inactive when the schedule is over.
@@ -578,7 +580,7 @@ class BpfSource final : public MonitorSource {
     if (r.all != 0) {
       // Cleared before the checks: a hint sent from now on gets a record of its own.
       __atomic_store_n(&skel_->bss->nsfun_all_pending, std::uint64_t{0}, __ATOMIC_RELEASE);
-      all_.hinted(now);
+      all_.hinted(now, r.all);
       return;
     }
     for (NsType t : all_ns_types) {
@@ -609,9 +611,10 @@ class BpfSource final : public MonitorSource {
     return true;
   }
 
-  void recheck_all(std::deque<NsEvent>& out, std::uint64_t now) {
+  // Checks every namespace known of `types` (bit i: NsType i).
+  void recheck_all(std::deque<NsEvent>& out, std::uint64_t now, unsigned types) {
     live_.erase_if([&](LiveSet::Entry& e) {
-      if (!check(e, out, now)) {
+      if ((types & (1U << static_cast<unsigned>(e.ns.type()))) == 0 || !check(e, out, now)) {
         return false;
       }
       suspects_.erase(key(e.ns.type(), e.ns.id()));
@@ -621,12 +624,15 @@ class BpfSource final : public MonitorSource {
 
   void recheck_due(std::deque<NsEvent>& out, std::uint64_t now) {
     bool all_due = all_.active && now >= all_.due;
-    if (all_due || now >= safety_next_) {
-      recheck_all(out, now);
+    bool safety_due = now >= safety_next_;
+    if (all_due || safety_due) {
+      recheck_all(out, now, safety_due ? 0xffU : all_.types);
       if (all_due) {
         all_.checked(now);
       }
-      safety_next_ = now + safety_period;
+      if (safety_due) {
+        safety_next_ = now + safety_period;
+      }
     }
     for (auto it = suspects_.begin(); it != suspects_.end();) {
       Watch& w = it->second;
