@@ -27,7 +27,8 @@ enum class MonitorBackend : std::uint8_t {
   /// short-lived, with the task that made it. Needs CAP_BPF and CAP_PERFMON (root) and BTF.
   bpf,
   /// The proc connector (fork, exec, exit) with targeted reads of that process's links, plus a
-  /// periodic rescan for unshare/setns without exec. Needs CAP_NET_ADMIN.
+  /// periodic rescan for unshare/setns without exec. Needs to run in the initial user and pid
+  /// namespaces (recent kernels ask no capability there; older ones CAP_NET_ADMIN).
   connector,
   /// Periodic rescans of /proc (unprivileged).
   poll,
@@ -156,6 +157,9 @@ class NsMonitor {
 
 }  // namespace nsfun
 
+// Header-only: the implementation needs the private <nsfun/detail/monitor_source.hpp>, which
+// needs this header; that one includes the implementation at its end, so that either header may
+// come first.
 #ifdef NSFUN_HEADER_ONLY
-#  include <nsfun/impl/monitor.ipp>
+#  include <nsfun/detail/monitor_source.hpp>
 #endif

@@ -173,3 +173,7 @@ class LiveSet {
     const MonitorOptions& options) noexcept;
 
 }  // namespace nsfun::detail
+
+#ifdef NSFUN_HEADER_ONLY
+#  include <nsfun/impl/monitor.ipp>
+#endif

@@ -249,10 +249,16 @@ class PollSource final : public MonitorSource {
         return false;
       }
       out.push_back(LiveSet::gone_event(e, now));
+      if (present && e.ns.id() != 0) {
+        gone_.push_back(e.ns.id());
+      }
       return true;  // a process showing its inode now is in a new namespace that reuses it
     });
 
-    // The new ones.
+    // The new ones. A namespace the kernel called gone while a process still shows it (a
+    // zombie's pid namespace, whose reaper died) is not NEW again: its id is remembered until no
+    // process shows it any longer.
+    std::vector<std::uint64_t> still_shown;
     for (auto& [key, s] : seen) {
       if (s.matched) {
         continue;
@@ -261,6 +267,10 @@ class PollSource final : public MonitorSource {
       std::uint64_t ino = key / 8U;
       if (ns.empty() || ns.ino() != ino) {  // the process left it meanwhile: no id
         ns = Namespace(type_of(s.link), nsfs_dev_, ino);
+      }
+      if (ns.id() != 0 && std::find(gone_.begin(), gone_.end(), ns.id()) != gone_.end()) {
+        still_shown.push_back(ns.id());
+        continue;
       }
       if (live_.add(ns, primed_ ? now : 0) && primed_) {
         NsEvent e = make_event(NsEventKind::appeared, ns, now);
@@ -271,6 +281,7 @@ class PollSource final : public MonitorSource {
       }
     }
 
+    gone_ = std::move(still_shown);
     if (options_.processes) {
       track_processes(scan, out, now);
     }
@@ -346,6 +357,7 @@ class PollSource final : public MonitorSource {
   std::uint64_t nsfs_dev_;
   LiveSet live_;
   std::unordered_map<pid_t, Member> members_;
+  std::vector<std::uint64_t> gone_;  // ids reported GONE that a process still showed
   std::uint64_t next_ = 0;
   bool primed_ = false;
   std::uint64_t rescans_ = 0;
