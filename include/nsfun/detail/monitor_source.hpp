@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <time.h>
@@ -84,9 +85,35 @@ enum class Liveness : std::uint8_t { alive, gone, unknown };
 // The 64-bit id (NS_GET_ID) of the namespace an nsfs fd refers to; 0 where the kernel has none.
 [[nodiscard]] NSFUN_INLINE std::uint64_t ns_id_of(int nsfs_fd) noexcept;
 
-// The namespace behind /proc/PID/ns/LINK with its id (opened, NS_GET_ID, closed); empty when the
-// process or link is gone. `proc_fd`: a /proc dirfd.
-[[nodiscard]] NSFUN_INLINE Namespace read_ns_with_id(int proc_fd, pid_t pid, NsLink link) noexcept;
+// The namespace behind /proc/PID/ns/LINK with its id: one name_to_handle_at (an nsfs file
+// handle carries type, inode and id; Linux 6.18+), else opened, NS_GET_ID, closed. Empty when
+// the process or link is gone. `proc_fd`: a /proc dirfd; `nsfs_dev`: nsfs's device.
+[[nodiscard]] NSFUN_INLINE Namespace read_ns_with_id(int proc_fd,
+                                                     std::uint64_t nsfs_dev,
+                                                     pid_t pid,
+                                                     NsLink link) noexcept;
+
+// The inode of the user namespace that owns what /proc/PID/ns/LINK shows (for a user namespace,
+// its parent); 0 when it cannot be told.
+[[nodiscard]] NSFUN_INLINE std::uint64_t owner_of(int proc_fd, pid_t pid, NsLink link) noexcept;
+
+// A namespace as a hash key: its type and id, or its type and inode (top bit set) where the
+// kernel has no ids.
+struct NsKey {
+  NsType type;
+  std::uint64_t id;
+  bool operator==(const NsKey&) const = default;
+};
+
+struct NsKeyHash {
+  std::size_t operator()(const NsKey& k) const noexcept {
+    return std::hash<std::uint64_t>{}(k.id * 8U + static_cast<std::uint64_t>(k.type));
+  }
+};
+
+[[nodiscard]] inline NsKey key_of(const Namespace& ns) noexcept {
+  return {ns.type(), ns.id() != 0 ? ns.id() : (ns.ino() | (std::uint64_t{1} << 63))};
+}
 
 // The namespaces a backend knows to be alive, keyed by type and id (by type and inode where the
 // kernel has no ids), with when each was born (CLOCK_MONOTONIC ns; 0 when it was there before
@@ -101,17 +128,17 @@ class LiveSet {
 
   // Adds `ns`; false (and nothing changed) when it is known already.
   bool add(const Namespace& ns, std::uint64_t born) {
-    return map_.try_emplace(key(ns), Entry{ns, born, true}).second;
+    return map_.try_emplace(key_of(ns), Entry{ns, born, true}).second;
   }
 
   [[nodiscard]] Entry* find(const Namespace& ns) noexcept {
-    auto it = map_.find(key(ns));
+    auto it = map_.find(key_of(ns));
     return it == map_.end() ? nullptr : &it->second;
   }
 
   // Removes `ns` and returns its entry, or nothing when it was not known.
   std::optional<Entry> remove(const Namespace& ns) {
-    auto it = map_.find(key(ns));
+    auto it = map_.find(key_of(ns));
     if (it == map_.end()) {
       return std::nullopt;
     }
@@ -144,24 +171,12 @@ class LiveSet {
   }
 
  private:
-  struct Key {
-    NsType type;
-    std::uint64_t id;  // the ns id, or the inode with the top bit set where there is no id
-    bool operator==(const Key&) const = default;
-  };
-
-  struct KeyHash {
-    std::size_t operator()(const Key& k) const noexcept {
-      return std::hash<std::uint64_t>{}(k.id * 8U + static_cast<std::uint64_t>(k.type));
-    }
-  };
-
-  static Key key(const Namespace& ns) noexcept {
-    return {ns.type(), ns.id() != 0 ? ns.id() : (ns.ino() | (std::uint64_t{1} << 63))};
-  }
-
-  std::unordered_map<Key, Entry, KeyHash> map_;
+  std::unordered_map<NsKey, Entry, NsKeyHash> map_;
 };
+
+// The ids of namespaces reported GONE that a process still shows (a zombie's links; the kernel
+// no longer opens them): never NEW again; forgotten once no process shows them.
+using Buried = std::unordered_set<NsKey, NsKeyHash>;
 
 // The backends. Each returns its source, or the reason it cannot run here (an error naming the
 // step, e.g. "load BPF programs: Operation not permitted").

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -104,6 +105,14 @@ NSFUN_INLINE detail::Liveness detail::ns_liveness(const Namespace& ns) noexcept 
   std::memcpy(storage + sizeof(file_handle), &h, sizeof(h));
   int fd = ::open_by_handle_at(monitor::fd_nsfs_root, fh, O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
+    // close_range, not close: the BPF backend's programs hint at each close(2) of an nsfs fd
+    // (the last holder may have let go), and a hint for each check would ask for the next check
+    // without end. close where close_range is missing (before Linux 5.9).
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, fd, fd, 0) == 0) {
+      return Liveness::alive;
+    }
+#endif
     ::close(fd);
     return Liveness::alive;
   }
@@ -118,9 +127,27 @@ NSFUN_INLINE std::uint64_t detail::ns_id_of(int nsfs_fd) noexcept {
   return id;
 }
 
-NSFUN_INLINE Namespace detail::read_ns_with_id(int proc_fd, pid_t pid, NsLink link) noexcept {
+NSFUN_INLINE Namespace detail::read_ns_with_id(int proc_fd,
+                                               std::uint64_t nsfs_dev,
+                                               pid_t pid,
+                                               NsLink link) noexcept {
   sys::PathBuf path;
   path.add(static_cast<long>(pid)).add("/ns/").add(name(link));
+  alignas(file_handle) unsigned char storage[sizeof(file_handle) + 64] = {};
+  auto* fh = reinterpret_cast<file_handle*>(storage);
+  fh->handle_bytes = 64;
+  int mount_id = 0;
+  if (::name_to_handle_at(proc_fd, path.c_str(), fh, &mount_id, AT_SYMLINK_FOLLOW) == 0) {
+    if (fh->handle_type == monitor::fileid_nsfs &&
+        fh->handle_bytes >= sizeof(monitor::NsfsHandle)) {
+      monitor::NsfsHandle h{};
+      std::memcpy(&h, storage + sizeof(file_handle), sizeof(h));
+      return Namespace(type_of(link), nsfs_dev, h.ns_inum, h.ns_id);
+    }
+  } else if (errno == ENOENT || errno == ESRCH || errno == EACCES || errno == EPERM) {
+    return {};
+  }
+  // No nsfs file handles (before Linux 6.18): open it and ask.
   int fd = ::openat(proc_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return {};
@@ -134,6 +161,26 @@ NSFUN_INLINE Namespace detail::read_ns_with_id(int proc_fd, pid_t pid, NsLink li
   }
   ::close(fd);
   return ns;
+}
+
+NSFUN_INLINE std::uint64_t detail::owner_of(int proc_fd, pid_t pid, NsLink link) noexcept {
+  sys::PathBuf path;
+  path.add(static_cast<long>(pid)).add("/ns/").add(name(link));
+  int fd = ::openat(proc_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return 0;
+  }
+  int owner = ::ioctl(fd, type_of(link) == NsType::user ? sys::ns_get_parent : sys::ns_get_userns);
+  ::close(fd);
+  if (owner < 0) {
+    return 0;
+  }
+
+  struct stat st {};
+
+  std::uint64_t ino = ::fstat(owner, &st) == 0 ? std::uint64_t{st.st_ino} : 0;
+  ::close(owner);
+  return ino;
 }
 
 namespace detail::monitor {
@@ -159,13 +206,110 @@ namespace detail::monitor {
   return s;
 }
 
+// The key of an inode some process shows, within one rescan.
+[[nodiscard]] inline std::uint64_t shown_key(NsType t, std::uint64_t ino) noexcept {
+  return ino * 8U + static_cast<std::uint64_t>(t);
+}
+
+// One rescan against what a backend knows (the poll and connector backends share it). A known
+// namespace is GONE when the kernel says its id is stale, or, where the kernel cannot tell (no
+// ids, or not permitted), when no process shows it any longer (the bash tool's rule); one that
+// only a bind mount or an fd still holds stays alive where ids answer. A namespace seen for the
+// first time is NEW (unless `primed` is false: the first look learns what exists), with the
+// lowest pid showing it, its comm and the owning user namespace. An id reported GONE while a
+// process still shows it is buried: never NEW again, forgotten once no process shows it.
+// Returns the namespace (with its id) behind each inode a process shows, by shown_key().
+[[nodiscard]] inline std::unordered_map<std::uint64_t, Namespace> reconcile(
+    const ProcScan& scan,
+    NsTypeSet types,
+    int proc_fd,
+    std::uint64_t nsfs_dev,
+    LiveSet& live,
+    Buried& buried,
+    bool primed,
+    std::uint64_t now,
+    std::deque<NsEvent>& out,
+    std::uint64_t& rechecks) {
+  struct Seen {
+    pid_t pid;
+    NsLink link;
+    bool matched;
+  };
+
+  // Every namespace a process shows, with the lowest pid in it.
+  std::unordered_map<std::uint64_t, Seen> seen;
+  seen.reserve(live.size() + 16);
+  for (const ProcEntry& p : scan.procs) {
+    for (NsLink l : all_ns_links) {
+      std::uint64_t ino = p.ino[static_cast<std::size_t>(l)];
+      if (ino != 0 && types.contains(type_of(l))) {
+        seen.try_emplace(shown_key(type_of(l), ino), Seen{p.pid, l, false});
+      }
+    }
+  }
+
+  // The known ones: still alive?
+  std::unordered_map<std::uint64_t, Namespace> resolved;
+  resolved.reserve(seen.size());
+  live.erase_if([&](LiveSet::Entry& e) {
+    auto it = seen.find(shown_key(e.ns.type(), e.ns.ino()));
+    bool present = it != seen.end();
+    Liveness lv = Liveness::unknown;
+    if (e.ns.id() != 0) {
+      ++rechecks;
+      lv = ns_liveness(e.ns);
+    }
+    if (lv == Liveness::alive || (lv == Liveness::unknown && present)) {
+      if (present) {
+        it->second.matched = true;
+        resolved[it->first] = e.ns;
+      }
+      e.in_procs = present;
+      return false;
+    }
+    out.push_back(LiveSet::gone_event(e, now));
+    if (e.ns.id() != 0) {
+      buried.insert(key_of(e.ns));
+    }
+    return true;  // a process showing its inode now is in a new namespace that reuses it
+  });
+
+  // The new ones.
+  Buried still_shown;
+  for (auto& [key, s] : seen) {
+    if (s.matched) {
+      continue;
+    }
+    Namespace ns = read_ns_with_id(proc_fd, nsfs_dev, s.pid, s.link);
+    std::uint64_t ino = key / 8U;
+    if (ns.empty() || ns.ino() != ino) {  // the process left it meanwhile: no id
+      ns = Namespace(type_of(s.link), nsfs_dev, ino);
+    }
+    resolved[key] = ns;
+    if (ns.id() != 0 && buried.count(key_of(ns)) != 0) {
+      still_shown.insert(key_of(ns));
+      continue;
+    }
+    if (live.add(ns, primed ? now : 0) && primed) {
+      NsEvent e = make_event(NsEventKind::appeared, ns, now);
+      e.pid = s.pid;
+      e.tid = s.pid;
+      e.comm = read_comm(proc_fd, s.pid);
+      e.owner = owner_of(proc_fd, s.pid, s.link);
+      out.push_back(std::move(e));
+    }
+  }
+  for (auto it = buried.begin(); it != buried.end();) {
+    it = still_shown.count(*it) != 0 ? std::next(it) : buried.erase(it);
+  }
+  return resolved;
+}
+
 // ---- the poll backend: rescans of /proc -----------------------------------------------------
 //
-// Each rescan reads every process's links (the scanner, with its BPF task iterator where
-// allowed). A namespace seen for the first time is NEW (its id read from one of its processes);
-// one the monitor knew is GONE when the kernel says its id is stale, or, where the kernel cannot
-// tell (no ids, or not permitted), when no process shows it any longer (the bash tool's rule). A
-// namespace that only a bind mount or an fd still holds stays alive where ids answer.
+// Each `interval`, one pass of the scanner (with its BPF task iterator where allowed) over every
+// process's links, reconciled with what is known (reconcile() above), and JOIN/LEAVE from the
+// difference to the previous pass.
 class PollSource final : public MonitorSource {
  public:
   PollSource(const MonitorOptions& options, UniqueFd proc, std::uint64_t nsfs_dev) noexcept
@@ -202,16 +346,6 @@ class PollSource final : public MonitorSource {
   }
 
  private:
-  struct Seen {
-    pid_t pid;
-    NsLink link;
-    bool matched;
-  };
-
-  [[nodiscard]] static std::uint64_t seen_key(NsType t, std::uint64_t ino) noexcept {
-    return ino * 8U + static_cast<std::uint64_t>(t);
-  }
-
   [[nodiscard]] result<void> rescan(std::deque<NsEvent>& out, std::uint64_t now) {
     ProcScanOptions so;
     so.types = options_.types;
@@ -219,69 +353,8 @@ class PollSource final : public MonitorSource {
     so.ppid = options_.processes;  // comm for JOIN/LEAVE
     NSFUN_TRY(ProcScan scan, scan_procs_at(proc_.get(), nsfs_dev_, so));
     ++rescans_;
-
-    // Every namespace a process shows, with the lowest pid in it.
-    std::unordered_map<std::uint64_t, Seen> seen;
-    seen.reserve(live_.size() + 16);
-    for (const ProcEntry& p : scan.procs) {
-      for (NsLink l : all_ns_links) {
-        std::uint64_t ino = p.ino[static_cast<std::size_t>(l)];
-        if (ino != 0 && options_.types.contains(type_of(l))) {
-          seen.try_emplace(seen_key(type_of(l), ino), Seen{p.pid, l, false});
-        }
-      }
-    }
-
-    // The known ones: still alive?
-    live_.erase_if([&](LiveSet::Entry& e) {
-      auto it = seen.find(seen_key(e.ns.type(), e.ns.ino()));
-      bool present = it != seen.end();
-      Liveness lv = Liveness::unknown;
-      if (e.ns.id() != 0) {
-        ++rechecks_;
-        lv = ns_liveness(e.ns);
-      }
-      if (lv == Liveness::alive || (lv == Liveness::unknown && present)) {
-        if (present) {
-          it->second.matched = true;
-        }
-        e.in_procs = present;
-        return false;
-      }
-      out.push_back(LiveSet::gone_event(e, now));
-      if (present && e.ns.id() != 0) {
-        gone_.push_back(e.ns.id());
-      }
-      return true;  // a process showing its inode now is in a new namespace that reuses it
-    });
-
-    // The new ones. A namespace the kernel called gone while a process still shows it (a
-    // zombie's pid namespace, whose reaper died) is not NEW again: its id is remembered until no
-    // process shows it any longer.
-    std::vector<std::uint64_t> still_shown;
-    for (auto& [key, s] : seen) {
-      if (s.matched) {
-        continue;
-      }
-      Namespace ns = read_ns_with_id(proc_.get(), s.pid, s.link);
-      std::uint64_t ino = key / 8U;
-      if (ns.empty() || ns.ino() != ino) {  // the process left it meanwhile: no id
-        ns = Namespace(type_of(s.link), nsfs_dev_, ino);
-      }
-      if (ns.id() != 0 && std::find(gone_.begin(), gone_.end(), ns.id()) != gone_.end()) {
-        still_shown.push_back(ns.id());
-        continue;
-      }
-      if (live_.add(ns, primed_ ? now : 0) && primed_) {
-        NsEvent e = make_event(NsEventKind::appeared, ns, now);
-        e.pid = s.pid;
-        e.tid = s.pid;
-        e.comm = read_comm(proc_.get(), s.pid);
-        out.push_back(std::move(e));
-      }
-    }
-
-    gone_ = std::move(still_shown);
+    (void)reconcile(scan, options_.types, proc_.get(), nsfs_dev_, live_, buried_, primed_, now, out,
+                    rechecks_);
     if (options_.processes) {
       track_processes(scan, out, now);
     }
@@ -357,7 +430,7 @@ class PollSource final : public MonitorSource {
   std::uint64_t nsfs_dev_;
   LiveSet live_;
   std::unordered_map<pid_t, Member> members_;
-  std::vector<std::uint64_t> gone_;  // ids reported GONE that a process still showed
+  Buried buried_;
   std::uint64_t next_ = 0;
   bool primed_ = false;
   std::uint64_t rescans_ = 0;

@@ -191,33 +191,6 @@ inline constexpr std::array<std::uint64_t, 6> recheck_after{0,          1'000'00
 // The safety net: every namespace known is checked this often.
 inline constexpr std::uint64_t safety_period = 1'000'000'000;
 
-// ns_liveness(), closing the nsfs fd it may open with close_range rather than close: the
-// programs send a HINT for each close of an nsfs fd, and one for each check would ask for the
-// next check, without end.
-[[nodiscard]] inline Liveness liveness(const Namespace& ns) noexcept {
-  if (ns.id() == 0) {
-    return Liveness::unknown;
-  }
-  alignas(file_handle) unsigned char storage[sizeof(file_handle) + sizeof(monitor::NsfsHandle)];
-  auto* fh = reinterpret_cast<file_handle*>(storage);
-  fh->handle_bytes = sizeof(monitor::NsfsHandle);
-  fh->handle_type = monitor::fileid_nsfs;
-  monitor::NsfsHandle h{ns.id(), static_cast<std::uint32_t>(clone_flag(ns.type())),
-                        static_cast<std::uint32_t>(ns.ino())};
-  std::memcpy(storage + sizeof(file_handle), &h, sizeof(h));
-  int fd = ::open_by_handle_at(monitor::fd_nsfs_root, fh, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-#  ifdef SYS_close_range
-    if (::syscall(SYS_close_range, fd, fd, 0) == 0) {
-      return Liveness::alive;
-    }
-#  endif
-    ::close(fd);
-    return Liveness::alive;
-  }
-  return errno == ESTALE || errno == ENOENT ? Liveness::gone : Liveness::unknown;
-}
-
 // The addresses of free_user_ns and cleanup_net in /proc/kallsyms (0 where it hides them:
 // kptr_restrict, or a kernel without them). The work items that free user and net namespaces
 // run these after RCU grace periods; the programs hint when one has run.
@@ -419,7 +392,7 @@ class BpfSource final : public MonitorSource {
   // The monitor's own namespaces: alive while it runs, never rechecked or hinted.
   void own_ns(int proc_fd) {
     for (NsType t : all_ns_types) {
-      Namespace ns = read_ns_with_id(proc_fd, ::getpid(), link_of(t));
+      Namespace ns = read_ns_with_id(proc_fd, dev_, ::getpid(), link_of(t));
       own_ino_[static_cast<std::size_t>(t)] = ns.ino();
       if (ns.id() != 0) {
         own_.insert(key(t, ns.id()));
@@ -441,7 +414,7 @@ class BpfSource final : public MonitorSource {
             !seen.insert(key(type_of(l), ino)).second) {
           continue;
         }
-        Namespace ns = read_ns_with_id(proc_fd, p.pid, l);
+        Namespace ns = read_ns_with_id(proc_fd, dev_, p.pid, l);
         if (!ns.empty() && ns.ino() == ino) {
           live_.add(ns, 0);
         }
@@ -604,7 +577,7 @@ class BpfSource final : public MonitorSource {
       return false;
     }
     ++rechecks_;
-    if (liveness(e.ns) != Liveness::gone) {
+    if (ns_liveness(e.ns) != Liveness::gone) {
       return false;
     }
     out.push_back(LiveSet::gone_event(e, now));

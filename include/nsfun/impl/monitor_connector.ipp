@@ -162,22 +162,6 @@ void for_each_event(const unsigned char* buf, std::size_t len, Fn&& fn) {
   return success();
 }
 
-struct NsKey {
-  NsType type;
-  std::uint64_t id;  // the ns id, or the inode with the top bit set where there is no id
-  bool operator==(const NsKey&) const = default;
-};
-
-struct NsKeyHash {
-  std::size_t operator()(const NsKey& k) const noexcept {
-    return std::hash<std::uint64_t>{}(k.id * 8U + static_cast<std::uint64_t>(k.type));
-  }
-};
-
-[[nodiscard]] inline NsKey key_of(const Namespace& ns) noexcept {
-  return {ns.type(), ns.id() != 0 ? ns.id() : (ns.ino() | (std::uint64_t{1} << 63))};
-}
-
 class ConnectorSource final : public MonitorSource {
  public:
   ConnectorSource(const MonitorOptions& options,
@@ -316,50 +300,12 @@ class ConnectorSource final : public MonitorSource {
     }
   }
 
-  // The namespace behind /proc/PID/ns/LINK with its id; empty when the process or link is gone.
-  [[nodiscard]] Namespace read_link(pid_t pid, NsLink l) noexcept {
-    if (handles_) {
-      sys::PathBuf path;
-      path.add(static_cast<long>(pid)).add("/ns/").add(name(l));
-      alignas(file_handle) unsigned char storage[sizeof(file_handle) + 64] = {};
-      auto* fh = reinterpret_cast<file_handle*>(storage);
-      fh->handle_bytes = 64;
-      int mount_id = 0;
-      if (::name_to_handle_at(proc_.get(), path.c_str(), fh, &mount_id, AT_SYMLINK_FOLLOW) == 0 &&
-          fh->handle_type == monitor::fileid_nsfs &&
-          fh->handle_bytes >= sizeof(monitor::NsfsHandle)) {
-        monitor::NsfsHandle n{};
-        std::memcpy(&n, storage + sizeof(file_handle), sizeof(n));
-        return Namespace(type_of(l), nsfs_dev_, n.ns_inum, n.ns_id);
-      }
-      if (errno == ENOENT || errno == ESRCH || errno == EACCES || errno == EPERM) {
-        return {};
-      }
-      handles_ = false;  // no nsfs file handles here (before Linux 6.18): open and ask
-    }
-    return read_ns_with_id(proc_.get(), pid, l);
+  [[nodiscard]] Namespace read_link(pid_t pid, NsLink l) const noexcept {
+    return read_ns_with_id(proc_.get(), nsfs_dev_, pid, l);
   }
 
-  // The owning user namespace's inode of what /proc/PID/ns/LINK shows (for a user namespace,
-  // its parent's); 0 when it cannot be told.
   [[nodiscard]] std::uint64_t owner_of(pid_t pid, NsLink l) const noexcept {
-    sys::PathBuf path;
-    path.add(static_cast<long>(pid)).add("/ns/").add(name(l));
-    int fd = ::openat(proc_.get(), path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-      return 0;
-    }
-    int owner = ::ioctl(fd, type_of(l) == NsType::user ? sys::ns_get_parent : sys::ns_get_userns);
-    ::close(fd);
-    if (owner < 0) {
-      return 0;
-    }
-
-    struct stat st {};
-
-    std::uint64_t ino = ::fstat(owner, &st) == 0 ? std::uint64_t{st.st_ino} : 0;
-    ::close(owner);
-    return ino;
+    return detail::owner_of(proc_.get(), pid, l);
   }
 
   void emit_member(NsEventKind k,
@@ -549,16 +495,6 @@ class ConnectorSource final : public MonitorSource {
     rechecks_ = std::move(keep);
   }
 
-  [[nodiscard]] static std::uint64_t seen_key(NsType t, std::uint64_t ino) noexcept {
-    return ino * 8U + static_cast<std::uint64_t>(t);
-  }
-
-  struct Seen {
-    pid_t pid;
-    NsLink link;
-    bool matched;
-  };
-
   // Every process's links: NEW for a namespace not known, GONE for a known one the kernel says
   // is gone (or, without ids, that no process shows), and the members afresh.
   [[nodiscard]] result<void> rescan(std::deque<NsEvent>& out, std::uint64_t now) {
@@ -569,69 +505,9 @@ class ConnectorSource final : public MonitorSource {
     NSFUN_TRY(ProcScan scan, scan_procs_at(proc_.get(), nsfs_dev_, so));
     ++rescans_;
 
-    std::unordered_map<std::uint64_t, Seen> seen;
-    seen.reserve(live_.size() + 16);
-    for (const ProcEntry& p : scan.procs) {
-      for (NsLink l : all_ns_links) {
-        std::uint64_t ino = p.ino[static_cast<std::size_t>(l)];
-        if (ino != 0 && wanted(l)) {
-          seen.try_emplace(seen_key(type_of(l), ino), Seen{p.pid, l, false});
-        }
-      }
-    }
-
-    // What each inode a process shows is, with its id.
-    std::unordered_map<std::uint64_t, Namespace> resolved;
-    resolved.reserve(seen.size());
-    live_.erase_if([&](LiveSet::Entry& e) {
-      auto it = seen.find(seen_key(e.ns.type(), e.ns.ino()));
-      bool present = it != seen.end();
-      Liveness lv = Liveness::unknown;
-      if (e.ns.id() != 0) {
-        ++rechecks_done_;
-        lv = ns_liveness(e.ns);
-      }
-      if (lv == Liveness::alive || (lv == Liveness::unknown && present)) {
-        if (present) {
-          it->second.matched = true;
-          resolved[it->first] = e.ns;
-        }
-        e.in_procs = present;
-        return false;
-      }
-      out.push_back(LiveSet::gone_event(e, now));
-      bury(e.ns);
-      return true;  // a process showing its inode now is in a new namespace that reuses it
-    });
-
-    std::unordered_set<NsKey, NsKeyHash> still_shown;
-    for (auto& [key, s] : seen) {
-      if (s.matched) {
-        continue;
-      }
-      Namespace ns = read_link(s.pid, s.link);
-      std::uint64_t ino = key / 8U;
-      if (ns.empty() || ns.ino() != ino) {  // the process left it meanwhile: no id
-        ns = Namespace(type_of(s.link), nsfs_dev_, ino);
-      }
-      resolved[key] = ns;
-      if (buried(ns)) {
-        still_shown.insert(key_of(ns));
-        continue;
-      }
-      if (live_.add(ns, primed_ ? now : 0) && primed_) {
-        NsEvent e = make_event(NsEventKind::appeared, ns, now);
-        e.pid = s.pid;
-        e.tid = s.pid;
-        e.comm = monitor::read_comm(proc_.get(), s.pid);
-        e.owner = owner_of(s.pid, s.link);
-        out.push_back(std::move(e));
-      }
-    }
-
-    for (auto it = buried_.begin(); it != buried_.end();) {
-      it = still_shown.count(*it) != 0 ? std::next(it) : buried_.erase(it);
-    }
+    std::unordered_map<std::uint64_t, Namespace> resolved =
+        monitor::reconcile(scan, options_.types, proc_.get(), nsfs_dev_, live_, buried_, primed_,
+                           now, out, rechecks_done_);
 
     // The members afresh (what was missed between events: unshare, setns, lost events).
     std::unordered_map<pid_t, Member> next;
@@ -646,7 +522,7 @@ class ConnectorSource final : public MonitorSource {
         if (ino == 0 || !wanted(l)) {
           continue;
         }
-        auto r = resolved.find(seen_key(type_of(l), ino));
+        auto r = resolved.find(monitor::shown_key(type_of(l), ino));
         m.links[static_cast<std::size_t>(l)] =
             r != resolved.end() ? r->second : Namespace(type_of(l), nsfs_dev_, ino);
       }
@@ -688,10 +564,9 @@ class ConnectorSource final : public MonitorSource {
   std::unordered_map<pid_t, Member> members_;
   std::unordered_map<NsKey, std::uint32_t, NsKeyHash> users_;  // known processes in each
   std::vector<Recheck> rechecks_;
-  std::unordered_set<NsKey, NsKeyHash> buried_;  // reported GONE, still shown by a process
+  Buried buried_;  // reported GONE, still shown by a process
   std::uint64_t next_rescan_ = 0;
   bool primed_ = false;
-  bool handles_ = true;
   std::uint64_t lost_ = 0;
   std::uint64_t rescans_ = 0;
   std::uint64_t rechecks_done_ = 0;
