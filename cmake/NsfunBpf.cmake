@@ -55,7 +55,7 @@ function(nsfun_bpf_skeleton name skel_name)
     COMMAND "${NSFUN_CLANG}" -g -O2 -target bpf -Wall -Werror
             -I "${_src}" -I "${PROJECT_SOURCE_DIR}/include" -I "${NSFUN_LIBBPF_INCLUDE_DIR}" -idirafter "${_arch_include}"
             -c "${_src}/${name}.bpf.c" -o "${_gen}/${name}.bpf.o"
-    DEPENDS "${_src}/${name}.bpf.c" ${_deps}
+    DEPENDS "${_src}/${name}.bpf.c" "${_src}/kernel_ns.h" ${_deps}
     COMMENT "BPF: ${name}.bpf.o"
     VERBATIM)
   add_custom_command(

@@ -21,9 +21,8 @@
 //   of that type), which run after RCU grace periods, long after any other hint. Exits and
 //   releases send a HINT only where reference counts say the namespace may go with them.
 //
-// Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
-// kernel while loading, through the light skeleton) find them in the running kernel's layout.
-// The 64-bit ns_id (Linux 6.18+) is read only where the running kernel has it.
+// The kernel structures read are declared in kernel_ns.h (shared with task_ns.bpf.c). The 64-bit
+// ns_id (Linux 6.18+) is read only where the running kernel has it.
 
 // clang-format off
 #include <linux/types.h>
@@ -34,7 +33,7 @@
 
 #include <nsfun/detail/ns_monitor_record.h>
 
-#define NSFUN_CORE __attribute__((preserve_access_index))
+#include "kernel_ns.h"
 
 // Type indexes (nsfun::NsType order).
 #define T_USER 0
@@ -57,133 +56,6 @@
 #define CLONE_THREAD 0x00010000
 
 #define NSFS_MAGIC 0x6e736673
-
-typedef struct {
-  int counter;
-} atomic_t;
-
-typedef struct {
-  long counter;
-} atomic_long_t;
-
-struct refcount_struct {
-  atomic_t refs;
-} NSFUN_CORE;
-
-struct ns_common {
-  __u32 ns_type;
-  unsigned int inum;
-  __u64 ns_id;
-  struct refcount_struct __ns_ref;  // Linux 6.18+
-  struct refcount_struct count;     // before
-} NSFUN_CORE;
-
-struct user_namespace {
-  struct user_namespace* parent;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct uts_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct ipc_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct mnt_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct net {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct cgroup_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct time_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct pid_namespace {
-  struct user_namespace* user_ns;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct nsproxy {
-  struct refcount_struct count;
-  struct uts_namespace* uts_ns;
-  struct ipc_namespace* ipc_ns;
-  struct mnt_namespace* mnt_ns;
-  struct pid_namespace* pid_ns_for_children;
-  struct net* net_ns;
-  struct time_namespace* time_ns;
-  struct time_namespace* time_ns_for_children;
-  struct cgroup_namespace* cgroup_ns;
-} NSFUN_CORE;
-
-struct upid {
-  int nr;
-  struct pid_namespace* ns;
-} NSFUN_CORE;
-
-struct pid {
-  unsigned int level;
-  struct upid numbers[1];
-} NSFUN_CORE;
-
-struct cred {
-  atomic_long_t usage;
-  struct user_namespace* user_ns;
-} NSFUN_CORE;
-
-struct super_block {
-  unsigned long s_magic;
-} NSFUN_CORE;
-
-struct inode {
-  struct super_block* i_sb;
-  void* i_private;
-} NSFUN_CORE;
-
-struct file {
-  struct inode* f_inode;
-} NSFUN_CORE;
-
-struct fdtable {
-  unsigned int max_fds;
-  struct file** fd;
-} NSFUN_CORE;
-
-struct files_struct {
-  struct fdtable* fdt;
-} NSFUN_CORE;
-
-struct work_struct;
-typedef void (*work_func_t)(struct work_struct* work);
-
-struct work_struct {
-  work_func_t func;
-} NSFUN_CORE;
-
-struct task_struct {
-  int pid;
-  int tgid;
-  char comm[16];
-  struct nsproxy* nsproxy;
-  const struct cred* real_cred;
-  struct pid* thread_pid;
-  struct files_struct* files;
-  struct task_struct* group_leader;
-} NSFUN_CORE;
 
 // x86_64 and arm64 (whichever the running kernel has): the syscall number and first argument.
 struct pt_regs {

@@ -9,8 +9,7 @@
 // - pid_for_children: nsproxy's, and only once that namespace has its init (child_reaper);
 // - the others: nsproxy's. A zombie has no nsproxy, so only user and pid are readable; 0 here.
 //
-// Kernel structures are declared with only the fields read; CO-RE relocations (applied by the
-// kernel while loading, through the light skeleton) find them in the running kernel's layout.
+// The kernel structures read are declared in kernel_ns.h, shared with ns_monitor.bpf.c.
 
 // linux/types.h first: the bpf headers use its types without including it.
 // clang-format off
@@ -21,78 +20,7 @@
 
 #include <nsfun/detail/task_ns_record.h>
 
-#define NSFUN_CORE __attribute__((preserve_access_index))
-
-struct ns_common {
-  unsigned int inum;
-} NSFUN_CORE;
-
-struct uts_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct ipc_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct mnt_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct net {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct cgroup_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct time_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct user_namespace {
-  struct ns_common ns;
-} NSFUN_CORE;
-struct task_struct;
-
-struct pid_namespace {
-  struct task_struct* child_reaper;
-  struct ns_common ns;
-} NSFUN_CORE;
-
-struct nsproxy {
-  struct uts_namespace* uts_ns;
-  struct ipc_namespace* ipc_ns;
-  struct mnt_namespace* mnt_ns;
-  struct pid_namespace* pid_ns_for_children;
-  struct net* net_ns;
-  struct time_namespace* time_ns;
-  struct time_namespace* time_ns_for_children;
-  struct cgroup_namespace* cgroup_ns;
-} NSFUN_CORE;
-
-struct upid {
-  int nr;
-  struct pid_namespace* ns;
-} NSFUN_CORE;
-
-struct pid {
-  unsigned int level;
-  struct upid numbers[1];
-} NSFUN_CORE;
-
-struct cred {
-  struct user_namespace* user_ns;
-} NSFUN_CORE;
-
-struct task_struct {
-  int pid;
-  int tgid;
-  struct nsproxy* nsproxy;
-  const struct cred* real_cred;
-  struct pid* thread_pid;
-} NSFUN_CORE;
+#include "kernel_ns.h"
 
 struct seq_file;
 

@@ -51,39 +51,12 @@
 #include <nsfun/unique_fd.hpp>
 
 #if defined(NSFUN_HAVE_BPF) && NSFUN_HAVE_BPF
-// As in <nsfun/impl/task_iter.ipp>: libbpf's loader helpers, then the generated skeleton in a
-// namespace of its own, and skel_internal.h's and bpf.h's macros undone at once.
-#  include <bpf/skel_internal.h>
-#  include <cerrno>
-#  include <cstring>
+// libbpf's loader helpers (macros undone), then the generated skeleton in a namespace of its own.
+#  include <nsfun/detail/bpf_loader.hpp>
 
 namespace nsfun::detail::ns_monitor_skel {
 #  include <nsfun/detail/ns_monitor.skel.hpp>
 }  // namespace nsfun::detail::ns_monitor_skel
-
-#  undef offsetofend
-#  undef set_err
-#  undef LIBBPF_MAJOR_VERSION
-#  undef LIBBPF_MINOR_VERSION
-#  undef LIBBPF_API
-#  undef LIBBPF_DEPRECATED
-#  undef LIBBPF_DEPRECATED_SINCE
-#  undef LIBBPF_OPTS
-#  undef DECLARE_LIBBPF_OPTS
-#  undef bpf_map_create_opts__last_field
-#  undef bpf_prog_load_opts__last_field
-#  undef MAPS_RELAX_COMPAT
-#  undef BPF_LOG_BUF_SIZE
-#  undef bpf_btf_load_opts__last_field
-#  undef bpf_map_batch_opts__last_field
-#  undef bpf_obj_get_opts__last_field
-#  undef bpf_prog_attach_opts__last_field
-#  undef bpf_link_create_opts__last_field
-#  undef bpf_link_update_opts__last_field
-#  undef bpf_get_fd_by_id_opts__last_field
-#  undef bpf_prog_query_opts__last_field
-#  undef bpf_prog_bind_opts__last_field
-#  undef bpf_test_run_opts__last_field
 
 namespace nsfun::detail::monitor_bpf {
 

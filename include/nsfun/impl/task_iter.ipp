@@ -20,42 +20,14 @@
 #include <nsfun/unique_fd.hpp>
 
 #if defined(NSFUN_HAVE_BPF) && NSFUN_HAVE_BPF
-// libbpf's loader helpers (static inline functions at global scope, C that compiles as C++ once
-// <cerrno> and <cstring> are in), then the generated skeleton in a namespace of its own: its
-// struct nsfun_task_ns_skel and functions stay out of the global namespace. skel_internal.h's
-// macros are undone at once, so none outlives this file.
-#  include <bpf/skel_internal.h>
-#  include <cerrno>
-#  include <cstring>
+// libbpf's loader helpers (macros undone: <nsfun/detail/bpf_loader.hpp>), then the generated
+// skeleton in a namespace of its own: its struct nsfun_task_ns_skel and functions stay out of the
+// global namespace.
+#  include <nsfun/detail/bpf_loader.hpp>
 
 namespace nsfun::detail::task_ns_skel {
 #  include <nsfun/detail/task_ns.skel.hpp>
 }  // namespace nsfun::detail::task_ns_skel
-
-#  undef offsetofend
-#  undef set_err
-// and those of <bpf/bpf.h> (skel_internal.h includes it), include guards aside.
-#  undef LIBBPF_MAJOR_VERSION
-#  undef LIBBPF_MINOR_VERSION
-#  undef LIBBPF_API
-#  undef LIBBPF_DEPRECATED
-#  undef LIBBPF_DEPRECATED_SINCE
-#  undef LIBBPF_OPTS
-#  undef DECLARE_LIBBPF_OPTS
-#  undef bpf_map_create_opts__last_field
-#  undef bpf_prog_load_opts__last_field
-#  undef MAPS_RELAX_COMPAT
-#  undef BPF_LOG_BUF_SIZE
-#  undef bpf_btf_load_opts__last_field
-#  undef bpf_map_batch_opts__last_field
-#  undef bpf_obj_get_opts__last_field
-#  undef bpf_prog_attach_opts__last_field
-#  undef bpf_link_create_opts__last_field
-#  undef bpf_link_update_opts__last_field
-#  undef bpf_get_fd_by_id_opts__last_field
-#  undef bpf_prog_query_opts__last_field
-#  undef bpf_prog_bind_opts__last_field
-#  undef bpf_test_run_opts__last_field
 #endif
 
 namespace nsfun::detail {
