@@ -16,7 +16,7 @@
 # before (a warning only: other programs on the machine may load some meanwhile).
 # Whatever happens, monitor_bench is stopped on exit (it kills and reaps all its processes).
 #
-# Environment (defaults in brackets; about 2.5 minutes with them):
+# Environment (defaults in brackets; about 2 minutes with them, 8 with SEPARATE=yes):
 #   DURATION   seconds each workload makes namespaces [5]
 #   RATE       namespaces per second of the rate-limited workloads [1000]
 #   LIFETIMES  lifetimes, us (exit at once) or e.g. 50ms, 1s ["us 50ms 1s"]
