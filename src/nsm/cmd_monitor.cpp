@@ -378,7 +378,7 @@ void register_monitor(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--backend", o->backend,
                   "Where events come from: auto (the best one permitted: bpf, then connector, "
-                  "then poll), bpf (root), connector (CAP_NET_ADMIN) or poll (anyone)")
+                  "then poll), bpf (root), connector (the initial namespaces) or poll (anyone)")
       ->type_name("BACKEND")
       ->check(backend_check());
   sub->add_option("--interval", o->interval,
