@@ -66,6 +66,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -1152,18 +1153,6 @@ struct WorkerPlan {
   const char* const* link_paths = nullptr;  // per type, resolved before forking
 };
 
-// struct clone_args of linux/sched.h, its first version (CLONE_ARGS_SIZE_VER0).
-struct CloneArgs {
-  std::uint64_t flags;
-  std::uint64_t pidfd;
-  std::uint64_t child_tid;
-  std::uint64_t parent_tid;
-  std::uint64_t exit_signal;
-  std::uint64_t stack;
-  std::uint64_t stack_size;
-  std::uint64_t tls;
-};
-
 // A child of a worker: one namespace, reported on `report_fd`, then gone after its lifetime.
 [[noreturn]] void make_namespace(const WorkerPlan& p,
                                  std::uint64_t seq,
@@ -1315,8 +1304,8 @@ void worker_fail(WorkerShm* shm, std::string_view what) noexcept {
     if (p.w->mode == Mode::clone) {
       // clone3 without a stack: the child goes on like fork's, in the new namespace (clone3, as
       // CLONE_NEWTIME is in clone(2)'s exit-signal bits).
-      CloneArgs args{};
-      args.flags = static_cast<std::uint64_t>(nsfun::clone_flag(type));
+      clone_args args{};
+      args.flags = static_cast<__u64>(static_cast<unsigned>(nsfun::clone_flag(type)));
       args.exit_signal = SIGCHLD;
       pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof(args)));
       if (pid < 0 && errno != EAGAIN && errno != ENOMEM) {

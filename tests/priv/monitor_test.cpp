@@ -351,6 +351,43 @@ void recycled_inode(MonitorBackend b) {
   }
 }
 
+// An eventfd to stop run() with, which a watchdog thread also fires after 10 s, so that a
+// missing event fails the test rather than hangs it.
+struct StopFd {
+  int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::atomic<bool> done{false};
+  std::thread watchdog{[this] {
+    for (int i = 0; i < 200 && !done; ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    fire();
+  }};
+
+  StopFd() { REQUIRE(fd >= 0); }
+
+  StopFd(const StopFd&) = delete;
+  StopFd& operator=(const StopFd&) = delete;
+
+  ~StopFd() { finish(); }
+
+  void fire() const {
+    std::uint64_t one = 1;
+    (void)!::write(fd, &one, sizeof(one));
+  }
+
+  // Stops the watchdog and closes the fd.
+  void finish() {
+    done = true;
+    if (watchdog.joinable()) {
+      watchdog.join();
+    }
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+};
+
 void pull_and_push(MonitorBackend b) {
   if (!need_ids_and_root()) {
     return;
@@ -382,27 +419,16 @@ void pull_and_push(MonitorBackend b) {
 
   // Push, stopped by fn (a watchdog's stop_fd ends it should the event never come).
   {
-    int stop = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    REQUIRE(stop >= 0);
+    StopFd stop;
     Made made = make_ns(NsType::uts);
-    std::atomic<bool> done{false};
-    std::thread watchdog([&] {
-      for (int i = 0; i < 200 && !done; ++i) {
-        std::this_thread::sleep_for(50ms);
-      }
-      std::uint64_t one = 1;
-      (void)!::write(stop, &one, sizeof(one));
-    });
     bool seen = false;
     auto r = m.run(
         [&](const NsEvent& e) {
           seen = e.kind == NsEventKind::appeared && same(e.ns, made.ns);
           return !seen;
         },
-        stop);
-    done = true;
-    watchdog.join();
-    ::close(stop);
+        stop.fd);
+    stop.finish();
     CHECK(r.has_value());
     CHECK(seen);
   }
@@ -410,31 +436,19 @@ void pull_and_push(MonitorBackend b) {
   // Push, stopped by an eventfd that fn writes once it has what it waits for (a watchdog
   // writes it too, so that a missing event fails rather than hangs).
   {
-    int stop = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    REQUIRE(stop >= 0);
+    StopFd stop;
     Made made = make_ns(NsType::cgroup);
-    std::atomic<bool> done{false};
-    std::thread watchdog([&] {
-      for (int i = 0; i < 200 && !done; ++i) {
-        std::this_thread::sleep_for(50ms);
-      }
-      std::uint64_t one = 1;
-      (void)!::write(stop, &one, sizeof(one));
-    });
     bool seen = false;
     auto r = m.run(
         [&](const NsEvent& e) {
           if (e.kind == NsEventKind::appeared && same(e.ns, made.ns)) {
             seen = true;
-            std::uint64_t one = 1;
-            (void)!::write(stop, &one, sizeof(one));
+            stop.fire();
           }
           return true;
         },
-        stop);
-    done = true;
-    watchdog.join();
-    ::close(stop);
+        stop.fd);
+    stop.finish();
     CHECK(r.has_value());
     CHECK(seen);
   }
