@@ -9,12 +9,14 @@ packages=(
   g++ cmake make pkg-config clang-format clang-tidy
   # library dependencies
   libboost-dev libfmt-dev libmnl-dev libnftables-dev
+  # spawn's container settings: capability sets and seccomp filters
+  libcap-ng-dev libseccomp-dev
   # the BPF task iterator: compiled by clang, its light skeleton made by bpftool
   clang bpftool libbpf-dev
   # nsm and tests
   libcli11-dev nlohmann-json3-dev doctest-dev libbenchmark-dev
   # tools the tests compare against or drive
-  iproute2 util-linux procps strace uidmap busybox-static
+  iproute2 util-linux procps strace uidmap busybox-static crun
 )
 
 missing=()
