@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nsfun/acquire.hpp>
+#include <nsfun/capabilities.hpp>
 #include <nsfun/cgroup.hpp>
 #include <nsfun/enter.hpp>
 #include <nsfun/error.hpp>
@@ -16,6 +17,7 @@
 #include <nsfun/persist.hpp>
 #include <nsfun/pidfd.hpp>
 #include <nsfun/proc_scan.hpp>
+#include <nsfun/seccomp.hpp>
 #include <nsfun/snapshot.hpp>
 #include <nsfun/spawn.hpp>
 #include <nsfun/time_ns.hpp>

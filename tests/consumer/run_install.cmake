@@ -2,7 +2,7 @@
 # ctest consumer.install: install nsfun's build tree into a fresh prefix, check the package files,
 # then, against that prefix only:
 #   - build and run tests/consumer/install (nsfun::nsfun) while libmnl and libnftables cannot be
-#     found: the core must not need them;
+#     found: the core must not need them (it needs libcap-ng and libseccomp, which stay);
 #   - check find_package(nsfun)'s components in that state (tests/consumer/components);
 #   - with NET=ON, build and run it again with find_package(nsfun COMPONENTS net) and nsfun::net;
 #   - build the programs once more with the flags from nsfun.pc (and nsfun-net.pc);
@@ -96,16 +96,29 @@ if(NOT PKG_CONFIG)
 endif()
 
 # 3. find_package(nsfun) with the prefix as the only way in, and libmnl and libnftables out of
-# reach: pkg-config (the only way nsfun's package looks for them) sees an empty directory.
+# reach: pkg-config (the only way nsfun's package looks for them) sees a directory that holds
+# only what the core needs, libcap-ng.pc and libseccomp.pc.
 set(no_pc_dir "${WORK_DIR}/no-pkgconfig")
 file(MAKE_DIRECTORY "${no_pc_dir}")
+foreach(module libcap-ng libseccomp)
+  consumer_step(pcfiledir-${module}
+    COMMAND "${PKG_CONFIG}" --variable=pcfiledir ${module} OUTPUT_VARIABLE pc_dir)
+  string(STRIP "${pc_dir}" pc_dir)
+  file(COPY "${pc_dir}/${module}.pc" DESTINATION "${no_pc_dir}")
+endforeach()
 set(ENV{PKG_CONFIG_LIBDIR} "${no_pc_dir}")
 set(ENV{PKG_CONFIG_PATH} "")
 execute_process(COMMAND "${PKG_CONFIG}" --exists libmnl RESULT_VARIABLE rc)
 if(rc EQUAL 0)
   message(FATAL_ERROR "consumer: pkg-config still finds libmnl with PKG_CONFIG_LIBDIR=${no_pc_dir}")
 endif()
-message(STATUS "consumer: libmnl and libnftables hidden (PKG_CONFIG_LIBDIR=${no_pc_dir})")
+execute_process(COMMAND "${PKG_CONFIG}" --exists libcap-ng libseccomp RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer: pkg-config does not find libcap-ng and libseccomp with "
+    "PKG_CONFIG_LIBDIR=${no_pc_dir}")
+endif()
+message(STATUS "consumer: libmnl and libnftables hidden, libcap-ng and libseccomp kept "
+  "(PKG_CONFIG_LIBDIR=${no_pc_dir})")
 
 set(sanitize_flags)
 if(SANITIZE)
@@ -223,18 +236,19 @@ endif()
 
 # 8. Header-only from a plain include path: no CMake, no pkg-config, no nsfun library; the
 # compiler is given the installed include directory, NSFUN_HEADER_ONLY, and the libraries nsfun
-# uses (fmt for the formatters; libmnl and libnftables for net).
+# uses (fmt for the formatters; libcap-ng and libseccomp for spawn's container settings; libmnl
+# and libnftables for net).
 consumer_step(plain-build
   COMMAND "${CXX_COMPILER}" -std=c++20 -DNSFUN_HEADER_ONLY -DNSFUN_CONSUMER_HEADER_ONLY
     "-I${prefix}/include" "${CONSUMER_SOURCE_DIR}/main.cpp" "${CONSUMER_SOURCE_DIR}/second.cpp"
-    -o "${WORK_DIR}/consumer-plain" -lfmt -pthread)
+    -o "${WORK_DIR}/consumer-plain" -lcap-ng -lseccomp -lfmt -pthread)
 consumer_step(plain-run COMMAND "${WORK_DIR}/consumer-plain" OUTPUT_VARIABLE output)
 consumer_check_output(plain-run "${output}")
 if(NET)
   consumer_step(plain-net-build
     COMMAND "${CXX_COMPILER}" -std=c++20 -DNSFUN_HEADER_ONLY "-I${prefix}/include"
       "${CONSUMER_SOURCE_DIR}/net_main.cpp" -o "${WORK_DIR}/consumer-plain-net"
-      -lmnl -lnftables -lfmt -pthread)
+      -lmnl -lnftables -lcap-ng -lseccomp -lfmt -pthread)
   consumer_step(plain-net-run COMMAND "${WORK_DIR}/consumer-plain-net" OUTPUT_VARIABLE output)
   if(NOT output MATCHES "nsfun-net consumer ok")
     message(FATAL_ERROR "consumer: the plain header-only net program printed '${output}'")

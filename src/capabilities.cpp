@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// nsfun – compiled once: capability sets (<nsfun/impl/capabilities.ipp>).
+#include <nsfun/impl/capabilities.ipp>

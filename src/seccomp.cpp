@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// nsfun – compiled once: seccomp filters (<nsfun/impl/seccomp.ipp>).
+#include <nsfun/impl/seccomp.ipp>
