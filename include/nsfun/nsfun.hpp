@@ -5,6 +5,7 @@
 #include <nsfun/acquire.hpp>
 #include <nsfun/capabilities.hpp>
 #include <nsfun/cgroup.hpp>
+#include <nsfun/container_fs.hpp>
 #include <nsfun/enter.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/format.hpp>
