@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -590,6 +591,8 @@ NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
     return errno_error(ENOMEM, "seccomp").on("seccomp_init");
   }
   sc::Machine machine;
+  // The unconditional action of each call so far: libseccomp would keep one of two silently.
+  std::unordered_map<int, SeccompAction> unconditional;
   for (const SeccompRule& rule : rules_) {
     if (rule.action.kind() == SeccompAction::Kind::errno_return &&
         !sc::valid_errno(rule.action.errno_value())) {
@@ -620,6 +623,15 @@ NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
           .because("the rule's action (", rule.action.to_string(),
                    ") is the filter's default action");
     }
+    if (rule.args.empty()) {
+      auto [at, fresh] = unconditional.emplace(nr, rule.action);
+      if (!fresh && at->second != rule.action) {
+        return errno_error(EINVAL, "seccomp")
+            .on(rule.syscall)
+            .because("two actions for the call: ", at->second.to_string(), " and ",
+                     rule.action.to_string());
+      }
+    }
     std::array<scmp_arg_cmp, 6> cmps{};
     for (std::size_t i = 0; i < rule.args.size(); ++i) {
       const SeccompArg& a = rule.args[i];
@@ -637,7 +649,7 @@ NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
                                     rule.args.empty() ? nullptr : cmps.data());
     if (rc < 0) {
       error e = errno_error(-rc, "seccomp").on(rule.syscall);
-      if (rc == -EEXIST || rc == -EINVAL) {
+      if (rc == -EEXIST) {
         e.because("conflicts with another rule for it (", rule.action.to_string(), ")");
       }
       return e;
