@@ -8,9 +8,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +33,7 @@
 #include <nsfun/monitor.hpp>
 // clang-format off
 #include <nsfun/detail/monitor_source.hpp>
+#include <nsfun/detail/task_iter.hpp>
 // clang-format on
 
 #include "test_support.hpp"
@@ -864,4 +867,121 @@ TEST_CASE("monitor connector: unprivileged, it reports the caller's own new name
     NSFUN_EXPECT(gone);
     return 0;
   });
+}
+
+namespace {
+
+// The BPF links this process holds fds of, by id (from /proc/self/fdinfo).
+std::set<std::string> bpf_links_of_self() {
+  std::set<std::string> ids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fdinfo")) {
+    std::vector<std::string> words =
+        nsfun::test::split_words(nsfun::test::read_text(entry.path().string()));
+    for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+      if (words[i] == "link_id:") {
+        ids.insert(words[i + 1]);
+      }
+    }
+  }
+  return ids;
+}
+
+bool need_task_iter() {
+  if (!nsfun::detail::task_iter_built()) {
+    nsfun::test::skip("built without the BPF task iterator");
+    return false;
+  }
+  if (!nsfun::detail::TaskIterLink::open()) {
+    nsfun::test::skip("the BPF task iterator cannot be loaded here (needs CAP_BPF, CAP_PERFMON)");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("task iterator link: each pass reads the processes again, as a fresh load does") {
+  if (!need_task_iter()) {
+    return;
+  }
+  nsfun::UniqueFd proc = nsfun::UniqueFd::adopt(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(proc);
+  const std::size_t fds = nsfun::test::open_fd_count();
+  {
+    nsfun::detail::TaskIterLink link = nsfun::detail::TaskIterLink::open();
+    REQUIRE(static_cast<bool>(link));
+    for (int pass = 0; pass < 3; ++pass) {
+      CAPTURE(pass);
+      nsfun::detail::TaskNsTable once = nsfun::detail::TaskNsTable::read(proc.get(), 256);
+      nsfun::detail::TaskNsTable kept = link.read(proc.get(), 256);
+      REQUIRE(!once.empty());
+      REQUIRE(!kept.empty());
+      // This process, as its own links say, in both.
+      const nsfun::detail::TaskNs* me = kept.find(::getpid());
+      REQUIRE(me != nullptr);
+      REQUIRE(once.find(::getpid()) != nullptr);
+      for (nsfun::NsLink l : nsfun::all_ns_links) {
+        auto i = static_cast<std::size_t>(l);
+        CHECK(me->ino[i] == nsfun::test::link_ino(::getpid(), nsfun::name(l)));
+        CHECK(me->ino[i] == once.find(::getpid())->ino[i]);
+      }
+      // This process's parent too, and as many processes as a fresh load finds, give or take
+      // those that started or ended between the two passes. (Neither has pid 1 here: the
+      // kernel's iterator begins after it; the scanner reads what a pass lacks from /proc.)
+      CHECK(kept.find(::getppid()) != nullptr);
+      const auto n_once = std::distance(once.begin(), once.end());
+      const auto n_kept = std::distance(kept.begin(), kept.end());
+      CHECK(n_kept > 2);
+      CHECK(n_kept <= n_once + 20);
+      CHECK(n_once <= n_kept + 20);
+    }
+    // A process started after the link was made is in its next pass.
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    nsfun::detail::TaskNsTable later = link.read(proc.get(), 256);
+    CHECK(later.find(pid) != nullptr);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  CHECK(nsfun::test::open_fd_count() == fds);
+}
+
+TEST_CASE("monitor poll and connector: as root, rescans keep one iterator link, gone on close") {
+  if (!need_ids_and_root() || !need_task_iter()) {
+    return;
+  }
+  for (MonitorBackend b : {MonitorBackend::poll, MonitorBackend::connector}) {
+    CAPTURE(static_cast<int>(b));
+    const std::set<std::string> before = bpf_links_of_self();
+    const std::size_t fds = nsfun::test::open_fd_count();
+    std::set<std::string> ours;
+    {
+      nsfun::MonitorOptions o = options_for(b);
+      o.interval = 20ms;
+      Watch w = watch(o);
+      w.drain(200ms);
+      CHECK(w.m.stats().rescans >= 3);
+      for (const std::string& id : bpf_links_of_self()) {
+        if (before.count(id) == 0) {
+          ours.insert(id);
+        }
+      }
+      CHECK(ours.size() == 1);  // one link for every rescan, not one a rescan
+      // The rescans it makes through the link still see what appears.
+      Made child = make_ns(NsType::ipc);
+      const Namespace ns = child.ns;
+      REQUIRE(!ns.empty());
+      CHECK(w.wait(NsEventKind::appeared, ns, 3s).has_value());
+      child.kill();
+      CHECK(w.wait(NsEventKind::gone, ns, 5s).has_value());
+    }
+    CHECK(nsfun::test::open_fd_count() == fds);
+    for (const std::string& id : ours) {
+      CHECK_MESSAGE(bpf_links_of_self().count(id) == 0, "link " << id);
+    }
+  }
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <nsfun/detail/task_iter.hpp>
 #include <nsfun/proc_scan.hpp>
 
 namespace nsfun::detail {
@@ -71,14 +72,18 @@ struct ScannedBlocks {
     const std::vector<std::unique_ptr<BlockSink::Part>>& parts);
 
 // Scans /proc (or options.pids) into `sink`. An exception thrown on any scanning thread
-// (std::bad_alloc) is rethrown here, once every thread has stopped.
+// (std::bad_alloc) is rethrown here, once every thread has stopped. With `iter` (a task iterator
+// the caller keeps loaded), the links come from one pass of it whatever the number of processes
+// (unless options.task_iter is false), instead of from a fresh load past task_iter_threshold.
 [[nodiscard]] ScannedBlocks scan_blocks_at(int proc_fd,
                                            const ProcScanOptions& options,
-                                           BlockSink& sink);
+                                           BlockSink& sink,
+                                           const TaskIterLink* iter = nullptr);
 
 [[nodiscard]] result<ProcScan> scan_procs_at(int proc_fd,
                                              std::uint64_t nsfs_dev,
-                                             const ProcScanOptions& options) noexcept;
+                                             const ProcScanOptions& options,
+                                             const TaskIterLink* iter = nullptr) noexcept;
 
 [[nodiscard]] result<ProcEntry> scan_proc_at(int proc_fd,
                                              pid_t pid,

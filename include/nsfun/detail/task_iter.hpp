@@ -10,6 +10,7 @@
 
 #include <nsfun/config.hpp>
 #include <nsfun/ns_type.hpp>
+#include <nsfun/unique_fd.hpp>
 
 namespace nsfun::detail {
 
@@ -60,8 +61,40 @@ class TaskNsTable {
   // The record for `pid`, or nullptr (the process started after the iterator passed it).
   [[nodiscard]] const TaskNs* find(pid_t pid) const noexcept;
 
+  // Every process's record, by pid (empty when the table is).
+  [[nodiscard]] const TaskNs* begin() const noexcept {
+    return empty() ? nullptr : records_.data() + 1;
+  }
+
+  [[nodiscard]] const TaskNs* end() const noexcept {
+    return empty() ? nullptr : records_.data() + records_.size();
+  }
+
  private:
+  friend class TaskIterLink;
+
+  // Reads one pass from iterator fd `iter` (closed here) and checks it against `proc_fd`.
+  [[nodiscard]] static TaskNsTable from_iter(int iter, int proc_fd, std::size_t expected) noexcept;
+
   std::vector<TaskNs> records_;  // as read: the iterator's first record, then one per process
+};
+
+// The iterator loaded once and kept attached (as a BPF link, nothing pinned) for many passes,
+// for a caller that reads every process's links again and again (NsMonitor's rescans): each
+// read() only creates an iterator fd on the link, without loading the program again. Closing
+// it (the destructor) unloads the program. Move-only.
+class TaskIterLink {
+ public:
+  // An empty link when the iterator is not built in or cannot be loaded here.
+  [[nodiscard]] static TaskIterLink open() noexcept;
+
+  [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(link_); }
+
+  // One pass, as TaskNsTable::read(); empty when there is no link or the pass fails.
+  [[nodiscard]] TaskNsTable read(int proc_fd, std::size_t expected) const noexcept;
+
+ private:
+  UniqueFd link_;
 };
 
 // Whether this build has the iterator at all (NSFUN_HAVE_BPF: set by CMake when NSFUN_BPF built

@@ -168,7 +168,11 @@ class ConnectorSource final : public MonitorSource {
                   UniqueFd proc,
                   std::uint64_t nsfs_dev,
                   UniqueFd sock) noexcept
-      : options_(options), proc_(std::move(proc)), nsfs_dev_(nsfs_dev), sock_(std::move(sock)) {}
+      : options_(options),
+        proc_(std::move(proc)),
+        nsfs_dev_(nsfs_dev),
+        sock_(std::move(sock)),
+        rescanner_(proc_.get(), nsfs_dev) {}
 
   ConnectorSource(const ConnectorSource&) = delete;
   ConnectorSource& operator=(const ConnectorSource&) = delete;
@@ -502,7 +506,7 @@ class ConnectorSource final : public MonitorSource {
     so.types = options_.types;
     so.for_children = true;
     so.ppid = options_.processes;  // comm for JOIN/LEAVE
-    NSFUN_TRY(ProcScan scan, scan_procs_at(proc_.get(), nsfs_dev_, so));
+    NSFUN_TRY(ProcScan scan, rescanner_.scan(so));
     ++rescans_;
 
     std::unordered_map<std::uint64_t, Namespace> resolved =
@@ -560,6 +564,7 @@ class ConnectorSource final : public MonitorSource {
   UniqueFd proc_;
   std::uint64_t nsfs_dev_;
   UniqueFd sock_;
+  monitor::Rescanner rescanner_;
   LiveSet live_;
   std::unordered_map<pid_t, Member> members_;
   std::unordered_map<NsKey, std::uint32_t, NsKeyHash> users_;  // known processes in each

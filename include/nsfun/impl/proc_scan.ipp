@@ -302,8 +302,10 @@ inline constexpr std::size_t task_iter_threshold = 300;
 // the reader is still listing /proc); every other thread waits for it.
 class SharedTable {
  public:
-  // `expected`: about how many processes the table will hold; 0 when it is not wanted.
-  explicit SharedTable(std::size_t expected) noexcept : expected_(expected) {}
+  // `expected`: about how many processes the table will hold; 0 when it is not wanted. With
+  // `iter`, the table is one pass of that loaded iterator; without, the iterator is loaded.
+  explicit SharedTable(std::size_t expected, const detail::TaskIterLink* iter = nullptr) noexcept
+      : expected_(expected), iter_(iter) {}
 
   // The table, or nullptr when it is not wanted or could not be read.
   const detail::TaskNsTable* get(int proc_fd) noexcept {
@@ -311,7 +313,8 @@ class SharedTable {
       return nullptr;
     }
     if (!claimed_.exchange(true)) {
-      table_ = detail::TaskNsTable::read(proc_fd, expected_);
+      table_ = iter_ != nullptr ? iter_->read(proc_fd, expected_)
+                                : detail::TaskNsTable::read(proc_fd, expected_);
       ready_.count_down();
     }
     ready_.wait();
@@ -323,6 +326,7 @@ class SharedTable {
 
  private:
   std::size_t expected_;
+  const detail::TaskIterLink* iter_;
   std::atomic<bool> claimed_{false};
   std::latch ready_{1};
   detail::TaskNsTable table_;
@@ -398,15 +402,17 @@ NSFUN_INLINE std::vector<ProcEntry> detail::join_procs(
 
 NSFUN_INLINE detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
                                                           const ProcScanOptions& options,
-                                                          BlockSink& sink) {
+                                                          BlockSink& sink,
+                                                          const TaskIterLink* iter) {
   using namespace detail::scan;  // the scanner's parts
   // The reader (this thread) lists /proc in blocks; once there are enough pids to be worth it,
   // helper threads start scanning blocks while the reader goes on listing. Then the reader
   // scans too, until every block is done.
   const std::size_t expected = expected_pids(proc_fd, options);
-  const bool iterate = options.task_iter && !options.pids && expected >= task_iter_threshold &&
-                       detail::task_iter_built();
-  SharedTable table(iterate ? expected : 0);
+  const bool loaded = iter != nullptr && static_cast<bool>(*iter);
+  const bool iterate = options.task_iter && !options.pids &&
+                       (loaded || (expected >= task_iter_threshold && detail::task_iter_built()));
+  SharedTable table(iterate ? std::max<std::size_t>(expected, 1) : 0, loaded ? iter : nullptr);
   Feed feed;  // its destructor joins the helpers on every way out
   const unsigned workers = max_workers(options);
   std::vector<pid_t> block;
@@ -456,12 +462,13 @@ NSFUN_INLINE detail::ScannedBlocks detail::scan_blocks_at(int proc_fd,
 
 NSFUN_INLINE result<ProcScan> detail::scan_procs_at(int proc_fd,
                                                     std::uint64_t nsfs_dev,
-                                                    const ProcScanOptions& options) noexcept {
+                                                    const ProcScanOptions& options,
+                                                    const TaskIterLink* iter) noexcept {
   ProcScan out;
   out.nsfs_dev = nsfs_dev;
   try {
     detail::scan::CollectAll sink;
-    ScannedBlocks scanned = scan_blocks_at(proc_fd, options, sink);
+    ScannedBlocks scanned = scan_blocks_at(proc_fd, options, sink, iter);
     out.stats = scanned.stats;
     out.procs = join_procs(scanned.parts);
   } catch (const std::bad_alloc&) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <new>
 
 #include <unistd.h>
@@ -54,32 +55,39 @@ NSFUN_INLINE const TaskNs* TaskNsTable::find(pid_t pid) const noexcept {
 
 namespace task_iter {
 
-// An fd to read nsfun_task_ns records from (one pass over every task), or -errno when the
-// iterator cannot be loaded here (no CAP_BPF/CAP_PERFMON, no BTF, an older kernel, lockdown).
-// Every other fd it made is closed again.
-inline int open_iter() noexcept {
+// A BPF link of the loaded iterator (it holds the program), or -errno when the iterator cannot
+// be loaded here (no CAP_BPF/CAP_PERFMON, no BTF, an older kernel, lockdown). Every other fd it
+// made is closed again.
+inline int open_link() noexcept {
   namespace skel = task_ns_skel;
   skel::nsfun_task_ns_skel* obj = skel::nsfun_task_ns_skel__open_and_load();
   if (obj == nullptr) {
     return errno != 0 ? -errno : -EINVAL;
   }
-  int err = 0;
   int link = skel_link_create(obj->progs.nsfun_task_ns.prog_fd, 0, BPF_TRACE_ITER);
-  int iter = -1;
-  if (link < 0) {
-    err = -errno;
-  } else {
-    union bpf_attr attr;
-    std::memset(&attr, 0, sizeof(attr));
-    attr.iter_create.link_fd = static_cast<__u32>(link);
-    iter = skel_sys_bpf(BPF_ITER_CREATE, &attr, sizeof(attr));
-    if (iter < 0) {
-      err = -errno;
-    }
-    ::close(link);  // the iterator's fd holds the link (and so the program) for as long as it lives
-  }
+  int err = link < 0 ? -errno : 0;
   skel::nsfun_task_ns_skel__destroy(obj);
-  return iter >= 0 ? iter : err;
+  return link >= 0 ? link : err;
+}
+
+// An fd to read one pass of nsfun_task_ns records from (over every task), or -errno.
+inline int create_iter(int link) noexcept {
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.iter_create.link_fd = static_cast<__u32>(link);
+  int iter = skel_sys_bpf(BPF_ITER_CREATE, &attr, sizeof(attr));
+  return iter >= 0 ? iter : -errno;
+}
+
+// The same, from a link of its own that the iterator fd keeps alive for as long as it lives.
+inline int open_iter() noexcept {
+  int link = open_link();
+  if (link < 0) {
+    return link;
+  }
+  int iter = create_iter(link);
+  ::close(link);
+  return iter;
 }
 
 // The pid "self" resolves to in this /proc: getpid() only when /proc shows our pid namespace.
@@ -127,9 +135,14 @@ inline bool by_pid(const TaskNs& a, const TaskNs& b) noexcept {
 }  // namespace task_iter
 
 NSFUN_INLINE TaskNsTable TaskNsTable::read(int proc_fd, std::size_t expected) noexcept {
+  return from_iter(task_iter::open_iter(), proc_fd, expected);
+}
+
+NSFUN_INLINE TaskNsTable TaskNsTable::from_iter(int fd,
+                                                int proc_fd,
+                                                std::size_t expected) noexcept {
   using task_iter::by_pid;
   TaskNsTable table;
-  int fd = task_iter::open_iter();
   if (fd < 0) {
     return table;
   }
@@ -160,9 +173,43 @@ NSFUN_INLINE TaskNsTable TaskNsTable::read(int proc_fd, std::size_t expected) no
   return table;
 }
 
+NSFUN_INLINE TaskIterLink TaskIterLink::open() noexcept {
+  TaskIterLink l;
+  int fd = task_iter::open_link();
+  if (fd >= 0) {
+    l.link_ = UniqueFd::adopt(fd);  // owns: just made
+  }
+  return l;
+}
+
+NSFUN_INLINE TaskNsTable TaskIterLink::read(int proc_fd, std::size_t expected) const noexcept {
+  if (!link_) {
+    return {};
+  }
+  return TaskNsTable::from_iter(task_iter::create_iter(link_.get()), proc_fd, expected);
+}
+
 #else
 
 NSFUN_INLINE TaskNsTable TaskNsTable::read(int /*proc_fd*/, std::size_t /*expected*/) noexcept {
+  return {};
+}
+
+NSFUN_INLINE TaskNsTable TaskNsTable::from_iter(int fd,
+                                                int /*proc_fd*/,
+                                                std::size_t /*expected*/) noexcept {
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  return {};
+}
+
+NSFUN_INLINE TaskIterLink TaskIterLink::open() noexcept {
+  return {};
+}
+
+NSFUN_INLINE TaskNsTable TaskIterLink::read(int /*proc_fd*/,
+                                            std::size_t /*expected*/) const noexcept {
   return {};
 }
 
