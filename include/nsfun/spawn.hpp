@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <nsfun/config.hpp>
@@ -30,6 +31,14 @@ struct ExitStatus {
   [[nodiscard]] bool success() const noexcept { return signal == 0 && code == 0; }
 
   friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
+};
+
+/// What Child::wait_with_output() returns: how the process ended and what it wrote on the
+/// captured pipes (Command::capture_stdout, capture_stderr; empty for a stream not captured).
+struct Output {
+  ExitStatus status;
+  std::string out;  ///< its stdout
+  std::string err;  ///< its stderr
 };
 
 /// A started process, owned through its pidfd (immune to pid reuse). Move-only.
@@ -64,6 +73,23 @@ class Child {
   /// Errors: std::errc::no_child_process when empty or already waited for.
   [[nodiscard]] result<std::optional<ExitStatus>> try_wait() noexcept;
 
+  /// The read end of the pipe on the process's stdout (Command::capture_stdout()); an empty
+  /// FdRef (-1) when it was not captured or wait_with_output() has read it. The caller may read
+  /// it itself (it is O_CLOEXEC and blocking); it stays owned by the Child.
+  [[nodiscard]] FdRef stdout_pipe() const noexcept { return stdout_.ref(); }
+
+  /// The same for stderr (Command::capture_stderr()).
+  [[nodiscard]] FdRef stderr_pipe() const noexcept { return stderr_.ref(); }
+
+  /// Reads the captured stdout and stderr until both reach end-of-file (polling both, so a
+  /// process that fills one pipe while the caller waits on the other cannot deadlock), closes
+  /// them, then waits for the process as wait() does. A stream that was not captured comes back
+  /// empty. End-of-file comes when every process holding the pipe's write end has closed it or
+  /// ended: a daemon the program leaves behind with its stdout keeps this call waiting.
+  /// Errors: as wait(); std::errc::not_enough_memory; the errno of poll or read (the process
+  /// is then left to the destructor).
+  [[nodiscard]] result<Output> wait_with_output() noexcept;
+
   /// Sends a signal. Wraps: pidfd_send_signal(2).
   /// Errors: std::errc::no_such_process (also when empty or already waited for).
   [[nodiscard]] result<void> signal(int sig) noexcept;
@@ -90,6 +116,15 @@ class Child {
   pid_t pid_ = 0;
   UniqueFd pidfd_;
   bool reaped_ = false;
+  UniqueFd stdout_;  // Command::capture_stdout: the pipe's read end
+  UniqueFd stderr_;  // Command::capture_stderr
+};
+
+/// One resource limit of Command::rlimit().
+struct ResourceLimit {
+  int resource = 0;  ///< RLIMIT_NOFILE, …
+  rlim_t soft = 0;
+  rlim_t hard = 0;
 };
 
 /// What a Command holds; read by spawn().
@@ -123,6 +158,13 @@ struct CommandSpec {
   bool hold = false;
   bool die_with_parent = false;
   std::vector<std::pair<int, int>> redirects;
+  bool no_new_privs = false;
+  std::vector<ResourceLimit> rlimits;
+  std::optional<int> oom_score_adj;
+  bool setsid = false;
+  int controlling_terminal = -1;
+  bool capture_stdout = false;
+  bool capture_stderr = false;
 };
 
 /// What to start and where: a builder (each setter returns *this).
@@ -146,9 +188,33 @@ class Command {
     s_.args.push_back(s_.program);
   }
 
-  /// A function to run in the child instead of a program; its return value is the exit code.
-  /// Like everything between clone and exec, it must do only async-signal-safe work when the
-  /// caller has other threads (no malloc, no locks).
+  /// A function to run in the child instead of a program; its return value is the exit code
+  /// (passed to _exit(2): no atexit handler runs and no stdio buffer is flushed, so write(2)
+  /// what must be seen).
+  ///
+  /// Where it runs: exactly where the program would be executed, after every other step of the
+  /// child, in this order:
+  ///  1. clone3 has made the new namespaces (the child is in them; a new time namespace only
+  ///     from step 3); the parent has set the rlimit()s and oom_score_adj() and written the
+  ///     user_map();
+  ///  2. the joins (join(), netns(): the user namespace first);
+  ///  3. with init() or a joined pid namespace, the fork of the process that runs fn (the
+  ///     relay stays behind as its init); hostname(), domainname(), time_offsets();
+  ///  4. the mount steps: propagation made private, netns()'s /sys and /etc binds, the rootfs()
+  ///     bound on itself, the fresh /proc of mount_proc(), pivot_root;
+  ///  5. chroot(), cwd();
+  ///  6. identity: groups(), gid(), uid() (setgroups, setresgid, setresuid), keep_caps();
+  ///  7. setsid(), controlling_terminal();
+  ///  8. fds: everything beyond 0, 1 and 2 marked close-on-exec (fn still sees them open, since
+  ///     there is no exec), redirect(), capture_stdout(), capture_stderr();
+  ///  9. no_new_privs();
+  /// then fn. So fn sees the container's root, mounts, identity and limits, and the caller's
+  /// memory as it was at spawn() (clone3 without CLONE_VM: a copy; what fn changes, the caller
+  /// never sees). spawn() returns as soon as fn starts: fn's failures show only in its exit code.
+  /// What it may call: when the caller has other threads, only async-signal-safe functions
+  /// (signal-safety(7): raw system calls, no malloc, no locks, no stdio), since another thread
+  /// may have held a lock at the moment of the clone; in a single-threaded caller, anything the
+  /// settings allow (a uid() without capabilities cannot mount, say).
   explicit Command(std::function<int()> fn) { s_.fn = std::move(fn); }
 
   /// A process that runs nothing: it keeps the namespaces it was started in (and no fd beyond 0,
@@ -402,6 +468,80 @@ class Command {
   /// other fd beyond 0, 1 and 2 is closed in the child. Needs no namespace.
   Command& redirect(int target, FdRef source) {
     s_.redirects.emplace_back(target, source.get());
+    return *this;
+  }
+
+  /// Sets the no_new_privs bit (prctl(PR_SET_NO_NEW_PRIVS)) as the last step before the exec:
+  /// the program and its descendants can never gain privileges through execve (set-user-ID
+  /// bits and file capabilities are ignored), as runc's and crun's `noNewPrivileges`. It can
+  /// never be unset. Needs no namespace and no privilege.
+  Command& no_new_privs(bool on = true) {
+    s_.no_new_privs = on;
+    return *this;
+  }
+
+  /// A resource limit of the child (setrlimit(2)), replacing an earlier rlimit() of the same
+  /// resource: `rlimit(RLIMIT_NOFILE, 1024, 4096)`; RLIM_INFINITY for no limit. Set by the
+  /// parent (prlimit(2)) before the child goes on, as runc does: the kernel checks the right to
+  /// raise a hard limit in the initial user namespace, where a child in a new user namespace
+  /// has no capability; a minimal init is bound too. Refused before anything starts
+  /// (std::errc::invalid_argument,
+  /// "spawn: rlimit RLIMIT_NOFILE: soft limit 10 above hard limit 5"): an unknown resource, a
+  /// soft limit above the hard one, an RLIMIT_NOFILE above /proc/sys/fs/nr_open;
+  /// (std::errc::operation_not_permitted) a hard limit above the caller's own when the caller
+  /// lacks CAP_SYS_RESOURCE in the initial user namespace. Needs no namespace.
+  Command& rlimit(int resource, rlim_t soft, rlim_t hard) {
+    std::erase_if(s_.rlimits,
+                  [resource](const ResourceLimit& l) { return l.resource == resource; });
+    s_.rlimits.push_back(ResourceLimit{resource, soft, hard});
+    return *this;
+  }
+
+  /// The child's oom_score_adj, -1000 (never chosen by the OOM killer) to 1000 (chosen first),
+  /// written by the parent to /proc/PID/oom_score_adj before the child goes on (so a minimal
+  /// init has it too). A value outside that range is refused before anything starts
+  /// (std::errc::invalid_argument). Lowering it below the lowest value the caller's process has
+  /// had needs CAP_SYS_RESOURCE in the initial user namespace: the kernel refuses it
+  /// ("write /proc/PID/oom_score_adj -500: Permission denied") and no process is left. Needs no
+  /// namespace; needs the caller's /proc.
+  Command& oom_score_adj(int value) {
+    s_.oom_score_adj = value;
+    return *this;
+  }
+
+  /// Makes the child the leader of a new session and process group (setsid(2)), without a
+  /// controlling terminal (`setsid(1)`): a terminal's hangup or job control no longer reaches
+  /// it. With init() it is the program's process that starts the session, not the init. Needs
+  /// no namespace.
+  Command& setsid(bool on = true) {
+    s_.setsid = on;
+    return *this;
+  }
+
+  /// Makes the terminal `tty` (a fd the caller opened: a pty's slave side, say) the controlling
+  /// terminal of the child's new session (implies setsid(); then ioctl(TIOCSCTTY) without
+  /// stealing), as `setsid --ctty` does. It does not become the child's stdin, stdout or
+  /// stderr: redirect() them to it for that. The fd must stay open until spawn() returns. A fd
+  /// that is not a terminal is refused before anything starts (std::errc::not_a_tty); a
+  /// terminal that is already another session's controlling terminal fails in the child
+  /// ("ioctl TIOCSCTTY on fd 5: Operation not permitted"). Needs no namespace.
+  Command& controlling_terminal(FdRef tty) {
+    s_.controlling_terminal = tty.get();
+    s_.setsid = true;
+    return *this;
+  }
+
+  /// Connects the child's stdout to a pipe the Child holds (Child::stdout_pipe(),
+  /// Child::wait_with_output()). Cannot be combined with a redirect() of fd 1
+  /// (std::errc::invalid_argument). Needs no namespace.
+  Command& capture_stdout(bool on = true) {
+    s_.capture_stdout = on;
+    return *this;
+  }
+
+  /// The same for stderr (fd 2; Child::stderr_pipe()).
+  Command& capture_stderr(bool on = true) {
+    s_.capture_stderr = on;
     return *this;
   }
 

@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -86,6 +87,11 @@ struct Plan {
   int sync_w = -1;
   int err_r = -1;
   int err_w = -1;
+  int out_r = -1;     // Command::capture_stdout: the parent's end, closed in the child
+  int out_w = -1;     // and the child's, its fd 1
+  int errout_r = -1;  // Command::capture_stderr
+  int errout_w = -1;
+  spawn_init::Title title;  // where the caller's argv and environ strings lie (the init's title)
 };
 
 // A failed step's error as the child sends it: one write of less than PIPE_BUF bytes, which
@@ -254,10 +260,48 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
   }
 }
 
+// Command::setsid and controlling_terminal.
+inline void start_session(const Plan& p) noexcept {
+  const CommandSpec& c = *p.cmd;
+  if (c.setsid && ::setsid() < 0) {
+    fail_errno(p, "setsid");
+  }
+  if (c.controlling_terminal >= 0 && ::ioctl(c.controlling_terminal, TIOCSCTTY, 0) < 0) {
+    error e = errno_error(errno, "ioctl TIOCSCTTY")
+                  .on("controlling_terminal fd ", c.controlling_terminal);
+    if (e.code == std::errc::operation_not_permitted) {
+      e.because("it is the controlling terminal of another session");
+    }
+    fail(p, e);
+  }
+}
+
+// Command::capture_stdout and capture_stderr, after the redirects: the pipes become fd 1 and 2.
+// The originals are close-on-exec; without an exec (a function, a hold) they are closed here.
+inline void connect_captures(const Plan& p) noexcept {
+  const int pipes[2] = {p.out_w, p.errout_w};
+  for (int i = 0; i < 2; ++i) {
+    if (pipes[i] < 0) {
+      continue;
+    }
+    if (::dup2(pipes[i], i + 1) < 0) {
+      fail_errno(p, "dup2", i == 0 ? "capture_stdout" : "capture_stderr", " pipe to fd ", i + 1);
+    }
+    if (pipes[i] != i + 1) {
+      ::close(pipes[i]);
+    }
+  }
+}
+
 [[noreturn]] inline void child_main(const Plan& p) noexcept {
   const CommandSpec& c = *p.cmd;
   ::close(p.sync_w);
   ::close(p.err_r);
+  for (int fd : {p.out_r, p.errout_r}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
   if (c.die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
@@ -288,12 +332,30 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
     // process that runs the program. To exec a program, vfork: the main child shares our memory
     // only until its execve (or _exit after a failed step), and no page tables are copied. A
     // function (or a hold) gets a real fork.
-    pid_t main_child = c.fn || c.hold ? ::fork() : ::vfork();
+    //
+    // The relay is renamed "init" (spawn_init::set_title) before a vfork, so that the program
+    // never sees PID 1 under the launcher's name: the main child shares the renamed memory only
+    // until its execve, whose argv and envp are the Plan's own copies. A function needs the
+    // caller's argv and environ as they were (getenv): the init renames its own copy after the
+    // fork.
+    const bool forks = c.fn || c.hold;
+    if (!forks) {
+      spawn_init::set_title(p.title);
+    }
+    pid_t main_child = forks ? ::fork() : ::vfork();
     if (main_child < 0) {
       fail_errno(p, "fork init");
     }
     if (main_child > 0) {
       ::close(p.err_w);  // only the main child reports from here on
+      for (int fd : {p.out_w, p.errout_w}) {
+        if (fd >= 0) {
+          ::close(fd);  // the captured output ends when the program's processes end
+        }
+      }
+      if (forks) {
+        spawn_init::set_title(p.title);
+      }
       spawn_init::run_init(main_child);
     }
   }
@@ -361,6 +423,7 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
     }
   }
   change_root_and_identity(p, groups_dropped);
+  start_session(p);
   // Only 0, 1, 2 and the redirected fds reach the program: mark everything else close-on-exec
   // (the error pipe already is, and must stay open until exec).
   ::syscall(SYS_close_range, 3U, ~0U, close_range_cloexec);
@@ -372,6 +435,10 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
     } else if (::dup2(source, target) < 0) {
       fail_errno(p, "dup2", "fd ", source, " to fd ", target);
     }
+  }
+  connect_captures(p);
+  if (c.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    fail_errno(p, "prctl PR_SET_NO_NEW_PRIVS");
   }
   if (c.hold) {
     ::close(p.err_w);

@@ -17,9 +17,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -197,6 +199,172 @@ inline result<void> check_ids(const CommandSpec& c) {
   return success();
 }
 
+// A small /proc file's text (its first 4 KiB); empty when it cannot be read.
+inline std::string read_text(const char* path) {
+  UniqueFd f = UniqueFd::adopt(::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY));  // owns: opened
+  if (!f) {
+    return {};
+  }
+  char buf[4096];
+  std::size_t len = 0;
+  ssize_t n = 0;
+  while (len < sizeof(buf) && (n = ::read(f.get(), buf + len, sizeof(buf) - len)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return {};
+    }
+    len += static_cast<std::size_t>(n);
+  }
+  return std::string(buf, len);
+}
+
+// The names of the resources of Command::rlimit, indexed by number (asm-generic/resource.h).
+inline constexpr std::string_view rlimit_names[] = {
+    "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
+    "RLIMIT_CORE",     "RLIMIT_RSS",   "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+    "RLIMIT_MEMLOCK",  "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+    "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+
+// The number of user namespace inode of the initial user namespace (PROC_USER_INIT_INO).
+inline constexpr ino_t init_user_ns_ino = 0xEFFFFFFDU;
+
+// Whether the caller holds CAP_SYS_RESOURCE where the kernel checks it for rlimits and
+// oom_score_adj: effective, in the initial user namespace.
+inline bool has_sys_resource() noexcept {
+  struct stat st {};
+
+  if (::stat("/proc/self/ns/user", &st) == 0 && st.st_ino != init_user_ns_ino) {
+    return false;
+  }
+  spawn_child::CapHeader h;
+  spawn_child::CapData d[2] = {};
+  if (::syscall(SYS_capget, &h, d) < 0) {
+    return false;
+  }
+  constexpr unsigned cap_sys_resource = 24;
+  return (d[cap_sys_resource / 32].effective & (1U << (cap_sys_resource % 32))) != 0;
+}
+
+// A limit as the errors print it: a number, or "unlimited".
+inline std::string limit_text(rlim_t v) {
+  return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+}
+
+// Refuses, before anything is cloned, the settings of issue 15 that cannot apply as given:
+// rlimits, oom_score_adj, the controlling terminal, captures that collide with redirects.
+inline result<void> check_settings(const CommandSpec& c) {
+  for (const ResourceLimit& l : c.rlimits) {
+    if (l.resource < 0 || l.resource >= static_cast<int>(std::size(rlimit_names))) {
+      return errno_error(EINVAL, "spawn").because("rlimit ", l.resource, ": not a resource");
+    }
+    const std::string_view name = rlimit_names[l.resource];
+    if (l.soft > l.hard) {
+      return errno_error(EINVAL, "spawn")
+          .because("rlimit ", name, ": soft limit ", limit_text(l.soft), " above hard limit ",
+                   limit_text(l.hard));
+    }
+    if (l.resource == RLIMIT_NOFILE) {
+      // The kernel refuses more than fs.nr_open (EPERM, even to root).
+      const std::string text = read_text("/proc/sys/fs/nr_open");
+      const unsigned long long nr_open = std::strtoull(text.c_str(), nullptr, 10);
+      if (nr_open > 0 && l.hard > nr_open) {
+        return errno_error(EINVAL, "spawn")
+            .because("rlimit ", name, ": hard limit ", limit_text(l.hard),
+                     " above /proc/sys/fs/nr_open (", nr_open, ")");
+      }
+    }
+
+    struct rlimit own {};
+
+    if (::getrlimit(l.resource, &own) == 0 && l.hard > own.rlim_max && !has_sys_resource()) {
+      return errno_error(EPERM, "spawn")
+          .because("rlimit ", name, ": hard limit ", limit_text(l.hard), " above the caller's ",
+                   limit_text(own.rlim_max), " needs CAP_SYS_RESOURCE");
+    }
+  }
+  if (c.oom_score_adj && (*c.oom_score_adj < -1000 || *c.oom_score_adj > 1000)) {
+    return errno_error(EINVAL, "spawn")
+        .because("oom_score_adj ", *c.oom_score_adj, ": outside -1000..1000");
+  }
+  if (c.controlling_terminal >= 0 && ::isatty(c.controlling_terminal) == 0) {
+    const int e = errno == EBADF ? EBADF : ENOTTY;
+    return errno_error(e, "spawn")
+        .on("controlling_terminal fd ", c.controlling_terminal)
+        .because(e == EBADF ? "not an open fd" : "not a terminal");
+  }
+  for (auto [target, source] : c.redirects) {
+    (void)source;
+    if ((target == 1 && c.capture_stdout) || (target == 2 && c.capture_stderr)) {
+      return errno_error(EINVAL, "spawn")
+          .because(target == 1 ? "capture_stdout" : "capture_stderr",
+                   " cannot be combined with a redirect of fd ", target);
+    }
+  }
+  return success();
+}
+
+// The minimal init's command line (Command::init): where the caller's argv and environment
+// strings lie (fields 48 to 51 of /proc/self/stat), so that the init can overwrite them in its
+// copy of the memory. Nothing when /proc cannot tell.
+inline void find_title(Plan& p) {
+  const std::string stat = read_text("/proc/self/stat");
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) {
+    return;
+  }
+  // After ") " come the fields from 3 (state) on; arg_start is field 48.
+  std::size_t pos = paren + 2;
+  unsigned long long fields[4] = {};
+  for (int field = 3; field <= 51 && pos < stat.size(); ++field) {
+    std::size_t end = stat.find(' ', pos);
+    if (field >= 48) {
+      fields[field - 48] = std::strtoull(stat.c_str() + pos, nullptr, 10);
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    pos = end + 1;
+  }
+  if (fields[0] != 0 && fields[1] > fields[0]) {
+    p.title.arg_start = static_cast<std::uintptr_t>(fields[0]);
+    p.title.arg_end = static_cast<std::uintptr_t>(fields[1]);
+  }
+  if (fields[2] != 0 && fields[3] > fields[2]) {
+    p.title.env_start = static_cast<std::uintptr_t>(fields[2]);
+    p.title.env_end = static_cast<std::uintptr_t>(fields[3]);
+  }
+}
+
+// Command::rlimit and oom_score_adj, set by the parent on the child waiting for its go: the
+// kernel checks the rights of the process that sets them, in the initial user namespace, which
+// a child in a new user namespace has none of (runc sets rlimits the same way).
+inline result<void> set_limits(const CommandSpec& c, pid_t pid) {
+  for (const ResourceLimit& l : c.rlimits) {
+    const struct rlimit lim { l.soft, l.hard };
+
+    if (::prlimit(pid, static_cast<__rlimit_resource>(l.resource), &lim, nullptr) < 0) {
+      return detail::sys::last_error("prlimit").on(rlimit_names[l.resource], " ",
+                                                   limit_text(l.soft), ":", limit_text(l.hard),
+                                                   " of pid ", pid);
+    }
+  }
+  if (c.oom_score_adj) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+    const std::string value = std::to_string(*c.oom_score_adj);
+    UniqueFd f = UniqueFd::adopt(::open(path.c_str(), O_WRONLY | O_CLOEXEC));  // owns: just opened
+    if (!f || ::write(f.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+      error e = detail::sys::last_error("write").on(path, " ", value);
+      if (e.code == std::errc::permission_denied) {
+        e.because("below the lowest value the caller had, which needs CAP_SYS_RESOURCE");
+      }
+      return e;
+    }
+  }
+  return success();
+}
+
 // Command::netns: open the named namespace and list the /etc overrides, here where allocating
 // is safe; the child only mounts.
 inline result<void> prepare_netns(const CommandSpec& c, Plan& p) {
@@ -339,6 +507,9 @@ inline result<void> prepare(const CommandSpec& c, Plan& p) {
   if (c.fresh.contains(NsType::pid) && c.init) {
     p.relay = true;
   }
+  if (p.relay) {
+    find_title(p);
+  }
   return success();
 }
 
@@ -381,6 +552,7 @@ NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
   NSFUN_TRYV(detail::spawn_parent::check_namespaces(c));
   detail::spawn_child::Plan p;
   try {
+    NSFUN_TRYV(detail::spawn_parent::check_settings(c));
     NSFUN_TRYV(detail::spawn_parent::prepare(c, p));
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "spawn").on(c.fn ? std::string_view("function") : c.program);
@@ -401,6 +573,26 @@ NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
   p.sync_w = sync[1];
   p.err_r = err[0];
   p.err_w = err[1];
+  // Command::capture_stdout, capture_stderr: the child's ends become its fd 1 and 2.
+  UniqueFd out_r;
+  UniqueFd out_w;
+  UniqueFd errout_r;
+  UniqueFd errout_w;
+  for (bool is_err : {false, true}) {
+    if (!(is_err ? c.capture_stderr : c.capture_stdout)) {
+      continue;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) {
+      return detail::sys::last_error("pipe2").on(is_err ? "capture_stderr" : "capture_stdout");
+    }
+    (is_err ? errout_r : out_r) = UniqueFd::adopt(fds[0]);  // owns: just made
+    (is_err ? errout_w : out_w) = UniqueFd::adopt(fds[1]);  // owns: just made
+  }
+  p.out_r = out_r.get();
+  p.out_w = out_w.get();
+  p.errout_r = errout_r.get();
+  p.errout_w = errout_w.get();
 
   NsTypeSet fresh = c.fresh;
   if (p.new_mnt) {
@@ -433,9 +625,20 @@ NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
   Child child;
   child.pid_ = static_cast<pid_t>(pid);
   child.pidfd_ = UniqueFd::adopt(pidfd);  // owns: CLONE_PIDFD gives us a new cloexec fd
+  child.stdout_ = std::move(out_r);
+  child.stderr_ = std::move(errout_r);
   sync_r.reset();
   err_w.reset();
+  out_w.reset();
+  errout_w.reset();
   // From here every failure returns with `child` going out of scope: killed and reaped.
+  if (!c.rlimits.empty() || c.oom_score_adj) {
+    try {
+      NSFUN_TRYV(detail::spawn_parent::set_limits(c, child.pid_));
+    } catch (const std::bad_alloc&) {
+      return errno_error(ENOMEM, "spawn").on("pid ", child.pid_);
+    }
+  }
   if (c.map) {
     NSFUN_TRYV(c.map->apply(child.pid_));
   }
@@ -454,7 +657,9 @@ NSFUN_INLINE result<Child> spawn(const Command& cmd) noexcept {
 NSFUN_INLINE Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, 0)),
       pidfd_(std::move(other.pidfd_)),
-      reaped_(std::exchange(other.reaped_, false)) {}
+      reaped_(std::exchange(other.reaped_, false)),
+      stdout_(std::move(other.stdout_)),
+      stderr_(std::move(other.stderr_)) {}
 
 NSFUN_INLINE Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
@@ -462,6 +667,8 @@ NSFUN_INLINE Child& Child::operator=(Child&& other) noexcept {
     pid_ = std::exchange(other.pid_, 0);
     pidfd_ = std::move(other.pidfd_);
     reaped_ = std::exchange(other.reaped_, false);
+    stdout_ = std::move(other.stdout_);
+    stderr_ = std::move(other.stderr_);
   }
   return *this;
 }
@@ -478,6 +685,8 @@ NSFUN_INLINE void Child::dispose() noexcept {
   pid_ = 0;
   pidfd_.reset();
   reaped_ = false;
+  stdout_.reset();
+  stderr_.reset();
 }
 
 NSFUN_INLINE result<void> Child::usable(int err, std::string_view what) const noexcept {
@@ -500,6 +709,46 @@ NSFUN_INLINE result<ExitStatus> Child::wait() noexcept {
   }
   reaped_ = true;
   return detail::spawn_parent::status_of(info);
+}
+
+NSFUN_INLINE result<Output> Child::wait_with_output() noexcept {
+  NSFUN_TRYV(usable(ECHILD, "waitid"));
+  Output o;
+  try {
+    UniqueFd* pipes[2] = {&stdout_, &stderr_};
+    std::string* sinks[2] = {&o.out, &o.err};
+    char buf[16384];
+    while (*pipes[0] || *pipes[1]) {
+      pollfd fds[2] = {};
+      for (int i = 0; i < 2; ++i) {
+        fds[i].fd = pipes[i]->get();  // -1 for a closed one: poll skips it
+        fds[i].events = POLLIN;
+      }
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return detail::sys::last_error("poll").on("output of pid ", pid_);
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].revents == 0) {
+          continue;
+        }
+        const ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+        if (n > 0) {
+          sinks[i]->append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+          pipes[i]->reset();  // end of file
+        } else if (errno != EINTR && errno != EAGAIN) {
+          return detail::sys::last_error("read").on(i == 0 ? "stdout" : "stderr", " of pid ", pid_);
+        }
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "read").on("output of pid ", pid_);
+  }
+  NSFUN_TRY(o.status, wait());
+  return o;
 }
 
 NSFUN_INLINE result<std::optional<ExitStatus>> Child::try_wait() noexcept {
@@ -535,6 +784,8 @@ NSFUN_INLINE void Child::detach() noexcept {
   pid_ = 0;
   pidfd_.reset();
   reaped_ = false;
+  stdout_.reset();
+  stderr_.reset();
 }
 
 }  // namespace nsfun
