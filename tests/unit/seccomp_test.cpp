@@ -133,4 +133,24 @@ TEST_SUITE("seccomp") {
     // Adding to it keeps it valid: a container with CAP_SYS_ADMIN may be allowed mount.
     CHECK(SeccompFilter::container_default().allow("mount").compile());
   }
+
+  TEST_CASE("compile: kept for the filter and its copies until one is changed") {
+    SeccompFilter f = SeccompFilter::deny_list().deny("mkdir");
+    auto a = f.compile();
+    REQUIRE(a);
+    SeccompFilter copy = f;
+    auto b = copy.compile();
+    REQUIRE(b);
+    CHECK(b.value().insns.size() == a.value().insns.size());
+    copy.deny("rmdir");
+    auto c = copy.compile();
+    REQUIRE(c);
+    CHECK(c.value().insns.size() > a.value().insns.size());
+    auto again = f.compile();  // the original is unchanged
+    REQUIRE(again);
+    CHECK(again.value().insns.size() == a.value().insns.size());
+    // A change that makes the filter invalid is seen too.
+    copy.deny("no_such_call");
+    CHECK_FALSE(copy.compile());
+  }
 }

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -392,6 +394,11 @@ inline constexpr std::string_view default_allowed[] = {
 // The errno values compile() accepts (SECCOMP_RET_DATA holds 16 bits; errno values are < 4096).
 inline constexpr int max_errno = 4095;
 
+struct Cache {
+  std::mutex mutex;
+  std::optional<SeccompProgram> program;  // set by the first successful compile()
+};
+
 inline bool valid_errno(int e) noexcept {
   return e >= 1 && e <= max_errno;
 }
@@ -488,6 +495,10 @@ inline result<std::vector<sock_filter>> read_program(int fd) {
 
 namespace nsfun {
 
+NSFUN_INLINE std::shared_ptr<detail::seccomp::Cache> detail::seccomp::new_cache() {
+  return std::make_shared<Cache>();
+}
+
 NSFUN_INLINE std::string SeccompAction::to_string() const {
   switch (kind_) {
     case Kind::allow:
@@ -558,6 +569,7 @@ NSFUN_INLINE SeccompFilter SeccompFilter::container_default() {
 
 NSFUN_INLINE SeccompFilter& SeccompFilter::add(SeccompRule rule) {
   rules_.push_back(std::move(rule));
+  cache_ = detail::seccomp::new_cache();  // copies made before keep theirs
   return *this;
 }
 
@@ -580,6 +592,13 @@ NSFUN_INLINE SeccompFilter& SeccompFilter::kill(std::string syscall, std::vector
 
 NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
   namespace sc = detail::seccomp;
+  std::unique_lock<std::mutex> lock;
+  if (cache_) {  // null only in a moved-from filter
+    lock = std::unique_lock<std::mutex>(cache_->mutex);
+    if (cache_->program) {
+      return *cache_->program;
+    }
+  }
   if (default_.kind() == SeccompAction::Kind::errno_return &&
       !sc::valid_errno(default_.errno_value())) {
     return errno_error(EINVAL, "seccomp")
@@ -669,7 +688,11 @@ NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
         .on("seccomp_export_bpf")
         .because("a program of ", insns.size(), " instructions, the kernel takes ", BPF_MAXINSNS);
   }
-  return SeccompProgram{std::move(insns)};
+  SeccompProgram program{std::move(insns)};
+  if (cache_) {
+    cache_->program = program;
+  }
+  return program;
 }
 
 NSFUN_INLINE result<void> detail::security::set_no_new_privs() noexcept {
