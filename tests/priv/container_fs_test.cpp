@@ -404,18 +404,24 @@ TEST_SUITE("container_fs") {
   }
 
   TEST_CASE("rootless: a user namespace the child maps itself; /dev nodes bound from the host") {
-    NSFUN_REQUIRE(t::can_drop_privileges(), "needs root to drop to nobody");
-    NSFUN_REQUIRE(t::can_unshare_unprivileged(nsfun::NsTypeSet{
-                      nsfun::NsType::user, nsfun::NsType::mnt, nsfun::NsType::pid}),
+    // Run by root, the child drops to nobody first; run by an unprivileged user, it is one.
+    const bool as_root = ::geteuid() == 0;
+    const nsfun::NsTypeSet types{nsfun::NsType::user, nsfun::NsType::mnt, nsfun::NsType::pid};
+    NSFUN_REQUIRE(as_root ? t::can_drop_privileges() && t::can_unshare_unprivileged(types)
+                          : t::can_unshare(types),
                   "needs unprivileged user namespaces");
     NSFUN_REQUIRE(t::BusyboxRootfs::available(), "needs busybox-static");
+    const unsigned uid = as_root ? 65534 : ::geteuid();
+    const unsigned gid = as_root ? 65534 : ::getegid();
     t::BusyboxRootfs root;
     REQUIRE(root);
     // A rootless runtime's rootfs belongs to its user (root in the user namespace made here).
-    for (const auto& e : std::filesystem::recursive_directory_iterator(root.dir())) {
-      REQUIRE(::lchown(e.path().c_str(), 65534, 65534) == 0);
+    if (as_root) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(root.dir())) {
+        REQUIRE(::lchown(e.path().c_str(), uid, gid) == 0);
+      }
+      REQUIRE(::lchown(root.path().c_str(), uid, gid) == 0);
     }
-    REQUIRE(::lchown(root.path().c_str(), 65534, 65534) == 0);
     HostDir src;
     make_host_file(src, "hello", "rootless\n");
     ContainerFs fs;
@@ -427,11 +433,11 @@ TEST_SUITE("container_fs") {
     const std::size_t before = mount_lines_with(root.path()) + mount_lines_with(src.path);
 
     NSFUN_CHECK_CHILD([&] {
-      NSFUN_EXPECT(t::drop_privileges() == 0);
+      NSFUN_EXPECT(!as_root || t::drop_privileges() == 0);
       NSFUN_EXPECT(::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0);
       NSFUN_EXPECT(write_file("/proc/self/setgroups", "deny"));
-      NSFUN_EXPECT(write_file("/proc/self/uid_map", "0 65534 1"));
-      NSFUN_EXPECT(write_file("/proc/self/gid_map", "0 65534 1"));
+      NSFUN_EXPECT(write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1"));
+      NSFUN_EXPECT(write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"));
       // PID 1 of the new pid namespace, so that it may mount a proc.
       return t::in_child([&] {
         if (int line = enter_rootfs(root.path(), /*new_mnt=*/false)) {
