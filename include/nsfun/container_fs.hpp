@@ -149,6 +149,18 @@ struct Prepared {
 // mounts. Async-signal-safe: raw syscalls only, nothing allocated.
 [[nodiscard]] result<void> before_pivot(const Prepared& p) noexcept;
 
+// Child side, for what spawn mounts in the rootfs itself (its /proc): mounts `fstype` from
+// `source` on `rel` inside `rootfs` (a mount point: bound on itself already), made when missing.
+// Resolved like every target (openat2 RESOLVE_IN_ROOT), and with no symbolic link at all on
+// the way (RESOLVE_NO_SYMLINKS: ELOOP), so that a rootfs whose /proc is a link gets no proc
+// somewhere else, where the masks would not find it. Async-signal-safe.
+[[nodiscard]] result<void> mount_in_root(const char* rootfs,
+                                         const char* rel,
+                                         const char* source,
+                                         const char* fstype,
+                                         unsigned long flags,
+                                         const char* data) noexcept;
+
 // Child side, right after pivot_root: read-only paths, masked paths, then the root remounted
 // read-only. Async-signal-safe.
 [[nodiscard]] result<void> after_pivot(const Prepared& p) noexcept;

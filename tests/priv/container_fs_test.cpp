@@ -621,4 +621,44 @@ TEST_SUITE("container_fs") {
       });
     }
   }
+
+  TEST_CASE("mount_in_root: proc where the container sees it, never through a link") {
+    NSFUN_REQUIRE(t::can_unshare(nsfun::NsTypeSet{nsfun::NsType::mnt}),
+                  "needs CAP_SYS_ADMIN for a mount namespace");
+    NSFUN_REQUIRE(t::BusyboxRootfs::available(), "needs busybox-static");
+    t::BusyboxRootfs root;
+    REQUIRE(root);
+    HostDir host;
+    std::filesystem::remove(root.dir() / "proc");
+    NSFUN_CHECK_CHILD([&] {
+      NSFUN_EXPECT(::unshare(CLONE_NEWNS) == 0);
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+      const std::string r = root.path();
+      NSFUN_EXPECT(::mount(r.c_str(), r.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0);
+      // Missing: made, then mounted.
+      NSFUN_EXPECT_OK(cfs::mount_in_root(r.c_str(), "proc", "proc", "proc",
+                                         MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr));
+      NSFUN_EXPECT(fs_type((r + "/proc").c_str()) == 0x9fa0);
+      return 0;
+    });
+    CHECK(std::filesystem::is_directory(root.dir() / "proc"));
+    std::filesystem::remove(root.dir() / "proc");
+    std::filesystem::create_symlink(host.path, root.dir() / "proc");
+    std::filesystem::create_directories(root.dir() /
+                                        std::filesystem::path(host.path).relative_path());
+    NSFUN_CHECK_CHILD([&] {
+      NSFUN_EXPECT(::unshare(CLONE_NEWNS) == 0);
+      NSFUN_EXPECT(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+      const std::string r = root.path();
+      NSFUN_EXPECT(::mount(r.c_str(), r.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0);
+      auto m = cfs::mount_in_root(r.c_str(), "proc", "proc", "proc", 0, nullptr);
+      NSFUN_EXPECT(!m);
+      NSFUN_EXPECT(m.error() == std::errc::too_many_symbolic_link_levels);
+      NSFUN_EXPECT(m.error().message() == "openat2 " + r +
+                                              "/proc: a symbolic link in the rootfs, refused for "
+                                              "a mount spawn makes itself");
+      NSFUN_EXPECT(mount_lines_with(host.path) == 0);
+      return 0;
+    });
+  }
 }

@@ -57,6 +57,7 @@ struct MountAttr {
 
 inline constexpr std::uint64_t resolve_no_magiclinks = 0x02;
 inline constexpr std::uint64_t resolve_in_root = 0x10;
+inline constexpr std::uint64_t resolve_no_symlinks = 0x04;
 inline constexpr std::uint64_t mount_attr_rdonly = 0x1;
 inline constexpr unsigned at_recursive = 0x8000;
 inline constexpr long proc_super_magic = 0x9fa0;
@@ -196,10 +197,13 @@ inline sys::PathBuf fd_path(int fd) noexcept {
 // Opens `rel` (relative, may be empty for the root itself) under `root` as if `root` were "/":
 // "..", absolute symbolic links and ".." in links all stay inside it, magic links (/proc/PID/
 // root, /proc/self/fd/N) are refused. -1 and errno on failure.
-inline int resolve(int root, const char* rel, std::uint64_t flags) noexcept {
+inline int resolve(int root,
+                   const char* rel,
+                   std::uint64_t flags,
+                   std::uint64_t also = 0) noexcept {
   OpenHow how{};
   how.flags = flags | O_CLOEXEC;
-  how.resolve = resolve_in_root | resolve_no_magiclinks;
+  how.resolve = resolve_in_root | resolve_no_magiclinks | also;
   const char* path = rel[0] != '\0' ? rel : ".";
   for (int attempt = 0;; ++attempt) {
     long fd = ::syscall(sys_openat2, root, path, &how, sizeof(how));
@@ -641,6 +645,37 @@ NSFUN_INLINE result<void> before_pivot(const Prepared& p) noexcept {
   }
   for (const Step& s : p.steps) {
     NSFUN_TRYV(apply_step(root.get(), s));
+  }
+  return success();
+}
+
+NSFUN_INLINE result<void> mount_in_root(const char* rootfs,
+                                        const char* rel,
+                                        const char* source,
+                                        const char* fstype,
+                                        unsigned long flags,
+                                        const char* data) noexcept {
+  UniqueFd root =
+      UniqueFd::adopt(::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));  // owns: opened here
+  if (!root) {
+    return errno_error(errno, "open").on("rootfs ", rootfs);
+  }
+  int fd = resolve(root.get(), rel, O_PATH | O_DIRECTORY, resolve_no_symlinks);
+  if (fd < 0 && errno == ENOENT) {
+    NSFUN_TRY(UniqueFd made, open_target(root.get(), rel, true, nullptr));
+    fd = resolve(root.get(), rel, O_PATH | O_DIRECTORY, resolve_no_symlinks);
+  }
+  if (fd < 0) {
+    error e = in_root_error(errno, "openat2", rel, nullptr);
+    e.on(rootfs, "/", rel);
+    if (e.code == std::errc::too_many_symbolic_link_levels) {
+      e.because("a symbolic link in the rootfs, refused for a mount spawn makes itself");
+    }
+    return e;
+  }
+  UniqueFd at = UniqueFd::adopt(fd);  // owns: opened here
+  if (::mount(source, fd_path(at.get()).c_str(), fstype, flags, data) < 0) {
+    return errno_error(errno, "mount").on(fstype, " on ", rootfs, "/", rel);
   }
   return success();
 }
