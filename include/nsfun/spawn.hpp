@@ -13,9 +13,12 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <nsfun/capabilities.hpp>
 #include <nsfun/config.hpp>
+#include <nsfun/container_fs.hpp>
 #include <nsfun/ns_fd.hpp>
 #include <nsfun/ns_type.hpp>
+#include <nsfun/seccomp.hpp>
 #include <nsfun/unique_fd.hpp>
 #include <nsfun/user_map.hpp>
 
@@ -165,6 +168,9 @@ struct CommandSpec {
   int controlling_terminal = -1;
   bool capture_stdout = false;
   bool capture_stderr = false;
+  std::optional<Capabilities> capabilities;
+  std::optional<SeccompFilter> seccomp;
+  std::optional<ContainerFs> filesystem;
 };
 
 /// What to start and where: a builder (each setter returns *this).
@@ -201,20 +207,23 @@ class Command {
   ///  3. with init() or a joined pid namespace, the fork of the process that runs fn (the
   ///     relay stays behind as its init); hostname(), domainname(), time_offsets();
   ///  4. the mount steps: propagation made private, netns()'s /sys and /etc binds, the rootfs()
-  ///     bound on itself, the fresh /proc of mount_proc(), pivot_root;
+  ///     bound on itself, the fresh /proc of mount_proc(), filesystem()'s binds, tmpfs and /dev,
+  ///     pivot_root, then filesystem()'s masked and read-only paths and read-only root;
   ///  5. chroot(), cwd();
-  ///  6. identity: groups(), gid(), uid() (setgroups, setresgid, setresuid), keep_caps();
+  ///  6. identity: the bounding set of capabilities(), groups(), gid(), uid() (setgroups,
+  ///     setresgid, setresuid), the other sets of capabilities(), keep_caps();
   ///  7. setsid(), controlling_terminal();
   ///  8. fds: everything beyond 0, 1 and 2 marked close-on-exec (fn still sees them open, since
   ///     there is no exec), redirect(), capture_stdout(), capture_stderr();
-  ///  9. no_new_privs();
+  ///  9. no_new_privs(), then the seccomp() filter;
   /// then fn. So fn sees the container's root, mounts, identity and limits, and the caller's
   /// memory as it was at spawn() (clone3 without CLONE_VM: a copy; what fn changes, the caller
   /// never sees). spawn() returns as soon as fn starts: fn's failures show only in its exit code.
   /// What it may call: when the caller has other threads, only async-signal-safe functions
   /// (signal-safety(7): raw system calls, no malloc, no locks, no stdio), since another thread
   /// may have held a lock at the moment of the clone; in a single-threaded caller, anything the
-  /// settings allow (a uid() without capabilities cannot mount, say).
+  /// settings allow (a uid() without capabilities cannot mount, say; the seccomp() filter
+  /// applies).
   explicit Command(std::function<int()> fn) { s_.fn = std::move(fn); }
 
   /// A process that runs nothing: it keeps the namespaces it was started in (and no fd beyond 0,
@@ -471,6 +480,52 @@ class Command {
     return *this;
   }
 
+  /// The five capability sets the child ends with (see Capabilities; `Capabilities::only(keep)`,
+  /// `Capabilities::container_default()`, the 14 runc and crun keep). The bounding set is cut
+  /// before the identity change (which needs CAP_SETPCAP), PR_SET_KEEPCAPS is set before
+  /// setresuid, and the effective, permitted, inheritable and ambient sets are applied right
+  /// after it, so a uid() other than 0 keeps what is asked (its ambient set survives the exec;
+  /// uid 0's effective set after the exec is its bounding set, as under runc). Sets that break
+  /// the kernel's rules are refused before anything starts (std::errc::invalid_argument, "spawn:
+  /// capabilities: ambient not in inheritable: cap_net_admin"), as is keep_caps() with it (the
+  /// ambient set says what is kept). Needs no namespace: in the caller's user namespace it
+  /// needs CAP_SETPCAP to cut the bounding set and can keep only what the caller holds; in a
+  /// new one the child holds everything there first.
+  Command& capabilities(Capabilities caps) {
+    s_.capabilities = caps;
+    return *this;
+  }
+
+  /// A seccomp filter for the program (SeccompFilter: an allow-list or a deny-list,
+  /// SeccompFilter::container_default() as Docker's), compiled by spawn() in the parent
+  /// (a system call the architecture lacks is refused there: "spawn: seccomp fanotify_mark2: not
+  /// a system call on x86_64") and loaded in the child as the very last step before the exec,
+  /// after no_new_privs(). Loading needs no_new_privs() or CAP_SYS_ADMIN in the child's user
+  /// namespace at that point: without no_new_privs(), a capabilities() whose effective set lacks
+  /// CAP_SYS_ADMIN, or a uid() other than 0 without capabilities() (its effective set is
+  /// cleared), is refused before anything starts (std::errc::invalid_argument, "spawn: seccomp
+  /// needs no_new_privs() or CAP_SYS_ADMIN kept"). A function (Command(fn)) runs under the
+  /// filter too; a minimal init (init()) does not, it forks earlier. Needs no namespace.
+  Command& seccomp(SeccompFilter filter) {
+    s_.seccomp = std::move(filter);
+    return *this;
+  }
+
+  /// The filesystem inside the new root (ContainerFs: a read-only root, binds from the host,
+  /// tmpfs mounts, a minimal /dev, masked and read-only paths), applied in the child's new
+  /// mount namespace: binds, tmpfs and /dev after the rootfs is bound on itself and /proc
+  /// mounted in it, before pivot_root; masked and read-only paths and the read-only root right
+  /// after pivot_root. Checked by the parent before anything starts (a bind source that does not
+  /// exist, a target with ".."): the error names the setting. Needs rootfs()
+  /// (std::errc::invalid_argument, "spawn: filesystem needs rootfs()": without a new root, the
+  /// mounts would land on the caller's own tree) and a new mount namespace
+  /// (nsfun::errc::namespace_not_new with a joined one, whose other processes would see the
+  /// mounts).
+  Command& filesystem(ContainerFs fs) {
+    s_.filesystem = std::move(fs);
+    return *this;
+  }
+
   /// Sets the no_new_privs bit (prctl(PR_SET_NO_NEW_PRIVS)) as the last step before the exec:
   /// the program and its descendants can never gain privileges through execve (set-user-ID
   /// bits and file capabilities are ignored), as runc's and crun's `noNewPrivileges`. It can
@@ -522,8 +577,9 @@ class Command {
   /// terminal of the child's new session (implies setsid(); then ioctl(TIOCSCTTY) without
   /// stealing), as `setsid --ctty` does. It does not become the child's stdin, stdout or
   /// stderr: redirect() them to it for that. The fd must stay open until spawn() returns. A fd
-  /// that is not a terminal is refused before anything starts (std::errc::not_a_tty); a
-  /// terminal that is already another session's controlling terminal fails in the child
+  /// that is not a terminal is refused before anything starts (ENOTTY,
+  /// std::errc::inappropriate_io_control_operation); a terminal that is already another session's
+  /// controlling terminal fails in the child
   /// ("ioctl TIOCSCTTY on fd 5: Operation not permitted"). Needs no namespace.
   Command& controlling_terminal(FdRef tty) {
     s_.controlling_terminal = tty.get();
@@ -561,9 +617,14 @@ class Command {
 /// child makes only async-signal-safe calls.
 /// Errors: nsfun::errc::namespace_not_new (a setting without its namespace),
 /// std::errc::invalid_argument (netns() combined with a network namespace or a rootfs; an id
-/// that is not mapped where uid(), gid() or groups() would apply it),
-/// std::errc::no_such_file_or_directory (program), std::errc::operation_not_permitted,
-/// nsfun::errc::invalid_id_map, and the errno of the failing step in the child.
+/// that is not mapped where uid(), gid() or groups() would apply it; an rlimit(),
+/// oom_score_adj(), capabilities(), seccomp() or filesystem() that cannot apply as given: the
+/// message names the setting), std::errc::no_such_file_or_directory (program, a bind source),
+/// std::errc::operation_not_permitted, std::errc::inappropriate_io_control_operation (ENOTTY:
+/// controlling_terminal()), nsfun::errc::invalid_id_map, nsfun::errc::invalid_name (a seccomp()
+/// call the architecture lacks), and the errno of the failing step in the child. Nothing is started
+/// when a setting is refused; when a step fails in the child, the child (and its init) is killed
+/// and reaped, and its mounts go with its mount namespace.
 [[nodiscard]] result<Child> spawn(const Command& cmd) noexcept;
 
 }  // namespace nsfun

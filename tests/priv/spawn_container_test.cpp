@@ -5,8 +5,12 @@
 // util-linux tool that does the same (setpriv, prlimit, choom, setsid), and each refusal
 // checked to leave no process and no fd behind.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,13 +24,22 @@
 
 #include <doctest/doctest.h>
 
+#include <nsfun/capabilities.hpp>
+#include <nsfun/container_fs.hpp>
+#include <nsfun/ns_fd.hpp>
+#include <nsfun/seccomp.hpp>
 #include <nsfun/spawn.hpp>
 #include <nsfun/user_map.hpp>
 
+#include "busybox_rootfs.hpp"
 #include "test_support.hpp"
 
+using nsfun::Capabilities;
+using nsfun::CapSet;
 using nsfun::Command;
+using nsfun::ContainerFs;
 using nsfun::NsType;
+using nsfun::SeccompFilter;
 
 namespace {
 
@@ -121,6 +134,144 @@ Command rootless(Command cmd) {
   return cmd;
 }
 
+// The number of lines of /proc/self/mountinfo: the caller's mounts.
+std::size_t mount_count() {
+  const std::string text = nsfun::test::read_text("/proc/self/mountinfo");
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A capability set as /proc/PID/status prints it: "00000000a80425fb".
+std::string hex(CapSet set) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(set.bits()));
+  return text;
+}
+
+// A host directory with one file, for a bind into the container; removed at the end.
+struct HostData {
+  std::filesystem::path dir;
+
+  HostData() {
+    char tmpl[] = "/tmp/nsfun-test-data-XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) {
+      dir = tmpl;
+      ::chmod(tmpl, 0755);
+      std::ofstream(dir / "file") << "from the host\n";
+      ::chmod((dir / "file").c_str(), 0644);
+    }
+  }
+
+  HostData(const HostData&) = delete;
+  HostData& operator=(const HostData&) = delete;
+
+  ~HostData() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// What the container reports about itself, one fact a line, read from the kernel.
+constexpr const char* readback_script =
+    "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; "
+    "echo \"id: $(id)\"; "
+    "echo \"nofile: $(grep 'Max open files' /proc/self/limits)\"; "
+    "echo \"oom: $(cat /proc/self/oom_score_adj)\"; "
+    "echo \"root: $(grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ / ' /proc/self/mountinfo)\"; "
+    "echo \"dev: $(ls /dev | tr '\\n' ' ')\"; "
+    "echo \"devtypes: $(ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | "
+    "cut -c1 | tr -d '\\n')\"; "
+    "echo \"write root: $(touch /newfile 2>&1)\"; "
+    "echo \"write tmp: $(touch /tmp/x 2>&1 && echo ok)\"; "
+    "echo \"data: $(cat /data/file)\"; "
+    "echo \"write data: $(touch /data/new 2>&1)\"; "
+    "echo \"keys: $(wc -c < /proc/keys)\"; "
+    "echo \"procsys: $( (echo x > /proc/sys/kernel/domainname) 2>&1)\"; "
+    "echo \"denied: $(hostname nsfun-denied 2>&1)\"; "
+    "echo \"pid1: $(cat /proc/1/comm)\"";
+
+// The container every readback test starts: a busybox root with all of issue 15's settings.
+Command container(const nsfun::test::BusyboxRootfs& root, const HostData& data) {
+  return std::move(
+      Command("/bin/sh")
+          .arg("-c")
+          .arg(readback_script)
+          .namespaces({NsType::mnt, NsType::pid, NsType::uts, NsType::ipc})
+          .rootfs(root.path())
+          .mount_proc()
+          .init()
+          .clear_env()
+          .env("PATH", "/bin")
+          .filesystem(std::move(ContainerFs()
+                                    .read_only_root()
+                                    .minimal_dev()
+                                    .default_masks()
+                                    .tmpfs("/tmp", "mode=1777")
+                                    .bind(data.dir.string(), "/data", {.read_only = true})))
+          .capabilities(Capabilities::container_default())
+          .no_new_privs()
+          .seccomp(std::move(SeccompFilter::container_default().deny("sethostname", EXDEV)))
+          .rlimit(RLIMIT_NOFILE, 256, 512)
+          .oom_score_adj(200)
+          .capture_stdout()
+          .capture_stderr());
+}
+
+// The facts of readback_script as a map from their label to the rest of the line.
+std::map<std::string, std::string> facts(const std::string& out) {
+  std::map<std::string, std::string> m;
+  for (std::size_t pos = 0; pos < out.size();) {
+    std::size_t end = out.find('\n', pos);
+    if (end == std::string::npos) {
+      end = out.size();
+    }
+    const std::string line = out.substr(pos, end - pos);
+    const std::size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::size_t value = line.find_first_not_of(" \t", colon + 1);
+      m[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+    }
+    pos = end + 1;
+  }
+  return m;
+}
+
+// Checks what a container of container() reported; `rootless`: made by nobody in a user
+// namespace (the same facts, where /dev's nodes are bound from the host).
+void check_readback(const nsfun::Output& o, bool rootless) {
+  INFO("rootless: " << rootless << "\nstdout:\n" << o.out << "stderr:\n" << o.err);
+  CHECK(o.status.success());
+  auto f = facts(o.out);
+  const std::string keep = hex(CapSet::container_default());
+  CHECK(f["CapBnd"] == keep);
+  CHECK(f["CapEff"] == keep);
+  CHECK(f["CapPrm"] == keep);
+  CHECK(f["CapInh"] == "0000000000000000");
+  CHECK(f["CapAmb"] == "0000000000000000");
+  CHECK(keep == "00000000a80425fb");  // what docker run shows
+  CHECK(f["NoNewPrivs"] == "1");
+  CHECK(f["Seccomp"] == "2");
+  CHECK(f["id"] == "uid=0(root) gid=0(root)");
+  CHECK(nsfun::test::split_words(f["nofile"]) ==
+        std::vector<std::string>{"Max", "open", "files", "256", "512", "files"});
+  CHECK(f["oom"] == "200");
+  // The root's mount options (field 6) start with ro.
+  const auto root_fields = nsfun::test::split_words(f["root"]);
+  REQUIRE(root_fields.size() > 5);
+  CHECK(root_fields[5].rfind("ro,", 0) == 0);
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "ptmx",
+                           "fd", "stdin", "stdout", "stderr"}) {
+    CHECK_MESSAGE(f["dev"].find(std::string(node) + " ") != std::string::npos, node);
+  }
+  CHECK(f["devtypes"] == "cccccc");
+  CHECK(f["write root"] == "touch: /newfile: Read-only file system");
+  CHECK(f["write tmp"] == "ok");
+  CHECK(f["data"] == "from the host");
+  CHECK(f["write data"] == "touch: /data/new: Read-only file system");
+  CHECK(f["keys"] == "0");  // masked: /dev/null bound over it
+  CHECK(f["procsys"] == "/bin/sh: can't create /proc/sys/kernel/domainname: Read-only file system");
+  CHECK(f["denied"] == "hostname: sethostname: Invalid cross-device link");  // EXDEV, the filter's
+  CHECK(f["pid1"] == "init");
+}
 }  // namespace
 
 TEST_SUITE("spawn container") {
@@ -455,5 +606,212 @@ TEST_SUITE("spawn container") {
       check(rootless(Command("/bin/sh")));
       return 0;
     });
+  }
+
+  TEST_CASE("a container from scratch as root: every setting read back from the kernel") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt, NsType::pid, NsType::uts, NsType::ipc}),
+                  "needs root");
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    HostData data;
+    const std::size_t mounts = mount_count();
+    const std::size_t fds = nsfun::test::open_fd_count();
+    {
+      auto child = nsfun::spawn(container(root, data));
+      REQUIRE_MESSAGE(child, child.error().message());
+      auto out = child.value().wait_with_output();
+      REQUIRE(out);
+      check_readback(out.value(), /*rootless=*/false);
+    }
+    CHECK(mount_count() == mounts);
+    CHECK(nsfun::test::open_fd_count() == fds);
+    CHECK_FALSE(root.has_mounts_inside());
+  }
+
+  TEST_CASE("a container from scratch rootless: nobody with a user namespace, read back") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare_unprivileged(
+                      {NsType::user, NsType::mnt, NsType::pid, NsType::uts, NsType::ipc}),
+                  "needs unprivileged user namespaces (and root to become nobody)");
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    // A rootless runtime's rootfs belongs to its user (root of the user namespace).
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root.dir())) {
+      REQUIRE(::lchown(e.path().c_str(), 65534, 65534) == 0);
+    }
+    REQUIRE(::lchown(root.path().c_str(), 65534, 65534) == 0);
+    HostData data;
+    const std::size_t mounts = mount_count();
+    NSFUN_CHECK_CHILD([&] {
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      const std::size_t fds = nsfun::test::open_fd_count();
+      Command cmd = container(root, data);
+      cmd.namespaces({NsType::user, NsType::mnt, NsType::pid, NsType::uts, NsType::ipc})
+          .user_map(nsfun::UserMap::root_is(65534, 65534).value());
+      {
+        auto child = nsfun::spawn(cmd);
+        NSFUN_EXPECT_OK(child);
+        auto out = child.value().wait_with_output();
+        NSFUN_EXPECT_OK(out);
+        check_readback(out.value(), /*rootless=*/true);
+      }
+      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
+      return 0;
+    });
+    CHECK(mount_count() == mounts);
+    CHECK_FALSE(root.has_mounts_inside());
+  }
+
+  TEST_CASE("a non-root user keeps an ambient capability across its exec, as only asked") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::user, NsType::mnt, NsType::pid}), "needs root");
+    const CapSet keep = CapSet::parse("cap_net_bind_service").value();
+    const std::string out =
+        output_of(shell("id -u; grep -E '^Cap(Eff|Prm|Inh|Amb|Bnd):' /proc/self/status")
+                      .namespaces({NsType::user, NsType::mnt, NsType::pid})
+                      .user_map(nsfun::UserMap{nsfun::IdMap::single(0, 0, 65536).value(),
+                                               nsfun::IdMap::single(0, 0, 65536).value(), false})
+                      .uid(1000)
+                      .gid(1000)
+                      .groups({})
+                      .capabilities(Capabilities{keep, keep, keep, keep, keep}));
+    auto f = facts("uid: " + out);
+    CHECK(f["uid"] == "1000");
+    for (const char* set : {"CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"}) {
+      CHECK_MESSAGE(f[set] == hex(keep), set);
+    }
+  }
+
+  TEST_CASE("container settings: refusals name the setting, start nothing, leave no fd") {
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    const std::size_t mounts = mount_count();
+    NSFUN_CHECK_CHILD([&] {
+      const std::error_code einval = std::make_error_code(std::errc::invalid_argument);
+      NSFUN_EXPECT(refused(Command("/bin/true").filesystem(ContainerFs().read_only_root()), einval,
+                           "spawn: filesystem needs rootfs() (the mounts would land on the "
+                           "caller's tree)") == 0);
+      NSFUN_EXPECT(refused(
+                       Command("/bin/true")
+                           .capabilities(Capabilities{CapSet::all(), CapSet::all(), CapSet::all(),
+                                                      CapSet::none(), CapSet::all()}),
+                       einval, "spawn: " + [] {
+                         auto r = Capabilities{CapSet::all(), CapSet::all(), CapSet::all(),
+                                               CapSet::none(), CapSet::all()}
+                                      .check();
+                         return r ? std::string("(accepted)") : r.error().message();
+                       }()) == 0);
+      NSFUN_EXPECT(refused(Command("/bin/true")
+                               .capabilities(Capabilities::container_default())
+                               .namespaces({NsType::user})
+                               .keep_caps(),
+                           einval,
+                           "spawn: keep_caps cannot be combined with capabilities (its ambient "
+                           "set says what is kept)") == 0);
+      NSFUN_EXPECT(refused(Command("/bin/true")
+                               .capabilities(Capabilities::container_default())
+                               .seccomp(SeccompFilter::container_default()),
+                           einval,
+                           "spawn: seccomp needs no_new_privs() or CAP_SYS_ADMIN kept "
+                           "(capabilities() drops it)") == 0);
+      NSFUN_EXPECT(refused(Command("/bin/true").uid(65534).seccomp(SeccompFilter::deny_list()),
+                           einval,
+                           "spawn: seccomp needs no_new_privs() or CAP_SYS_ADMIN kept (uid() "
+                           "drops it)") == 0);
+      NSFUN_EXPECT(refused(Command("/bin/true")
+                               .no_new_privs()
+                               .seccomp(std::move(SeccompFilter::deny_list().deny("no_such_call"))),
+                           nsfun::make_error_code(nsfun::errc::invalid_name), [] {
+                             auto r = SeccompFilter::deny_list().deny("no_such_call").compile();
+                             return r ? std::string("(accepted)") : "spawn: " + r.error().message();
+                           }()) == 0);
+      // A bind source that does not exist: the parent's check, named by the setting.
+      const std::size_t fds = nsfun::test::open_fd_count();
+      auto r =
+          nsfun::spawn(Command("/bin/sh")
+                           .namespaces({NsType::mnt})
+                           .rootfs(root.path())
+                           .filesystem(ContainerFs().bind("/nonexistent-nsfun-test", "/data")));
+      NSFUN_EXPECT(!r);
+      const std::string m = r.error().message();
+      NSFUN_EXPECT(m.rfind("spawn: ", 0) == 0);
+      NSFUN_EXPECT(m.find("/nonexistent-nsfun-test") != std::string::npos);
+      NSFUN_EXPECT(m.find("bind") != std::string::npos);
+      NSFUN_EXPECT(r.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
+      return 0;
+    });
+    CHECK(mount_count() == mounts);
+    CHECK_FALSE(root.has_mounts_inside());
+  }
+
+  TEST_CASE("filesystem with a joined mount namespace is refused: its processes would see it") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt}), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    auto holder = nsfun::spawn(Command::hold().namespaces({NsType::mnt}));
+    REQUIRE(holder);
+    auto mnt = nsfun::NsFd::open(holder.value().pid(), NsType::mnt);
+    REQUIRE(mnt);
+    NSFUN_CHECK_CHILD([&] {
+      return refused(Command("/bin/true")
+                         .join(mnt.value())
+                         .rootfs(root.path())
+                         .filesystem(ContainerFs().minimal_dev()),
+                     nsfun::errc::namespace_not_new, "spawn: filesystem needs a new mnt namespace");
+    });
+  }
+
+  TEST_CASE("a failure in the child leaves no process, mount or fd: seccomp without the right") {
+    NSFUN_REQUIRE(nsfun::test::can_drop_privileges(), "needs root to become nobody");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+      // nobody without a user namespace has no CAP_SYS_ADMIN: the kernel refuses the filter.
+      const std::size_t fds = nsfun::test::open_fd_count();
+      auto r = nsfun::spawn(Command("/bin/true").seccomp(SeccompFilter::container_default()));
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(r.error() == std::errc::permission_denied);
+      const std::string m = r.error().message();
+      NSFUN_EXPECT(m.rfind("seccomp", 0) == 0);
+      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
+      return 0;
+    });
+  }
+
+  TEST_CASE("a failure in a container's child leaves no process, mount or fd: a refused bind") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt, NsType::pid}), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    HostData data;
+    const std::size_t mounts = mount_count();
+    NSFUN_CHECK_CHILD([&] {
+      const std::size_t fds = nsfun::test::open_fd_count();
+      // The program does not exist in the root: everything is mounted, then execve fails.
+      auto r =
+          nsfun::spawn(Command("/bin/nsfun-no-such-program")
+                           .namespaces({NsType::mnt, NsType::pid})
+                           .rootfs(root.path())
+                           .mount_proc()
+                           .init()
+                           .filesystem(std::move(
+                               ContainerFs().read_only_root().minimal_dev().default_masks().bind(
+                                   data.dir.string(), "/data")))
+                           .capabilities(Capabilities::container_default())
+                           .no_new_privs()
+                           .seccomp(SeccompFilter::container_default()));
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(r.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::open_fd_count() == fds);
+      return 0;
+    });
+    CHECK(mount_count() == mounts);
+    CHECK_FALSE(root.has_mounts_inside());
   }
 }

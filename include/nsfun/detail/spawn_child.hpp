@@ -32,11 +32,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <nsfun/capabilities.hpp>
+#include <nsfun/container_fs.hpp>
 #include <nsfun/detail/spawn_init.hpp>
 #include <nsfun/detail/sys.hpp>
 #include <nsfun/error.hpp>
 #include <nsfun/mount.hpp>
 #include <nsfun/persist.hpp>
+#include <nsfun/seccomp.hpp>
 #include <nsfun/spawn.hpp>
 #include <nsfun/time_ns.hpp>
 
@@ -92,6 +95,8 @@ struct Plan {
   int errout_r = -1;  // Command::capture_stderr
   int errout_w = -1;
   spawn_init::Title title;  // where the caller's argv and environ strings lie (the init's title)
+  std::optional<SeccompProgram> seccomp;             // Command::seccomp, compiled
+  std::optional<detail::container_fs::Prepared> fs;  // Command::filesystem, prepared
 };
 
 // A failed step's error as the child sends it: one write of less than PIPE_BUF bytes, which
@@ -212,8 +217,8 @@ inline void raise_ambient(const Plan& p) noexcept {
   }
 }
 
-// Command::chroot, cwd, groups, gid, uid and keep_caps, in that order: the last steps before
-// the exec.
+// Command::chroot, cwd, the capabilities' bounding set, groups, gid, uid, the other
+// capability sets and keep_caps, in that order.
 inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcept {
   const CommandSpec& c = *p.cmd;
   if (c.chroot_fd >= 0) {
@@ -237,6 +242,12 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
   } else if ((c.chroot_fd >= 0 || c.chroot) && ::chdir("/") < 0) {
     fail_errno(p, "chdir", "/ after chroot");
   }
+  if (c.capabilities) {
+    // Before the uid change: cutting the bounding set needs CAP_SETPCAP.
+    if (auto r = security::drop_bounding(*c.capabilities); !r) {
+      fail(p, r.assume_error());
+    }
+  }
   if (c.groups) {
     const std::size_t n = c.groups->size();
     if (::setgroups(n, c.groups->data()) < 0 && !(n == 0 && errno == EPERM && groups_dropped)) {
@@ -249,11 +260,18 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
   if (c.gid && ::setresgid(*c.gid, *c.gid, *c.gid) < 0) {
     fail_id(p, "setresgid", "gid ", *c.gid);
   }
-  if (c.keep_caps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+  // Keep the permitted set across a change away from uid 0: keep_caps raises it into the
+  // ambient set, capabilities() sets what it asks from it.
+  if ((c.keep_caps || c.capabilities) && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
     fail_errno(p, "prctl PR_SET_KEEPCAPS");
   }
   if (c.uid && ::setresuid(*c.uid, *c.uid, *c.uid) < 0) {
     fail_id(p, "setresuid", "uid ", *c.uid);
+  }
+  if (c.capabilities) {
+    if (auto r = security::apply_sets(*c.capabilities); !r) {
+      fail(p, r.assume_error());
+    }
   }
   if (c.keep_caps) {
     raise_ambient(p);
@@ -416,9 +434,21 @@ inline void connect_captures(const Plan& p) noexcept {
                                         MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     fail_errno(p, "mount proc on", p.proc_target);
   }
+  if (p.fs) {
+    // Binds, tmpfs and /dev inside the rootfs, while the host's paths are still visible.
+    if (auto r = container_fs::before_pivot(*p.fs); !r) {
+      fail(p, r.assume_error());
+    }
+  }
   if (c.rootfs) {
     // The library's own pivot_root_into, without its checks (the parent checked the rootfs).
     if (auto r = pivot_root_here(c.rootfs->c_str()); !r) {
+      fail(p, r.assume_error());
+    }
+  }
+  if (p.fs) {
+    // Masked and read-only paths (the new /proc is there), then the read-only root.
+    if (auto r = container_fs::after_pivot(*p.fs); !r) {
       fail(p, r.assume_error());
     }
   }
@@ -437,8 +467,16 @@ inline void connect_captures(const Plan& p) noexcept {
     }
   }
   connect_captures(p);
-  if (c.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    fail_errno(p, "prctl PR_SET_NO_NEW_PRIVS");
+  // The very last steps: no_new_privs, then the filter (which may deny what came before).
+  if (c.no_new_privs) {
+    if (auto r = security::set_no_new_privs(); !r) {
+      fail(p, r.assume_error());
+    }
+  }
+  if (p.seccomp) {
+    if (auto r = security::load_seccomp(*p.seccomp); !r) {
+      fail(p, r.assume_error());
+    }
   }
   if (c.hold) {
     ::close(p.err_w);

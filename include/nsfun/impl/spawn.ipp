@@ -294,6 +294,36 @@ inline result<void> check_settings(const CommandSpec& c) {
         .on("controlling_terminal fd ", c.controlling_terminal)
         .because(e == EBADF ? "not an open fd" : "not a terminal");
   }
+  if (c.capabilities) {
+    NSFUN_TRYV(with_context(c.capabilities->check(), "spawn"));
+    if (c.keep_caps) {
+      return errno_error(EINVAL, "spawn")
+          .because(
+              "keep_caps cannot be combined with capabilities (its ambient set says what is "
+              "kept)");
+    }
+  }
+  if (c.seccomp && !c.no_new_privs) {
+    // Loading a filter needs no_new_privs or CAP_SYS_ADMIN (effective, in the child's user
+    // namespace) at the last step: refuse what surely lacks both.
+    constexpr int cap_sys_admin = 21;
+    const bool admin_kept =
+        c.capabilities ? c.capabilities->effective.contains(cap_sys_admin) : !c.uid || *c.uid == 0;
+    if (!admin_kept) {
+      return errno_error(EINVAL, "spawn")
+          .because("seccomp needs no_new_privs() or CAP_SYS_ADMIN kept",
+                   c.capabilities ? " (capabilities() drops it)" : " (uid() drops it)");
+    }
+  }
+  if (c.filesystem) {
+    if (!c.rootfs) {
+      return errno_error(EINVAL, "spawn")
+          .because("filesystem needs rootfs() (the mounts would land on the caller's tree)");
+    }
+    if (joins(c, NsType::mnt)) {
+      return needs("filesystem", "new", NsType::mnt);
+    }
+  }
   for (auto [target, source] : c.redirects) {
     (void)source;
     if ((target == 1 && c.capture_stdout) || (target == 2 && c.capture_stderr)) {
@@ -509,6 +539,21 @@ inline result<void> prepare(const CommandSpec& c, Plan& p) {
   }
   if (p.relay) {
     find_title(p);
+  }
+  if (c.seccomp) {
+    NSFUN_TRY(p.seccomp, with_context(c.seccomp->compile(), "spawn"));
+  }
+  if (c.filesystem) {
+    // mknod is refused in any user namespace but the initial one: the child is in another when
+    // it makes or joins one, or when the caller already is.
+    struct stat user_ns {};
+
+    const bool other_user_ns =
+        c.fresh.contains(NsType::user) || joins(c, NsType::user) ||
+        (::stat("/proc/self/ns/user", &user_ns) == 0 && user_ns.st_ino != init_user_ns_ino);
+    NSFUN_TRY(p.fs,
+              with_context(detail::container_fs::prepare(*c.filesystem, *c.rootfs, other_user_ns),
+                           "spawn"));
   }
   return success();
 }
