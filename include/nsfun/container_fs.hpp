@@ -74,8 +74,9 @@ class ContainerFs {
   /// /proc/self/fd/0..2 and core -> /proc/kcore.
   ContainerFs& minimal_dev(bool on = true);
 
-  /// Masks `path` (inside the root) as runtimes do: /dev/null is bound over a file, an empty
-  /// read-only tmpfs over a directory; a path that does not exist is skipped.
+  /// Masks `path` (inside the root) as runtimes do: the root's /dev/null (which must be the null
+  /// device: minimal_dev() makes one) is bound read-only over a file, an empty read-only tmpfs
+  /// over a directory; a path that does not exist is skipped.
   ContainerFs& mask(std::string path);
 
   /// Makes `path` (inside the root) read-only: bound on itself (recursively) and remounted

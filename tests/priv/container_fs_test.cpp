@@ -246,10 +246,12 @@ int check_default_masks(bool rootless) {
 
   for (const char* file : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
                            "/proc/latency_stats", "/proc/timer_stats"}) {
-    if (find_mount(all.value(), file) == nullptr) {
+    const auto* mask = find_mount(all.value(), file);
+    if (mask == nullptr) {
       NSFUN_EXPECT(::access(file, F_OK) < 0);  // not masked: then it must not exist
       continue;
     }
+    NSFUN_EXPECT(has_option(mask->mount_options, "ro"));
     ++files;
     int fd = ::open(file, O_RDONLY | O_CLOEXEC);
     NSFUN_EXPECT(fd >= 0);

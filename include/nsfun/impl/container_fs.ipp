@@ -748,6 +748,12 @@ NSFUN_INLINE result<void> after_pivot(const Prepared& p) noexcept {
         0) {
       return in_root_error(errno, "mount --bind /dev/null on", path.c_str(), setting);
     }
+    // Read-only too, as crun makes it (runc leaves it writable; /dev/null ignores writes).
+    UniqueFd top = UniqueFd::adopt(resolve(root.get(), path.c_str(), O_PATH));  // owns: opened here
+    if (!top) {
+      return in_root_error(errno, "openat2", path.c_str(), setting);
+    }
+    NSFUN_TRYV(make_read_only(top.get(), false, path.c_str(), setting));
   }
   if (p.read_only_root) {
     struct statvfs sv {};
