@@ -395,7 +395,8 @@ TEST_SUITE("crun_compare") {
       if (it == nm.end()) {
         continue;
       }
-      CAPTURE(point);
+      std::string where = point;  // clang 14 cannot capture a structured binding
+      CAPTURE(where);
       CHECK(it->second.read_only == m.read_only);
       CHECK(it->second.root == m.root);
       // Intended: a masked file is /dev/null bound from the host (crun: devtmpfs) or from the
