@@ -337,7 +337,9 @@ TEST_SUITE("container_fs") {
         .bind(rw_src.path, "/data/rw", BindOptions{.read_only = false, .recursive = false})
         .bind(file_src, "/etc/single")
         .tmpfs("/tmp", "mode=1777,size=1m,nosuid,nodev")
-        .tmpfs("/run/deep/in", "mode=700");
+        .tmpfs("/run/deep/in", "mode=700")
+        .bind(file_src, "/dev/extra")          // inside minimal_dev's /dev
+        .bind(file_src, "/run/deep/in/file");  // inside an earlier tmpfs
     auto prepared = cfs::prepare(fs, root.path(), /*new_user_ns=*/false);
     REQUIRE_MESSAGE(prepared, prepared.error().message());
     const std::size_t before = mount_lines_with(root.path()) + mount_lines_with(ro_src.path) +
@@ -372,6 +374,8 @@ TEST_SUITE("container_fs") {
       NSFUN_EXPECT(::stat("/tmp", &st) == 0 && (st.st_mode & 07777) == 01777);
       NSFUN_EXPECT(::stat("/run/deep/in", &st) == 0 && (st.st_mode & 07777) == 0700);
       NSFUN_EXPECT(fs_type("/run/deep/in") == tmpfs_magic);
+      NSFUN_EXPECT(find_mount(all.value(), "/dev/extra") != nullptr);
+      NSFUN_EXPECT(find_mount(all.value(), "/run/deep/in/file") != nullptr);
       // The binds: ro refuses writes, rw writes through to the host.
       std::ifstream hello("/data/ro/hello");
       std::string text;
@@ -403,6 +407,9 @@ TEST_SUITE("container_fs") {
     // The mount points the settings made are left in the rootfs, as runtimes leave them.
     CHECK(std::filesystem::is_directory(root.path_of("data/ro")));
     CHECK(std::filesystem::is_regular_file(root.path_of("etc/single")));
+    // Those inside /dev or an earlier mount were made there, not in the rootfs underneath.
+    CHECK_FALSE(std::filesystem::exists(root.path_of("dev/extra")));
+    CHECK_FALSE(std::filesystem::exists(root.path_of("run/deep/in/file")));
   }
 
   TEST_CASE("rootless: a user namespace the child maps itself; /dev nodes bound from the host") {

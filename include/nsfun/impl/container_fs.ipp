@@ -468,6 +468,11 @@ inline result<void> make_dev(int root, bool new_user_ns) noexcept {
   return success();
 }
 
+// True when normalised path `path` lies below `dir` ("dev/x" below "dev"; not "devx").
+inline bool below(std::string_view path, std::string_view dir) noexcept {
+  return path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/';
+}
+
 // With read_only_root: makes the mount points that lie in the rootfs itself, then the rootfs
 // read-only with the mounts that came with it (mount_setattr, recursively), and /proc (mounted
 // by spawn, not part of the root) writable again. Without mount_setattr (COMPAT(linux < 5.12))
@@ -476,9 +481,18 @@ inline result<void> read_only_rootfs(int root, const Prepared& p) noexcept {
   if (p.minimal_dev) {
     NSFUN_TRY(UniqueFd dev, open_target(root, "dev", true, "ContainerFs::minimal_dev"));
   }
-  for (const Step& s : p.steps) {
-    NSFUN_TRY(UniqueFd at, open_target(root, s.target.c_str(),
-                                       s.kind == Step::Kind::tmpfs || s.source_is_dir, s.setting));
+  for (std::size_t i = 0; i < p.steps.size(); ++i) {
+    const Step& s = p.steps[i];
+    // A target inside /dev or inside an earlier step's mount is made later, on that mount.
+    bool covered = p.minimal_dev && below(s.target, "dev");
+    for (std::size_t j = 0; j < i && !covered; ++j) {
+      covered = below(s.target, p.steps[j].target);
+    }
+    if (!covered) {
+      NSFUN_TRY(UniqueFd at,
+                open_target(root, s.target.c_str(), s.kind == Step::Kind::tmpfs || s.source_is_dir,
+                            s.setting));
+    }
   }
   MountAttr attr{};
   attr.attr_set = mount_attr_rdonly;
