@@ -865,6 +865,8 @@ void parse_bash_line(std::string_view line, MonitorShm* shm, std::size_t cap, st
 
 [[noreturn]] void monitor_child(
     Backend b, MonitorShm* shm, std::size_t cap, int stop_fd, int ready_fd, int interval_ms) {
+  // As nsm monitor does, every monitor (the reference too) asks to run soon after it wakes.
+  (void)nsfun::favor_monitor_thread();
   if (b == Backend::reference) {
     reference_loop(shm, cap, stop_fd, ready_fd, 1'000'000'000U);
     ::_exit(0);

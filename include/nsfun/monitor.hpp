@@ -155,6 +155,27 @@ class NsMonitor {
   std::unique_ptr<Impl> impl_;
 };
 
+/// What favor_monitor_thread() left the calling thread with.
+struct MonitorThreadPriority {
+  int nice = 0;                       ///< the thread's nice value now
+  std::chrono::microseconds slice{};  ///< the time slice asked for (0: the kernel's default)
+};
+
+/// Asks the scheduler to run the calling thread soon after an event wakes it: for the thread
+/// that reads an NsMonitor on a busy machine. The connector backend reads a new process's links
+/// when it gets to the process's event; on a machine saturated by the very processes it watches,
+/// a monitor at the default priority gets there late, after short-lived ones are gone. Sets the
+/// nice value `nice` where permitted (lowering it needs CAP_SYS_NICE or RLIMIT_NICE; otherwise
+/// the thread keeps its own) and a 100 µs time slice (sched_setattr's sched_runtime, which the
+/// EEVDF scheduler of Linux 6.12+ honours for SCHED_OTHER: a woken thread with a short slice
+/// preempts the running one; older kernels ignore it), as auditd raises its own priority. It
+/// takes no more CPU than the events cost. Changes only the calling thread; `nsm monitor` calls
+/// it with the default.
+/// Errors: the errno of sched_setattr(2) when even the slice at the thread's own nice value is
+/// refused (std::errc::invalid_argument for a nice outside -20..19).
+[[nodiscard]] NSFUN_INLINE result<MonitorThreadPriority> favor_monitor_thread(
+    int nice = -10) noexcept;
+
 }  // namespace nsfun
 
 // Header-only: the implementation needs the private <nsfun/detail/monitor_source.hpp>, which

@@ -294,6 +294,9 @@ void run(const Options& o) {
     throw Failure("monitor", msg);
   }
   nsfun::NsMonitor& m = mon.value();
+  // Run soon after each event even on a busy machine (nice -10 as root, a short time slice); a
+  // refusal changes nothing else.
+  (void)nsfun::favor_monitor_thread();
   const bool asked = mo.backend != nsfun::MonitorBackend::automatic;
   const std::string backend(nsfun::name(m.backend()));
   const std::string because = reasons(m.why());

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -561,6 +562,25 @@ TEST_SUITE("nsm monitor") {
     CHECK(help.out == nsfun::test::run(nsm + " monitor --help").out);
     CHECK(help.out.find("watch") != std::string::npos);
     CHECK(nsfun::test::run(nsm + " --help").out.find("monitor (watch)") != std::string::npos);
+  }
+
+  TEST_CASE("the monitor asks to run soon after it wakes: nice -10 as root, a 100 us slice") {
+    Monitor m({"monitor", "-J", "--backend", "poll", "-t", "net"});
+    CHECK(start_line(m).at("backend") == "poll");
+    // /proc/PID/stat: the nice value is field 19 (after the parenthesised comm).
+    const std::string stat = nsfun::test::read_text("/proc/" + std::to_string(m.pid()) + "/stat");
+    const std::vector<std::string> f = nsfun::test::split_words(stat.substr(stat.rfind(')') + 2));
+    REQUIRE(f.size() > 16);
+    CHECK(f[16] == (::geteuid() == 0 ? "-10" : std::to_string(::getpriority(PRIO_PROCESS, 0))));
+    const std::string sched = nsfun::test::read_text("/proc/" + std::to_string(m.pid()) + "/sched");
+    if (sched.find("se.slice") != std::string::npos) {
+      const std::vector<std::string> w = nsfun::test::split_words(sched);
+      auto it = std::find(w.begin(), w.end(), "se.slice");
+      REQUIRE(std::distance(it, w.end()) > 2);
+      CHECK(*(it + 2) == "100000");
+    }
+    m.signal(SIGTERM);
+    CHECK(m.wait(milliseconds(1000)) == 0);
   }
 
   TEST_CASE("SIGTERM and SIGINT end the monitor at once with exit 0, on every backend") {

@@ -4,9 +4,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,4 +205,58 @@ TEST_CASE("monitor: LiveSet keys by id, so a recycled inode is another namespace
       [](const nsfun::detail::LiveSet::Entry& en) { return en.ns.type() == nsfun::NsType::ipc; });
   CHECK(set.find(d) == nullptr);
   CHECK(set.size() == 2);
+}
+
+namespace {
+
+// A field of /proc/thread-self/sched ("se.slice"), or -1.
+long long sched_field(const char* name) {
+  std::string text = nsfun::test::read_text("/proc/thread-self/sched");
+  std::vector<std::string> words = nsfun::test::split_words(text);
+  for (std::size_t i = 0; i + 2 < words.size(); ++i) {
+    if (words[i] == name && words[i + 1] == ":") {
+      return std::stoll(words[i + 2]);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("monitor: favor_monitor_thread raises the priority where permitted, the slice always") {
+  // In children: it changes the calling thread, which must not be the test runner's.
+  CHECK(nsfun::test::in_child([] {
+          auto r = nsfun::favor_monitor_thread(42);
+          NSFUN_EXPECT(!r);
+          NSFUN_EXPECT(r.error().code == std::errc::invalid_argument);
+          NSFUN_EXPECT(r.error().message().find("nice 42") != std::string::npos);
+          return 0;
+        }) == 0);
+  if (::geteuid() == 0) {
+    CHECK(nsfun::test::in_child([] {
+            auto r = nsfun::favor_monitor_thread();
+            NSFUN_EXPECT_OK(r);
+            NSFUN_EXPECT(r.value().nice == -10);
+            NSFUN_EXPECT(::getpriority(PRIO_PROCESS, 0) == -10);
+            NSFUN_EXPECT(r.value().slice == std::chrono::microseconds(100));
+            const long long slice = sched_field("se.slice");
+            // Kernels before 6.12 (no custom slices) show their own default.
+            NSFUN_EXPECT(slice == 100'000 || slice == -1 || slice > 100'000);
+            return 0;
+          }) == 0);
+  }
+  if (!nsfun::test::can_drop_privileges()) {
+    nsfun::test::skip("cannot drop to nobody here");
+    return;
+  }
+  CHECK(nsfun::test::in_child([] {
+          NSFUN_EXPECT(nsfun::test::drop_privileges() == 0);
+          const int own = ::getpriority(PRIO_PROCESS, 0);
+          auto r = nsfun::favor_monitor_thread();
+          NSFUN_EXPECT_OK(r);
+          NSFUN_EXPECT(r.value().nice == own);  // not permitted to lower it: its own
+          NSFUN_EXPECT(::getpriority(PRIO_PROCESS, 0) == own);
+          NSFUN_EXPECT(r.value().slice == std::chrono::microseconds(100));
+          return 0;
+        }) == 0);
 }

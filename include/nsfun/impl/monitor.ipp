@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <new>
@@ -18,8 +19,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -686,6 +689,50 @@ NSFUN_INLINE MonitorStats NsMonitor::stats() const noexcept {
   s.events = impl_->events;
   impl_->source->add_stats(s);
   return s;
+}
+
+NSFUN_INLINE result<MonitorThreadPriority> favor_monitor_thread(int nice) noexcept {
+  if (nice < -20 || nice > 19) {
+    return errno_error(EINVAL, "favor the monitor thread")
+        .on("nice ", nice)
+        .because("a nice value is -20 to 19");
+  }
+
+  // struct sched_attr (linux/sched/types.h), spelled out: glibc 2.36 has no wrapper.
+  struct SchedAttr {
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime;
+    std::uint64_t sched_deadline;
+    std::uint64_t sched_period;
+  };
+
+  constexpr std::uint64_t slice_ns = 100'000;
+  SchedAttr a{};
+  a.size = sizeof(a);
+  a.sched_policy = SCHED_OTHER;
+  a.sched_nice = nice;
+  a.sched_runtime = slice_ns;
+  if (::syscall(SYS_sched_setattr, 0, &a, 0U) == 0) {
+    return MonitorThreadPriority{nice, std::chrono::microseconds(slice_ns / 1000)};
+  }
+  if (errno != EPERM && errno != EACCES) {
+    return errno_error(errno, "sched_setattr").on("nice ", nice, ", slice 100 us");
+  }
+  // Not permitted to raise the priority: the slice alone, at the thread's own nice value.
+  errno = 0;
+  int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  if (own == -1 && errno != 0) {
+    return errno_error(errno, "getpriority").on("the calling thread");
+  }
+  a.sched_nice = own;
+  if (::syscall(SYS_sched_setattr, 0, &a, 0U) == 0) {
+    return MonitorThreadPriority{own, std::chrono::microseconds(slice_ns / 1000)};
+  }
+  return errno_error(errno, "sched_setattr").on("nice ", own, ", slice 100 us");
 }
 
 }  // namespace nsfun
