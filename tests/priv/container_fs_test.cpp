@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,12 +18,17 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -279,6 +285,22 @@ int check_default_masks(bool rootless) {
   // /proc itself stays writable (it is not part of the read-only root).
   NSFUN_EXPECT(write_file("/proc/self/comm", "cfs-test"));
   return 0;
+}
+
+// In a child: makes syscall `nr` fail with ENOSYS from now on, as on a kernel without it (a
+// seccomp filter; the child has CAP_SYS_ADMIN, so no no_new_privs is needed). True on success.
+bool pretend_missing(long nr) {
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+  return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0;
 }
 
 // A file bound from the host (source must exist as a file).
@@ -667,6 +689,68 @@ TEST_SUITE("container_fs") {
                                               "/proc: a symbolic link in the rootfs, refused for "
                                               "a mount spawn makes itself");
       NSFUN_EXPECT(mount_lines_with(host.path) == 0);
+      return 0;
+    });
+  }
+
+  TEST_CASE("without mount_setattr (Linux < 5.12): read-only by bind remounts, flags kept") {
+#if !defined(__x86_64__)
+    NSFUN_REQUIRE(false, "the ENOSYS filter is written for x86_64");
+#endif
+    NSFUN_REQUIRE(t::can_unshare(nsfun::NsTypeSet{nsfun::NsType::mnt}),
+                  "needs CAP_SYS_ADMIN for a mount namespace");
+    NSFUN_REQUIRE(t::BusyboxRootfs::available(), "needs busybox-static");
+    t::BusyboxRootfs root;
+    REQUIRE(root);
+    HostDir src;
+    auto prepared = cfs::prepare(ContainerFs().read_only_root().minimal_dev().default_masks().bind(
+                                     src.path, "/data", {.read_only = true}),
+                                 root.path(), false);
+    REQUIRE(prepared);
+    NSFUN_CHECK_CHILD([&] {
+      if (int line = enter_rootfs(root.path())) {
+        return line;
+      }
+      NSFUN_EXPECT(pretend_missing(SYS_mount_setattr));
+      NSFUN_EXPECT_OK(cfs::before_pivot(prepared.value()));
+      NSFUN_EXPECT_OK(nsfun::detail::pivot_root_here(root.path().c_str()));
+      NSFUN_EXPECT_OK(cfs::after_pivot(prepared.value()));
+      NSFUN_EXPECT(try_create("/newfile") == EROFS);
+      NSFUN_EXPECT(try_create("/data/new") == EROFS);
+      NSFUN_EXPECT(try_create("/dev/shm/x") == 0);
+      auto all = nsfun::mounts();
+      NSFUN_EXPECT_OK(all);
+      const auto* sys = find_mount(all.value(), "/proc/sys");
+      NSFUN_EXPECT(sys != nullptr && has_option(sys->mount_options, "ro") &&
+                   has_option(sys->mount_options, "nosuid") &&
+                   has_option(sys->mount_options, "noexec"));
+      return check_default_masks(/*rootless=*/false);
+    });
+    CHECK_FALSE(root.has_mounts_inside());
+  }
+
+  TEST_CASE("without openat2 (Linux < 5.6) nothing is mounted, and the error says why") {
+#if !defined(__x86_64__)
+    NSFUN_REQUIRE(false, "the ENOSYS filter is written for x86_64");
+#endif
+    NSFUN_REQUIRE(t::can_unshare(nsfun::NsTypeSet{nsfun::NsType::mnt}),
+                  "needs CAP_SYS_ADMIN for a mount namespace");
+    NSFUN_REQUIRE(t::BusyboxRootfs::available(), "needs busybox-static");
+    t::BusyboxRootfs root;
+    REQUIRE(root);
+    auto prepared = cfs::prepare(ContainerFs().tmpfs("/tmp"), root.path(), false);
+    REQUIRE(prepared);
+    NSFUN_CHECK_CHILD([&] {
+      if (int line = enter_rootfs(root.path())) {
+        return line;
+      }
+      NSFUN_EXPECT(pretend_missing(SYS_openat2));
+      auto r = cfs::before_pivot(prepared.value());
+      NSFUN_EXPECT(!r);
+      NSFUN_EXPECT(r.error().message() ==
+                   "ContainerFs::tmpfs: openat2 /tmp: openat2 (Linux 5.6) is needed to resolve "
+                   "paths inside the root safely");
+      NSFUN_EXPECT(fs_type(root.path_of("tmp").c_str()) != tmpfs_magic);
       return 0;
     });
   }
