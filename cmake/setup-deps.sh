@@ -13,6 +13,8 @@ packages=(
   libcap-ng-dev libseccomp-dev
   # the BPF task iterator: compiled by clang, its light skeleton made by bpftool
   clang bpftool libbpf-dev
+  # the fuzz targets (NSFUN_FUZZ): libFuzzer's runtime for clang 14 (only a Recommends of clang)
+  libclang-rt-14-dev
   # nsm and tests
   libcli11-dev nlohmann-json3-dev doctest-dev libbenchmark-dev
   # tools the tests compare against or drive
