@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -812,6 +814,55 @@ TEST_SUITE("spawn container") {
       return 0;
     });
     CHECK(mount_count() == mounts);
+    CHECK_FALSE(root.has_mounts_inside());
+  }
+
+  TEST_CASE("Command(fn) runs after every step: in the root, with the identity, caps and filter") {
+    NSFUN_REQUIRE(nsfun::test::can_unshare({NsType::mnt, NsType::pid}), "needs CAP_SYS_ADMIN");
+    NSFUN_REQUIRE(nsfun::test::BusyboxRootfs::available(), "needs busybox-static");
+    nsfun::test::BusyboxRootfs root;
+    REQUIRE(root);
+    NSFUN_CHECK_CHILD([&] {
+      // The caller's environment is the function's (the init renames only its own copy).
+      NSFUN_EXPECT(::setenv("NSFUN_TEST_FN", "kept", 1) == 0);
+      auto child = nsfun::spawn(
+          Command(std::function<int()>([] {
+            // Single-threaded caller: the function may allocate and use stdio.
+            const std::string status = nsfun::test::read_text("/proc/self/status");
+            const std::string report =
+                line_of(status, "CapEff:") + "\n" + line_of(status, "NoNewPrivs:") + "\n" +
+                line_of(status, "Seccomp:") + "\nuid: " + std::to_string(::getuid()) +
+                "\nbusybox: " + (::access("/bin/busybox", X_OK) == 0 ? "yes" : "no") + "\nenv: " +
+                (::getenv("NSFUN_TEST_FN") != nullptr ? ::getenv("NSFUN_TEST_FN") : "") +
+                "\npid: " + std::to_string(::getpid()) +
+                "\nsethostname: " + (::sethostname("x", 1) < 0 ? std::strerror(errno) : "ok") +
+                "\n";
+            (void)!::write(1, report.data(), report.size());
+            return 0;
+          }))
+              .namespaces({NsType::mnt, NsType::pid, NsType::uts})
+              .rootfs(root.path())
+              .mount_proc()
+              .init()
+              .capabilities(Capabilities::only(CapSet::parse("cap_kill,cap_setuid").value()))
+              .no_new_privs()
+              .seccomp(std::move(SeccompFilter::deny_list().deny("sethostname", EXDEV)))
+              .capture_stdout());
+      NSFUN_EXPECT_OK(child);
+      auto out = child.value().wait_with_output();
+      NSFUN_EXPECT_OK(out);
+      NSFUN_EXPECT(out.value().status.success());
+      auto f = facts(out.value().out);
+      NSFUN_EXPECT(f["CapEff"] == hex(CapSet::parse("cap_kill,cap_setuid").value()));
+      NSFUN_EXPECT(f["NoNewPrivs"] == "1");
+      NSFUN_EXPECT(f["Seccomp"] == "2");
+      NSFUN_EXPECT(f["uid"] == "0");
+      NSFUN_EXPECT(f["busybox"] == "yes");  // the new root
+      NSFUN_EXPECT(f["env"] == "kept");
+      NSFUN_EXPECT(f["pid"] == "2");                           // the init is 1
+      NSFUN_EXPECT(f["sethostname"] == std::strerror(EXDEV));  // the filter, not the kernel
+      return 0;
+    });
     CHECK_FALSE(root.has_mounts_inside());
   }
 }
