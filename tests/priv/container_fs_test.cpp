@@ -434,7 +434,8 @@ TEST_SUITE("container_fs") {
     CHECK_FALSE(std::filesystem::exists(root.path_of("run/deep/in/file")));
   }
 
-  TEST_CASE("rootless: a user namespace the child maps itself; /dev nodes bound from the host") {
+  TEST_CASE(
+      "rootless: a user namespace the child maps itself, the /dev nodes bound from the host") {
     // Run by root, the child drops to nobody first; run by an unprivileged user, it is one.
     const bool as_root = ::geteuid() == 0;
     const nsfun::NsTypeSet types{nsfun::NsType::user, nsfun::NsType::mnt, nsfun::NsType::pid};
