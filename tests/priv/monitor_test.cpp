@@ -31,6 +31,7 @@
 
 // monitor.hpp first: header-only, it brings the implementation, which needs monitor_source.hpp.
 #include <nsfun/monitor.hpp>
+#include <nsfun/spawn.hpp>
 // clang-format off
 #include <nsfun/detail/monitor_source.hpp>
 #include <nsfun/detail/task_iter.hpp>
@@ -984,4 +985,42 @@ TEST_CASE("monitor poll and connector: as root, rescans keep one iterator link, 
       CHECK_MESSAGE(bpf_links_of_self().count(id) == 0, "link " << id);
     }
   }
+}
+
+TEST_CASE(
+    "monitor connector: a backlog of forks and execs still gives every NEW, made by the parent") {
+  if (!need_ids_and_root()) {
+    return;
+  }
+  Watch w = watch(options_for(MonitorBackend::connector));
+  w.drain(100ms);
+  // While nobody reads the monitor, 20 processes start in new uts namespaces (clone3, then exec)
+  // and live on: their forks and execs wait in the socket and are read as one batch.
+  std::vector<nsfun::Child> kids;
+  std::vector<Namespace> made;
+  for (int i = 0; i < 20; ++i) {
+    auto c = nsfun::spawn(nsfun::Command("/bin/sleep").arg("30").namespaces({NsType::uts}));
+    REQUIRE_MESSAGE(c.has_value(), c.error().message());
+    kids.push_back(std::move(c).value());
+  }
+  for (const nsfun::Child& k : kids) {
+    // After the exec: sleep's comm shows once it runs the program.
+    for (int i = 0; i < 200 && nsfun::test::read_text("/proc/" + std::to_string(k.pid()) +
+                                                      "/comm") != "sleep\n";
+         ++i) {
+      ::usleep(1000);
+    }
+    made.push_back(ns_at(k.pid(), nsfun::NsLink::uts));
+    REQUIRE(!made.back().empty());
+  }
+  for (const Namespace& ns : made) {
+    auto e = w.wait(NsEventKind::appeared, ns, 3s);
+    REQUIRE(e.has_value());
+    CHECK(e->pid == ::getpid());  // the clone's parent, not the child after its exec
+  }
+  kids.clear();  // killed and reaped
+  for (const Namespace& ns : made) {
+    CHECK(w.wait(NsEventKind::gone, ns, 5s).has_value());
+  }
+  CHECK(w.m.stats().lost == 0);
 }

@@ -252,10 +252,13 @@ class ConnectorSource final : public MonitorSource {
     return l != NsLink::pid_for_children && l != NsLink::time_for_children;
   }
 
-  // Reads every datagram there is. `overrun`: the socket dropped some (ENOBUFS).
+  // Reads every datagram there is (up to 4,096; the rest waits for the next pump: the fd stays
+  // readable), then handles the events in order. `overrun`: the socket dropped some (ENOBUFS).
   [[nodiscard]] result<void> read_events(std::deque<NsEvent>& out, bool& overrun) {
+    batch_.clear();
+    forked_.clear();
     alignas(nlmsghdr) unsigned char buf[8192];
-    for (int i = 0; i < 4096; ++i) {  // the rest waits for the next pump (the fd stays readable)
+    for (int i = 0; i < 4096; ++i) {
       ssize_t got = ::recv(sock_.get(), buf, sizeof(buf), MSG_DONTWAIT);
       if (got < 0) {
         if (errno == EAGAIN) {
@@ -275,9 +278,46 @@ class ConnectorSource final : public MonitorSource {
         return sys::last_error("recv NETLINK_CONNECTOR");
       }
       for_each_event(buf, static_cast<std::size_t>(got),
-                     [&](const cn_msg& /*cn*/, const proc_event& ev) { on_event(ev, out); });
+                     [&](const cn_msg& /*cn*/, const proc_event& ev) { batch_.push_back(ev); });
+    }
+    coalesce();
+    for (const proc_event& ev : batch_) {
+      on_event(ev, out);
     }
     return success();
+  }
+
+  // A monitor that falls behind (a machine saturated by the processes it watches) finds a new
+  // process's fork and its exec in one batch: it then reads the process's links once, at the
+  // exec, attributing what is new to the parent as the fork's read would have, instead of twice.
+  // That halves the reads exactly when reading is late; a monitor that keeps up sees the events
+  // one by one and reads at each, as before. Marks each such fork PROC_EVENT_NONE and moves its
+  // parent into the exec's event (the exec's own parent fields are unused).
+  void coalesce() {
+    if (batch_.size() < 2) {
+      return;
+    }
+    exec_at_.clear();
+    for (std::size_t i = batch_.size(); i-- > 0;) {
+      proc_event& ev = batch_[i];
+      if (ev.what == proc_event::PROC_EVENT_EXEC) {
+        exec_at_[ev.event_data.exec.process_pid] = i;  // the nearest exec after those before
+        continue;
+      }
+      if (ev.what != proc_event::PROC_EVENT_FORK) {
+        continue;
+      }
+      const auto& f = ev.event_data.fork;
+      auto it = f.child_pid == f.child_tgid ? exec_at_.find(f.child_pid) : exec_at_.end();
+      if (it == exec_at_.end()) {
+        continue;
+      }
+      Forked& into = forked_[it->second];
+      into.parent_tgid = f.parent_tgid;
+      into.parent_pid = f.parent_pid;
+      ev.what = proc_event::PROC_EVENT_NONE;
+      exec_at_.erase(it);
+    }
   }
 
   void on_event(const proc_event& ev, std::deque<NsEvent>& out) {
@@ -289,7 +329,16 @@ class ConnectorSource final : public MonitorSource {
       }
       case proc_event::PROC_EVENT_EXEC: {
         const auto& x = ev.event_data.exec;
-        look_at(x.process_pid, x.process_tgid, x.process_tgid, x.process_pid, ev.timestamp_ns, out);
+        pid_t creator = x.process_tgid;
+        pid_t creator_tid = x.process_pid;
+        if (!forked_.empty()) {
+          auto it = forked_.find(static_cast<std::size_t>(&ev - batch_.data()));
+          if (it != forked_.end()) {
+            creator = it->second.parent_tgid;
+            creator_tid = it->second.parent_pid;
+          }
+        }
+        look_at(x.process_pid, x.process_tgid, creator, creator_tid, ev.timestamp_ns, out);
         break;
       }
       case proc_event::PROC_EVENT_EXIT: {
@@ -570,6 +619,16 @@ class ConnectorSource final : public MonitorSource {
   std::unordered_map<NsKey, std::uint32_t, NsKeyHash> users_;  // known processes in each
   std::vector<Recheck> rechecks_;
   Buried buried_;  // reported GONE, still shown by a process
+
+  // The parent of a fork coalesced into its exec.
+  struct Forked {
+    pid_t parent_tgid = 0;
+    pid_t parent_pid = 0;
+  };
+
+  std::vector<proc_event> batch_;                   // the events of one read_events
+  std::unordered_map<pid_t, std::size_t> exec_at_;  // coalesce(): pid → its next exec
+  std::unordered_map<std::size_t, Forked> forked_;  // batch index of an exec → its fork
   std::uint64_t next_rescan_ = 0;
   bool primed_ = false;
   std::uint64_t lost_ = 0;
