@@ -145,7 +145,7 @@ class SeccompFilter {
   /// which podman and crun use through containers-common's seccomp.json, taken for a process
   /// with Capabilities::container_default() (no CAP_SYS_ADMIN) on the native architecture.
   ///
-  /// Default: EPERM. Allowed: that profile's unconditional list (about 370 names; those this
+  /// Default: EPERM. Allowed: that profile's unconditional list (349 names; those this
   /// architecture lacks are skipped), socket() except AF_VSOCK, personality() with 0, PER_LINUX32
   /// (8), UNAME26 (0x20000), 0x20008 and 0xffffffff (query), arch_prctl and modify_ldt (x86),
   /// clone() without any CLONE_NEW* flag (mask 0x7e020000 on x86; argument 1 on s390), chroot
