@@ -31,6 +31,10 @@ namespace nsfun {
 ///
 /// Nothing under BASE is followed: every file is opened through a directory fd with O_NOFOLLOW
 /// and O_NONBLOCK, and only a regular file is read as a pin or as meta.json.
+///
+/// Changes to BASE itself (its self-bind, made by the first create; its removal by the last
+/// destroy) are made under flock(2) on BASE, so that creates and destroys running at once never
+/// stack two self-binds (which would hide a pin) nor remove BASE under a create.
 inline constexpr const char* named_set_dir = "/run/nsm";
 
 /// The largest meta.json read; a bigger one makes the set stale.
@@ -105,10 +109,13 @@ class NamedSet {
   [[nodiscard]] static bool is_valid_name(std::string_view name) noexcept;
 
   /// Makes the namespaces of `options.types`, pins them under BASE/NAME/ and writes meta.json.
-  /// A pid namespace gets a holder process (Command::hold) that is its PID 1, left running
-  /// (meta.json records it); destroy() stops it. A user namespace gets `options.user_map` (by
-  /// default the caller is root in it) unless `map_user` is false. On any error nothing is left:
-  /// no directory, pin, /run/netns entry or process.
+  /// A pid namespace gets a holder process that is its PID 1, left running (meta.json records
+  /// it); destroy() stops it. The holder stays only once meta.json names it: until then it waits
+  /// on a pipe that only this call holds open, so if the caller dies at any point (SIGKILL
+  /// included) the holder exits and takes its pid namespace with it. A user namespace gets
+  /// `options.user_map` (by default the caller is root in it) unless `map_user` is false. On any
+  /// error nothing is left: no directory, pin, /run/netns entry or process; a caller killed
+  /// half-way leaves at most a directory that list() shows as stale and destroy() removes.
   /// The kernel now and then refuses to bind a fresh mount namespace with EINVAL (seen on 6.18,
   /// and with unshare(1)): the namespaces are then made again, up to 16 times, on another CPU.
   /// Needs: CAP_SYS_ADMIN. Errors, naming the set: nsfun::errc::invalid_name,
@@ -151,9 +158,14 @@ class NamedSet {
 
   /// Stops the holder, removes /run/netns/NAME when it is the set's net namespace, unpins every
   /// pin and removes BASE/NAME (and BASE's self-bind and BASE itself once it is empty). Works on
-  /// a stale or half-made set too. The holder is killed (SIGKILL through a pidfd) only when it
-  /// is proven to be PID 1 of the pid namespace the set pinned, and that namespace is neither
-  /// the caller's nor one of its ancestors; otherwise it is left alone.
+  /// a stale or half-made set too, and finishes what a destroy or create killed half-way left:
+  /// an unmounted empty /run/netns/NAME of the set is removed, and when BASE/NAME is already
+  /// gone, an empty BASE and its self-bind are still tidied (the error is then still
+  /// no_such_file_or_directory). The holder is the process meta.json names, or when that one
+  /// is not proven (meta.json missing or changed), the PID 1 found in /proc through the pinned
+  /// pid namespace; it is killed (SIGKILL through a pidfd) only when it is proven to be PID 1 of
+  /// that pid namespace and in the set's mount namespace, and that pid namespace is neither the
+  /// caller's nor one of its ancestors; otherwise it is left alone.
   /// Needs: CAP_SYS_ADMIN. Errors: as open() for the set directory, and of umount, unlink,
   /// rmdir, pidfd_send_signal.
   [[nodiscard]] static result<void> destroy(std::string_view name,

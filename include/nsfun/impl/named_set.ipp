@@ -21,8 +21,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nsfun/acquire.hpp>
@@ -122,35 +126,82 @@ inline constexpr long pid_max_limit = 4194304;
   return dir;
 }
 
-// BASE: made (0700) when `create` and missing, opened, checked; with `create` tightened to 0700
-// and made a private mount (bound onto itself first when it is not a mount point), then opened
-// again so that the fd is the private mount's.
-[[nodiscard]] inline result<UniqueFd> open_base(const std::string& base, bool create) {
-  if (create && ::mkdir(base.c_str(), 0700) < 0 && errno != EEXIST) {
-    return sys::last_error("mkdir").on(base);
-  }
-  NSFUN_TRY(UniqueFd dir, open_own_dir(AT_FDCWD, base.c_str(), base));
-  if (!create) {
-    return dir;
-  }
-
-  struct stat st {};
-
-  if (::fstat(dir.get(), &st) == 0 && (st.st_mode & 077) != 0 && ::fchmod(dir.get(), 0700) < 0) {
-    return sys::last_error("chmod 0700").on(base);
-  }
-  // Through the fd: the directory just checked, whatever happens to the path meanwhile.
-  sys::PathBuf self;
-  self.add("/proc/self/fd/").add(dir.get());
-  NSFUN_TRY(bool mounted, is_mount_point(self.c_str()));
-  if (!mounted) {
-    if (::mount(self.c_str(), self.c_str(), nullptr, MS_BIND, nullptr) < 0) {
-      return sys::last_error("bind onto itself").on(base);
+// Takes the lock on BASE that orders the changes to BASE itself: its self-bind (made by the
+// first create, undone by the last destroy) and its removal. flock(2) on the directory, which a
+// bind of it shares (the same inode), so that two first creates never stack two self-binds (a
+// pin made on the lower one would be hidden by the upper) and a destroy never removes BASE under
+// a create.
+[[nodiscard]] inline result<void> lock_base(const UniqueFd& dir, const std::string& base) {
+  while (::flock(dir.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) {
+      return sys::last_error("lock").on(base);
     }
   }
-  if (::mount(nullptr, base.c_str(), nullptr, MS_PRIVATE, nullptr) < 0) {
-    return sys::last_error("make private").on(base);
+  return success();
+}
+
+// True when `a` and `b` are the same directory (a bind of it counts).
+[[nodiscard]] inline bool same_dir(const UniqueFd& a, const UniqueFd& b) noexcept {
+  struct stat sa {};
+
+  struct stat sb {};
+
+  return ::fstat(a.get(), &sa) == 0 && ::fstat(b.get(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+// BASE for create(): made (0700) when missing, checked, tightened to 0700 and made a private
+// mount (bound onto itself first when it is not a mount point), all under the lock on BASE; the
+// lock is held (by `lock`) until the caller has made its set directory, so that no destroy
+// tidies BASE away meanwhile.
+struct LockedBase {
+  UniqueFd dir;   // the private mount's
+  UniqueFd lock;  // holds the flock
+};
+
+[[nodiscard]] inline result<LockedBase> open_base_locked(const std::string& base) {
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(base.c_str(), 0700) < 0 && errno != EEXIST) {
+      return sys::last_error("mkdir").on(base);
+    }
+    NSFUN_TRY(UniqueFd lock, open_own_dir(AT_FDCWD, base.c_str(), base));
+    NSFUN_TRYV(lock_base(lock, base));
+    // Opened again under the lock: another create may have bound BASE since (the path then
+    // leads to its bind), a destroy removed it (the lock is then on a removed directory).
+    auto again = open_own_dir(AT_FDCWD, base.c_str(), base);
+    if ((!again && again.error() == std::errc::no_such_file_or_directory) ||
+        (again && !same_dir(lock, again.assume_value()))) {
+      if (attempt < 16) {
+        continue;
+      }
+      return errno_error(EAGAIN, "lock").on(base).because("removed and made again meanwhile");
+    }
+    NSFUN_TRY(UniqueFd dir, std::move(again));
+
+    struct stat st {};
+
+    if (::fstat(dir.get(), &st) == 0 && (st.st_mode & 077) != 0 && ::fchmod(dir.get(), 0700) < 0) {
+      return sys::last_error("chmod 0700").on(base);
+    }
+    // Through the fd: the directory just checked, whatever happens to the path meanwhile.
+    sys::PathBuf self;
+    self.add("/proc/self/fd/").add(dir.get());
+    NSFUN_TRY(bool mounted, is_mount_point(self.c_str()));
+    if (!mounted) {
+      if (::mount(self.c_str(), self.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+        return sys::last_error("bind onto itself").on(base);
+      }
+    }
+    if (::mount(nullptr, base.c_str(), nullptr, MS_PRIVATE, nullptr) < 0) {
+      return sys::last_error("make private").on(base);
+    }
+    NSFUN_TRY(UniqueFd mounted_dir, open_own_dir(AT_FDCWD, base.c_str(), base));
+    return LockedBase{std::move(mounted_dir), std::move(lock)};
   }
+}
+
+// BASE, opened and checked (never made or changed).
+[[nodiscard]] inline result<UniqueFd> open_base(const std::string& base) {
   return open_own_dir(AT_FDCWD, base.c_str(), base);
 }
 
@@ -174,7 +225,7 @@ struct OpenedSet {
 
 [[nodiscard]] inline result<OpenedSet> open_existing_set(const std::string& base,
                                                          std::string_view name) {
-  auto base_fd = open_base(base, false);
+  auto base_fd = open_base(base);
   if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
     return set_error(ENOENT, "open set", name, "no such named namespace set");
   }
@@ -292,6 +343,12 @@ class MetaParser {
       } else if (key == "created") {
         if (!string(m.created)) {
           return "\"created\" is not a string";
+        }
+        // Shown as it is by list and inspect: digits and ISO 8601's separators only, so that no
+        // control character or escape sequence ever reaches a terminal from here.
+        if (m.created.size() > 40 ||
+            m.created.find_first_not_of("0123456789-:.+TZ") != std::string::npos) {
+          return "\"created\" is not an ISO 8601 time";
         }
       } else if (key == "creator") {
         std::int64_t n = 0;
@@ -710,9 +767,11 @@ class MetaParser {
 }
 
 // A pidfd on `pid` when it is proven to be PID 1 of the pid namespace `pidns` (which the set
-// pinned, and which is neither the caller's nor an ancestor); otherwise why not ("holder 42 is
-// gone").
-[[nodiscard]] inline result<UniqueFd> prove_holder(pid_t pid, const NsFd* pidns) {
+// pinned, and which is neither the caller's nor an ancestor) and, when `mntns` is given, in the
+// set's mount namespace (where create() started it); otherwise why not ("holder 42 is gone").
+[[nodiscard]] inline result<UniqueFd> prove_holder(pid_t pid,
+                                                   const NsFd* pidns,
+                                                   const NsFd* mntns = nullptr) {
   const std::string who = "holder " + std::to_string(pid);
   auto pidfd = pidfd_open(pid);
   if (!pidfd || has_exited(pidfd.value())) {
@@ -732,6 +791,15 @@ class MetaParser {
   if (!(theirs.value().identity() == pidns->identity())) {
     return errno_error(ESRCH, "check").because(who + " is not in the set's pid namespace");
   }
+  if (mntns != nullptr) {
+    auto mnt = NsFd::open_pidfd(pidfd.assume_value().ref(), NsLink::mnt);
+    if (!mnt) {
+      return errno_error(ESRCH, "check").because(who + " is gone");
+    }
+    if (!(mnt.assume_value().identity() == mntns->identity())) {
+      return errno_error(ESRCH, "check").because(who + " is not in the set's mount namespace");
+    }
+  }
   const long inner = innermost_pid(pid);
   // Read through /proc/PID: still the same process only if the pidfd has not exited since.
   if (has_exited(pidfd.value())) {
@@ -741,6 +809,48 @@ class MetaParser {
     return errno_error(ESRCH, "check").because(who + " is not PID 1 of the set's pid namespace");
   }
   return std::move(pidfd).value();
+}
+
+// The set's holder found through its pinned pid namespace, whatever meta.json says (a create
+// killed before it wrote meta.json, a "holder" field changed by hand): the process that is PID 1
+// there, proven as prove_holder() does. Scans /proc (a stat of each process's ns/pid first).
+struct FoundHolder {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+
+[[nodiscard]] inline std::optional<FoundHolder> find_holder(const NsFd& pidns, const NsFd* mntns) {
+  if (is_own_or_ancestor(pidns)) {
+    return std::nullopt;
+  }
+  auto proc = DirReader::open(AT_FDCWD, "/proc");
+  if (!proc) {
+    return std::nullopt;
+  }
+  const Namespace want = pidns.identity();
+  while (const dirent* e = proc.assume_value().next()) {
+    long pid = 0;
+    const char* c = e->d_name;
+    for (; *c >= '0' && *c <= '9' && pid <= pid_max_limit; ++c) {
+      pid = pid * 10 + (*c - '0');
+    }
+    if (*c != '\0' || pid <= 0 || pid > pid_max_limit) {
+      continue;
+    }
+    sys::PathBuf link;
+    link.add("/proc/").add(e->d_name).add("/ns/pid");
+
+    struct stat st {};
+
+    if (::stat(link.c_str(), &st) < 0 || st.st_ino != want.ino() ||
+        (want.dev() != 0 && st.st_dev != want.dev())) {
+      continue;
+    }
+    if (auto pidfd = prove_holder(static_cast<pid_t>(pid), &pidns, mntns)) {
+      return FoundHolder{static_cast<pid_t>(pid), std::move(pidfd).assume_value()};
+    }
+  }
+  return std::nullopt;
 }
 
 // ---- views
@@ -817,6 +927,7 @@ class MetaParser {
   std::vector<std::string> unpinned;
   std::vector<std::string> not_pins;
   std::optional<NsFd> pid_pin;
+  std::optional<NsFd> mnt_pin;
   std::optional<Namespace> net_ns;
   for (NsType t : v.types | files) {
     NamedSetPin pin;
@@ -827,6 +938,8 @@ class MetaParser {
         pin = pin_view(ns.value());
         if (t == NsType::pid) {
           pid_pin = std::move(ns).value();
+        } else if (t == NsType::mnt) {
+          mnt_pin = std::move(ns).value();
         }
         if (t == NsType::net) {
           net_ns = pin.ns;
@@ -850,7 +963,9 @@ class MetaParser {
     v.problems.push_back(std::move(text));
   }
   if (v.meta && v.meta->holder) {
-    if (auto proven = prove_holder(*v.meta->holder, pid_pin ? &*pid_pin : nullptr); !proven) {
+    if (auto proven = prove_holder(*v.meta->holder, pid_pin ? &*pid_pin : nullptr,
+                                   mnt_pin ? &*mnt_pin : nullptr);
+        !proven) {
       v.problems.emplace_back(proven.error().reason());
     }
   }
@@ -891,29 +1006,122 @@ class MetaParser {
   return UniqueFd::adopt(fd);  // owns: just opened
 }
 
-// Undoes the private self-bind of BASE and removes BASE once no set is left in it. Best effort.
+// Whether the directory `dir` has an entry `entry` (of any kind; not followed).
+[[nodiscard]] inline bool has_entry(const UniqueFd& dir, const char* entry) noexcept {
+  struct stat st {};
+
+  return ::fstatat(dir.get(), entry, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// Removes /run/netns/NAME when it is what a killed `ip netns add`-like step leaves: an empty
+// regular file that nothing is mounted on (`ip netns list` says "Peer netns reference is
+// invalid" of it). A pin of any namespace, or anything else, is left alone.
+[[nodiscard]] inline result<void> remove_netns_leftover(std::string_view name) {
+  const std::string path = std::string(netns::run_dir) + "/" + std::string(name);
+  int dir = ::open(netns::run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    return success();
+  }
+  UniqueFd netns_dir = UniqueFd::adopt(dir);  // owns: just opened
+  const std::string entry(name);
+
+  struct stat st {};
+
+  struct stat dir_st {};
+
+  if (::fstatat(netns_dir.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+      ::fstat(netns_dir.get(), &dir_st) < 0 || !S_ISREG(st.st_mode) || st.st_size != 0 ||
+      st.st_dev != dir_st.st_dev) {
+    return success();
+  }
+  auto mounted = is_mount_point(path.c_str());
+  if (!mounted || mounted.assume_value()) {
+    return success();
+  }
+  if (::unlinkat(netns_dir.get(), entry.c_str(), 0) < 0 && errno != ENOENT) {
+    return sys::last_error("remove").on(path);
+  }
+  return success();
+}
+
+// Undoes the private self-bind of BASE and removes BASE once no set is left in it, under the
+// lock on BASE (a create that is making BASE's first set waits, then finds BASE gone and makes
+// it again). Self-binds stacked by an older nsfun (two first creates at once) all go. Best
+// effort: also what a destroy of a set that is already gone does, so that a destroy killed
+// between its last rmdir and this leaves nothing that another destroy does not tidy.
 inline void tidy_base(const std::string& base) noexcept {
+  auto dir = open_own_dir(AT_FDCWD, base.c_str(), base);
+  if (!dir || !lock_base(dir.assume_value(), base)) {
+    return;
+  }
   {
-    auto dir = DirReader::open(AT_FDCWD, base.c_str());
-    if (!dir || dir.assume_value().next() != nullptr) {
+    auto reader = DirReader::open(dir.assume_value().get(), ".");
+    if (!reader || reader.assume_value().next() != nullptr) {
       return;
     }
   }
-  // Only a self-bind of the file system below (as open_base makes) is undone.
+  // Only a self-bind of the file system below (as open_base_locked makes) is undone.
   const std::string_view path(base);
   const std::size_t slash = path.find_last_of('/');
   sys::PathBuf parent;
   parent.add(slash == 0 || slash == std::string_view::npos ? std::string_view("/")
                                                            : path.substr(0, slash));
-  auto self = mount_of(base.c_str());
-  auto below = mount_of(parent.c_str());
-  auto mp = is_mount_point(base.c_str());
-  if (self && below && mp && mp.assume_value() &&
-      self.assume_value().major == below.assume_value().major &&
-      self.assume_value().minor == below.assume_value().minor) {
-    (void)::umount2(base.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  for (int depth = 0; depth < 16; ++depth) {
+    auto self = mount_of(base.c_str());
+    auto below = mount_of(parent.c_str());
+    auto mp = is_mount_point(base.c_str());
+    if (!self || !below || !mp || !mp.assume_value() ||
+        self.assume_value().major != below.assume_value().major ||
+        self.assume_value().minor != below.assume_value().minor ||
+        ::umount2(base.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
+      break;
+    }
   }
   ::rmdir(base.c_str());
+}
+
+// The holder of a set being made (spawned as Command(fn), PID 1 of the set's pid namespace):
+// it waits at a gate, a pipe whose write end only create() holds, and stays only when create()
+// opens the gate ('c'), which it does once meta.json records it. Any other end of create() (an
+// error, a return, SIGKILL at any point) closes the write end: the holder reads end-of-file and
+// exits, and the kernel ends its pid namespace with it, so no holder outlives a set that does
+// not name it. Runs in the child: async-signal-safe calls only.
+[[noreturn]] inline void gated_hold_stay() noexcept {
+  // As Command::hold(): keep no fd beyond 0, 1 and 2, reap every orphan, until killed.
+  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  for (;;) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::sigwaitinfo(&set, nullptr);
+  }
+}
+
+// The gate's read end is the holder's fd 3 (Command::redirect).
+inline constexpr int holder_gate_fd = 3;
+
+// `fd` moved to a number above every fd a holder's redirects make (0 to 3).
+[[nodiscard]] inline result<UniqueFd> above_redirects(UniqueFd fd) noexcept {
+  int high = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10);
+  if (high < 0) {
+    return sys::last_error("fcntl F_DUPFD_CLOEXEC");
+  }
+  return UniqueFd::adopt(high);  // owns: just made
+}
+
+inline int gated_hold(int gate_w) noexcept {
+  ::close(gate_w);  // this copy of the write end would keep the gate from ever reading EOF
+  char go = 0;
+  ssize_t n = 0;
+  while ((n = ::read(holder_gate_fd, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1 || go != 'c') {
+    return 0;
+  }
+  gated_hold_stay();
 }
 
 // What create() made so far, undone by the destructor unless committed.
@@ -956,12 +1164,33 @@ class Making {
     }
   }
 
+  // Tells the holder to stay (gated_hold). Errors: the holder is gone.
+  [[nodiscard]] result<void> open_gate() noexcept {
+    const char go = 'c';
+    ssize_t n = 0;
+    while ((n = ::write(gate.get(), &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) {
+      return errno_error(n < 0 ? errno : EIO, "start holder").because("cannot open its gate");
+    }
+    gate = UniqueFd();
+    gate_r = UniqueFd();
+    // It may have died before it read the gate: then the set has no holder.
+    pollfd p{holder.pidfd().get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0) {
+      return errno_error(ESRCH, "start holder").because("it exited");
+    }
+    return success();
+  }
+
   UniqueFd base_fd;
   std::string dir;  // the set's entry in BASE, once made
   UniqueFd set;
   std::array<Pin, ns_type_count> pins;
   Pin netns_pin;
   Child holder;
+  UniqueFd gate;    // the holder's gate (gated_hold), while it is closed
+  UniqueFd gate_r;  // its read end
   bool meta_written = false;
 
  private:
@@ -1038,7 +1267,7 @@ class AffinityGuard {
   }
   const std::string entry(name);
   // Checked before anything is made (mkdirat below decides).
-  if (auto existing = open_base(o.base, false)) {
+  if (auto existing = open_base(o.base)) {
     struct stat st {};
 
     if (::fstatat(existing.value().get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -1060,7 +1289,12 @@ class AffinityGuard {
   }
 
   Making making(o.base);
-  NSFUN_TRY(making.base_fd, open_base(o.base, true));
+  UniqueFd base_lock;  // released before `making` tidies (which takes the lock itself)
+  {
+    NSFUN_TRY(LockedBase locked, open_base_locked(o.base));
+    making.base_fd = std::move(locked.dir);
+    base_lock = std::move(locked.lock);
+  }
   if (::mkdirat(making.base_fd.get(), entry.c_str(), 0700) < 0) {
     if (errno == EEXIST) {
       return set_error(EEXIST, "create set", name, "already exists");
@@ -1068,6 +1302,7 @@ class AffinityGuard {
     return sys::last_error("mkdir").on(o.base, "/", name);
   }
   making.dir = entry;
+  base_lock = UniqueFd();  // BASE is not empty now: no destroy removes it
   NSFUN_TRY(making.set, open_set_dir(making.base_fd, o.base, name));
 
   // Make the namespaces: a holder for a pid namespace (which lives only while its init does) or
@@ -1075,16 +1310,27 @@ class AffinityGuard {
   NsFdSet fds;
   auto make = [&]() -> result<void> {
     if (with_pid || map) {
+      // Every fd the child's redirects take is above them (F_DUPFD_CLOEXEC from 10), so that no
+      // redirect overwrites another one's source (fd 3 as /dev/null, say) in the child.
       int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
       if (null_fd < 0) {
         return sys::last_error("open").on("/dev/null");
       }
-      UniqueFd devnull = UniqueFd::adopt(null_fd);  // owns: just opened
-      Command cmd = Command::hold();
-      cmd.namespaces(types).die_with_parent(false);
+      NSFUN_TRY(UniqueFd devnull, above_redirects(UniqueFd::adopt(null_fd)));  // owns: opened
+      int gate[2] = {-1, -1};
+      if (::pipe2(gate, O_CLOEXEC) < 0) {
+        return sys::last_error("pipe").on("holder gate");
+      }
+      UniqueFd gate_r0 = UniqueFd::adopt(gate[0]);  // owns: just made
+      UniqueFd gate_w0 = UniqueFd::adopt(gate[1]);  // owns: just made
+      NSFUN_TRY(UniqueFd gate_r, above_redirects(std::move(gate_r0)));
+      NSFUN_TRY(UniqueFd gate_w, above_redirects(std::move(gate_w0)));
+      Command cmd([w = gate_w.get()]() noexcept { return gated_hold(w); });
       for (int target = 0; target <= 2; ++target) {
         cmd.redirect(target, devnull.ref());
       }
+      cmd.redirect(holder_gate_fd, gate_r.ref());
+      cmd.namespaces(types).die_with_parent(false);
       if (with_pid) {
         cmd.mount_proc();
       }
@@ -1092,7 +1338,9 @@ class AffinityGuard {
         cmd.user_map(*map);
       }
       NSFUN_TRY(Child child, with_context(spawn(cmd), "start holder"));
-      making.holder = std::move(child);  // kills and reaps an earlier attempt's holder
+      making.holder = std::move(child);   // kills and reaps an earlier attempt's holder
+      making.gate = std::move(gate_w);    // the holder lives on only once this says so
+      making.gate_r = std::move(gate_r);  // kept: a write to a dead holder's gate is no SIGPIPE
       NSFUN_TRY(fds, with_context(NsFdSet::open_pidfd(making.holder.pidfd(), types),
                                   "open namespaces of the holder"));
     } else {
@@ -1152,6 +1400,8 @@ class AffinityGuard {
   making.meta_written = true;
 
   if (with_pid) {
+    // meta.json names the holder now: let it stay (without this, it exits when create() ends).
+    NSFUN_TRYV(making.open_gate());
     making.holder.detach();
   } else if (making.holder) {
     (void)making.holder.kill();
@@ -1270,7 +1520,7 @@ NSFUN_INLINE result<std::vector<NamedSetInfo>> NamedSet::list(std::string_view b
   try {
     std::vector<NamedSetInfo> out;
     const std::string base_path(base);
-    auto base_fd = ns::open_base(base_path, false);
+    auto base_fd = ns::open_base(base_path);
     if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
       return out;
     }
@@ -1317,14 +1567,21 @@ NSFUN_INLINE result<void> NamedSet::destroy(std::string_view name, std::string_v
   }
   try {
     const std::string base_path(base);
-    auto base_fd = ns::open_base(base_path, false);
+    auto base_fd = ns::open_base(base_path);
     if (!base_fd && base_fd.error() == std::errc::no_such_file_or_directory) {
       return ns::set_error(ENOENT, "open set", name, "no such named namespace set");
     }
     NSFUN_TRY(UniqueFd dir, std::move(base_fd));
     const std::string entry(name);
     {
-      NSFUN_TRY(UniqueFd set_dir, ns::open_set_dir(dir, base_path, name));
+      auto opened = ns::open_set_dir(dir, base_path, name);
+      if (!opened && opened.error() == std::errc::no_such_file_or_directory) {
+        // Gone, perhaps by a destroy killed before it tidied BASE: tidy it now (when empty).
+        dir = UniqueFd();
+        ns::tidy_base(base_path);
+        return std::move(opened).as_failure();
+      }
+      NSFUN_TRY(UniqueFd set_dir, std::move(opened));
       auto meta = ns::read_meta(set_dir);
 
       // Pins that no longer open (a stale or half-made set) are still removed below.
@@ -1335,23 +1592,38 @@ NSFUN_INLINE result<void> NamedSet::destroy(std::string_view name, std::string_v
         }
       }
 
-      if (meta && meta.value().holder) {
-        const pid_t pid = *meta.value().holder;
-        if (auto pidfd = ns::prove_holder(pid, pins.get(NsType::pid))) {
-          if (auto r = pidfd_send_signal(pidfd.assume_value().ref(), SIGKILL, pid);
-              !r && r.error() != std::errc::no_such_process) {
-            return with_context(std::move(r), "destroy set ", name);
+      // The holder: the one meta.json names when it is proven, else the PID 1 of the pinned pid
+      // namespace (meta.json may be missing or wrong: a killed create, a field changed by hand).
+      std::optional<ns::FoundHolder> holder;
+      if (const NsFd* pidns = pins.get(NsType::pid)) {
+        const NsFd* mntns = pins.get(NsType::mnt);
+        if (meta && meta.assume_value().holder) {
+          const pid_t pid = *meta.assume_value().holder;
+          if (auto pidfd = ns::prove_holder(pid, pidns, mntns)) {
+            holder = ns::FoundHolder{pid, std::move(pidfd).assume_value()};
           }
-          pollfd p{pidfd.assume_value().get(), POLLIN, 0};
-          (void)::poll(&p, 1, 5000);
+        }
+        if (!holder) {
+          holder = ns::find_holder(*pidns, mntns);
         }
       }
-
-      // /run/netns/NAME, only when it is the set's net namespace.
-      if (const NsFd* net = pins.get(NsType::net)) {
-        if (ns::netns_problem(name, net->identity()).empty()) {
-          NSFUN_TRYV(with_context(netns::remove(name), "destroy set ", name));
+      if (holder) {
+        if (auto r = pidfd_send_signal(holder->pidfd.ref(), SIGKILL, holder->pid);
+            !r && r.error() != std::errc::no_such_process) {
+          return with_context(std::move(r), "destroy set ", name);
         }
+        pollfd p{holder->pidfd.get(), POLLIN, 0};
+        (void)::poll(&p, 1, 5000);
+      }
+
+      // /run/netns/NAME when it is the set's net namespace, or the empty file that a create or
+      // destroy killed between the file and its mount left, when the set made one (meta.json
+      // says so, or there is none and the set has a net pin).
+      const NsFd* net = pins.get(NsType::net);
+      if (net != nullptr && ns::netns_problem(name, net->identity()).empty()) {
+        NSFUN_TRYV(with_context(netns::remove(name), "destroy set ", name));
+      } else if (meta ? meta.assume_value().netns : ns::has_entry(set_dir, "net")) {
+        NSFUN_TRYV(with_context(ns::remove_netns_leftover(name), "destroy set ", name));
       }
       pins = {};
 
