@@ -72,6 +72,10 @@ NSFUN_INLINE result<IpAddress> IpAddress::parse(std::string_view text) noexcept 
   if (text.size() >= sizeof(buf)) {
     return detail::bad_address(text, "too long for an address");
   }
+  // inet_pton reads up to a NUL: "10.0.0.1" followed by a NUL and anything would pass.
+  if (text.find('\0') != std::string_view::npos) {
+    return detail::bad_address(text, "a NUL byte in it");
+  }
   std::memcpy(buf, text.data(), text.size());
   IpAddress a;
   if (text.find(':') != std::string_view::npos) {
