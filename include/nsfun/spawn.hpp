@@ -459,7 +459,13 @@ class Command {
   /// program as its child: it forwards signals, reaps orphans and exits with the program's
   /// status (128+N when the program was killed by signal N). Off by default, as with
   /// `unshare --fork` and `docker run` (`--init`): turn it on when the program does not reap the
-  /// orphans of its namespace itself (the PID 1 problem). Needs a new pid namespace.
+  /// orphans of its namespace itself (the PID 1 problem). Inside, the init is called `init`:
+  /// its comm and /proc/1/cmdline say so, and its copy of the caller's environment strings is
+  /// zeroed, so the launcher's command line and environment do not show (its /proc/1/exe still
+  /// names the launcher's binary: it is a fork, not an exec). It forks before the mount and
+  /// identity steps, so it keeps the capabilities the child had then and no seccomp() filter;
+  /// the kernel's ptrace rule (the tracer needs every capability the tracee has) keeps a
+  /// program that dropped capabilities from reading its memory. Needs a new pid namespace.
   Command& init(bool on = true) {
     s_.init = on;
     return *this;

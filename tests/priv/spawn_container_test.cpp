@@ -486,6 +486,10 @@ TEST_SUITE("spawn container") {
     REQUIRE(pid > 0);
     CHECK(stat_field(stat, 6) == pid);
     CHECK(stat_field(stat, 7) == static_cast<long long>(st.st_rdev));
+    // setsid(false) after it cannot take away the session the terminal needs.
+    const std::string again = output_of(
+        Command("/bin/cat").arg("/proc/self/stat").controlling_terminal(slave).setsid(false));
+    CHECK(stat_field(again, 7) == static_cast<long long>(st.st_rdev));
     // A second session cannot take it while the first... has ended: it is free again.
     CHECK(output_of(Command("/bin/true").controlling_terminal(slave)).empty());
 

@@ -281,7 +281,8 @@ inline void change_root_and_identity(const Plan& p, bool groups_dropped) noexcep
 // Command::setsid and controlling_terminal.
 inline void start_session(const Plan& p) noexcept {
   const CommandSpec& c = *p.cmd;
-  if (c.setsid && ::setsid() < 0) {
+  // A controlling terminal needs a session of the child's own, even after setsid(false).
+  if ((c.setsid || c.controlling_terminal >= 0) && ::setsid() < 0) {
     fail_errno(p, "setsid");
   }
   if (c.controlling_terminal >= 0 && ::ioctl(c.controlling_terminal, TIOCSCTTY, 0) < 0) {
