@@ -4,6 +4,8 @@
 // property of a parser's result does not hold.
 #pragma once
 
+#include <cerrno>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,8 +14,10 @@
 #include <string>
 #include <string_view>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,12 +48,13 @@ inline void check_error(const error& e) {
 }
 
 // A directory of this process's own (see base()), removed with everything in it at
-// exit; its files are rewritten for each input.
+// exit (or by the next run, after a crash); its files are rewritten for each input.
 class ScratchDir {
  public:
   // With the subdirectories `dirs`, made in order ("1", then "1/ns").
   explicit ScratchDir(std::initializer_list<const char*> dirs = {}) {
-    path_ = std::string(base()) + "/nsfun-fuzz-XXXXXX";
+    remove_stale(base());
+    path_ = std::string(base()) + "/nsfun-fuzz-" + std::to_string(::getpid()) + "-XXXXXX";
     check(::mkdtemp(path_.data()) != nullptr, "mkdtemp");
     fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     check(fd_ >= 0, "open the scratch directory");
@@ -63,10 +68,7 @@ class ScratchDir {
 
   ~ScratchDir() {
     ::close(fd_);
-    ::nftw(
-        path_.c_str(),
-        [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
-        FTW_DEPTH | FTW_PHYS);
+    remove_tree(path_);
   }
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
@@ -95,6 +97,39 @@ class ScratchDir {
     }
     const char* tmp = std::getenv("TMPDIR");
     return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+
+  static void remove_tree(const std::string& path) {
+    ::nftw(
+        path.c_str(),
+        [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
+  }
+
+  // A run that crashed (abort: no destructor ran) left its directory behind: those whose
+  // process is gone are removed. Only "nsfun-fuzz-PID-*" names are looked at.
+  static void remove_stale(const char* dir) {
+    DIR* d = ::opendir(dir);
+    if (d == nullptr) {
+      return;
+    }
+    constexpr std::string_view prefix = "nsfun-fuzz-";
+    while (const dirent* e = ::readdir(d)) {
+      const std::string_view name = e->d_name;
+      if (name.substr(0, prefix.size()) != prefix) {
+        continue;
+      }
+      pid_t pid = 0;
+      const char* first = name.data() + prefix.size();
+      auto [end, ec] = std::from_chars(first, name.data() + name.size(), pid);
+      if (ec != std::errc() || end == first || *end != '-' || pid <= 0) {
+        continue;
+      }
+      if (::kill(pid, 0) < 0 && errno == ESRCH) {
+        remove_tree(std::string(dir) + "/" + std::string(name));
+      }
+    }
+    ::closedir(d);
   }
 
   std::string path_;
