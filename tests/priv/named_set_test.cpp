@@ -565,6 +565,151 @@ TEST_SUITE("named_set") {
   }
 }
 
+TEST_SUITE("named_set: issue 17") {
+  TEST_CASE("issue 17 defect 4: destroy stops the real holder whatever meta.json says of it") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      auto sleeper = nsfun::spawn(nsfun::Command("sleep").arg("100"));
+      NSFUN_EXPECT_OK(sleeper);
+      const pid_t other = sleeper.value().pid();
+      const std::string name = t::unique_name();
+      const std::string meta_path = std::string(base) + "/" + name + "/meta.json";
+      // meta.json with the holder as null, as a bystander's pid, and missing (a create killed
+      // before it wrote it): the PID 1 of the pinned pid namespace is found and stopped anyway.
+      for (int tamper = 0; tamper < 3; ++tamper) {
+        auto set = NamedSet::create(name, options("pid,uts"));
+        NSFUN_EXPECT_OK(set);
+        const pid_t holder = *set.value().meta().holder;
+        set.value() = NamedSet();
+        std::string meta = t::read_text(meta_path);
+        const std::string field = "\"holder\": " + std::to_string(holder);
+        NSFUN_EXPECT(meta.find(field) != std::string::npos);
+        if (tamper < 2) {
+          meta.replace(meta.find(field), field.size(),
+                       tamper == 0 ? "\"holder\": null" : "\"holder\": " + std::to_string(other));
+          NSFUN_EXPECT(write_file(meta_path, meta));
+        } else {
+          NSFUN_EXPECT(::unlink(meta_path.c_str()) == 0);
+        }
+        NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
+        NSFUN_EXPECT(::waitpid(holder, nullptr, 0) == holder);  // killed: it is reaped at once
+        NSFUN_EXPECT(alive(other));
+        NSFUN_EXPECT(!exists(base));
+      }
+      NSFUN_EXPECT_OK(sleeper.value().kill());
+      (void)sleeper.value().wait();
+      NSFUN_EXPECT(no_children());
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue 17 defect 6: destroy removes the unmounted /run/netns/NAME a killed one left") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      const std::size_t mounts = mount_count();
+      const std::string name = t::unique_name();
+      const std::string netns_pin = "/run/netns/" + name;
+      nsfun::NamedSetOptions o = options("net,uts");
+      o.netns = true;
+      // A destroy killed between the umount and the unlink of /run/netns/NAME (with meta.json),
+      // and a create killed between making that file and mounting on it (no meta.json yet).
+      for (bool with_meta : {true, false}) {
+        NSFUN_EXPECT_OK(NamedSet::create(name, o));
+        NSFUN_EXPECT(::umount2(netns_pin.c_str(), MNT_DETACH) == 0);
+        if (!with_meta) {
+          NSFUN_EXPECT(::unlink((std::string(base) + "/" + name + "/meta.json").c_str()) == 0);
+        }
+        NSFUN_EXPECT(exists(netns_pin));
+        NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
+        NSFUN_EXPECT(!exists(netns_pin));
+        NSFUN_EXPECT(!exists(base));
+        if (t::have_program("ip")) {
+          NSFUN_EXPECT(t::run("ip netns list 2>&1").out.find("invalid") == std::string::npos);
+        }
+      }
+      // What is not such a leftover stays: a pin of another namespace under the name.
+      NSFUN_EXPECT_OK(NamedSet::create(name, o));
+      NSFUN_EXPECT_OK(nsfun::netns::remove(name));
+      auto other = nsfun::netns::add(name);
+      NSFUN_EXPECT_OK(other);
+      NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
+      auto still = nsfun::netns::open(name);
+      NSFUN_EXPECT_OK(still);
+      NSFUN_EXPECT(still.value().identity() == other.value().identity());
+      NSFUN_EXPECT_OK(nsfun::netns::remove(name));
+      NSFUN_EXPECT(!exists(netns_pin));
+      // /run/netns itself stays a mount, as ip netns leaves it.
+      NSFUN_EXPECT(mount_count() <= mounts + 1);
+      NSFUN_EXPECT(no_children());
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue 17 defect 10: a created time with control characters makes the set stale") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      const std::string name = t::unique_name();
+      const std::string meta_path = std::string(base) + "/" + name + "/meta.json";
+      NSFUN_EXPECT_OK(NamedSet::create(name, options("uts")));
+      NSFUN_EXPECT(NamedSet::inspect(name, base).value().running());
+      // An escape sequence, and a fake row after a newline: never shown, the set is stale.
+      for (const char* created : {R"(2025-01-01T00:00:00Z\u001b[2J)",
+                                  R"(2025-01-01T00:00:00Z\nfake running)", "2025 01 01"}) {
+        NSFUN_EXPECT(write_file(meta_path, std::string(R"({"name": ")") + name +
+                                               R"(", "types": ["uts"], "created": ")" + created +
+                                               R"("})"));
+        auto info = NamedSet::inspect(name, base);
+        NSFUN_EXPECT_OK(info);
+        NSFUN_EXPECT(!info.value().meta);
+        NSFUN_EXPECT(has_problem(info.value(), "meta.json: \"created\" is not an ISO 8601 time"));
+      }
+      NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
+      NSFUN_EXPECT(!exists(base));
+      return 0;
+    });
+  }
+
+  TEST_CASE("issue 17 defect 8: destroy tidies the empty self-bind a killed destroy left") {
+    NSFUN_REQUIRE(can_run, "needs root and private mounts");
+    NSFUN_CHECK_CHILD([] {
+      NSFUN_EXPECT(prepare() == 0);
+      const std::size_t mounts = mount_count();
+      const std::string name = t::unique_name();
+      const std::string dir = std::string(base) + "/" + name;
+      // A destroy killed after it removed the set's directory, before it undid BASE's self-bind.
+      NSFUN_EXPECT_OK(NamedSet::create(name, options("uts,ipc")));
+      NSFUN_EXPECT(mount_count() == mounts + 3);
+      for (const char* type : {"uts", "ipc"}) {
+        NSFUN_EXPECT_OK(nsfun::unpin((dir + "/" + type).c_str()));
+      }
+      NSFUN_EXPECT(::unlink((dir + "/meta.json").c_str()) == 0 && ::rmdir(dir.c_str()) == 0);
+      NSFUN_EXPECT(mount_count() == mounts + 1);
+      auto gone = NamedSet::destroy(name, base);
+      NSFUN_EXPECT(!gone && gone.error() == std::errc::no_such_file_or_directory);
+      NSFUN_EXPECT(!exists(base));
+      NSFUN_EXPECT(mount_count() == mounts);
+      // Two stacked self-binds (what two first creates could make before the lock): both go.
+      NSFUN_EXPECT(::mkdir(base, 0700) == 0);
+      for (int i = 0; i < 2; ++i) {
+        NSFUN_EXPECT(::mount(base, base, nullptr, MS_BIND, nullptr) == 0);
+      }
+      NSFUN_EXPECT(mount_count() == mounts + 2);
+      NSFUN_EXPECT(!NamedSet::destroy(name, base));
+      NSFUN_EXPECT(!exists(base));
+      NSFUN_EXPECT(mount_count() == mounts);
+      // A base with something else in it is left alone.
+      NSFUN_EXPECT(::mkdir(base, 0700) == 0);
+      NSFUN_EXPECT(::mkdir((std::string(base) + "/other").c_str(), 0700) == 0);
+      NSFUN_EXPECT(!NamedSet::destroy(name, base));
+      NSFUN_EXPECT(exists(std::string(base) + "/other"));
+      return 0;
+    });
+  }
+}
+
 TEST_SUITE("pidfd") {
   TEST_CASE("pidfd_send_signal names the pid and never hits a reused pid") {
     NSFUN_CHECK_CHILD([] {
