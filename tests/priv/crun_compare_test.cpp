@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // nsfun tests – the same container spec run by crun(1) and by nsfun::spawn, compared field by
 // field from inside both (issue 15): /proc/self/status (capability sets, NoNewPrivs, Seccomp),
-// `id`, the entries of /dev, a write to /, and /proc/self/mountinfo (mount points, file system
-// types, read-only or not). Skipped without crun, busybox-static or root.
+// `id`, the entries of /dev, a write to /, the host name, a mount and a sethostname refused, and
+// /proc/self/mountinfo (mount points, file system types, read-only or not). Skipped without crun,
+// busybox-static or root.
 //
 // The spec: a busybox rootfs, read-only; new pid, net, ipc, uts and mount namespaces; uid 0;
 // the default capabilities (CapSet::container_default(), crun's and runc's default list);
@@ -63,6 +64,9 @@ constexpr const char* probe_script =
     "echo '== id'; id; "
     "echo '== dev'; ls -a /dev; "
     "echo '== rootwrite'; touch /nsfun-probe 2>&1; "
+    "echo '== hostname'; hostname; "
+    "echo '== denied'; mount -t tmpfs none /mnt 2>&1; echo \"mount $?\"; "
+    "hostname nsfun-other 2>&1; echo \"hostname $?\"; "
     "echo '== mountinfo'; cat /proc/self/mountinfo";
 
 const NsTypeSet kinds{NsType::pid, NsType::net, NsType::ipc, NsType::uts, NsType::mnt};
@@ -378,6 +382,11 @@ TEST_SUITE("crun_compare") {
     CHECK(words(n["dev"]) == words(c["dev"]));
     CHECK(c["rootwrite"].find("Read-only file system") != std::string::npos);
     CHECK(n["rootwrite"] == c["rootwrite"]);
+    // The UTS name, and what the dropped capabilities and the filter refuse (mount, sethostname).
+    CHECK(c["hostname"] == "nsfun-test\n");
+    CHECK(n["hostname"] == c["hostname"]);
+    CHECK(c["denied"].find("mount 1\n") != std::string::npos);
+    CHECK(n["denied"] == c["denied"]);
 
     // mountinfo: the same mount points, each of the same type and read-only the same way.
     auto cm = mounts(c["mountinfo"]);
