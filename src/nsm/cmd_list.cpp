@@ -577,11 +577,16 @@ void run(const Options& o) {
   std::vector<named::SetView> sets;
   if (show_sets) {
     for (named::SetView& v : named::list_sets()) {
-      const bool shown = std::any_of(v.pins.begin(), v.pins.end(), [&](const named::PinView& p) {
-        return types.contains(p.type) &&
-               (!task || (p.pinned && task->ino[static_cast<std::size_t>(nsfun::link_of(p.type))] ==
-                                          p.ns.ino()));
-      });
+      // A set with no pin file at all (a create killed before its first pin, an empty
+      // directory) has nothing to match: shown, as stale, unless a filter asks for namespaces.
+      const bool shown =
+          (v.pins.empty() && !task && o.types.empty()) ||
+          std::any_of(v.pins.begin(), v.pins.end(), [&](const named::PinView& p) {
+            return types.contains(p.type) &&
+                   (!task ||
+                    (p.pinned &&
+                     task->ino[static_cast<std::size_t>(nsfun::link_of(p.type))] == p.ns.ino()));
+          });
       if (shown) {
         sets.push_back(std::move(v));
       }
