@@ -12,6 +12,9 @@
 #include <type_traits>
 #include <utility>
 
+#include <errno.h>
+#include <sys/resource.h>
+
 #include <boost/outcome/std_result.hpp>
 
 #include <nsfun/config.hpp>
@@ -301,8 +304,19 @@ using result = boost::outcome_v2::std_result<T, error>;
 
 /// The error for an errno value, named after the step that failed; add the object with on():
 /// `return errno_error(errno, "open").on(path);`.
+/// EMFILE and ENFILE come with the limit reached as a note ("Too many open files
+/// (RLIMIT_NOFILE 64)").
 [[nodiscard]] inline error errno_error(int err, std::string_view what) noexcept {
-  return error{std::error_code(err, std::generic_category()), what};
+  error e{std::error_code(err, std::generic_category()), what};
+  if (err == EMFILE) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      e.with_note("RLIMIT_NOFILE ", rl.rlim_cur);
+    }
+  } else if (err == ENFILE) {
+    e.with_note("the system's limit, fs.file-max");
+  }
+  return e;
 }
 
 /// The error for an nsfun condition, named after the step that failed.

@@ -142,7 +142,7 @@ TEST_SUITE("error") {
     CHECK(nsfun::errno_error(EPERM, "").on("x").message() == "x: Operation not permitted");
   }
 
-  TEST_CASE("issue #12: copies carry the text; too long a text is cut and marked") {
+  TEST_CASE("issue #12: copies carry the text, and too long a text is cut and marked") {
     auto e = nsfun::errno_error(EEXIST, "create pin file").on("/run/netns/", "web");
     nsfun::error copy = e;  // NOLINT(performance-unnecessary-copy-initialization): under test
     CHECK(copy.message() == "create pin file /run/netns/web: File exists");

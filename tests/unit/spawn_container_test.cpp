@@ -44,7 +44,8 @@ TEST_SUITE("spawn container settings") {
     CHECK_FALSE(c.spec().filesystem);
   }
 
-  TEST_CASE("Child: no pipes unless captured; an empty Child has none and cannot be waited for") {
+  TEST_CASE(
+      "Child: no pipes unless captured, and an empty Child has none and cannot be waited for") {
     nsfun::Child empty;
     CHECK(empty.stdout_pipe().get() == -1);
     CHECK(empty.stderr_pipe().get() == -1);

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <system_error>
 
 #include <errno.h>
 #include <linux/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -112,6 +114,47 @@ class TypeNames {
 // The failure for the errno of the call that just failed.
 [[nodiscard]] inline auto last_error(std::string_view what) noexcept {
   return errno_error(errno, what);
+}
+
+// Names the limit behind a failed clone, clone3 or unshare making namespaces of `types`, as a
+// note after the kernel's message: ENOSPC is a count limit of /proc/sys/user (for the user
+// namespace the caller is in, or an outer one) or the nesting limit of pid namespaces, EUSERS
+// the nesting limit of user namespaces, EAGAIN the process limits. Async-signal-safe.
+inline error& with_limit_note(error& e, NsTypeSet types) noexcept {
+  const int err = e.code.category() == std::generic_category() ? e.code.value() : 0;
+  if (err == ENOSPC) {
+    char buf[200];
+    std::size_t n = 0;
+    auto add = [&](std::string_view s) {
+      std::size_t k = std::min(s.size(), sizeof(buf) - n);
+      std::memcpy(buf + n, s.data(), k);
+      n += k;
+    };
+    add("a limit of /proc/sys/user: ");
+    bool first = true;
+    for (NsType t : types) {
+      add(first ? "max_" : ", max_");
+      add(name(t));
+      add("_namespaces");
+      first = false;
+    }
+    add(" (here or in an outer user namespace)");
+    if (types.contains(NsType::pid)) {
+      add(", or 32 nested pid namespaces");
+    }
+    e.with_note(std::string_view(buf, n));
+  } else if (err == EUSERS) {
+    e.with_note("32 nested user namespaces");
+  } else if (err == EAGAIN) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      e.with_note("the process limit: RLIMIT_NPROC ", rl.rlim_cur,
+                  ", the pids cgroup, or kernel.threads-max");
+    } else {
+      e.with_note("the process limit: the pids cgroup, RLIMIT_NPROC or kernel.threads-max");
+    }
+  }
+  return e;
 }
 
 /// Reads exactly `len` bytes (retrying on EINTR and short reads); false on EOF or an error first.

@@ -26,7 +26,8 @@ inline NsLink new_ns_link(NsType t) noexcept {
 // unshare, then an fd for each new namespace; on whichever thread runs it.
 inline result<NsFdSet> make_here(NsTypeSet types) noexcept {
   if (::unshare(types.clone_flags()) < 0) {
-    return sys::last_error("unshare").on(sys::TypeNames(types).view());
+    error e = sys::last_error("unshare").on(sys::TypeNames(types).view());
+    return sys::with_limit_note(e, types);
   }
   NsFdSet made;
   for (NsType t : types) {
@@ -51,7 +52,8 @@ inline result<NsFdSet> acquire_in_child(NsTypeSet types) noexcept {
   if (!holder) {
     error e = holder.assume_error();
     if (e.what == "clone3") {
-      return errno_error(e.code.value(), "unshare").on(sys::TypeNames(types).view());
+      error u = errno_error(e.code.value(), "unshare").on(sys::TypeNames(types).view());
+      return sys::with_limit_note(u, types);
     }
     return e.with_context("acquire ", sys::TypeNames(types).view());
   }

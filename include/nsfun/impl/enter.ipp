@@ -90,7 +90,8 @@ NSFUN_INLINE result<void> unshare(NsTypeSet types) noexcept {
     return nsfun_error(errc::empty_namespace_type_list, "unshare");
   }
   if (::unshare(types.clone_flags()) < 0) {
-    return detail::sys::last_error("unshare").on(detail::sys::TypeNames(types).view());
+    error e = detail::sys::last_error("unshare").on(detail::sys::TypeNames(types).view());
+    return detail::sys::with_limit_note(e, types);
   }
   return success();
 }

@@ -575,7 +575,7 @@ inline error clone_error(int err, NsTypeSet fresh, int cgroup) noexcept {
   } catch (const std::bad_alloc&) {
     // the error without its object
   }
-  return e;
+  return sys::with_limit_note(e, fresh);
 }
 
 inline ExitStatus status_of(const siginfo_t& info) noexcept {

@@ -232,7 +232,8 @@ NSFUN_INLINE result<TimeNs> acquire_time_ns(const TimeOffsets& offsets) noexcept
   // process ever enters before the fd is handed back, so the offsets can still be written.
   return detail::run_on_thread([&]() -> result<TimeNs> {
     if (::unshare(detail::sys::clone_newtime) < 0) {
-      return detail::sys::last_error("unshare").on("time");
+      error e = detail::sys::last_error("unshare").on("time");
+      return detail::sys::with_limit_note(e, NsTypeSet{NsType::time});
     }
     NSFUN_TRYV(set_time_offsets(offsets));
     NSFUN_TRY(NsFd ns, NsFd::current(NsLink::time_for_children));
