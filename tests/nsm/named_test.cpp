@@ -726,7 +726,7 @@ TEST_SUITE("nsm named sets and ip netns") {
     });
   }
 
-  TEST_CASE("a root-owned /run/nsm with mode 0755 is used and tightened; unsafe ones are named") {
+  TEST_CASE("a root-owned /run/nsm with mode 0755 is used and tightened, unsafe ones named") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);

@@ -524,7 +524,7 @@ TEST_SUITE("named_set") {
     });
   }
 
-  TEST_CASE("ip netns: the set's net namespace is ip netns NAME; after ip netns del it is stale") {
+  TEST_CASE("ip netns: the set's net namespace is ip netns NAME, stale after ip netns del") {
     NSFUN_REQUIRE(can_run && t::have_program("ip"), "needs root, private mounts and ip");
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
