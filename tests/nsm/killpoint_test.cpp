@@ -207,7 +207,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
       for (const auto& [call, count] : counts) {
         for (int n = 1; n <= count; ++n) {
           const std::string where = "create killed at " + call + " #" + std::to_string(n);
-          const int status = killed_at(call, n, "create " + name + " " + create_args);
+          const int status = killed_at(call, n, fmt::format("create {} {}", name, create_args));
           ++points;
           if (status == 0) {
             ++not_reached;  // this run made fewer such calls (a retry less): a whole set
@@ -241,7 +241,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
     NSFUN_CHECK_CHILD([] {
       NSFUN_EXPECT(prepare() == 0);
       const std::string name = nsfun::test::unique_name();
-      NSFUN_EXPECT(nsm_out("create " + name + " " + create_args).status == 0);
+      NSFUN_EXPECT(nsm_out(fmt::format("create {} {}", name, create_args)).status == 0);
       const auto counts = count_calls("destroy " + name, destroy_calls);
       NSFUN_EXPECT(clean(name, "after the counting run"));
       NSFUN_EXPECT(counts.count("umount2") == 1 && counts.at("umount2") >= 5);
@@ -249,7 +249,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
       for (const auto& [call, count] : counts) {
         for (int n = 1; n <= count; ++n) {
           const std::string where = "destroy killed at " + call + " #" + std::to_string(n);
-          NSFUN_EXPECT(nsm_out("create " + name + " " + create_args).status == 0);
+          NSFUN_EXPECT(nsm_out(fmt::format("create {} {}", name, create_args)).status == 0);
           const int status = killed_at(call, n, "destroy " + name);
           ++points;
           if (status != 0 && exists("/run/nsm/" + name)) {
@@ -275,8 +275,9 @@ TEST_SUITE("nsm named sets under SIGKILL") {
         const std::string a = nsfun::test::unique_name();
         const std::string b = nsfun::test::unique_name();
         // Two names: both made, /run/nsm bound once (issue 17 defect 7), every pin seen.
-        auto two = nsfun::test::run("(" + nsm + " create " + a + " --type uts,ipc & " + nsm +
-                                    " create " + b + " --type uts,ipc & wait) 2>&1");
+        auto two = nsfun::test::run(fmt::format(
+            "({0} create {1} --type uts,ipc & {0} create {2} --type uts,ipc & wait) 2>&1", nsm, a,
+            b));
         NSFUN_EXPECT(two.out.empty());
         NSFUN_EXPECT(mounts_on("/run/nsm") == 1);
         NSFUN_EXPECT(listed_state(a) == "running" && listed_state(b) == "running");
@@ -284,8 +285,8 @@ TEST_SUITE("nsm named sets under SIGKILL") {
         NSFUN_EXPECT(nsm_out("destroy " + b).status == 0);
         NSFUN_EXPECT(clean(a, "two creates") && clean(b, "two creates"));
         // One name: one is made, the other says it exists; no holder of the loser lives on.
-        auto one = nsfun::test::run("(" + nsm + " create " + a + " " + create_args + " & " + nsm +
-                                    " create " + a + " " + create_args + " & wait) 2>&1");
+        auto one = nsfun::test::run(fmt::format(
+            "({0} create {1} {2} & {0} create {1} {2} & wait) 2>&1", nsm, a, create_args));
         // (Or, when the loser looked between the winner's mkdir and its ip netns pin: that
         // the name is taken in /run/netns.)
         NSFUN_EXPECT(one.out == "nsm: " + a + ": already exists\n" ||
