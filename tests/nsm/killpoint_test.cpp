@@ -54,13 +54,6 @@ int mounts_on(const std::string& path) {
   return n;
 }
 
-int prepare() {
-  if (int err = nsfun::test::private_run(); err != 0) {
-    return err;
-  }
-  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno;
-}
-
 // How often each of `calls` occurs in the main process of `nsm ARGS` (not its children): strace
 // -c's count, from a run that is not disturbed.
 std::map<std::string, int> count_calls(const std::string& args,
@@ -193,7 +186,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
       "issue 17 defect 4: create killed at every mount, clone3, write and more leaks nothing") {
     NSFUN_REQUIRE(can_run, "needs root, private mounts and strace");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = nsfun::test::unique_name();
       const auto counts = count_calls("create " + name + " " + create_args, create_calls);
       NSFUN_EXPECT(nsm_out("destroy " + name).status == 0);
@@ -239,7 +232,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
   TEST_CASE("issue 17 defects 6 and 8: destroy killed anywhere is finished by the next destroy") {
     NSFUN_REQUIRE(can_run, "needs root, private mounts and strace");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = nsfun::test::unique_name();
       NSFUN_EXPECT(nsm_out(fmt::format("create {} {}", name, create_args)).status == 0);
       const auto counts = count_calls("destroy " + name, destroy_calls);
@@ -270,7 +263,7 @@ TEST_SUITE("nsm named sets under SIGKILL") {
   TEST_CASE("two nsm creates at once: for the first /run/nsm, and for one name") {
     NSFUN_REQUIRE(can_run, "needs root, private mounts and strace");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       for (int round = 0; round < 20; ++round) {
         const std::string a = nsfun::test::unique_name();
         const std::string b = nsfun::test::unique_name();

@@ -77,14 +77,6 @@ bool mounts_clean(const std::string& name) {
          mi.find(" /run/netns/" + name + " ") == std::string::npos;
 }
 
-// Sets up the child: private /run, and a subreaper so that holders come back to us.
-int prepare() {
-  if (int err = nsfun::test::private_run(); err != 0) {
-    return err;
-  }
-  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno;
-}
-
 // Kills a holder left behind by a failed check.
 struct HolderGuard {
   pid_t pid = 0;
@@ -137,7 +129,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("create then exec then destroy a set without a pid namespace") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type net,uts,ipc"));
       NSFUN_EXPECT(exists(s.dir() + "/meta.json"));
@@ -166,7 +158,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("a pid set runs commands under its own init and destroy stops the holder") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,net,uts"));
       NSFUN_EXPECT(s.holder.pid > 0);
@@ -199,7 +191,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("enter joins a named set or the namespaces of a process") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,uts"));
       NSFUN_EXPECT(nsm_out("enter " + s.name + " -- readlink /proc/self/ns/uts").out ==
@@ -220,7 +212,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("exec exits with the status of the command") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts"));
       NSFUN_EXPECT(nsm_out("exec " + s.name + " -- sh -c 'exit 7'").status == 7);
@@ -235,7 +227,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("map root user makes the caller root in a new user namespace") {
     NSFUN_REQUIRE(can_run && nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts,mnt --map-root-user"));
       NSFUN_EXPECT(exists(s.pin("user")));
@@ -251,7 +243,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("invalid names are refused before anything is made") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string long_name(65, 'a');
       for (const std::string& bad : {std::string("../x"), std::string("a/b"), long_name,
                                      std::string("."), std::string(".."), std::string("a b")}) {
@@ -275,7 +267,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("create of an existing name fails and keeps the first set") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type net"));
       const std::string before = link_text(s.pin("net"));
@@ -291,7 +283,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("destroy exec enter and inspect of an unknown name fail with one line") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = nsfun::test::unique_name();
       const std::string want = "nsm: " + name + ": no such named namespace set\n";
       // Without /run/nsm, and with it holding another set.
@@ -314,7 +306,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("exec without a command is a usage error") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts"));
       auto r = nsm_err("exec " + s.name);
@@ -328,7 +320,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("a failed create leaves nothing behind") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet bad_type;
       NSFUN_EXPECT(nsm_out("create " + bad_type.name + " --type net,bogus").status == 2);
       NSFUN_EXPECT(!exists("/run/nsm"));
@@ -356,7 +348,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("destroy cleans a stale set whose holder died") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid"));
       NSFUN_EXPECT(s.holder.pid > 0);
@@ -373,7 +365,7 @@ TEST_SUITE("nsm named sets") {
   TEST_CASE("commands on sets say that they need root, and list shows nobody no sets") {
     NSFUN_REQUIRE(can_run && nsfun::test::can_drop_privileges(), "needs to drop to nobody");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;  // made and destroyed as root; looked at as nobody
       NSFUN_EXPECT(s.create("--type uts"));
       return nsfun::test::in_child([&] {
@@ -409,7 +401,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
   TEST_CASE("list shows each set after the table, and in JSON under named") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet a;
       TestSet b;
       NSFUN_EXPECT(a.create("--type pid,net,uts"));
@@ -519,7 +511,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
   TEST_CASE("inspect NAME shows each pinned namespace, the holder, creation and creator") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type pid,net,uts"));
       const auto meta = nlohmann::json::parse(read_text(s.dir() + "/meta.json"));
@@ -567,7 +559,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
   TEST_CASE("a set whose holder died or whose pin is gone is stale in list and inspect") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet held;
       TestSet pinned;
       NSFUN_EXPECT(held.create("--type pid,uts"));
@@ -650,7 +642,7 @@ TEST_SUITE("nsm named sets and ip netns") {
   TEST_CASE("a name made by ip netns add is a net-only set to inspect, enter and exec") {
     NSFUN_REQUIRE(can_ip, "needs root, private mounts and ip");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       IpNetns x;
       NSFUN_EXPECT(x.add());
       const std::string ino = x.inode();
@@ -702,7 +694,7 @@ TEST_SUITE("nsm named sets and ip netns") {
   TEST_CASE("after ip netns del of a set's net namespace, inspect and list say it is stale") {
     NSFUN_REQUIRE(can_ip, "needs root, private mounts and ip");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type net,uts"));
       NSFUN_EXPECT(nsfun::test::run("ip netns exec " + s.name + " true").status == 0);
@@ -729,7 +721,7 @@ TEST_SUITE("nsm named sets and ip netns") {
   TEST_CASE("a root-owned /run/nsm with mode 0755 is used and tightened, unsafe ones named") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       NSFUN_EXPECT(::mkdir("/run/nsm", 0755) == 0 && ::chmod("/run/nsm", 0755) == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type uts"));
@@ -769,7 +761,7 @@ TEST_SUITE("nsm named sets and ip netns") {
   TEST_CASE("a user namespace maps the caller to root unless --no-map") {
     NSFUN_REQUIRE(can_run && nsfun::test::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       TestSet s;
       NSFUN_EXPECT(s.create("--type user,uts"));
       NSFUN_EXPECT(nsm_out("exec " + s.name + " -- id -u").out == "0\n");

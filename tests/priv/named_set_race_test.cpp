@@ -64,36 +64,6 @@ int mounts_on(const std::string& path) {
   return n;
 }
 
-std::size_t mount_count() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++n;
-  }
-  return n;
-}
-
-int prepare() {
-  if (int err = t::private_run(); err != 0) {
-    return err;
-  }
-  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno;
-}
-
-bool no_children() {
-  for (int i = 0; i < 500; ++i) {
-    errno = 0;
-    pid_t r = ::waitpid(-1, nullptr, WNOHANG);
-    if (r < 0 && errno == ECHILD) {
-      return true;
-    }
-    if (r == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  return false;
-}
-
 nsfun::NamedSetOptions options(const char* types) {
   nsfun::NamedSetOptions o;
   o.types = nsfun::NsTypeSet::parse(types).value();
@@ -170,8 +140,8 @@ TEST_SUITE("named_set races") {
   TEST_CASE("issue 17 defect 7: two first creates bind the base once, and every pin stays seen") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      const std::size_t mounts = mount_count();
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
+      const std::size_t mounts = nsfun::test::mount_count();
       for (int round = 0; round < rounds; ++round) {
         const std::string a = t::unique_name();
         const std::string b = t::unique_name();
@@ -185,8 +155,8 @@ TEST_SUITE("named_set races") {
         NSFUN_EXPECT_OK(NamedSet::destroy(a, base));
         NSFUN_EXPECT_OK(NamedSet::destroy(b, base));
         NSFUN_EXPECT(!exists(base));
-        NSFUN_EXPECT(mount_count() == mounts);
-        if (mount_count() != mounts) {
+        NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
+        if (nsfun::test::mount_count() != mounts) {
           return 1;
         }
       }
@@ -197,8 +167,8 @@ TEST_SUITE("named_set races") {
   TEST_CASE("two creates of one name: one makes it, the other says it exists, nothing leaks") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      const std::size_t mounts = mount_count();
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
+      const std::size_t mounts = nsfun::test::mount_count();
       for (int round = 0; round < rounds; ++round) {
         const std::string name = t::unique_name();
         auto codes = race({[&] { return create(name, "pid,uts"); },
@@ -211,8 +181,8 @@ TEST_SUITE("named_set races") {
         NSFUN_EXPECT(sound(name));
         NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
         NSFUN_EXPECT(!exists(base));
-        NSFUN_EXPECT(mount_count() == mounts);
-        NSFUN_EXPECT(no_children());  // the loser's holder too
+        NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
+        NSFUN_EXPECT(nsfun::test::no_children());  // the loser's holder too
       }
       return 0;
     });
@@ -221,8 +191,8 @@ TEST_SUITE("named_set races") {
   TEST_CASE("a first create against the destroy of the last set: the new set keeps its base") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      const std::size_t mounts = mount_count();
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
+      const std::size_t mounts = nsfun::test::mount_count();
       for (int round = 0; round < rounds; ++round) {
         const std::string old_set = t::unique_name();
         const std::string new_set = t::unique_name();
@@ -237,9 +207,9 @@ TEST_SUITE("named_set races") {
         NSFUN_EXPECT(sound(new_set));
         NSFUN_EXPECT_OK(NamedSet::destroy(new_set, base));
         NSFUN_EXPECT(!exists(base));
-        NSFUN_EXPECT(mount_count() == mounts);
+        NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
       }
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }

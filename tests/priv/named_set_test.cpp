@@ -47,38 +47,6 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::size_t mount_count() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++n;
-  }
-  return n;
-}
-
-// The private /run, and a subreaper so that holders come back to this child.
-int prepare() {
-  if (int err = t::private_run(); err != 0) {
-    return err;
-  }
-  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno;
-}
-
-// No child process left (a holder that was not stopped would be one: we are its subreaper).
-bool no_children() {
-  for (int i = 0; i < 500; ++i) {
-    errno = 0;
-    pid_t r = ::waitpid(-1, nullptr, WNOHANG);
-    if (r < 0 && errno == ECHILD) {
-      return true;
-    }
-    if (r == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  return false;
-}
-
 bool alive(pid_t pid) {
   return ::waitpid(pid, nullptr, WNOHANG) == 0;
 }
@@ -129,9 +97,9 @@ TEST_SUITE("named_set") {
   TEST_CASE("create, open, inspect, list and destroy leave no fd, mount or process behind") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::size_t fds = t::open_fd_count();
-      const std::size_t mounts = mount_count();
+      const std::size_t mounts = nsfun::test::mount_count();
       const std::string a = t::unique_name();
       const std::string b = t::unique_name();
       {
@@ -149,7 +117,7 @@ TEST_SUITE("named_set") {
         struct stat st {};
 
         NSFUN_EXPECT(::stat(base, &st) == 0 && (st.st_mode & 07777) == 0700);
-        NSFUN_EXPECT(mount_count() > mounts);
+        NSFUN_EXPECT(nsfun::test::mount_count() > mounts);
 
         // open gives the same namespaces as create did.
         auto opened = NamedSet::open(a, base);
@@ -197,8 +165,8 @@ TEST_SUITE("named_set") {
       }
       NSFUN_EXPECT(!exists(base));
       NSFUN_EXPECT(t::open_fd_count() == fds);
-      NSFUN_EXPECT(mount_count() == mounts);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
+      NSFUN_EXPECT(nsfun::test::no_children());
       auto none = NamedSet::list(base);
       NSFUN_EXPECT(none && none.value().empty());
       return 0;
@@ -208,7 +176,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("a failed create leaves nothing: existing name, bad name, no types, ip netns name") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::size_t fds = t::open_fd_count();
       const std::string name = t::unique_name();
       for (const char* bad : {"", ".", "..", "a/b", "a b"}) {
@@ -225,11 +193,11 @@ TEST_SUITE("named_set") {
       NSFUN_EXPECT_OK(first);
       const pid_t first_holder = *first.value().meta().holder;
       first.value() = NamedSet();  // the set's fds closed
-      const std::size_t with_set = mount_count();
+      const std::size_t with_set = nsfun::test::mount_count();
       auto twice = NamedSet::create(name, options("pid,uts"));
       NSFUN_EXPECT(!twice && twice.error() == std::errc::file_exists);
       NSFUN_EXPECT(twice.error().reason() == "already exists");
-      NSFUN_EXPECT(mount_count() == with_set);
+      NSFUN_EXPECT(nsfun::test::mount_count() == with_set);
       NSFUN_EXPECT_OK(NamedSet::destroy(name, base));
       NSFUN_EXPECT(::waitpid(first_holder, nullptr, 0) == first_holder);
 
@@ -249,7 +217,7 @@ TEST_SUITE("named_set") {
       }
       NSFUN_EXPECT(!exists(base));
       NSFUN_EXPECT(t::open_fd_count() == fds);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -257,12 +225,12 @@ TEST_SUITE("named_set") {
   TEST_CASE("a create that fails after the holder started and the pins were made undoes it all") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       // /run/netns read-only: the last step (attaching the net namespace there) fails.
       NSFUN_EXPECT(::mkdir("/run/netns", 0755) == 0);
       NSFUN_EXPECT(::mount("tmpfs", "/run/netns", "tmpfs", MS_RDONLY, nullptr) == 0);
       const std::size_t fds = t::open_fd_count();
-      const std::size_t mounts = mount_count();
+      const std::size_t mounts = nsfun::test::mount_count();
       const std::string name = t::unique_name();
       nsfun::NamedSetOptions o = options("pid,uts,ipc,net");
       o.netns = true;
@@ -270,8 +238,8 @@ TEST_SUITE("named_set") {
       NSFUN_EXPECT(!r && r.error() == std::errc::read_only_file_system);
       NSFUN_EXPECT(!exists(base));
       NSFUN_EXPECT(t::open_fd_count() == fds);
-      NSFUN_EXPECT(mount_count() == mounts);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -279,7 +247,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("a user namespace maps the caller to root by default, and to nobody without a map") {
     NSFUN_REQUIRE(can_run && t::can_unshare({NsType::user}), "needs user namespaces");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string mapped = t::unique_name();
       const std::string bare = t::unique_name();
       NSFUN_EXPECT_OK(NamedSet::create(mapped, options("user,uts")));
@@ -308,7 +276,7 @@ TEST_SUITE("named_set") {
       NSFUN_EXPECT(in_set(bare, false) == 0);
       NSFUN_EXPECT_OK(NamedSet::destroy(mapped, base));
       NSFUN_EXPECT_OK(NamedSet::destroy(bare, base));
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -316,7 +284,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("a symbolic link in place of a pin is never followed") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       NSFUN_EXPECT_OK(NamedSet::create(name, options("uts,ipc")));
       const std::string pin = std::string(base) + "/" + name + "/ipc";
@@ -360,7 +328,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("the base directory: root's 0755 is tightened, unsafe ones are refused and named") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       // As the bash nsm makes it: root-owned, 0755.
       NSFUN_EXPECT(::mkdir(base, 0755) == 0 && ::chmod(base, 0755) == 0);
@@ -403,7 +371,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("a set directory owned by another uid is listed as stale and never used") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       const std::string dir = std::string(base) + "/" + name;
       NSFUN_EXPECT(::mkdir(base, 0700) == 0 && ::mkdir(dir.c_str(), 0700) == 0);
@@ -434,7 +402,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("a holder that is not the set's PID 1 is never killed") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       const std::string dir = std::string(base) + "/" + name;
       auto set = NamedSet::create(name, options("pid,uts"));
@@ -476,7 +444,7 @@ TEST_SUITE("named_set") {
       kill_and_reap(holder);
       NSFUN_EXPECT_OK(sleeper.value().kill());
       (void)sleeper.value().wait();
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -484,9 +452,9 @@ TEST_SUITE("named_set") {
   TEST_CASE("destroy after the holder died, and a FIFO or a huge meta.json, do not hang") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::size_t fds = t::open_fd_count();
-      const std::size_t mounts = mount_count();
+      const std::size_t mounts = nsfun::test::mount_count();
       const std::string name = t::unique_name();
       const std::string dir = std::string(base) + "/" + name;
       {
@@ -518,8 +486,8 @@ TEST_SUITE("named_set") {
       }
       NSFUN_EXPECT(!exists(base));
       NSFUN_EXPECT(t::open_fd_count() == fds);
-      NSFUN_EXPECT(mount_count() == mounts);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -527,7 +495,7 @@ TEST_SUITE("named_set") {
   TEST_CASE("ip netns: the set's net namespace is ip netns NAME, stale after ip netns del") {
     NSFUN_REQUIRE(can_run && t::have_program("ip"), "needs root, private mounts and ip");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       nsfun::NamedSetOptions o = options("net,uts");
       o.netns = true;
@@ -559,7 +527,7 @@ TEST_SUITE("named_set") {
       NSFUN_EXPECT(t::run("ip netns del " + name).status == 0);
       auto gone = NamedSet::open_netns(name);
       NSFUN_EXPECT(!gone && gone.error() == std::errc::no_such_file_or_directory);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -569,7 +537,7 @@ TEST_SUITE("named_set: issue 17") {
   TEST_CASE("issue 17 defect 4: destroy stops the real holder whatever meta.json says of it") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       auto sleeper = nsfun::spawn(nsfun::Command("sleep").arg("100"));
       NSFUN_EXPECT_OK(sleeper);
       const pid_t other = sleeper.value().pid();
@@ -599,7 +567,7 @@ TEST_SUITE("named_set: issue 17") {
       }
       NSFUN_EXPECT_OK(sleeper.value().kill());
       (void)sleeper.value().wait();
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -607,8 +575,8 @@ TEST_SUITE("named_set: issue 17") {
   TEST_CASE("issue 17 defect 6: destroy removes the unmounted /run/netns/NAME a killed one left") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      const std::size_t mounts = mount_count();
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
+      const std::size_t mounts = nsfun::test::mount_count();
       const std::string name = t::unique_name();
       const std::string netns_pin = "/run/netns/" + name;
       nsfun::NamedSetOptions o = options("net,uts");
@@ -641,8 +609,8 @@ TEST_SUITE("named_set: issue 17") {
       NSFUN_EXPECT_OK(nsfun::netns::remove(name));
       NSFUN_EXPECT(!exists(netns_pin));
       // /run/netns itself stays a mount, as ip netns leaves it.
-      NSFUN_EXPECT(mount_count() <= mounts + 1);
-      NSFUN_EXPECT(no_children());
+      NSFUN_EXPECT(nsfun::test::mount_count() <= mounts + 1);
+      NSFUN_EXPECT(nsfun::test::no_children());
       return 0;
     });
   }
@@ -650,7 +618,7 @@ TEST_SUITE("named_set: issue 17") {
   TEST_CASE("issue 17 defect 10: a created time with control characters makes the set stale") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
       const std::string name = t::unique_name();
       const std::string meta_path = std::string(base) + "/" + name + "/meta.json";
       NSFUN_EXPECT_OK(NamedSet::create(name, options("uts")));
@@ -675,31 +643,31 @@ TEST_SUITE("named_set: issue 17") {
   TEST_CASE("issue 17 defect 8: destroy tidies the empty self-bind a killed destroy left") {
     NSFUN_REQUIRE(can_run, "needs root and private mounts");
     NSFUN_CHECK_CHILD([] {
-      NSFUN_EXPECT(prepare() == 0);
-      const std::size_t mounts = mount_count();
+      NSFUN_EXPECT(nsfun::test::private_run_reaper() == 0);
+      const std::size_t mounts = nsfun::test::mount_count();
       const std::string name = t::unique_name();
       const std::string dir = std::string(base) + "/" + name;
       // A destroy killed after it removed the set's directory, before it undid BASE's self-bind.
       NSFUN_EXPECT_OK(NamedSet::create(name, options("uts,ipc")));
-      NSFUN_EXPECT(mount_count() == mounts + 3);
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts + 3);
       for (const char* type : {"uts", "ipc"}) {
         NSFUN_EXPECT_OK(nsfun::unpin((dir + "/" + type).c_str()));
       }
       NSFUN_EXPECT(::unlink((dir + "/meta.json").c_str()) == 0 && ::rmdir(dir.c_str()) == 0);
-      NSFUN_EXPECT(mount_count() == mounts + 1);
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts + 1);
       auto gone = NamedSet::destroy(name, base);
       NSFUN_EXPECT(!gone && gone.error() == std::errc::no_such_file_or_directory);
       NSFUN_EXPECT(!exists(base));
-      NSFUN_EXPECT(mount_count() == mounts);
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
       // Two stacked self-binds (what two first creates could make before the lock): both go.
       NSFUN_EXPECT(::mkdir(base, 0700) == 0);
       for (int i = 0; i < 2; ++i) {
         NSFUN_EXPECT(::mount(base, base, nullptr, MS_BIND, nullptr) == 0);
       }
-      NSFUN_EXPECT(mount_count() == mounts + 2);
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts + 2);
       NSFUN_EXPECT(!NamedSet::destroy(name, base));
       NSFUN_EXPECT(!exists(base));
-      NSFUN_EXPECT(mount_count() == mounts);
+      NSFUN_EXPECT(nsfun::test::mount_count() == mounts);
       // A base with something else in it is left alone.
       NSFUN_EXPECT(::mkdir(base, 0700) == 0);
       NSFUN_EXPECT(::mkdir((std::string(base) + "/other").c_str(), 0700) == 0);

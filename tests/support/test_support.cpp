@@ -89,6 +89,36 @@ bool can_private_run() {
   return ok;
 }
 
+int private_run_reaper() {
+  if (int err = private_run(); err != 0) {
+    return err;
+  }
+  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno;
+}
+
+std::size_t mount_count() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+  }
+  return n;
+}
+
+bool no_children() {
+  for (int i = 0; i < 500; ++i) {
+    errno = 0;
+    pid_t r = ::waitpid(-1, nullptr, WNOHANG);
+    if (r < 0 && errno == ECHILD) {
+      return true;
+    }
+    if (r == 0) {
+      ::usleep(10'000);
+    }
+  }
+  return false;
+}
+
 int drop_privileges() {
   if (::setgroups(0, nullptr) < 0 || ::setresgid(65534, 65534, 65534) < 0 ||
       ::setresuid(65534, 65534, 65534) < 0) {

@@ -38,6 +38,16 @@ bool can_unshare_unprivileged(NsTypeSet types);
 /// Returns 0 or an errno value.
 int private_run();
 
+/// private_run(), then this process becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so that
+/// holders its children start come back to it. 0 or an errno value.
+int private_run_reaper();
+
+/// The number of mounts in this process's mount table (/proc/self/mountinfo lines).
+std::size_t mount_count();
+
+/// True once this process has no child left (reaping any that exit), waiting up to 5 s.
+bool no_children();
+
 /// In the calling (child) process: become uid/gid 65534 with no capabilities. 0 or errno.
 int drop_privileges();
 
