@@ -57,6 +57,7 @@ nsfun::result<int> demo() {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only std::bad_alloc may escape (then terminate)
 int main() {
   auto r = demo();
   return r ? r.value() : example::fail("cgroup_namespace", r.error());

@@ -79,6 +79,7 @@ nsfun::result<int> run(const std::string& rootfs) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only std::bad_alloc may escape (then terminate)
 int main() {
   char dir[] = "/tmp/nsfun-example-rootfs-XXXXXX";
   if (::access("/bin/busybox", X_OK) != 0 || ::mkdtemp(dir) == nullptr) {

@@ -43,6 +43,7 @@ std::string said(long n) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only std::bad_alloc may escape (then terminate)
 int main() {
   auto ipc = nsfun::acquire<nsfun::NsType::ipc>();
   if (!ipc) {

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <nsfun/acquire.hpp>
 #include <nsfun/enter.hpp>
 #include <nsfun/mount.hpp>
@@ -60,17 +62,19 @@ nsfun::result<int> demo(const std::string& dir) {
               }));
     NSFUN_TRYV(
         nsfun::run_in(copy.ns(), [&] { return nsfun::set_propagation(dir.c_str(), p, false); }));
-    NSFUN_TRYV(nsfun::run_in(lab.ns(), [&] { return tmpfs_on(dir + "/from-lab-" + kind); }));
-    NSFUN_TRYV(nsfun::run_in(copy.ns(), [&] { return tmpfs_on(dir + "/from-" + kind); }));
-    std::printf("%-8s %-22s %s\n", kind.c_str(),
-                sees(copy.ns(), dir + "/from-lab-" + kind) ? "yes" : "no",
-                sees(lab.ns(), dir + "/from-" + kind) ? "yes" : "no");
+    const std::string from_lab = fmt::format("{}/from-lab-{}", dir, kind);
+    const std::string from_copy = fmt::format("{}/from-{}", dir, kind);
+    NSFUN_TRYV(nsfun::run_in(lab.ns(), [&] { return tmpfs_on(from_lab); }));
+    NSFUN_TRYV(nsfun::run_in(copy.ns(), [&] { return tmpfs_on(from_copy); }));
+    std::printf("%-8s %-22s %s\n", kind.c_str(), sees(copy.ns(), from_lab) ? "yes" : "no",
+                sees(lab.ns(), from_copy) ? "yes" : "no");
   }
   return here ? 1 : 0;
 }
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only std::bad_alloc may escape (then terminate)
 int main() {
   char dir[] = "/tmp/nsfun-example-mnt-XXXXXX";
   if (::mkdtemp(dir) == nullptr) {
