@@ -35,9 +35,17 @@ struct Traces {
   std::string links = nsfun::test::run("ip -o link show | grep -o 'nsft[^:@ ]*'").out;
   std::string netns = nsfun::test::run("ls /run/netns 2>/dev/null").out;
   std::string ip_forward = nsfun::test::read_text("/proc/sys/net/ipv4/ip_forward");
-
-  bool operator==(const Traces&) const = default;
 };
+
+// Checks that the example left the test's namespaces as they were, and no process.
+void check_nothing_left(const Traces& before) {
+  const Traces now;
+  CHECK(now.mounts == before.mounts);
+  CHECK(now.links == before.links);
+  CHECK(now.netns == before.netns);
+  CHECK(now.ip_forward == before.ip_forward);
+  CHECK(nsfun::test::no_children());
+}
 
 // Runs the example `name`; its descendants that outlive it come back to the test (a child
 // subreaper), so that no_children() sees them.
@@ -72,8 +80,7 @@ TEST_CASE("veth_pair: the payload crosses the pair and comes back, nothing is le
   CHECK(words[0] != words[5]);
   CHECK(words[0] != own);
   CHECK(words[5] != own);
-  CHECK(Traces() == before);
-  CHECK(nsfun::test::no_children());
+  check_nothing_left(before);
 }
 
 TEST_CASE("nat_masquerade: the outside sees the router's address as the source") {
@@ -91,8 +98,7 @@ TEST_CASE("nat_masquerade: the outside sees the router's address as the source")
   CHECK(seen == router);
   CHECK(seen != "10.200.9.2");  // box's own address: rewritten on the way
   CHECK(r.out.find("(masquerade, table nsfun_nat_") != std::string::npos);
-  CHECK(Traces() == before);  // the host's ip_forward among them
-  CHECK(nsfun::test::no_children());
+  check_nothing_left(before);  // the host's ip_forward among them
 }
 
 TEST_CASE("net_cheatsheet: the cheatsheet's sequence, isolated, torn down") {
@@ -108,6 +114,5 @@ TEST_CASE("net_cheatsheet: the cheatsheet's sequence, isolated, torn down") {
   CHECK(r.out ==
         "veth0 10.200.0.1/24 <-> veth1 10.200.0.2/24 in netns nsfun-demo, all up\ntorn down\n");
   CHECK((nsfun::test::run("ip link show veth0 >/dev/null 2>&1").status == 0) == had_veth0);
-  CHECK(Traces() == before);  // no /run/netns/nsfun-demo among them
-  CHECK(nsfun::test::no_children());
+  check_nothing_left(before);  // no /run/netns/nsfun-demo among them
 }
