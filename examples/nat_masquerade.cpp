@@ -15,6 +15,7 @@
 #include <string>
 
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <nsfun/acquire.hpp>
 #include <nsfun/enter.hpp>
@@ -29,7 +30,11 @@ namespace {
 // A TCP socket of namespace `ns` (the namespace of the thread that creates it).
 nsfun::UniqueFd tcp_socket_in(const nsfun::NetNs& ns) {
   auto fd = nsfun::run_in(ns.ns(), [] { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); });
-  return nsfun::UniqueFd::adopt(fd ? fd.value() : -1);  // owns: just made
+  nsfun::UniqueFd sock = nsfun::UniqueFd::adopt(fd ? fd.value() : -1);  // owns: just made
+  const timeval patience{.tv_sec = 5, .tv_usec = 0};  // connect, send and recv give up then
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof(patience));
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  return sock;
 }
 
 // A veth pair from `a` to `b` with an address on each end, both up.

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <nsfun/acquire.hpp>
 #include <nsfun/enter.hpp>
@@ -31,7 +32,11 @@ namespace {
 // A TCP socket of namespace `ns`.
 nsfun::UniqueFd tcp_socket_in(const nsfun::NetNs& ns) {
   auto fd = nsfun::run_in(ns.ns(), [] { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); });
-  return nsfun::UniqueFd::adopt(fd ? fd.value() : -1);  // owns: just made
+  nsfun::UniqueFd sock = nsfun::UniqueFd::adopt(fd ? fd.value() : -1);  // owns: just made
+  const timeval patience{.tv_sec = 5, .tv_usec = 0};  // connect, send and recv give up then
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof(patience));
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  return sock;
 }
 
 nsfun::result<int> demo() {
