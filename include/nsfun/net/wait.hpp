@@ -12,9 +12,10 @@
 #include <nsfun/net/events.hpp>
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/oper_state.hpp>
-#include <nsfun/net/veth.hpp>
 
 namespace nsfun::net {
+
+class Veth;  // <nsfun/net/veth.hpp>, which includes this header for VethOptions
 
 /// A state of a link that wait_until() can wait for.
 enum class LinkState : std::uint8_t {

@@ -18,6 +18,7 @@
 #include <nsfun/net/detail/nl.hpp>
 #include <nsfun/net/events.hpp>
 #include <nsfun/net/link.hpp>
+#include <nsfun/net/veth.hpp>
 #include <nsfun/net/wait.hpp>
 
 namespace nsfun::net {
