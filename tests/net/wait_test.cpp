@@ -4,16 +4,24 @@
 // longer stalls, 200 times. Every case runs in a forked child, in namespaces it acquired.
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
+#include <nsfun/enter.hpp>
 #include <nsfun/format.hpp>
 #include <nsfun/net/net.hpp>
 #include <nsfun/net/socket.hpp>
@@ -90,6 +98,89 @@ TEST_SUITE("wait") {
       NET_TRY(auto lo_state, nsfun::net::wait_until(lo, LinkState::running, milliseconds(0)));
       NSFUN_EXPECT(lo_state.operstate == OperState::unknown);
       NSFUN_EXPECT(lo_state.is_running());
+      return 0;
+    });
+  }
+
+  TEST_CASE("a dummy link (operstate unknown) runs once up: by IFF_UP and its carrier") {
+    NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
+    NSFUN_REQUIRE(t::have_program("ip") && t::have_program("nsenter"), "no ip or nsenter");
+    // The probe's link lives in a throwaway namespace of unshare's own.
+    NSFUN_REQUIRE(t::run("unshare --net ip link add nsftprobe0 type dummy 2>&1").status == 0,
+                  "no dummy links in this kernel");
+    NSFUN_CHECK_CHILD([] {
+      NET_TRY(auto a, nt::make_ns());
+      auto made = t::run("nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
+                         std::to_string(a.ns.get()) + " ip link add nsftwd0 type dummy 2>&1");
+      NSFUN_EXPECT(made.status == 0);
+      NET_TRY(auto dummy, Link::by_name(a.rtnl, "nsftwd0"));
+      NSFUN_EXPECT(!nsfun::net::wait_until(dummy, LinkState::running, milliseconds(0)));
+      std::thread later([&] {
+        std::this_thread::sleep_for(milliseconds(100));
+        auto rtnl = nsfun::net::Rtnl::open(a.ns).value();
+        (void)Link::by_name(rtnl, "nsftwd0").value().set_up();
+      });
+      NET_TRY(auto s, nsfun::net::wait_until(dummy, LinkState::running, milliseconds(2000)));
+      later.join();
+      NSFUN_EXPECT(s.operstate == OperState::unknown);
+      NSFUN_EXPECT(s.is_up());
+      NSFUN_EXPECT(s.carrier == std::optional<bool>(true));
+      // Never "up" by operstate: that wait times out, saying why.
+      auto never = nsfun::net::wait_until(dummy, OperState::up, milliseconds(50));
+      NSFUN_EXPECT(never.error() == std::errc::timed_out);
+      NSFUN_EXPECT(fmt::format("{}", never.error()).find("state unknown)") != std::string::npos);
+      NSFUN_EXPECT_OK(dummy.remove());
+      return 0;
+    });
+  }
+
+  TEST_CASE("a tun link (operstate unknown): running with its carrier, and again when it returns") {
+    NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
+    NSFUN_REQUIRE(::access("/dev/net/tun", R_OK | W_OK) == 0, "no /dev/net/tun");
+    NSFUN_CHECK_CHILD([] {
+      NET_TRY(auto a, nt::make_ns());
+      // The device is made in a's namespace: opened and named on a thread inside it.
+      NET_TRY(auto tun, nsfun::run_in(a.ns, []() -> nsfun::result<nsfun::UniqueFd> {
+                int raw = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+                if (raw < 0) {
+                  return nsfun::errno_error(errno, "open /dev/net/tun");
+                }
+                auto fd = nsfun::UniqueFd::adopt(raw);
+                ifreq ifr{};
+                std::strncpy(ifr.ifr_name, "nsftwu0", IFNAMSIZ - 1);
+                ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+                if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+                  return nsfun::errno_error(errno, "TUNSETIFF");
+                }
+                return fd;
+              }));
+      NET_TRY(auto link, Link::by_name(a.rtnl, "nsftwu0"));
+      NSFUN_EXPECT(!nsfun::net::wait_until(link, LinkState::running, milliseconds(0)));
+      NSFUN_EXPECT_OK(link.set_up());
+      NET_TRY(auto s, nsfun::net::wait_until(link, LinkState::running, milliseconds(2000)));
+      NSFUN_EXPECT(s.operstate == OperState::unknown);
+      NSFUN_EXPECT(s.carrier == std::optional<bool>(true));
+      // Carrier off (TUNSETCARRIER): up, but not running.
+      int off = 0;
+      NSFUN_EXPECT(::ioctl(tun.get(), TUNSETCARRIER, &off) == 0);
+      NET_TRY(auto lost, nsfun::net::wait_until(link, LinkState::not_running, milliseconds(2000)));
+      NSFUN_EXPECT(lost.is_up());
+      NSFUN_EXPECT(lost.carrier == std::optional<bool>(false));
+      // Back on 150 ms from now: the wait returns as soon as the kernel says so.
+      Clock::time_point on_at;
+      std::thread later([&] {
+        std::this_thread::sleep_for(milliseconds(150));
+        int on = 1;
+        (void)::ioctl(tun.get(), TUNSETCARRIER, &on);
+        on_at = Clock::now();
+      });
+      NET_TRY(auto back, nsfun::net::wait_until(link, LinkState::running, milliseconds(3000)));
+      auto returned = Clock::now();
+      later.join();
+      double after_on = std::chrono::duration<double, std::milli>(returned - on_at).count();
+      std::fprintf(stderr, "tun: running %.1f ms after the carrier came back\n", after_on);
+      NSFUN_EXPECT(back.carrier == std::optional<bool>(true));
+      NSFUN_EXPECT(after_on < 100);
       return 0;
     });
   }
