@@ -109,7 +109,8 @@ inline error on_events_ns(error e, const NetNs& ns) noexcept {
 }
 
 // Milliseconds left until `deadline` for poll(2): -1 for no deadline, at least 0.
-inline int poll_ms_left(const std::optional<std::chrono::steady_clock::time_point>& deadline) {
+inline int poll_ms_left(
+    const std::optional<std::chrono::steady_clock::time_point>& deadline) noexcept {
   if (!deadline) {
     return -1;
   }
@@ -214,7 +215,7 @@ NSFUN_INLINE result<bool> NetEvents::receive(int timeout_ms) noexcept {
     if (errno == ENOBUFS) {
       try {
         pending_.emplace_back();  // kind overrun
-      } catch (const std::bad_alloc&) {
+      } catch (...) {             // bad_alloc, or deque's length_error: out of memory either way
         return errno_error(ENOMEM, "recv events");
       }
       return true;
@@ -228,7 +229,7 @@ NSFUN_INLINE result<bool> NetEvents::receive(int timeout_ms) noexcept {
     // Cut (it cannot be, at 64 KiB): what was in it is lost, which the caller must know.
     try {
       pending_.emplace_back();
-    } catch (const std::bad_alloc&) {
+    } catch (...) {  // bad_alloc, or deque's length_error: out of memory either way
       return errno_error(ENOMEM, "recv events");
     }
     return true;
@@ -249,7 +250,7 @@ NSFUN_INLINE result<bool> NetEvents::receive(int timeout_ms) noexcept {
       }
     }
     return any;
-  } catch (const std::bad_alloc&) {
+  } catch (...) {  // bad_alloc, or deque's length_error: out of memory either way
     return errno_error(ENOMEM, "recv events");
   }
 }
