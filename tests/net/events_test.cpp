@@ -161,6 +161,67 @@ TEST_SUITE("events") {
     });
   }
 
+  TEST_CASE("the same link changes as ip -o monitor link shows, run alongside in the namespace") {
+    NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
+    NSFUN_REQUIRE(t::have_program("ip") && t::have_program("nsenter") && t::have_program("timeout"),
+                  "no ip, nsenter or timeout");
+    NSFUN_CHECK_CHILD([] {
+      NET_TRY(auto a, nt::make_ns());
+      NET_TRY(auto events, NetEvents::open(a.ns, {EventGroup::link}));
+      t::CommandResult monitor;
+      std::thread ip_monitor([&] {
+        monitor = t::run("timeout 2 nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
+                         std::to_string(a.ns.get()) + " ip -o monitor link");
+      });
+      std::this_thread::sleep_for(milliseconds(500));  // ip subscribes meanwhile
+      {
+        NET_TRY(auto v, Veth::create(a.rtnl, "nsftem0", "nsftem1"));
+        NSFUN_EXPECT_OK(v.first().set_up());
+        NSFUN_EXPECT_OK(v.remove());
+      }
+      ip_monitor.join();
+      // nsfun's view: added, up, removed, for each end.
+      std::vector<std::string> ours;
+      for (;;) {
+        NET_TRY(auto e, events.next(milliseconds(0)));
+        if (!e) {
+          break;
+        }
+        if (const auto* l = e->link()) {
+          ours.push_back((e->removed ? "Deleted " : "") + l->name);
+        }
+      }
+      auto count = [](const std::vector<std::string>& v, const std::string& s) {
+        return std::count(v.begin(), v.end(), s);
+      };
+      // ip's view: one line per message; "Deleted" in front of removals.
+      std::vector<std::string> theirs;
+      std::size_t start = 0;
+      while (start < monitor.out.size()) {
+        auto end = monitor.out.find('\n', start);
+        std::string line = monitor.out.substr(start, end - start);
+        start = end == std::string::npos ? monitor.out.size() : end + 1;
+        for (const char* name : {"nsftem0", "nsftem1"}) {
+          if (line.find(std::string(": ") + name + "@") != std::string::npos ||
+              line.find(std::string(": ") + name + ":") != std::string::npos) {
+            theirs.push_back((line.rfind("Deleted ", 0) == 0 ? "Deleted " : "") +
+                             std::string(name));
+          }
+        }
+      }
+      std::fprintf(stderr, "nsfun saw %zu link events, ip monitor %zu lines\n", ours.size(),
+                   theirs.size());
+      NSFUN_EXPECT(!theirs.empty());
+      for (const char* name : {"nsftem0", "nsftem1"}) {
+        NSFUN_EXPECT(count(ours, name) == count(theirs, name));
+        NSFUN_EXPECT(count(ours, std::string("Deleted ") + name) ==
+                     count(theirs, std::string("Deleted ") + name));
+        NSFUN_EXPECT(count(ours, std::string("Deleted ") + name) == 1);
+      }
+      return 0;
+    });
+  }
+
   TEST_CASE("address events: IPv4 and IPv6 added and removed, as ip -j addr shows them") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
