@@ -84,7 +84,7 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_SUITE("events") {
-  TEST_CASE("link events: added, up, carrier, down, removed; only from the namespace watched") {
+  TEST_CASE("link events: added, up, carrier, down, removed, only from the namespace watched") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());
@@ -471,7 +471,7 @@ TEST_SUITE("events") {
     });
   }
 
-  TEST_CASE("bad use: empty namespace, no group, empty handle; no fd left by open and close") {
+  TEST_CASE("bad use: empty namespace, no group, empty handle, and no fd left by open and close") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());

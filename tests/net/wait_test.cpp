@@ -216,7 +216,7 @@ TEST_SUITE("wait") {
     });
   }
 
-  TEST_CASE("removed: waiting for it returns on deletion; waiting for running fails by name") {
+  TEST_CASE("removed: waiting for it returns on deletion, waiting for running fails by name") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());
