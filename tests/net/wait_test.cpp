@@ -212,6 +212,15 @@ TEST_SUITE("wait") {
       NSFUN_EXPECT(fmt::format("{}", peer_up.error()) ==
                    "wait for nsftwt1 up: Connection timed out (after 0 ms, state down, admin "
                    "down)");
+      // Each wait's subscription is closed when it returns, whatever it returns.
+      const std::size_t fds = t::open_fd_count();
+      for (int i = 0; i < 20; ++i) {
+        (void)nsfun::net::wait_until(v.first(), LinkState::up, milliseconds(0));
+        (void)nsfun::net::wait_until(v.peer(), LinkState::up, milliseconds(1));
+        (void)nsfun::net::connect_in(a.ns, SocketAddress::parse("127.0.0.1:9").value(),
+                                     milliseconds(100));
+      }
+      NSFUN_EXPECT(t::open_fd_count() == fds);
       return 0;
     });
   }
