@@ -18,6 +18,7 @@ namespace {
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 using nsfun::NsType;
+using nsfun::net::Bridge;
 using nsfun::net::IpAddress;
 using nsfun::net::IpPrefix;
 using nsfun::net::Link;
@@ -32,11 +33,11 @@ TEST_SUITE("bridge") {
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto hub, nt::make_ns());
       NET_TRY(auto br, nsfun::net::bridge::create(hub.rtnl, "nsftbr0"));
-      NET_TRY(auto br_info, br.info());
+      NET_TRY(auto br_info, br.link().info());
       NSFUN_EXPECT(br_info.kind == "bridge");
       NSFUN_EXPECT(nsfun::net::bridge::create(hub.rtnl, "nsftbr0").error() ==
                    std::errc::file_exists);
-      NSFUN_EXPECT_OK(br.set_up());
+      NSFUN_EXPECT_OK(br.link().set_up());
 
       std::vector<nt::Ns> members;
       std::vector<Veth> veths;
@@ -81,7 +82,70 @@ TEST_SUITE("bridge") {
                    std::errc::cross_device_link);
       veths.clear();
       NSFUN_EXPECT_OK(br.remove());
+      NSFUN_EXPECT(!br);
+      NSFUN_EXPECT_OK(br.remove());  // nothing left to do
       NSFUN_EXPECT(nt::link_names(hub.rtnl) == std::vector<std::string>{"lo"});
+      return 0;
+    });
+  }
+
+  TEST_CASE("Bridge owns its bridge: gone with the handle, kept by keep(), moved with a move") {
+    NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
+    NSFUN_CHECK_CHILD([] {
+      NET_TRY(auto hub, nt::make_ns());
+      const std::vector<std::string> only_lo{"lo"};
+      {
+        NET_TRY(auto br, Bridge::create(hub.rtnl, "nsftbr1"));
+        NSFUN_EXPECT(br);
+        NSFUN_EXPECT(br.name() == "nsftbr1");
+        NSFUN_EXPECT(br.index() > 0);
+        NSFUN_EXPECT(br.index() == br.link().index());
+        // A port attached through the member, then the handle dies: the port stays, detached.
+        NET_TRY(auto v, Veth::create(hub.rtnl, "nsftbp5", "nsftbp6"));
+        NSFUN_EXPECT_OK(br.attach(v.first()));
+        NSFUN_EXPECT(v.first().info().value().master == br.index());
+        NSFUN_EXPECT_OK(br.detach(v.first()));
+        NSFUN_EXPECT(v.first().info().value().master == 0);
+        NSFUN_EXPECT_OK(br.attach(v.first()));
+        v.keep();
+      }
+      NSFUN_EXPECT(
+          (nt::link_names(hub.rtnl) == std::vector<std::string>{"lo", "nsftbp5", "nsftbp6"}));
+      NET_TRY(auto port, Link::by_name(hub.rtnl, "nsftbp5"));
+      NSFUN_EXPECT(port.info().value().master == 0);
+      NSFUN_EXPECT_OK(port.remove());
+
+      // Moved: the new handle owns it, the old one is empty and deletes nothing.
+      {
+        Bridge outer;
+        {
+          NET_TRY(auto br, nsfun::net::bridge::create(hub.rtnl, "nsftbr2"));
+          outer = std::move(br);
+          NSFUN_EXPECT(!br);  // NOLINT(bugprone-use-after-move): the moved-from state is the test
+        }
+        NSFUN_EXPECT((nt::link_names(hub.rtnl) == std::vector<std::string>{"lo", "nsftbr2"}));
+        // Assigning over an owning handle deletes what it owned.
+        NET_TRY(auto other, Bridge::create(hub.rtnl, "nsftbr3"));
+        outer = std::move(other);
+        NSFUN_EXPECT((nt::link_names(hub.rtnl) == std::vector<std::string>{"lo", "nsftbr3"}));
+      }
+      NSFUN_EXPECT(nt::link_names(hub.rtnl) == only_lo);
+
+      // Kept: stays when the handle dies, and the handle can still remove it.
+      {
+        NET_TRY(auto br, Bridge::create(hub.rtnl, "nsftbr4"));
+        br.keep();
+        NSFUN_EXPECT(!br);
+        NSFUN_EXPECT(br.link().index() > 0);
+      }
+      NSFUN_EXPECT((nt::link_names(hub.rtnl) == std::vector<std::string>{"lo", "nsftbr4"}));
+      NET_TRY(auto kept, Link::by_name(hub.rtnl, "nsftbr4"));
+      NSFUN_EXPECT_OK(kept.remove());
+
+      // Refused before the kernel, nothing made.
+      NSFUN_EXPECT(Bridge::create(hub.rtnl, "nsft-much-too-long").error() ==
+                   std::errc::filename_too_long);
+      NSFUN_EXPECT(nt::link_names(hub.rtnl) == only_lo);
       return 0;
     });
   }

@@ -2,6 +2,7 @@
 // nsfun::net – Veth, an owned virtual Ethernet pair (ip link add NAME type veth peer name PEER).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,17 @@
 #include <nsfun/net/rtnl.hpp>
 
 namespace nsfun::net {
+
+/// What Veth::create does once the pair exists.
+struct VethOptions {
+  /// Sets both ends up (ip link set … up).
+  bool up = false;
+  /// When above zero: sets both ends up (as `up`), then waits until both are running
+  /// (wait_running()), up to this long, so that the first packets are not dropped while the
+  /// carrier comes up (a TCP SYN lost then costs a 1 s retransmit). On a timeout the pair is
+  /// deleted and the error names the end that was not running.
+  std::chrono::milliseconds wait_running{0};
+};
 
 /// A veth pair that nsfun created and owns: the destructor deletes it (both ends go together)
 /// unless keep() was called. Move-only: a moved-from Veth is empty (owns nothing, empty
@@ -45,6 +57,29 @@ class Veth {
                                            std::string_view name,
                                            std::string_view peer_name,
                                            const Rtnl& peer_rtnl) noexcept;
+
+  /// As create(rtnl, name, peer_name), then what `options` asks: both ends up, and waiting
+  /// until both run. **Example**:
+  ///
+  ///     nsfun::net::VethOptions o;
+  ///     o.wait_running = std::chrono::seconds(2);
+  ///     NSFUN_TRY(auto veth, nsfun::net::Veth::create(a.rtnl, "veth0", "eth0", b.rtnl, o));
+  ///     // both ends are up and running: a connect() across it does not stall.
+  ///
+  /// Errors: those of create() and Link::set_up(), and of wait_until() ("wait for eth0
+  /// running: Connection timed out (after 2000 ms, state lowerlayerdown)"). On error nothing
+  /// is left.
+  [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
+                                           std::string_view name,
+                                           std::string_view peer_name,
+                                           const VethOptions& options) noexcept;
+
+  /// As create(rtnl, name, peer_name, peer_rtnl), then what `options` asks.
+  [[nodiscard]] static result<Veth> create(const Rtnl& rtnl,
+                                           std::string_view name,
+                                           std::string_view peer_name,
+                                           const Rtnl& peer_rtnl,
+                                           const VethOptions& options) noexcept;
 
   Veth(Veth&& other) noexcept;
   Veth& operator=(Veth&& other) noexcept;
@@ -89,6 +124,9 @@ class Veth {
 
   // remove() while owned: for the destructor and the move-assignment.
   void destroy() noexcept;
+
+  // Applies `options` to a new pair (set up, wait).
+  [[nodiscard]] result<void> apply(const VethOptions& options) const noexcept;
 
   Link first_;
   Link peer_;

@@ -19,6 +19,7 @@
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/rtnl.hpp>
 #include <nsfun/net/veth.hpp>
+#include <nsfun/net/wait.hpp>
 
 namespace nsfun::net {
 
@@ -185,6 +186,37 @@ NSFUN_INLINE result<Veth> Veth::create(const Rtnl& rtnl,
   }
   NSFUN_TRY(auto ends, detail::veth_create(rtnl, name, peer_name, &peer_rtnl));
   return own(std::move(ends), name, peer_name);
+}
+
+NSFUN_INLINE result<void> Veth::apply(const VethOptions& options) const noexcept {
+  bool wait = options.wait_running.count() > 0;
+  if (options.up || wait) {
+    NSFUN_TRYV(first_.set_up());
+    NSFUN_TRYV(peer_.set_up());
+  }
+  if (wait) {
+    NSFUN_TRYV(wait_running(*this, options.wait_running));
+  }
+  return success();
+}
+
+NSFUN_INLINE result<Veth> Veth::create(const Rtnl& rtnl,
+                                       std::string_view name,
+                                       std::string_view peer_name,
+                                       const VethOptions& options) noexcept {
+  NSFUN_TRY(auto veth, create(rtnl, name, peer_name));
+  NSFUN_TRYV(veth.apply(options));  // on error the pair goes with `veth`
+  return veth;
+}
+
+NSFUN_INLINE result<Veth> Veth::create(const Rtnl& rtnl,
+                                       std::string_view name,
+                                       std::string_view peer_name,
+                                       const Rtnl& peer_rtnl,
+                                       const VethOptions& options) noexcept {
+  NSFUN_TRY(auto veth, create(rtnl, name, peer_name, peer_rtnl));
+  NSFUN_TRYV(veth.apply(options));
+  return veth;
 }
 
 }  // namespace nsfun::net
