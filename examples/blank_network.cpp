@@ -16,7 +16,11 @@
 
 #include "example_util.hpp"
 
-int main() {
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
+int main(int argc, char**) {
+  if (!example::no_arguments("blank_network", argc)) {
+    return 2;
+  }
   // A new network namespace, held by the fd in `net` (it goes away with it).
   auto net = nsfun::acquire<nsfun::NsType::net>();
   if (!net) {

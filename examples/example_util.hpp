@@ -53,6 +53,15 @@ inline nsfun::result<Pipe> make_pipe() {
   return Pipe{nsfun::UniqueFd::adopt(fds[0]), nsfun::UniqueFd::adopt(fds[1])};  // just made
 }
 
+/// False (after printing the usage line) when the program, which takes none, got arguments.
+inline bool no_arguments(const char* name, int argc) {
+  if (argc > 1) {
+    std::fprintf(stderr, "usage: %s (it takes no arguments)\n", name);
+    return false;
+  }
+  return true;
+}
+
 /// The pid given as the program's only argument, 0 when there is none, -1 (after printing why)
 /// when it is not a pid or there are more arguments.
 inline pid_t pid_argument(const char* name, int argc, char** argv) {

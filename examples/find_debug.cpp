@@ -18,6 +18,7 @@
 
 #include "example_util.hpp"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
 int main(int argc, char** argv) {
   pid_t pid = example::pid_argument("find_debug", argc, argv);
   if (pid < 0) {

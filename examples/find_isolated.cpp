@@ -9,15 +9,17 @@
 // process is started here in a new pid namespace first. Where PID 1's links cannot be read
 // (some sandboxes refuse it even to root), our own pid namespace is the reference instead.
 
-#include <cstddef>
-#include <cstdint>
 #include <iostream>
 
 #include <nsfun/nsfun.hpp>
 
 #include "example_util.hpp"
 
-int main() {
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
+int main(int argc, char**) {
+  if (!example::no_arguments("find_isolated", argc)) {
+    return 2;
+  }
   using nsfun::NsLink;
   auto child = nsfun::spawn(nsfun::Command::hold().namespaces({nsfun::NsType::pid}));
   if (!child) {
@@ -30,11 +32,10 @@ int main() {
   if (!ref) {
     return example::fail_after("find_isolated", ref.error());
   }
-  const auto pid_link = static_cast<std::size_t>(NsLink::pid);
-  const std::uint64_t init_pidns = ref.value().proc.ino[pid_link];
+  const nsfun::Namespace init_pidns = ref.value().proc.ns(NsLink::pid, 0);
   std::cout << "reference: "
             << (ref.value().kind == nsfun::Isolation::Reference::init ? "PID 1" : "this process")
-            << ", pid:[" << init_pidns << "]\n";
+            << ", " << init_pidns.to_string() << "\n";
 
   // One pass over /proc reading each process's pid link and command line.
   nsfun::ProcScanOptions options;
@@ -46,11 +47,11 @@ int main() {
   }
   std::cout << "isolated processes (PID, pid namespace, command):\n";
   for (const nsfun::ProcEntry& p : scan.value().procs) {
-    const std::uint64_t pidns = p.ino[pid_link];
-    if (pidns != 0 && pidns != init_pidns) {  // 0: not readable
-      std::cout << p.pid << " pid:[" << pidns << "] " << p.cmdline << "\n";
+    const nsfun::Namespace pidns = p.ns(NsLink::pid, scan.value().nsfs_dev);
+    if (!pidns.empty() && pidns != init_pidns) {  // empty: its link is not readable
+      std::cout << p.pid << " " << pidns.to_string() << " " << p.cmdline << "\n";
     }
   }
-  std::cout << scan.value().stats.denied << " processes not readable\n";
+  std::cout << "not readable: " << scan.value().stats.denied << " processes\n";
   return 0;
 }

@@ -4,11 +4,9 @@
 //   nsenter --target PID --all sh -c '…'   # everything: as if inside the container
 //   nsenter --target PID --net sh -c '…'   # its network only (to run tcpdump there, say)
 //
-// With no argument, the target is started here: a process that holds new uts, ipc, net, pid and
-// mnt namespaces and the hostname nsfun-target, as a container's init would. The same shell line
-// then runs in all of its namespaces, and in its network namespace only.
-//
-//   join_by_pid [PID]
+// join_by_pid [PID]: with no PID, the target is started here, a process that holds new uts, ipc,
+// net, pid and mnt namespaces and the hostname nsfun-target, as a container's init would. The
+// same shell line then runs in all of its namespaces, and in its network namespace only.
 
 #include <iostream>
 #include <string>
@@ -60,27 +58,26 @@ int main(int argc, char** argv) {
   // --all: the target's namespaces of every type in which it differs from us.
   auto differ = nsfun::isolated_from(pid, ::getpid());
   if (!differ) {
-    return example::fail("join_by_pid", differ.error());
+    return example::fail_after("join_by_pid", differ.error());
   }
   auto all = nsfun::NsFdSet::open(pid, differ.value().types);
   if (!all) {
-    return example::fail("join_by_pid", all.error());
+    return example::fail_after("join_by_pid", all.error());
   }
   nsfun::Command everything("sh");
   for (NsType t : all.value().types()) {
     everything.join(*all.value().get(t));
   }
   const std::string nsenter = "nsenter --target " + std::to_string(pid);
-  if (int status =
-          run(nsenter + " --all (joins " + all.value().types().to_string() + ")", everything);
-      status != 0) {
+  const std::string joins = all.value().types().to_string();
+  if (int status = run(nsenter + " --all (joins " + joins + ")", everything); status != 0) {
     return status;
   }
 
   // --net: only its network namespace; hostname and pid stay ours.
   auto net = nsfun::NetNs::open(pid);
   if (!net) {
-    return example::fail("join_by_pid", net.error());
+    return example::fail_after("join_by_pid", net.error());
   }
   return run(nsenter + " --net", nsfun::Command("sh").join(net.value()));
 }

@@ -50,7 +50,10 @@ int print_table(const nsfun::SnapshotOptions& options) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char**) {
+  if (!example::no_arguments("lsns", argc)) {
+    return 2;
+  }
   std::cout << "lsns:\n";
   if (int status = print_table({}); status != 0) {
     return status;

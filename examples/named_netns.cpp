@@ -17,7 +17,11 @@
 
 #include "example_util.hpp"
 
-int main() {
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
+int main(int argc, char**) {
+  if (!example::no_arguments("named_netns", argc)) {
+    return 2;
+  }
   const std::string name = "nsfun-example-" + std::to_string(::getpid());
 
   // ip netns add NAME: a new network namespace, pinned as /run/netns/NAME.

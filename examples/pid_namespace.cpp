@@ -15,7 +15,11 @@
 
 #include "example_util.hpp"
 
-int main() {
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
+int main(int argc, char**) {
+  if (!example::no_arguments("pid_namespace", argc)) {
+    return 2;
+  }
   using nsfun::NsType;
 
   // The shell waits for a line on stdin (a pipe whose other end we hold) before it runs ps, so

@@ -16,7 +16,10 @@
 
 #include "example_util.hpp"
 
-int main() {
+int main(int argc, char**) {
+  if (!example::no_arguments("rootless", argc)) {
+    return 2;
+  }
   // --map-root-user: "0 <our uid> 1" as uid_map, "0 <our gid> 1" as gid_map.
   auto map = nsfun::UserMap::root_is(::getuid(), ::getgid());
   if (!map) {

@@ -18,7 +18,11 @@
 
 #include "example_util.hpp"
 
-int main() {
+// NOLINTNEXTLINE(bugprone-exception-escape): every result is checked before its value()
+int main(int argc, char**) {
+  if (!example::no_arguments("the_works", argc)) {
+    return 2;
+  }
   using nsfun::NsType;
 
   // A process that only holds its namespaces (PID 1 of its pid namespace) until we kill it.

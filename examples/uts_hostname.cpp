@@ -15,7 +15,10 @@
 
 #include "example_util.hpp"
 
-int main() {
+int main(int argc, char**) {
+  if (!example::no_arguments("uts_hostname", argc)) {
+    return 2;
+  }
   // `hostname` in a new UTS namespace whose hostname is nsfun-box; what it prints is kept.
   auto inside = example::output_of(
       nsfun::Command("hostname").namespaces({nsfun::NsType::uts}).hostname("nsfun-box"));

@@ -284,7 +284,7 @@ TEST_CASE("blank_network: a new network namespace has only lo, down, as unshare 
   CHECK(r.left_behind == 0);
 }
 
-TEST_CASE("the_works: six new namespaces at once; user and time are shared, like unshare's") {
+TEST_CASE("the_works: six new namespaces at once, only user and time shared, as with unshare") {
   const NsTypeSet works{NsType::pid, NsType::uts, NsType::mnt,
                         NsType::ipc, NsType::net, NsType::cgroup};
   NSFUN_REQUIRE(test::can_unshare(works), "cannot unshare pid, uts, mnt, ipc, net and cgroup");
@@ -442,7 +442,7 @@ int check_named_netns(const Ran& r, std::size_t mounts) {
 
 }  // namespace
 
-TEST_CASE("named_netns: ip netns list sees what nsfun added; nothing is left after") {
+TEST_CASE("named_netns: ip netns list sees what nsfun added, and nothing is left after") {
   NSFUN_REQUIRE(test::can_private_run(), "cannot make a private mount namespace with /run");
   NSFUN_REQUIRE(test::have_program("ip"), "ip is missing");
   // In a child with a /run of its own, so that nothing reaches the host's /run/netns.
@@ -458,7 +458,7 @@ TEST_CASE("named_netns: ip netns list sees what nsfun added; nothing is left aft
   });
 }
 
-TEST_CASE("inspect_proc: our links are the test's; a child differs in uts and net only") {
+TEST_CASE("inspect_proc: our links are the test's, a child's differ in uts and net only") {
   NSFUN_REQUIRE(test::can_unshare({NsType::uts, NsType::net}),
                 "cannot unshare uts and net namespaces here");
   Ran r = run_example(example("inspect_proc"));
@@ -572,7 +572,8 @@ TEST_CASE("lsns: the namespaces lsns -J lists before and after, with the same ro
     if (a == after.end() || a->second.pid != b.pid) {
       continue;  // came or went, or its lowest pid changed, while the test ran: not stable
     }
-    CAPTURE(ns);
+    const std::uint64_t inode = ns;
+    CAPTURE(inode);
     ++compared;
     REQUIRE(all.count(ns) == 1);
     const LsnsRow& mine = all.at(ns);
