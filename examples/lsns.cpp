@@ -33,11 +33,7 @@ int print_table(const nsfun::SnapshotOptions& options) {
   if (!snapshot) {
     return example::fail_after("lsns", snapshot.error());
   }
-  std::cout << std::right << std::setw(10) << "NS"
-            << " " << std::left << std::setw(6) << "TYPE" << std::right << std::setw(7) << "NPROCS"
-            << std::setw(8) << "PID"
-            << " " << std::left << std::setw(9) << "USER"
-            << "COMMAND\n";
+  std::cout << "        NS TYPE   NPROCS     PID USER     COMMAND\n";
   for (const nsfun::NsSummary& s : snapshot.value().namespaces()) {
     std::cout << std::right << std::setw(10) << s.ns.ino() << " " << std::left << std::setw(6)
               << nsfun::name(s.ns.type()) << std::right << std::setw(7) << s.nprocs << std::setw(8)
