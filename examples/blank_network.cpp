@@ -7,6 +7,8 @@
 // address, no route, no way out until something is moved or created in there (see the veth
 // example). The namespace is made without entering it, and its interfaces are listed through a
 // netlink socket opened inside it; no thread of ours changes namespace.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iostream>
 

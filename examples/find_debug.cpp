@@ -9,6 +9,8 @@
 // even to root), this program's own namespaces are the reference instead.
 //
 //   find_debug [PID]
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iomanip>
 #include <iostream>

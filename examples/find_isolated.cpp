@@ -8,6 +8,8 @@
 // Every process whose pid namespace is not init's. So that there is always one to find, a
 // process is started here in a new pid namespace first. Where PID 1's links cannot be read
 // (some sandboxes refuse it even to root), our own pid namespace is the reference instead.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iostream>
 

@@ -8,6 +8,8 @@
 // child started here in new uts and net namespaces, or the process PID when one is given.
 //
 //   inspect_proc [PID]
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iomanip>
 #include <iostream>

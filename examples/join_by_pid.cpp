@@ -7,6 +7,8 @@
 // join_by_pid [PID]: with no PID, the target is started here, a process that holds new uts, ipc,
 // net, pid and mnt namespaces and the hostname nsfun-target, as a container's init would. The
 // same shell line then runs in all of its namespaces, and in its network namespace only.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iostream>
 #include <string>

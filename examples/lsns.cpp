@@ -7,6 +7,8 @@
 // One pass over /proc groups the processes by namespace; each row names the namespace's lowest
 // pid, its owner and its command line, as lsns does. A namespace that no process is in but a
 // bind mount keeps (ip netns add) shows the mount's path instead.
+//
+// Needs no privilege (as another user it sees only the processes it may read).
 
 #include <iomanip>
 #include <iostream>

@@ -7,6 +7,8 @@
 // /run/netns/NAME), so each tool sees what the other made: here `ip netns list` lists the
 // namespace nsfun added. The name is nsfun-example-<our pid>, and it is deleted again at the
 // end, also when a step fails.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iostream>
 #include <string>

@@ -7,6 +7,8 @@
 // namespace, so the host's /proc is untouched), and ps, which reads /proc, sees only the shell
 // and itself. From outside, the same shell has an ordinary pid: /proc/PID/status's NSpid line
 // lists its pid in each pid namespace it is in, ours first.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iostream>
 #include <vector>

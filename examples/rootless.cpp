@@ -7,6 +7,8 @@
 // root, with every capability over the namespaces that user namespace owns, but nothing more
 // outside: to the rest of the system it is still us. An unprivileged user may do this wherever
 // the kernel allows unprivileged user namespaces.
+//
+// Needs no privilege; exits 77 when the kernel refuses user namespaces.
 
 #include <iostream>
 

@@ -8,6 +8,8 @@
 // A child is started in new pid, uts, mnt, ipc, net and cgroup namespaces, all at once (one
 // clone3). Then each of its /proc/PID/ns links is compared with ours: it shares only the user
 // and time namespaces with us.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <iomanip>
 #include <iostream>

@@ -5,6 +5,8 @@
 //
 // The child gets a new UTS namespace, and nsfun sets its hostname there before the program
 // starts. Our hostname (the host's) does not change.
+//
+// Needs root (CAP_SYS_ADMIN); exits 77 when the kernel refuses.
 
 #include <array>
 #include <iostream>
