@@ -3,7 +3,6 @@
 // printed against what the test sees itself (its own /proc, hostname, `ip`, `lsns`, `unshare`,
 // `nsenter`), and that it left nothing behind (no process, no mount, no /run/netns entry).
 #include <array>
-#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -23,7 +22,7 @@
 #include <unistd.h>
 
 #include <doctest/doctest.h>
-// The include directory comes with the test support's dependencies (nlohmann_json is header-only).
+// Header-only; tests/CMakeLists.txt finds it (on Debian in /usr/include).
 #include <nlohmann/json.hpp>
 
 #include <nsfun/spawn.hpp>
