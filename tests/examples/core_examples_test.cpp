@@ -2,12 +2,14 @@
 // Tests of the examples of recipes 1-7 and 11-14: each runs the built program and checks what it
 // printed against what the test sees itself (its own /proc, hostname, `ip`, `lsns`, `unshare`,
 // `nsenter`), and that it left nothing behind (no process, no mount, no /run/netns entry).
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -410,11 +412,15 @@ TEST_CASE("join_by_pid PID: what it sees in a test process's namespaces is what 
 namespace {
 
 // The checks of named_netns's run `r`, in the child with a private /run: 0 when all hold.
-int check_named_netns(const Ran& r, std::size_t mounts) {
+// `seen`: what the test's own `ip netns list` printed each time the example ran ip.
+int check_named_netns(const Ran& r, std::size_t mounts, const std::string& seen) {
   NSFUN_EXPECT(r.status == 0);
   const std::string added = value_after(r.out, "added ");
   const std::string name = added.substr(0, added.find(':'));
   NSFUN_EXPECT(starts_with(name, "nsfun-example-"));
+  // The test's own `ip netns list`, run while the example was at work, saw it.
+  const std::vector<std::string> seen_words = test::split_words(seen);
+  NSFUN_EXPECT(std::find(seen_words.begin(), seen_words.end(), name) != seen_words.end());
   NSFUN_EXPECT(starts_with(added.substr(name.size()), ": net:["));
   // nsfun's list and iproute2's own both had it while it existed.
   const std::vector<std::string> listed =
@@ -447,9 +453,22 @@ TEST_CASE("named_netns: ip netns list sees what nsfun added, and nothing is left
   // In a child with a /run of its own, so that nothing reaches the host's /run/netns.
   NSFUN_CHECK_CHILD([] {
     NSFUN_EXPECT(test::private_run() == 0);
+    // The example finds `ip` on PATH: first a wrapper, in the private /run, that has the real ip
+    // list /run/netns into a file before it does what it was asked (`ip netns exec` runs it
+    // while the name exists).
+    const std::string bin = "/run/nsfun-test-bin";
+    const std::string real_ip = test::run("command -v ip").out;
+    NSFUN_EXPECT(std::filesystem::create_directory(bin));
+    {
+      std::ofstream wrapper(bin + "/ip");
+      wrapper << "#!/bin/sh\n"
+              << real_ip.substr(0, real_ip.find('\n')) << " netns list >>" << bin << "/seen\n"
+              << "exec " << real_ip.substr(0, real_ip.find('\n')) << " \"$@\"\n";
+    }
+    std::filesystem::permissions(bin + "/ip", std::filesystem::perms::owner_all);
     const std::size_t mounts = test::mount_count();
-    Ran r = run_example(example("named_netns"));
-    const int status = check_named_netns(r, mounts);
+    Ran r = run_example("PATH=" + bin + ":$PATH " + example("named_netns"));
+    const int status = check_named_netns(r, mounts, test::read_text(bin + "/seen"));
     if (status != 0) {
       std::fprintf(stderr, "named_netns printed:\n%s", r.out.c_str());
     }
