@@ -93,7 +93,10 @@ struct RouteQuery {
 /// Which route a packet to `destination` takes in the namespace of `rtnl`, after the policy
 /// rules (ip route get): its destination, gateway, output interface (oif), preferred source
 /// (prefsrc: the address a socket connecting there would get), metric and the table it was
-/// found in (RTM_F_LOOKUP_TABLE).
+/// found in (RTM_F_LOOKUP_TABLE; 0 when it looked up none, as for a forced oif). An address of
+/// the namespace itself comes back with type RTN_LOCAL, oif lo, and (until the namespace has
+/// policy rules of its own, which split the local table from the main one) table main where
+/// `ip route get` prints "table local".
 /// Wraps: RTM_GETROUTE on one address. Errors name the question in ip-route words, with the
 /// kernel's extended ack: std::errc::network_unreachable ("RTM_GETROUTE 10.9.9.9: Network is
 /// unreachable"), std::errc::no_route_to_host, std::errc::invalid_argument (an empty
