@@ -86,7 +86,9 @@ TEST_SUITE("nsid") {
       NSFUN_EXPECT_OK(nsid::set(a.rtnl, c.ns, 9));
       NSFUN_EXPECT_OK(nsid::set(a.rtnl, b.ns, 3));
 
+      const std::size_t fds_before = t::open_fd_count();
       NET_TRY(auto listed, nsid::list(a.rtnl));
+      NSFUN_EXPECT(t::open_fd_count() == fds_before);  // the pins it opened are closed again
       NSFUN_EXPECT(listed.size() == 2);
       NSFUN_EXPECT(listed[0].id == 3 && listed[1].id == 9);
       NSFUN_EXPECT(listed[0].name == name);

@@ -275,6 +275,9 @@ TEST_SUITE("route_get") {
       NSFUN_EXPECT(listed.has_value());
       NSFUN_EXPECT(listed->nexthops == multi.nexthops);
       NSFUN_EXPECT(!listed->gateway && listed->oif == 0);
+      Route expected = multi;
+      expected.family = AF_INET;  // resolved: the list says it
+      NSFUN_EXPECT(*listed == expected);
       NSFUN_EXPECT(
           nexthops_as_ip(a.rtnl, multi.nexthops, ip_json(a.ns, "route show"), "10.9.0.0/16"));
       // route_to with fibmatch shows both paths; without, one of them.

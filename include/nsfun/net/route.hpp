@@ -48,8 +48,11 @@ struct Route {
   /// RTN_BROADCAST, …; add_route() and list_routes() deal in unicast routes only.
   std::uint8_t type = RTN_UNICAST;
 
-  /// The family the route is for: `family`, else the destination's, else the gateway's.
+  /// The family the route is for: `family`, else the destination's, else the gateway's (or the
+  /// first nexthop's).
   [[nodiscard]] int resolved_family() const noexcept;
+
+  friend bool operator==(const Route&, const Route&) = default;
 };
 
 /// ip route add. A route without a gateway is a link route (scope link) and needs `oif`; a

@@ -103,11 +103,11 @@ inline result<std::vector<nsid::Entry>> nsid_list(const Rtnl& rtnl,
               [](const nsid::Entry& a, const nsid::Entry& b) { return a.id < b.id; });
     auto match = [&](const NetNs& ns, const std::string& name) {
       auto id = nsid_get(rtnl, {&ns, 0});
-      if (!id || id.value() < 0) {
+      if (!id || id.assume_value() < 0) {
         return;
       }
       for (nsid::Entry& e : out) {
-        if (e.id == id.value()) {
+        if (e.id == id.assume_value()) {
           if (!e.peer) {
             e.peer = ns.identity();
           }
@@ -121,9 +121,9 @@ inline result<std::vector<nsid::Entry>> nsid_list(const Rtnl& rtnl,
       // A pin that cannot be opened (gone meanwhile, not a namespace) names nothing: ip skips
       // it too.
       if (auto names = nsfun::netns::list()) {
-        for (const std::string& name : names.value()) {
+        for (const std::string& name : names.assume_value()) {
           if (auto ns = nsfun::netns::open(name)) {
-            match(ns.value(), name);
+            match(ns.assume_value(), name);
           }
         }
       }
