@@ -4,11 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <sys/types.h>
 
 #include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
+#include <nsfun/namespace.hpp>
 #include <nsfun/net/rtnl.hpp>
 #include <nsfun/ns_fd.hpp>
 
@@ -45,6 +49,30 @@ inline constexpr std::int32_t automatic = -1;
 [[nodiscard]] result<std::int32_t> set(const Rtnl& rtnl,
                                        const NetNs& peer,
                                        std::int32_t id) noexcept;
+
+/// One id of the namespace of an Rtnl (a line of `ip netns list-id`).
+struct Entry {
+  std::int32_t id = unassigned;
+  /// The namespace the id stands for, where it could be found: a namespace pinned under
+  /// /run/netns or one of the candidates given to list(). The kernel's dump says only the id.
+  std::optional<Namespace> peer;
+  /// The name under /run/netns that pins `peer` (what `ip netns list-id` prints as
+  /// "iproute2 netns name"); empty when none does.
+  std::string name;
+};
+
+/// Every id the namespace of `rtnl` has given to other namespaces (`ip netns list-id`), by id,
+/// each with its peer and name where one of the namespaces pinned under /run/netns (as ip looks
+/// them up) has it.
+/// Wraps: RTM_GETNSID dump, then RTM_GETNSID with NETNSA_FD for each pinned namespace.
+/// Errors name the namespace ("RTM_GETNSID dump in net:[4026532301]: …"); a pin that cannot be
+/// opened is skipped (its peer stays unknown), as ip skips it.
+[[nodiscard]] result<std::vector<Entry>> list(const Rtnl& rtnl) noexcept;
+
+/// The same, and each of `candidates` (e.g. the namespaces a Snapshot found) is asked for its
+/// id too, so that ids of unpinned namespaces get their peer.
+[[nodiscard]] result<std::vector<Entry>> list(const Rtnl& rtnl,
+                                              const std::vector<NetNs>& candidates) noexcept;
 
 }  // namespace nsfun::net::nsid
 

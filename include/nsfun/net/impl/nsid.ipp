@@ -3,9 +3,13 @@
 // RTM_NEWNSID with NETNSA_FD or NETNSA_PID.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <string>
+#include <vector>
 
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -16,6 +20,7 @@
 #include <nsfun/net/nsid.hpp>
 #include <nsfun/net/rtnl.hpp>
 #include <nsfun/ns_fd.hpp>
+#include <nsfun/persist.hpp>
 
 namespace nsfun::net {
 
@@ -71,7 +76,81 @@ inline result<std::int32_t> nsid_get(const Rtnl& rtnl, const NsidPeer& peer) noe
   return id;
 }
 
+// `ip netns list-id`: the ids of the dump, then their peers among the pinned namespaces (and
+// the candidates).
+inline result<std::vector<nsid::Entry>> nsid_list(const Rtnl& rtnl,
+                                                  const std::vector<NetNs>* candidates) noexcept {
+  try {
+    Msg m(RTM_GETNSID, 0);
+    m.extra<rtgenmsg>().rtgen_family = AF_UNSPEC;
+    std::vector<nsid::Entry> out;
+    NSFUN_TRYV(with_context(rtnl.dump(
+                                m.hdr(), "RTM_GETNSID", [&] { out.clear(); },
+                                [&](const nlmsghdr& h) -> result<void> {
+                                  if (h.nlmsg_type != RTM_NEWNSID) {
+                                    return success();
+                                  }
+                                  auto tb = parse<NETNSA_MAX + 1>(h, sizeof(rtgenmsg));
+                                  if (tb[NETNSA_NSID] != nullptr) {
+                                    nsid::Entry e;
+                                    e.id = static_cast<std::int32_t>(attr_u32(tb[NETNSA_NSID]));
+                                    out.push_back(std::move(e));
+                                  }
+                                  return success();
+                                }),
+                            [&](error& e) noexcept { on_dump_of(e, rtnl); }));
+    std::sort(out.begin(), out.end(),
+              [](const nsid::Entry& a, const nsid::Entry& b) { return a.id < b.id; });
+    auto match = [&](const NetNs& ns, const std::string& name) {
+      auto id = nsid_get(rtnl, {&ns, 0});
+      if (!id || id.assume_value() < 0) {
+        return;
+      }
+      for (nsid::Entry& e : out) {
+        if (e.id == id.assume_value()) {
+          if (!e.peer) {
+            e.peer = ns.identity();
+          }
+          if (e.name.empty()) {
+            e.name = name;
+          }
+        }
+      }
+    };
+    if (!out.empty()) {
+      // A pin that cannot be opened (gone meanwhile, not a namespace) names nothing: ip skips
+      // it too.
+      if (auto names = nsfun::netns::list()) {
+        for (const std::string& name : names.assume_value()) {
+          if (auto ns = nsfun::netns::open(name)) {
+            match(ns.assume_value(), name);
+          }
+        }
+      }
+      if (candidates != nullptr) {
+        for (const NetNs& ns : *candidates) {
+          if (ns) {
+            match(ns, std::string());
+          }
+        }
+      }
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_GETNSID");
+  }
+}
+
 }  // namespace detail
+
+NSFUN_INLINE result<std::vector<nsid::Entry>> nsid::list(const Rtnl& rtnl) noexcept {
+  return detail::nsid_list(rtnl, nullptr);
+}
+
+NSFUN_INLINE result<std::vector<nsid::Entry>> nsid::list(
+    const Rtnl& rtnl, const std::vector<NetNs>& candidates) noexcept {
+  return detail::nsid_list(rtnl, &candidates);
+}
 
 NSFUN_INLINE result<std::int32_t> nsid::get(const Rtnl& rtnl, const NetNs& peer) noexcept {
   return detail::nsid_get(rtnl, {&peer, 0});
