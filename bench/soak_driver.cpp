@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <new>
 #include <string>
@@ -172,6 +173,7 @@ int run(const std::vector<std::string>& argv, std::string* out, std::string& err
     ::dup2(o[1], 1);
     ::dup2(e[1], 2);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
     }
@@ -306,7 +308,7 @@ void churn(Run& r,
       if (gen == 0) {
         ::dup2(p[0], 0);
         ::dup2(ready[1], 3);
-        int devnull = ::open("/dev/null", O_WRONLY);
+        int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
         ::dup2(devnull, 1);
         const std::string n = std::to_string(load);
         ::execl(load_gen.c_str(), load_gen.c_str(), n.c_str(), "--ready-fd", "3",
@@ -372,9 +374,7 @@ int usage() {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int soak(int argc, char** argv) {
   if (argc < 3) {
     return usage();
   }
@@ -426,4 +426,15 @@ int main(int argc, char** argv) {
                     after.links > first.links || after.netns > first.netns ||
                     after.nsm > first.nsm || after.children > first.children;
   return r.errors == 0 && !grew ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return soak(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "soak_driver: %s\n", e.what());
+    return 1;
+  }
 }
