@@ -23,27 +23,14 @@
 #   CONTAINER_BENCH  the program [BUILD_DIR/bench/container_bench]
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-build=$repo/build/ci
-if (($# > 0)) && [[ $1 != -- ]]; then
-  build=$1
-  shift
-fi
-if (($# > 0)) && [[ $1 == -- ]]; then
-  shift
-fi
-extra=("$@")
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init compare_container "$@"
 
 bench=${CONTAINER_BENCH:-$build/bench/container_bench}
 min_time=${MIN_TIME:-0.5}
 reps=${REPS:-5}
 filter=${FILTER:-.}
-
-die() {
-  echo "compare_container: $*" >&2
-  exit 1
-}
 
 ((EUID == 0)) || die "needs root (the containers are made with new pid, net, ipc, uts and mount namespaces)"
 [[ -x $bench ]] || die "$bench: not built (cmake --build --preset ci --target nsfun_container_bench)"
@@ -51,43 +38,17 @@ die() {
 command -v setpriv >/dev/null || die "needs setpriv (util-linux)"
 command -v python3 >/dev/null || die "needs python3 to read the benchmark's JSON"
 
-bench_pid=
-tmp=
-# shellcheck disable=SC2317  # run by the EXIT trap
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $bench_pid ]]; then
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    wait "$bench_pid" 2>/dev/null || true
-  fi
-  if [[ -n $tmp ]]; then
-    rm -f "$tmp"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 tmp=$(mktemp /tmp/compare_container.XXXXXX)
 rc=0
-"$bench" --benchmark_min_time="$min_time" --benchmark_repetitions="$reps" \
+bench_run "$bench" --benchmark_min_time="$min_time" --benchmark_repetitions="$reps" \
   --benchmark_enable_random_interleaving=true --benchmark_filter="$filter" \
-  --benchmark_format=json "${extra[@]}" >"$tmp" &
-bench_pid=$!
-wait "$bench_pid" || rc=$?
-bench_pid=
+  --benchmark_format=json "${extra[@]}" >"$tmp" || rc=$?
 ((rc == 0)) || die "container_bench exited with status $rc"
 
 {
   echo "Reproduce: \`MIN_TIME=$min_time REPS=$reps FILTER='$filter'" \
     "bench/compare_container.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
-  if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
-    dirty=$(git -C "$repo" status --porcelain -- include src bench 2>/dev/null |
-      awk '{ print $2 }' | tr '\n' ' ')
-    echo "Source: commit $rev${dirty:+ with uncommitted changes in ${dirty% }} (built in $build)  "
-  fi
+  bench_source include src bench
   python3 - "$tmp" <<'PY'
 import json
 import sys
@@ -126,7 +87,7 @@ if plain and secured:
     print()
     print(f"Target Secured <= 1.3x Plain: {ratio:.2f}x, {verdict}.")
 PY
-} | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
+} | bench_emit
 
 left=$(pgrep -c -x container_bench || true)
 dirs=$(find /tmp -maxdepth 1 -name 'nsfun-bench-container-*' 2>/dev/null | wc -l)

@@ -38,17 +38,9 @@
 #   MONITOR_BENCH  the program [BUILD_DIR/bench/monitor_bench]
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-build=$repo/build/ci
-if (($# > 0)) && [[ $1 != -- ]]; then
-  build=$1
-  shift
-fi
-if (($# > 0)) && [[ $1 == -- ]]; then
-  shift
-fi
-extra=("$@")
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init compare_monitor "$@"
 
 bench=${MONITOR_BENCH:-$build/bench/monitor_bench}
 duration=${DURATION:-5}
@@ -62,11 +54,6 @@ sleepers=${SLEEPERS:-1000}
 workers=${WORKERS:-4}
 backends=${BACKENDS:-bpf,connector,poll,reference}
 separate=${SEPARATE:-no}
-
-die() {
-  echo "compare_monitor: $*" >&2
-  exit 1
-}
 
 ((EUID == 0)) || die "needs root (monitor_bench makes namespaces of every type)"
 [[ -x $bench ]] || die "$bench: not built (cmake --build --preset ci --target nsfun_monitor_bench)"
@@ -95,26 +82,6 @@ bpf_objects() {
   fi
 }
 
-bench_pid=
-tmp=
-# shellcheck disable=SC2317  # run by the EXIT trap
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $bench_pid ]]; then
-    # monitor_bench's SIGTERM handler kills and reaps everything it started.
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    wait "$bench_pid" 2>/dev/null || true
-  fi
-  if [[ -n $tmp ]]; then
-    rm -f "$tmp"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 before=$(bpf_objects)
 args=(--backends "$backends" --workloads "$workloads" --duration "$duration" --drain "$drain"
   --idle "$idle" --sleepers "$sleepers" --workers "$workers")
@@ -128,25 +95,16 @@ fi
 args+=("${extra[@]}")
 tmp=$(mktemp /tmp/compare_monitor.XXXXXX)
 rc=0
-# In the background, so that a signal stops the script at once (bash runs traps only after a
-# foreground command ends); the EXIT trap stops it.
-"$bench" "${args[@]}" >"$tmp" &
-bench_pid=$!
-wait "$bench_pid" || rc=$?
-bench_pid=
+bench_run "$bench" "${args[@]}" >"$tmp" || rc=$?
 
 {
   echo "Reproduce: \`DURATION=$duration RATE=$rate LIFETIMES='$lifetimes' MODES='$modes' MAX=$max" \
     "DRAIN=$drain IDLE=$idle SLEEPERS=$sleepers WORKERS=$workers BACKENDS=$backends" \
     "SEPARATE=$separate" \
     "${NSM_BASH:+NSM_BASH=PATH_OF_BASH_NSM }bench/compare_monitor.sh BUILD_DIR${extra[*]:+ -- ${extra[*]}}\`  "
-  if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
-    dirty=$(git -C "$repo" status --porcelain -- include src 2>/dev/null | awk '{ print $2 }' |
-      tr '\n' ' ')
-    echo "Source: commit $rev${dirty:+ with uncommitted changes in ${dirty% }} (built in $build)  "
-  fi
+  bench_source include src
   cat "$tmp"
-} | if [[ -n ${OUT:-} ]]; then tee "$OUT"; else cat; fi
+} | bench_emit
 ((rc == 0)) || die "monitor_bench exited with status $rc"
 
 # The kernel frees a closed program or link a little later: give it up to 5 s.

@@ -49,8 +49,10 @@ class CapSet {
 
   /// Parses a comma-separated list of capability names, as libcap-ng knows them: with or
   /// without the "cap_" prefix, any case ("cap_net_admin,CAP_SYS_TIME", "chown"), or a number
-  /// 0..63; "all" is all(), an empty string (or "none") the empty set. Spaces around names are
-  /// ignored.
+  /// 0..63, bare or as "cap_N" (what name() prints for a number libcap-ng has no name for, so
+  /// that to_string() always parses back to the same set, also for numbers past the running
+  /// kernel's last capability); "all" is all(), an empty string (or "none") the empty set.
+  /// Spaces around names are ignored.
   /// Errors: nsfun::errc::invalid_name (step "capability", naming the word that is not a
   /// capability, e.g. `capability "cap_bogus": not a capability name`).
   [[nodiscard]] static result<CapSet> parse(std::string_view text) noexcept;

@@ -97,7 +97,7 @@ class error {
   /// Sets what the step failed on (replacing an earlier object).
   template <class... A>
   error& on(const A&... pieces) & noexcept {
-    set(part::object, pieces...);
+    set(part::object_text, pieces...);
     return *this;
   }
 
@@ -109,7 +109,7 @@ class error {
   /// Sets the reason printed instead of the code's message.
   template <class... A>
   error& because(const A&... pieces) & noexcept {
-    set(part::reason, pieces...);
+    set(part::reason_text, pieces...);
     return *this;
   }
 
@@ -121,7 +121,7 @@ class error {
   /// Sets the kernel's (or a tool's) own words, printed after the message.
   template <class... A>
   error& with_note(const A&... pieces) & noexcept {
-    set(part::note, pieces...);
+    set(part::note_text, pieces...);
     return *this;
   }
 
@@ -136,11 +136,11 @@ class error {
   error& with_context(const A&... pieces) & noexcept {
     Text t;
     (t.add(pieces), ...);
-    if (len_[part::context] > 0) {
+    if (len_[part::context_text] > 0) {
       t.add(std::string_view(": "));
       t.add(context());
     }
-    replace(part::context, t.view());
+    replace(part::context_text, t.view());
     return *this;
   }
 
@@ -149,13 +149,13 @@ class error {
     return std::move(with_context(pieces...));
   }
 
-  [[nodiscard]] std::string_view object() const noexcept { return segment(part::object); }
+  [[nodiscard]] std::string_view object() const noexcept { return segment(part::object_text); }
 
-  [[nodiscard]] std::string_view reason() const noexcept { return segment(part::reason); }
+  [[nodiscard]] std::string_view reason() const noexcept { return segment(part::reason_text); }
 
-  [[nodiscard]] std::string_view note() const noexcept { return segment(part::note); }
+  [[nodiscard]] std::string_view note() const noexcept { return segment(part::note_text); }
 
-  [[nodiscard]] std::string_view context() const noexcept { return segment(part::context); }
+  [[nodiscard]] std::string_view context() const noexcept { return segment(part::context_text); }
 
   /// Bytes of text (context, object, reason and note together) an error can hold.
   [[nodiscard]] static constexpr std::size_t capacity() noexcept { return text_capacity; }
@@ -173,9 +173,10 @@ class error {
   [[nodiscard]] std::string subject() const;
 
  private:
-  // The four parts of the text, kept in this order in buf_.
+  // The four parts of the text, kept in this order in buf_ (named *_text: the accessors of the
+  // same names would be shadowed otherwise, clang's -Wshadow).
   struct part {
-    enum : std::uint8_t { context, object, reason, note, count };
+    enum : std::uint8_t { context_text, object_text, reason_text, note_text, count };
   };
 
   using part_index = std::uint8_t;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <poll.h>
@@ -33,6 +34,19 @@ struct Options {
 
 // The kernel's limit on pid numbers (PID_MAX_LIMIT on 64-bit).
 constexpr long pid_max_limit = 4194304;
+
+// One "HEADING value" line of the text output; an empty value leaves the heading alone on its
+// line, with no trailing space.
+template <typename T>
+void field(std::string& out, std::string_view name, const T& value) {
+  std::string text = fmt::format("{}", value);
+  out += heading(name);
+  if (!text.empty()) {
+    out += ' ';
+    out += text;
+  }
+  out += '\n';
+}
 
 bool exited(const nsfun::UniqueFd& pidfd) {
   pollfd p{pidfd.get(), POLLIN, 0};
@@ -184,21 +198,21 @@ void inspect_pid(pid_t pid, bool json) {
   }
 
   std::string out;
-  out += fmt::format("{} {}\n", heading("PID"), pid);
-  out += fmt::format("{} {}\n", heading("PPID"), e.ppid);
-  out += fmt::format("{} {}\n", heading("USER"), user_name(e.uid));
-  out += fmt::format("{} {}\n", heading("COMMAND"), command);
-  out += fmt::format("{} {}\n", heading("NSPID"), fmt::join(e.nspid, " "));
+  field(out, "PID", pid);
+  field(out, "PPID", e.ppid);
+  field(out, "USER", user_name(e.uid));
+  field(out, "COMMAND", command);
+  field(out, "NSPID", fmt::format("{}", fmt::join(e.nspid, " ")));
   for (const std::string& c : cgroups) {
-    out += fmt::format("{} {}\n", heading("CGROUP"), c);
+    field(out, "CGROUP", c);
   }
   if (show_uid_map) {
-    out += fmt::format("{} {}\n", heading("UID MAP"), maps->uid.to_string());
+    field(out, "UID MAP", maps->uid.to_string());
   }
   if (show_gid_map) {
-    out += fmt::format("{} {}\n", heading("GID MAP"), maps->gid.to_string());
+    field(out, "GID MAP", maps->gid.to_string());
   }
-  out += fmt::format("{} {}\n", heading("HOST"), host.text());
+  field(out, "HOST", host.text());
   out += '\n';
   Table t({{"LINK"}, {"NS", true}, {"HOST"}, {"ONS", true}});
   for (const Row& r : rows) {
@@ -276,22 +290,24 @@ void inspect_set(const std::string& name, bool json) {
   }
 
   std::string out;
-  out += fmt::format("{} {}\n", heading("NAME"), v.name);
-  out += fmt::format("{} {}\n", heading("PATH"), shown_path);
+  field(out, "NAME", v.name);
+  field(out, "PATH", shown_path);
   if (v.from_netns) {
-    out += fmt::format("{} {}\n", heading("SOURCE"), "ip netns (not a set of nsm's)");
+    field(out, "SOURCE", "ip netns (not a set of nsm's)");
   }
-  out += fmt::format("{} {}\n", heading("TYPES"), v.types.to_string());
-  out += fmt::format("{} {}\n", heading("STATE"),
-                     v.running() ? std::string(v.state())
-                                 : fmt::format("{} ({})", v.state(), fmt::join(v.problems, "; ")));
-  out += fmt::format("{} {}\n", heading("HOLDER"), holder != 0 ? std::to_string(holder) : "none");
+  field(out, "TYPES", v.types.empty() ? std::string("none") : v.types.to_string());
+  field(out, "STATE",
+        v.running() ? std::string(v.state())
+                    : fmt::format("{} ({})", v.state(), fmt::join(v.problems, "; ")));
+  field(out, "HOLDER", holder != 0 ? std::to_string(holder) : "none");
   if (v.meta) {
-    out += fmt::format("{} {}\n", heading("CREATED"), v.meta->created);
-    out += fmt::format("{} {} ({})\n", heading("CREATOR"), user_name(v.meta->creator),
-                       v.meta->creator);
+    field(out, "CREATED", v.meta->created);
+    const std::string user = user_name(v.meta->creator);
+    field(out, "CREATOR",
+          user.empty() ? std::to_string(v.meta->creator)
+                       : fmt::format("{} ({})", user, v.meta->creator));
   }
-  out += fmt::format("{} {}\n", heading("HOST"), host.text());
+  field(out, "HOST", host.text());
   out += '\n';
   Table t({{"TYPE"}, {"NS", true}, {"HOST"}, {"ONS", true}});
   for (const named::PinView& p : v.pins) {

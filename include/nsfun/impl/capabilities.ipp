@@ -54,15 +54,21 @@ inline std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-// One word of CapSet::parse: a name (with or without "cap_", any case) or a number 0..63; -1
-// when it is neither.
+// One word of CapSet::parse: a name (with or without "cap_", any case) or a number 0..63, bare
+// or with "cap_" ("cap_41", as name() prints a number libcap-ng has no name for); -1 when it is
+// neither.
 inline int parse_one(std::string_view word) noexcept {
   if (word.empty() || word.size() > 40) {
     return -1;
   }
-  if (word.find_first_not_of("0123456789") == std::string_view::npos) {
+  std::string_view bare = word;
+  if (bare.size() > 4 && (bare[0] == 'c' || bare[0] == 'C') && (bare[1] == 'a' || bare[1] == 'A') &&
+      (bare[2] == 'p' || bare[2] == 'P') && bare[3] == '_') {
+    bare.remove_prefix(4);
+  }
+  if (bare.find_first_not_of("0123456789") == std::string_view::npos) {
     int v = 0;
-    for (char c : word) {
+    for (char c : bare) {
       v = v * 10 + (c - '0');
       if (v > CapSet::max_cap) {
         return -1;
@@ -71,11 +77,6 @@ inline int parse_one(std::string_view word) noexcept {
     return v;
   }
   char buf[48] = {};
-  std::string_view bare = word;
-  if (bare.size() > 4 && (bare[0] == 'c' || bare[0] == 'C') && (bare[1] == 'a' || bare[1] == 'A') &&
-      (bare[2] == 'p' || bare[2] == 'P') && bare[3] == '_') {
-    bare.remove_prefix(4);
-  }
   bare.copy(buf, bare.size());
   int cap = capng_name_to_capability(buf);
   return cap >= 0 && cap <= CapSet::max_cap ? cap : -1;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -305,8 +307,11 @@ inline void json_string(std::string& out, std::string_view s) {
   return out;
 }
 
-// A strict reader of the JSON meta.json holds: an object; strings, integers, booleans, null,
-// arrays and objects (those two skipped unless expected), nested at most 8 deep.
+// A strict reader of the JSON meta.json holds: an object; strings, numbers, booleans, null,
+// arrays and objects (those two skipped unless expected), nested at most 8 deep. It takes only
+// what RFC 8259 (and nlohmann::json) takes, in unknown fields too: numbers without leading zeros
+// or a bare sign, strings of valid UTF-8 with no raw control character, \u escapes with their
+// surrogates paired. Known fields are stricter still (integers in range, no fraction).
 class MetaParser {
  public:
   explicit MetaParser(std::string_view text) noexcept : s_(text) {}
@@ -457,6 +462,13 @@ class MetaParser {
       if (static_cast<unsigned char>(c) < 0x20) {
         return false;
       }
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        --pos_;
+        if (!utf8(out)) {
+          return false;
+        }
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -488,24 +500,33 @@ class MetaParser {
           break;
         case 'u': {
           unsigned v = 0;
-          for (int i = 0; i < 4; ++i) {
-            int h = pos_ < s_.size() ? hex(s_[pos_++]) : -1;
-            if (h < 0) {
+          if (!hex4(v)) {
+            return false;
+          }
+          // Kept as UTF-8: a high surrogate must be followed by an escaped low one, a low one
+          // alone is refused (as nlohmann::json does).
+          if (v >= 0xdc00 && v <= 0xdfff) {
+            return false;
+          }
+          if (v >= 0xd800 && v <= 0xdbff) {
+            unsigned low = 0;
+            if (!literal("\\u") || !hex4(low) || low < 0xdc00 || low > 0xdfff) {
               return false;
             }
-            v = v * 16 + static_cast<unsigned>(h);
-          }
-          // Kept as UTF-8 (a surrogate half stays a replacement character).
-          if (v >= 0xd800 && v <= 0xdfff) {
-            v = 0xfffd;
+            v = 0x10000 + ((v - 0xd800) << 10U) + (low - 0xdc00);
           }
           if (v < 0x80) {
             out += static_cast<char>(v);
           } else if (v < 0x800) {
             out += static_cast<char>(0xc0 | (v >> 6));
             out += static_cast<char>(0x80 | (v & 0x3f));
-          } else {
+          } else if (v < 0x10000) {
             out += static_cast<char>(0xe0 | (v >> 12));
+            out += static_cast<char>(0x80 | ((v >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (v & 0x3f));
+          } else {
+            out += static_cast<char>(0xf0 | (v >> 18));
+            out += static_cast<char>(0x80 | ((v >> 12) & 0x3f));
             out += static_cast<char>(0x80 | ((v >> 6) & 0x3f));
             out += static_cast<char>(0x80 | (v & 0x3f));
           }
@@ -518,25 +539,128 @@ class MetaParser {
     return false;
   }
 
-  // An integer with no fraction or exponent, at most 18 digits.
-  bool integer(std::int64_t& n) noexcept {
-    const bool negative = eat('-');
-    std::size_t digits = 0;
-    n = 0;
-    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
-      if (++digits > 18) {
+  bool hex4(unsigned& v) noexcept {
+    v = 0;
+    for (int i = 0; i < 4; ++i) {
+      int h = pos_ < s_.size() ? hex(s_[pos_++]) : -1;
+      if (h < 0) {
         return false;
       }
-      n = n * 10 + (s_[pos_++] - '0');
+      v = v * 16 + static_cast<unsigned>(h);
     }
-    if (digits == 0 ||
-        (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))) {
+    return true;
+  }
+
+  // One UTF-8 character of a string (the shortest form, no surrogate, at most U+10FFFF), copied.
+  bool utf8(std::string& out) {
+    const auto b0 = static_cast<unsigned char>(s_[pos_]);
+    std::size_t len = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xbf;  // the range of the second byte
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+      len = 2;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+      len = 3;
+      lo = b0 == 0xe0 ? 0xa0 : 0x80;
+      hi = b0 == 0xed ? 0x9f : 0xbf;
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+      len = 4;
+      lo = b0 == 0xf0 ? 0x90 : 0x80;
+      hi = b0 == 0xf4 ? 0x8f : 0xbf;
+    } else {
       return false;
+    }
+    if (s_.size() - pos_ < len) {
+      return false;
+    }
+    for (std::size_t i = 1; i < len; ++i) {
+      const auto b = static_cast<unsigned char>(s_[pos_ + i]);
+      if (i == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) {
+        return false;
+      }
+    }
+    out.append(s_.substr(pos_, len));
+    pos_ += len;
+    return true;
+  }
+
+  bool digit() const noexcept { return pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; }
+
+  // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, whose magnitude a double
+  // holds (nlohmann::json refuses one that overflows to infinity; one that underflows is 0).
+  // `fraction` is set when it has a fraction or an exponent; `n` is its integer value when it
+  // has neither and at most 18 digits (`digits` counts them).
+  bool number(std::int64_t& n, bool& fraction, std::size_t& digits) noexcept {
+    const std::size_t start = pos_;
+    const bool negative = eat('-');
+    n = 0;
+    digits = 0;
+    fraction = false;
+    if (!digit()) {
+      return false;
+    }
+    // The power of ten of the first non-zero digit, to tell an overflow from an underflow.
+    long magnitude = 0;
+    bool zero = true;
+    if (s_[pos_] == '0') {
+      ++pos_;
+      digits = 1;
+      if (digit()) {
+        return false;  // a leading zero
+      }
+    } else {
+      zero = false;
+      while (digit()) {
+        if (++digits <= 18) {
+          n = n * 10 + (s_[pos_] - '0');
+        }
+        ++pos_;
+      }
+      magnitude = static_cast<long>(std::min<std::size_t>(digits, 100000)) - 1;
+    }
+    if (eat('.')) {
+      fraction = true;
+      if (!digit()) {
+        return false;
+      }
+      for (long k = 1; digit(); ++k, ++pos_) {
+        if (zero && s_[pos_] != '0') {
+          zero = false;
+          magnitude = -k;
+        }
+      }
+    }
+    if (eat('e') || eat('E')) {
+      fraction = true;
+      const bool minus = !eat('+') && eat('-');
+      if (!digit()) {
+        return false;
+      }
+      long e = 0;
+      while (digit()) {
+        e = std::min(e * 10 + (s_[pos_++] - '0'), 1000000L);
+      }
+      magnitude += minus ? -e : e;
     }
     if (negative) {
       n = -n;
     }
+    if (!zero && magnitude > 300) {
+      double value = 0;
+      const char* first = s_.data() + start;
+      const std::from_chars_result r = std::from_chars(first, s_.data() + pos_, value);
+      if (r.ec == std::errc::result_out_of_range || std::isinf(value)) {
+        return false;
+      }
+    }
     return true;
+  }
+
+  // A JSON number that is an integer with no fraction or exponent, at most 18 digits.
+  bool integer(std::int64_t& n) noexcept {
+    bool fraction = false;
+    std::size_t digits = 0;
+    return number(n, fraction, digits) && !fraction && digits <= 18;
   }
 
   bool types(NsTypeSet& out) {
@@ -616,22 +740,51 @@ class MetaParser {
     if (literal("true") || literal("false") || literal("null")) {
       return true;
     }
-    if (!integer(n)) {
-      // A number with a fraction or an exponent: skip its characters.
-      while (pos_ < s_.size() && s_[pos_] != '\0' &&
-             std::strchr("0123456789+-.eE", s_[pos_]) != nullptr) {
-        ++pos_;
-      }
-    }
-    return true;
+    bool fraction = false;
+    std::size_t digits = 0;
+    return number(n, fraction, digits);
   }
 
   std::string_view s_;
   std::size_t pos_ = 0;
 };
 
+// What makes a regular file unfit to be trusted as meta.json: another owner, group or world
+// write permission, or another name (a hard link: whoever can write the file through that name
+// changes the set's meta.json). Empty when it is fit.
+[[nodiscard]] inline std::string meta_file_problem(const struct stat& st) {
+  if (st.st_uid != ::geteuid()) {
+    return "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+           std::to_string(::geteuid()) + "; not used";
+  }
+  if ((st.st_mode & 022) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777U);
+    return std::string((st.st_mode & 002) != 0 ? "world-writable" : "group-writable") + " (mode " +
+           mode + "); not used";
+  }
+  if (st.st_nlink != 1) {
+    return "a hard link (" + std::to_string(st.st_nlink) + " names); not used";
+  }
+  return {};
+}
+
 // Reads meta.json of an open set directory; the error's reason says what is wrong with it.
+// Anything but a regular file is refused before it is opened (opening a device node can do
+// something: arm a watchdog, rewind a tape; a FIFO blocks, a socket does not open at all), and
+// the file opened must be the one looked at.
 [[nodiscard]] inline result<NamedSetMeta> read_meta(const UniqueFd& set) {
+  struct stat seen {};
+
+  if (::fstatat(set.get(), meta_file, &seen, AT_SYMLINK_NOFOLLOW) < 0) {
+    return sys::last_error("stat").on(meta_file);
+  }
+  if (S_ISLNK(seen.st_mode)) {
+    return errno_error(EINVAL, "read").on(meta_file).because("a symbolic link; not followed");
+  }
+  if (!S_ISREG(seen.st_mode)) {
+    return errno_error(EINVAL, "read").on(meta_file).because("not a regular file");
+  }
   int fd = ::openat(set.get(), meta_file, open_flags);
   if (fd < 0) {
     return sys::last_error("open").on(meta_file);
@@ -643,8 +796,11 @@ class MetaParser {
   if (::fstat(file.get(), &st) < 0) {
     return sys::last_error("stat").on(meta_file);
   }
-  if (!S_ISREG(st.st_mode)) {
-    return errno_error(EINVAL, "read").on(meta_file).because("not a regular file");
+  if (!S_ISREG(st.st_mode) || st.st_dev != seen.st_dev || st.st_ino != seen.st_ino) {
+    return errno_error(EINVAL, "read").on(meta_file).because("replaced while being read");
+  }
+  if (std::string problem = meta_file_problem(st); !problem.empty()) {
+    return errno_error(EPERM, "read").on(meta_file).because(problem);
   }
   char buf[named_set_meta_max + 1];
   std::size_t len = 0;
