@@ -205,6 +205,11 @@ std::string netnsid_text(std::optional<std::int32_t> id) {
   return *id >= 0 ? std::to_string(*id) : std::string("unassigned");
 }
 
+// Why a named set is stale (its problems, as nsm inspect shows them); empty when it is running.
+std::string stale_reason(const named::SetView& v) {
+  return fmt::format("{}", fmt::join(v.problems, "; "));
+}
+
 // The text of one cell.
 std::string cell(const Row& r, Col c, Context& ctx) {
   const nsfun::NsSummary& s = *r.ns;
@@ -614,7 +619,8 @@ void run(const Options& o) {
                            {"types", types_json(v.types)},
                            {"holder", v.meta && v.meta->holder ? Json(*v.meta->holder) : Json()},
                            {"state", v.state()},
-                           {"created", v.meta ? Json(v.meta->created) : Json()}});
+                           {"created", v.meta ? Json(v.meta->created) : Json()},
+                           {"reason", v.running() ? Json() : Json(stale_reason(v))}});
     }
     print_json(Json{{"namespaces", std::move(arr)}, {"named", std::move(named_arr)}});
     return;
@@ -746,11 +752,11 @@ void run(const Options& o) {
   // The sets after a blank line; the title line only where headings are for people.
   if (!sets.empty()) {
     std::string out;
-    Table st({{"NAME"}, {"TYPES"}, {"HOLDER", true}, {"STATE"}, {"CREATED"}});
+    Table st({{"NAME"}, {"TYPES"}, {"HOLDER", true}, {"STATE"}, {"CREATED"}, {"REASON"}});
     for (const named::SetView& v : sets) {
       st.add({v.name, v.types.to_string(),
               v.meta && v.meta->holder ? std::to_string(*v.meta->holder) : std::string(), v.state(),
-              v.meta ? v.meta->created : std::string()});
+              v.meta ? v.meta->created : std::string(), stale_reason(v)});
     }
     out += '\n';
     if (!o.raw && !o.noheadings) {
@@ -841,8 +847,8 @@ void register_list(CLI::App& app) {
       "The default table nests namespaces by process (as lsns; -l for a flat list); JSON, -r\n"
       "and -o output are flat unless -T asks. The named sets of /run/nsm (nsm create) follow\n"
       "the default table, when there are any and the caller may read /run/nsm: NAME TYPES\n"
-      "HOLDER STATE (running, or stale when its holder died or a pin is gone) CREATED; in JSON,\n"
-      "the \"named\" array. With -r, -n or -o only with --named.");
+      "HOLDER STATE (running, or stale when its holder died or a pin is gone) CREATED REASON (why\n"
+      "it is stale); in JSON, the \"named\" array. With -r, -n or -o only with --named.");
   auto filter_opt = sub->get_option("--filter");
   auto ns_opt = sub->get_option("namespace");
   sub->callback([o, tree, filter_opt, ns_opt] {

@@ -440,8 +440,9 @@ TEST_SUITE("nsm named sets in list and inspect") {
       for (const auto& item : named.at(0).items()) {
         keys.push_back(item.key());
       }
-      NSFUN_EXPECT(
-          (keys == std::vector<std::string>{"name", "types", "holder", "state", "created"}));
+      NSFUN_EXPECT((keys == std::vector<std::string>{"name", "types", "holder", "state", "created",
+                                                     "reason"}));
+      NSFUN_EXPECT(named.at(0).at("reason").is_null());
       NSFUN_EXPECT(named.at(0).at("name") == a.name);
       NSFUN_EXPECT(named.at(0).at("types") == meta_a.at("types"));
       NSFUN_EXPECT(named.at(0).at("holder") == a.holder.pid);
@@ -484,7 +485,7 @@ TEST_SUITE("nsm named sets in list and inspect") {
       // --named brings them back: with -r no title, a blank line still separates the rows.
       auto raw = nsm_out("list -r --named");
       NSFUN_EXPECT(raw.out.find("Named") == std::string::npos);
-      NSFUN_EXPECT(raw.out.find("\n\nNAME TYPES HOLDER STATE CREATED\n" + a.name +
+      NSFUN_EXPECT(raw.out.find("\n\nNAME TYPES HOLDER STATE CREATED REASON\n" + a.name +
                                 " mnt,uts,pid,net " + holder + " running ") != std::string::npos);
       auto bare = nsm_out("list -r -n --named");
       NSFUN_EXPECT(bare.out.find("NAME") == std::string::npos);
@@ -584,7 +585,10 @@ TEST_SUITE("nsm named sets in list and inspect") {
 
       auto after = states();
       NSFUN_EXPECT(after[held.name] == "stale" && after[pinned.name] == "stale");
+      // nsm list says why, as inspect does (the REASON column, "reason" in JSON).
       NSFUN_EXPECT(nsm_out("list").out.find(std::to_string(holder) + " stale ") !=
+                   std::string::npos);
+      NSFUN_EXPECT(nsm_out("list").out.find(" holder " + std::to_string(holder) + " is gone\n") !=
                    std::string::npos);
       auto h = nlohmann::json::parse(nsm_out("inspect -J " + held.name).out);
       NSFUN_EXPECT(h.at("state") == "stale");
@@ -709,6 +713,7 @@ TEST_SUITE("nsm named sets and ip netns") {
                    std::string::npos);
       auto list = nlohmann::json::parse(nsm_out("list -J").out).at("named");
       NSFUN_EXPECT(list.size() == 1 && list.at(0).at("state") == "stale");
+      NSFUN_EXPECT(list.size() == 1 && list.at(0).at("reason") == problem);
       // The set itself still works, and destroy cleans it.
       NSFUN_EXPECT(nsm_out("exec " + s.name + " -- true").status == 0);
       NSFUN_EXPECT(nsm_out("destroy " + s.name).status == 0);
