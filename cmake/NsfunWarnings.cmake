@@ -20,10 +20,14 @@ function(nsfun_project_target target)
   if(NSFUN_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror -pedantic-errors)
   endif()
-  # Hardening where optimisation is on (_FORTIFY_SOURCE needs it).
-  target_compile_definitions(${target} PRIVATE
-    $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:_FORTIFY_SOURCE=2>
-    _GLIBCXX_ASSERTIONS)
+  # Hardening where optimisation is on (_FORTIFY_SOURCE needs it), except in sanitized builds:
+  # the fortified string functions (__memcpy_chk, ...) are checked by glibc, not the sanitizer,
+  # whose reports (with the stack) are what those builds are for.
+  if(NOT NSFUN_SANITIZE)
+    target_compile_definitions(${target} PRIVATE
+      $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:_FORTIFY_SOURCE=2>)
+  endif()
+  target_compile_definitions(${target} PRIVATE _GLIBCXX_ASSERTIONS)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
   nsfun_enable_sanitizers(${target})
   nsfun_static_runtime(${target})

@@ -24,7 +24,32 @@
 
 #include <doctest/doctest.h>
 
+#if NSFUN_TEST_TSAN
+#  include <sanitizer/common_interface_defs.h>
+#  include <thread>
+
+#  include <pthread.h>
+#endif
+
 namespace nsfun::test {
+
+#if NSFUN_TEST_TSAN
+// ThreadSanitizer (the tsan preset) starts a thread of its own in the test runner at its first
+// pthread_create and again in every forked child, which then is multithreaded where an ordinary
+// build is not: unshare(CLONE_NEWUSER) and setns into a user or time namespace fail there. So the
+// runner starts that thread at once (a thread made and joined before main: the thread counts the
+// cases compare stay the same throughout) and every forked child stops it (its sandbox callback,
+// after TSan's own fork handler). Race detection needs no such thread. The runner itself stays
+// multithreaded: its cases that need a single thread are skipped (under_tsan()).
+struct TsanSingleThreadedChildren {
+  TsanSingleThreadedChildren() {
+    std::thread([] {}).join();
+    ::pthread_atfork(nullptr, nullptr, [] { __sanitizer_sandbox_on_notify(nullptr); });
+  }
+};
+
+const TsanSingleThreadedChildren tsan_single_threaded_children;
+#endif
 
 int in_child(const std::function<int()>& fn) {
   std::fflush(stdout);

@@ -15,6 +15,29 @@
 
 #include <nsfun/ns_type.hpp>
 
+// NSFUN_TEST_TSAN, NSFUN_TEST_ASAN: 1 in a ThreadSanitizer or AddressSanitizer build (GCC
+// defines __SANITIZE_THREAD__ and __SANITIZE_ADDRESS__, clang answers __has_feature).
+#if defined(__SANITIZE_THREAD__)
+#  define NSFUN_TEST_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define NSFUN_TEST_TSAN 1
+#  endif
+#endif
+#ifndef NSFUN_TEST_TSAN
+#  define NSFUN_TEST_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define NSFUN_TEST_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define NSFUN_TEST_ASAN 1
+#  endif
+#endif
+#ifndef NSFUN_TEST_ASAN
+#  define NSFUN_TEST_ASAN 0
+#endif
+
 namespace nsfun::test {
 
 /// Runs `fn` in a forked child and returns its exit status, or 128 + signal when it was killed.
@@ -56,6 +79,19 @@ std::size_t open_fd_count();
 
 /// Marks the running test case as skipped (ctest matches the printed marker).
 void skip(const char* why);
+
+/// True in a ThreadSanitizer build (the tsan preset). Its runtime keeps a thread of its own in
+/// the test runner, which is never single-threaded: setns(2) into a time or user namespace and
+/// unshare(CLONE_NEWUSER) fail there, whatever the code does (forked children are single-threaded
+/// again: test_support.cpp). Skip such cases with NSFUN_REQUIRE(!under_tsan(), "...why...").
+constexpr bool under_tsan() noexcept {
+  return NSFUN_TEST_TSAN != 0;
+}
+
+/// True in an AddressSanitizer build (the asan and debug presets).
+constexpr bool under_asan() noexcept {
+  return NSFUN_TEST_ASAN != 0;
+}
 
 /// Runs a shell command; its exit status and what it printed on stdout.
 struct CommandResult {

@@ -372,7 +372,9 @@ inline void connect_captures(const Plan& p) noexcept {
           ::close(fd);  // the captured output ends when the program's processes end
         }
       }
-      if (forks) {
+      // Read c again rather than `forks`, a local that vfork's child could have clobbered
+      // (GCC -Wclobbered at -O1: the child runs on in this frame until its execve).
+      if (c.fn || c.hold) {
         spawn_init::set_title(p.title);
       }
       spawn_init::run_init(main_child);
