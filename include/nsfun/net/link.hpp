@@ -159,9 +159,9 @@ struct LinkInfo {
   /// IFF_UP: administratively up.
   [[nodiscard]] bool is_up() const noexcept;
 
-  /// IFF_RUNNING with operstate up: it can carry packets now (a veth whose peer is up, a tap
-  /// with an fd attached). A dummy or loopback reports `unknown` and is never "running" by this
-  /// test; check is_up() for those.
+  /// IFF_RUNNING: up, and able to carry packets now (operstate up, or unknown for a driver
+  /// that reports no carrier, such as a dummy, lo or a tap with its fd attached); false for a
+  /// veth whose peer is down ("lowerlayerdown") or a tap nobody attached ("down").
   [[nodiscard]] bool is_running() const noexcept;
 };
 

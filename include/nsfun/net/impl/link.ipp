@@ -325,7 +325,7 @@ NSFUN_INLINE bool LinkInfo::is_up() const noexcept {
 }
 
 NSFUN_INLINE bool LinkInfo::is_running() const noexcept {
-  return (flags & IFF_RUNNING) != 0 && operstate == OperState::up;
+  return (flags & IFF_RUNNING) != 0;
 }
 
 NSFUN_INLINE std::string_view to_string(VlanProtocol p) noexcept {
