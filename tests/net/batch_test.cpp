@@ -206,6 +206,8 @@ TEST_SUITE("batch") {
       MtuRequest req(1, 1500);
       NSFUN_EXPECT_OK(none.add(req.h, "RTM_NEWLINK", "lo"));
       NSFUN_EXPECT(none.commit().error() == std::errc::bad_file_descriptor);
+      req.h.nlmsg_flags = NLM_F_DUMP;
+      NSFUN_EXPECT(batch.add(req.h, "RTM_GETLINK", "dump").error() == std::errc::invalid_argument);
       req.h.nlmsg_len = 4;
       NSFUN_EXPECT(batch.add(req.h, "RTM_NEWLINK", "lo").error() == std::errc::message_size);
 

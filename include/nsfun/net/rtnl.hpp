@@ -150,7 +150,8 @@ class RtnlBatch {
   /// the caller; NLM_F_REQUEST | NLM_F_ACK and the sequence number are set by commit().
   /// `step` must be a string literal (the request type: "RTM_NEWLINK"); `label` names the
   /// request's object in errors ("nsft7 type dummy"). Errors: std::errc::not_enough_memory;
-  /// std::errc::message_size when msg.nlmsg_len is shorter than a header.
+  /// std::errc::message_size when msg.nlmsg_len is shorter than a header;
+  /// std::errc::invalid_argument for a dump (NLM_F_DUMP: answered by NLMSG_DONE, not an ack).
   [[nodiscard]] result<void> add(const nlmsghdr& msg,
                                  std::string_view step,
                                  std::string_view label) noexcept;

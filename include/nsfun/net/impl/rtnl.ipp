@@ -339,6 +339,10 @@ NSFUN_INLINE result<void> RtnlBatch::add(const nlmsghdr& msg,
   if (msg.nlmsg_len < sizeof(nlmsghdr)) {
     return errno_error(EMSGSIZE, step).on(label).because("a message shorter than its header");
   }
+  if ((msg.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP) {
+    // A dump ends with NLMSG_DONE, not with the ack commit() waits for.
+    return errno_error(EINVAL, step).on(label).because("a dump request (use Rtnl::dump)");
+  }
   const std::size_t at = msgs_.size();
   std::string copy;
   try {
