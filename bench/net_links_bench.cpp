@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,9 +112,9 @@ std::vector<net::LinkSpec> specs(const Options& o) {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The work of main(); what it throws (only std::bad_alloc, from the specs and the messages
+// printed) is caught there.
+int run(int argc, char** argv) {
   Options o = parse(argc, argv);
   nsfun::NetNs own;
   auto rtnl = [&]() -> nsfun::result<net::Rtnl> {
@@ -163,4 +164,14 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "links_bench: %s\n", e.what());
+    return 1;
+  }
 }

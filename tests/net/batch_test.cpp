@@ -213,7 +213,7 @@ TEST_SUITE("batch") {
 
       // Deleted together, also after a move of the handle.
       OwnedLinks moved = std::move(links);
-      NSFUN_EXPECT(!links);
+      NSFUN_EXPECT(!links);  // NOLINT(bugprone-use-after-move): moved-from state is specified
       NSFUN_EXPECT_OK(moved.remove());
       NSFUN_EXPECT(nt::link_names(a.rtnl) == std::vector<std::string>{"lo"});
       return 0;
