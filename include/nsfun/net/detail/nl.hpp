@@ -142,16 +142,11 @@ inline std::uint32_t attr_u32(const nlattr* a) noexcept {
   return v;
 }
 
-inline std::uint16_t attr_u16(const nlattr* a) noexcept {
-  std::uint16_t v = 0;
-  if (mnl_attr_get_payload_len(a) >= sizeof(v)) {
-    std::memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
-  }
-  return v;
-}
-
-inline std::uint8_t attr_u8(const nlattr* a) noexcept {
-  std::uint8_t v = 0;
+/// A number attribute of type T (an integral type, host byte order as the kernel sends it), or 0
+/// when the payload is shorter than T.
+template <class T>
+T attr_num(const nlattr* a) noexcept {
+  T v = 0;
   if (mnl_attr_get_payload_len(a) >= sizeof(v)) {
     std::memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
   }

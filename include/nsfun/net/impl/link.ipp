@@ -31,7 +31,7 @@ namespace nsfun::net {
 namespace detail {
 
 // An IPv4 (4 bytes) or IPv6 (16 bytes) address attribute in ip's notation; "" otherwise.
-inline std::string attr_ip(const nlattr* a) {
+inline std::string attr_ip_text(const nlattr* a) {
   char buf[INET6_ADDRSTRLEN] = {};
   std::size_t len = mnl_attr_get_payload_len(a);
   int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : AF_UNSPEC;
@@ -57,16 +57,16 @@ inline VxlanDetails parse_vxlan(const nlattr* data) {
   }
   for (const nlattr* peer : {tb[IFLA_VXLAN_GROUP], tb[IFLA_VXLAN_GROUP6]}) {
     if (peer != nullptr) {
-      (attr_is_multicast(peer) ? d.group : d.remote) = attr_ip(peer);
+      (attr_is_multicast(peer) ? d.group : d.remote) = attr_ip_text(peer);
     }
   }
   for (const nlattr* local : {tb[IFLA_VXLAN_LOCAL], tb[IFLA_VXLAN_LOCAL6]}) {
     if (local != nullptr) {
-      d.local = attr_ip(local);
+      d.local = attr_ip_text(local);
     }
   }
   if (tb[IFLA_VXLAN_PORT] != nullptr) {
-    d.port = ntohs(attr_u16(tb[IFLA_VXLAN_PORT]));
+    d.port = ntohs(attr_num<std::uint16_t>(tb[IFLA_VXLAN_PORT]));
   }
   if (tb[IFLA_VXLAN_LINK] != nullptr) {
     d.dev = static_cast<int>(attr_u32(tb[IFLA_VXLAN_LINK]));
@@ -78,10 +78,10 @@ inline TunDetails parse_tun(const nlattr* data) {
   auto tb = parse_nested<IFLA_TUN_MAX + 1>(data);
   TunDetails d;
   auto flag = [&](std::size_t type) {
-    return tb[type] != nullptr && attr_u8(tb[type]) != 0;
+    return tb[type] != nullptr && attr_num<std::uint8_t>(tb[type]) != 0;
   };
   if (tb[IFLA_TUN_TYPE] != nullptr) {
-    d.type = attr_u8(tb[IFLA_TUN_TYPE]) == IFF_TAP ? TunType::tap : TunType::tun;
+    d.type = attr_num<std::uint8_t>(tb[IFLA_TUN_TYPE]) == IFF_TAP ? TunType::tap : TunType::tun;
   }
   d.pi = flag(IFLA_TUN_PI);
   d.vnet_hdr = flag(IFLA_TUN_VNET_HDR);
@@ -102,10 +102,10 @@ inline void parse_link_data(LinkInfo& info, const nlattr* data) {
     auto tb = parse_nested<IFLA_VLAN_MAX + 1>(data);
     VlanDetails d;
     if (tb[IFLA_VLAN_ID] != nullptr) {
-      d.id = attr_u16(tb[IFLA_VLAN_ID]);
+      d.id = attr_num<std::uint16_t>(tb[IFLA_VLAN_ID]);
     }
     if (tb[IFLA_VLAN_PROTOCOL] != nullptr &&
-        ntohs(attr_u16(tb[IFLA_VLAN_PROTOCOL])) == ETH_P_8021AD) {
+        ntohs(attr_num<std::uint16_t>(tb[IFLA_VLAN_PROTOCOL])) == ETH_P_8021AD) {
       d.protocol = VlanProtocol::dot1ad;
     }
     info.vlan = d;
@@ -136,7 +136,7 @@ inline void parse_link_data(LinkInfo& info, const nlattr* data) {
     auto tb = parse_nested<IFLA_IPVLAN_MAX + 1>(data);
     IpvlanDetails d;
     if (tb[IFLA_IPVLAN_MODE] != nullptr) {
-      std::uint16_t mode = attr_u16(tb[IFLA_IPVLAN_MODE]);
+      std::uint16_t mode = attr_num<std::uint16_t>(tb[IFLA_IPVLAN_MODE]);
       d.mode = mode == IPVLAN_MODE_L3    ? IpvlanMode::l3
                : mode == IPVLAN_MODE_L3S ? IpvlanMode::l3s
                                          : IpvlanMode::l2;
@@ -147,8 +147,8 @@ inline void parse_link_data(LinkInfo& info, const nlattr* data) {
   } else if (info.kind == "bond") {
     auto tb = parse_nested<IFLA_BOND_MAX + 1>(data);
     BondDetails d;
-    if (tb[IFLA_BOND_MODE] != nullptr && attr_u8(tb[IFLA_BOND_MODE]) <= 6) {
-      d.mode = static_cast<BondMode>(attr_u8(tb[IFLA_BOND_MODE]));
+    if (tb[IFLA_BOND_MODE] != nullptr && attr_num<std::uint8_t>(tb[IFLA_BOND_MODE]) <= 6) {
+      d.mode = static_cast<BondMode>(attr_num<std::uint8_t>(tb[IFLA_BOND_MODE]));
     }
     info.bond = d;
   } else if (info.kind == "tun") {
@@ -179,11 +179,11 @@ inline LinkInfo parse_link(const nlmsghdr& h) {
   if (tb[IFLA_LINK] != nullptr) {
     info.link = static_cast<int>(attr_u32(tb[IFLA_LINK]));
   }
-  if (tb[IFLA_OPERSTATE] != nullptr && attr_u8(tb[IFLA_OPERSTATE]) <= IF_OPER_UP) {
-    info.operstate = static_cast<OperState>(attr_u8(tb[IFLA_OPERSTATE]));
+  if (tb[IFLA_OPERSTATE] != nullptr && attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]) <= IF_OPER_UP) {
+    info.operstate = static_cast<OperState>(attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]));
   }
   if (tb[IFLA_CARRIER] != nullptr) {
-    info.carrier = attr_u8(tb[IFLA_CARRIER]) != 0;
+    info.carrier = attr_num<std::uint8_t>(tb[IFLA_CARRIER]) != 0;
   }
   if (tb[IFLA_IFALIAS] != nullptr) {
     info.alias = attr_str(tb[IFLA_IFALIAS]);
