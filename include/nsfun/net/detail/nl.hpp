@@ -50,6 +50,10 @@ class Msg {
 
   void put_u32(std::uint16_t type, std::uint32_t v) noexcept { mnl_attr_put_u32(nlh_, type, v); }
 
+  void put_u16(std::uint16_t type, std::uint16_t v) noexcept { mnl_attr_put_u16(nlh_, type, v); }
+
+  void put_u8(std::uint16_t type, std::uint8_t v) noexcept { mnl_attr_put_u8(nlh_, type, v); }
+
   void put_bytes(std::uint16_t type, const void* data, std::size_t len) noexcept {
     mnl_attr_put(nlh_, type, len, data);
   }
@@ -132,6 +136,17 @@ inline std::string attr_str(const nlattr* a) {
 
 inline std::uint32_t attr_u32(const nlattr* a) noexcept {
   std::uint32_t v = 0;
+  if (mnl_attr_get_payload_len(a) >= sizeof(v)) {
+    std::memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
+  }
+  return v;
+}
+
+/// A number attribute of type T (an integral type, host byte order as the kernel sends it), or 0
+/// when the payload is shorter than T.
+template <class T>
+T attr_num(const nlattr* a) noexcept {
+  T v = 0;
   if (mnl_attr_get_payload_len(a) >= sizeof(v)) {
     std::memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
   }

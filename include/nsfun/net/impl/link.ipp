@@ -3,6 +3,7 @@
 // RTM_DELLINK.
 #pragma once
 
+#include <arpa/inet.h>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 
 #include <nsfun/config.hpp>
@@ -26,6 +29,132 @@
 namespace nsfun::net {
 
 namespace detail {
+
+// An IPv4 (4 bytes) or IPv6 (16 bytes) address attribute in ip's notation; "" otherwise.
+inline std::string attr_ip_text(const nlattr* a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::size_t len = mnl_attr_get_payload_len(a);
+  int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : AF_UNSPEC;
+  if (family == AF_UNSPEC ||
+      ::inet_ntop(family, mnl_attr_get_payload(a), buf, sizeof(buf)) == nullptr) {
+    return {};
+  }
+  return buf;
+}
+
+// True for an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address attribute.
+inline bool attr_is_multicast(const nlattr* a) noexcept {
+  std::size_t len = mnl_attr_get_payload_len(a);
+  const auto* b = static_cast<const std::uint8_t*>(mnl_attr_get_payload(a));
+  return (len == 4 && (b[0] & 0xf0U) == 0xe0U) || (len == 16 && b[0] == 0xffU);
+}
+
+inline VxlanDetails parse_vxlan(const nlattr* data) {
+  auto tb = parse_nested<IFLA_VXLAN_MAX + 1>(data);
+  VxlanDetails d;
+  if (tb[IFLA_VXLAN_ID] != nullptr) {
+    d.id = attr_u32(tb[IFLA_VXLAN_ID]);
+  }
+  for (const nlattr* peer : {tb[IFLA_VXLAN_GROUP], tb[IFLA_VXLAN_GROUP6]}) {
+    if (peer != nullptr) {
+      (attr_is_multicast(peer) ? d.group : d.remote) = attr_ip_text(peer);
+    }
+  }
+  for (const nlattr* local : {tb[IFLA_VXLAN_LOCAL], tb[IFLA_VXLAN_LOCAL6]}) {
+    if (local != nullptr) {
+      d.local = attr_ip_text(local);
+    }
+  }
+  if (tb[IFLA_VXLAN_PORT] != nullptr) {
+    d.port = ntohs(attr_num<std::uint16_t>(tb[IFLA_VXLAN_PORT]));
+  }
+  if (tb[IFLA_VXLAN_LINK] != nullptr) {
+    d.dev = static_cast<int>(attr_u32(tb[IFLA_VXLAN_LINK]));
+  }
+  return d;
+}
+
+inline TunDetails parse_tun(const nlattr* data) {
+  auto tb = parse_nested<IFLA_TUN_MAX + 1>(data);
+  TunDetails d;
+  auto flag = [&](std::size_t type) {
+    return tb[type] != nullptr && attr_num<std::uint8_t>(tb[type]) != 0;
+  };
+  if (tb[IFLA_TUN_TYPE] != nullptr) {
+    d.type = attr_num<std::uint8_t>(tb[IFLA_TUN_TYPE]) == IFF_TAP ? TunType::tap : TunType::tun;
+  }
+  d.pi = flag(IFLA_TUN_PI);
+  d.vnet_hdr = flag(IFLA_TUN_VNET_HDR);
+  d.persist = flag(IFLA_TUN_PERSIST);
+  d.multi_queue = flag(IFLA_TUN_MULTI_QUEUE);
+  if (tb[IFLA_TUN_OWNER] != nullptr) {
+    d.owner = attr_u32(tb[IFLA_TUN_OWNER]);
+  }
+  if (tb[IFLA_TUN_GROUP] != nullptr) {
+    d.group = attr_u32(tb[IFLA_TUN_GROUP]);
+  }
+  return d;
+}
+
+// The kind's own settings, for the kinds LinkInfo has details of.
+inline void parse_link_data(LinkInfo& info, const nlattr* data) {
+  if (info.kind == "vlan") {
+    auto tb = parse_nested<IFLA_VLAN_MAX + 1>(data);
+    VlanDetails d;
+    if (tb[IFLA_VLAN_ID] != nullptr) {
+      d.id = attr_num<std::uint16_t>(tb[IFLA_VLAN_ID]);
+    }
+    if (tb[IFLA_VLAN_PROTOCOL] != nullptr &&
+        ntohs(attr_num<std::uint16_t>(tb[IFLA_VLAN_PROTOCOL])) == ETH_P_8021AD) {
+      d.protocol = VlanProtocol::dot1ad;
+    }
+    info.vlan = d;
+  } else if (info.kind == "macvlan" || info.kind == "macvtap") {
+    auto tb = parse_nested<IFLA_MACVLAN_MAX + 1>(data);
+    MacvlanDetails d;
+    if (tb[IFLA_MACVLAN_MODE] != nullptr) {
+      switch (attr_u32(tb[IFLA_MACVLAN_MODE])) {
+        case MACVLAN_MODE_PRIVATE:
+          d.mode = MacvlanMode::private_;
+          break;
+        case MACVLAN_MODE_VEPA:
+          d.mode = MacvlanMode::vepa;
+          break;
+        case MACVLAN_MODE_PASSTHRU:
+          d.mode = MacvlanMode::passthru;
+          break;
+        case MACVLAN_MODE_SOURCE:
+          d.mode = MacvlanMode::source;
+          break;
+        default:
+          d.mode = MacvlanMode::bridge;
+          break;
+      }
+    }
+    info.macvlan = d;
+  } else if (info.kind == "ipvlan") {
+    auto tb = parse_nested<IFLA_IPVLAN_MAX + 1>(data);
+    IpvlanDetails d;
+    if (tb[IFLA_IPVLAN_MODE] != nullptr) {
+      std::uint16_t mode = attr_num<std::uint16_t>(tb[IFLA_IPVLAN_MODE]);
+      d.mode = mode == IPVLAN_MODE_L3    ? IpvlanMode::l3
+               : mode == IPVLAN_MODE_L3S ? IpvlanMode::l3s
+                                         : IpvlanMode::l2;
+    }
+    info.ipvlan = d;
+  } else if (info.kind == "vxlan") {
+    info.vxlan = parse_vxlan(data);
+  } else if (info.kind == "bond") {
+    auto tb = parse_nested<IFLA_BOND_MAX + 1>(data);
+    BondDetails d;
+    if (tb[IFLA_BOND_MODE] != nullptr && attr_num<std::uint8_t>(tb[IFLA_BOND_MODE]) <= 6) {
+      d.mode = static_cast<BondMode>(attr_num<std::uint8_t>(tb[IFLA_BOND_MODE]));
+    }
+    info.bond = d;
+  } else if (info.kind == "tun") {
+    info.tun = parse_tun(data);
+  }
+}
 
 inline LinkInfo parse_link(const nlmsghdr& h) {
   LinkInfo info;
@@ -47,10 +176,25 @@ inline LinkInfo parse_link(const nlmsghdr& h) {
     std::memcpy(mac.bytes.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
     info.mac = mac;
   }
+  if (tb[IFLA_LINK] != nullptr) {
+    info.link = static_cast<int>(attr_u32(tb[IFLA_LINK]));
+  }
+  if (tb[IFLA_OPERSTATE] != nullptr && attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]) <= IF_OPER_UP) {
+    info.operstate = static_cast<OperState>(attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]));
+  }
+  if (tb[IFLA_CARRIER] != nullptr) {
+    info.carrier = attr_num<std::uint8_t>(tb[IFLA_CARRIER]) != 0;
+  }
+  if (tb[IFLA_IFALIAS] != nullptr) {
+    info.alias = attr_str(tb[IFLA_IFALIAS]);
+  }
   if (tb[IFLA_LINKINFO] != nullptr) {
     auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
     if (li[IFLA_INFO_KIND] != nullptr) {
       info.kind = attr_str(li[IFLA_INFO_KIND]);
+    }
+    if (li[IFLA_INFO_DATA] != nullptr) {
+      parse_link_data(info, li[IFLA_INFO_DATA]);
     }
   }
   return info;
@@ -180,6 +324,58 @@ NSFUN_INLINE bool LinkInfo::is_up() const noexcept {
   return (flags & IFF_UP) != 0;
 }
 
+NSFUN_INLINE bool LinkInfo::is_running() const noexcept {
+  return (flags & IFF_RUNNING) != 0;
+}
+
+NSFUN_INLINE std::string_view to_string(VlanProtocol p) noexcept {
+  return p == VlanProtocol::dot1ad ? "802.1ad" : "802.1Q";
+}
+
+NSFUN_INLINE std::string_view to_string(MacvlanMode m) noexcept {
+  switch (m) {
+    case MacvlanMode::private_:
+      return "private";
+    case MacvlanMode::vepa:
+      return "vepa";
+    case MacvlanMode::passthru:
+      return "passthru";
+    case MacvlanMode::source:
+      return "source";
+    case MacvlanMode::bridge:
+      break;
+  }
+  return "bridge";
+}
+
+NSFUN_INLINE std::string_view to_string(IpvlanMode m) noexcept {
+  return m == IpvlanMode::l3 ? "l3" : m == IpvlanMode::l3s ? "l3s" : "l2";
+}
+
+NSFUN_INLINE std::string_view to_string(BondMode m) noexcept {
+  switch (m) {
+    case BondMode::active_backup:
+      return "active-backup";
+    case BondMode::balance_xor:
+      return "balance-xor";
+    case BondMode::broadcast:
+      return "broadcast";
+    case BondMode::lacp:
+      return "802.3ad";
+    case BondMode::balance_tlb:
+      return "balance-tlb";
+    case BondMode::balance_alb:
+      return "balance-alb";
+    case BondMode::balance_rr:
+      break;
+  }
+  return "balance-rr";
+}
+
+NSFUN_INLINE std::string_view to_string(TunType t) noexcept {
+  return t == TunType::tap ? "tap" : "tun";
+}
+
 NSFUN_INLINE result<Link> Link::by_name(const Rtnl& rtnl, std::string_view name) noexcept {
   try {
     NSFUN_TRYV(check_ifname(name));
@@ -301,6 +497,24 @@ NSFUN_INLINE result<void> Link::set_mac(const MacAddress& mac) const noexcept {
     detail::set_link_header(m, index_);
     m.put_bytes(IFLA_ADDRESS, mac.bytes.data(), mac.bytes.size());
     return detail::link_request(*this, m, "RTM_NEWLINK", " address ", mac.to_string());
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
+  }
+}
+
+NSFUN_INLINE result<void> Link::set_alias(std::string_view alias) const noexcept {
+  try {
+    if (alias.size() > max_alias_length) {
+      return errno_error(EINVAL, "RTM_NEWLINK")
+          .on(label(), " alias")
+          .because("longer than ", max_alias_length, " bytes");
+    }
+    detail::Msg m(RTM_NEWLINK, 0);
+    detail::set_link_header(m, index_);
+    // Without a NUL (the kernel counts every byte of the attribute against its 255), as ip
+    // sends it; an empty attribute removes the alias.
+    m.put_bytes(IFLA_IFALIAS, alias.empty() ? "" : alias.data(), alias.size());
+    return detail::link_request(*this, m, "RTM_NEWLINK", " alias \"", alias, '"');
   } catch (const std::bad_alloc&) {
     return errno_error(ENOMEM, "RTM_NEWLINK").on(name_);
   }

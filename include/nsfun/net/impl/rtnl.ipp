@@ -7,9 +7,11 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <nsfun/config.hpp>
@@ -248,6 +250,158 @@ NSFUN_INLINE result<void> Rtnl::exchange(nlmsghdr& msg,
       }
     }
   }
+}
+
+NSFUN_INLINE RtnlBatch Rtnl::batch() const noexcept {
+  return RtnlBatch(*this);
+}
+
+// Sends the messages of `msgs` (starting at `offsets`) in chunks of up to max_per_send, and
+// reads the acks of each chunk before sending the next. status[i] is 0 (acked) or the
+// kernel's errno for message i, notes[i] its extended ack. An error only for the socket.
+NSFUN_INLINE result<void> Rtnl::exchange_batch(std::vector<char>& msgs,
+                                               std::vector<std::uint32_t>& offsets,
+                                               std::vector<int>& status,
+                                               std::vector<std::string>& notes) const {
+  constexpr std::string_view step = "rtnetlink batch";
+  if (!state_) {
+    return errno_error(EBADF, step).because("empty Rtnl handle");
+  }
+  State& s = *state_;
+  const std::size_t n = offsets.size();
+  status.assign(n, 0);
+  notes.assign(n, std::string());
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  for (std::size_t first = 0; first < n; first += RtnlBatch::max_per_send) {
+    const std::size_t count = std::min(RtnlBatch::max_per_send, n - first);
+    const std::size_t begin = offsets[first];
+    const std::size_t end = first + count < n ? offsets[first + count] : msgs.size();
+    // Sequence numbers first_seq .. first_seq + count - 1, one per message, in order.
+    const std::uint32_t first_seq = s.seq + 1;
+    for (std::size_t i = 0; i < count; ++i) {
+      nlmsghdr h{};
+      std::memcpy(&h, msgs.data() + offsets[first + i], sizeof(h));
+      h.nlmsg_seq = ++s.seq;
+      h.nlmsg_pid = 0;
+      h.nlmsg_flags = static_cast<std::uint16_t>(h.nlmsg_flags | NLM_F_REQUEST | NLM_F_ACK);
+      std::memcpy(msgs.data() + offsets[first + i], &h, sizeof(h));
+    }
+    ssize_t sent;
+    do {
+      sent = ::sendto(s.fd.get(), msgs.data() + begin, end - begin, 0,
+                      reinterpret_cast<const sockaddr*>(&kernel), sizeof(kernel));
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      return errno_error(errno, step).with_note("sendto");
+    }
+    std::size_t acked = 0;
+    std::vector<bool> seen(count, false);
+    while (acked < count) {
+      ssize_t got = ::recv(s.fd.get(), s.buf.data(), s.buf.size(), MSG_TRUNC);
+      if (got < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return errno_error(errno, step).with_note("recv");
+      }
+      if (static_cast<std::size_t>(got) > s.buf.size()) {
+        return errno_error(EMSGSIZE, step).with_note("recv: a reply over ", s.buf.size(), " bytes");
+      }
+      int len = static_cast<int>(got);
+      auto* h = reinterpret_cast<const nlmsghdr*>(s.buf.data());
+      for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+        std::uint32_t k = h->nlmsg_seq - first_seq;  // wraps for an earlier request's reply
+        if (k >= count || h->nlmsg_type != NLMSG_ERROR || seen[k]) {
+          continue;  // a late reply to an earlier request, a notification, a non-ack reply
+        }
+        int err = 0;
+        if (mnl_nlmsg_get_payload_len(h) >= sizeof(int)) {
+          std::memcpy(&err, mnl_nlmsg_get_payload(h), sizeof(int));
+        } else {
+          err = -EBADMSG;
+        }
+        seen[k] = true;
+        ++acked;
+        if (err != 0) {
+          status[first + k] = -err;
+          notes[first + k] = detail::extack_of(*h, detail::error_fixed_size(*h));
+        }
+      }
+    }
+  }
+  return success();
+}
+
+NSFUN_INLINE result<void> RtnlBatch::add(const nlmsghdr& msg,
+                                         std::string_view step,
+                                         std::string_view label) noexcept {
+  if (msg.nlmsg_len < sizeof(nlmsghdr)) {
+    return errno_error(EMSGSIZE, step).on(label).because("a message shorter than its header");
+  }
+  if ((msg.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP) {
+    // A dump ends with NLMSG_DONE, not with the ack commit() waits for.
+    return errno_error(EINVAL, step).on(label).because("a dump request (use Rtnl::dump)");
+  }
+  const std::size_t at = msgs_.size();
+  std::string copy;
+  try {
+    copy = label;
+    // Room for one more everywhere first, so that nothing below throws and a failure leaves the
+    // batch as it was (amortised: reserve alone may allocate exactly what it is asked for).
+    auto room = [](auto& v) {
+      if (v.size() == v.capacity()) {
+        v.reserve(v.capacity() * 2 + 16);
+      }
+    };
+    room(offsets_);
+    room(steps_);
+    room(labels_);
+    msgs_.resize(at + ((msg.nlmsg_len + 3U) & ~std::size_t{3}), '\0');
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, step).on(label);
+  }
+  std::memcpy(msgs_.data() + at, &msg, msg.nlmsg_len);
+  offsets_.push_back(static_cast<std::uint32_t>(at));
+  steps_.push_back(step);
+  labels_.push_back(std::move(copy));
+  return success();
+}
+
+NSFUN_INLINE result<void> RtnlBatch::commit() noexcept {
+  // Take the queue out first: the batch is empty however this ends.
+  auto msgs = std::exchange(msgs_, {});
+  auto offsets = std::exchange(offsets_, {});
+  auto steps = std::exchange(steps_, {});
+  auto labels = std::exchange(labels_, {});
+  failures_.clear();
+  if (steps.empty()) {
+    return success();
+  }
+  try {
+    std::vector<int> status;
+    std::vector<std::string> notes;
+    NSFUN_TRYV(rtnl_.exchange_batch(msgs, offsets, status, notes));
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      if (status[i] != 0) {
+        failures_.push_back(
+            Failure{i, errno_error(status[i], steps[i]).on(labels[i]).with_note(notes[i])});
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return errno_error(ENOMEM, "rtnetlink batch");
+  }
+  if (failures_.empty()) {
+    return success();
+  }
+  error first = failures_.front().err;
+  if (failures_.size() == 1) {
+    first.with_context("batch request ", failures_.front().position + 1, " of ", steps.size());
+  } else {
+    first.with_context("batch request ", failures_.front().position + 1, " of ", steps.size(), ", ",
+                       failures_.size(), " failed");
+  }
+  return first;
 }
 
 }  // namespace nsfun::net
