@@ -29,15 +29,17 @@
 
 #include <nsfun/spawn.hpp>
 
+#include "example_tests.hpp"
 #include "test_support.hpp"
 
 namespace {
 
+using nsfun::test::examples::examples_dir;
+using nsfun::test::examples::host_name;
+
 using nsfun::NsType;
 using nsfun::NsTypeSet;
 namespace test = nsfun::test;
-
-const std::string examples_dir = NSFUN_EXAMPLES_DIR;
 
 // The ten /proc/PID/ns links, as the examples print them.
 const std::array<std::string, 10> all_links{"user",
@@ -50,12 +52,6 @@ const std::array<std::string, 10> all_links{"user",
                                             "time",
                                             "pid_for_children",
                                             "time_for_children"};
-
-std::string host_name() {
-  std::array<char, 256> name{};
-  ::gethostname(name.data(), name.size() - 1);
-  return name.data();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

@@ -10,24 +10,13 @@
 
 #include <doctest/doctest.h>
 
+#include "example_tests.hpp"
 #include "test_support.hpp"
 
 namespace {
 
-const std::string examples_dir = NSFUN_EXAMPLES_DIR;
-
-// The rest of the first line of `out` that starts with `prefix`; "<missing>" when none does.
-std::string after(const std::string& out, std::string_view prefix) {
-  for (std::size_t pos = 0; pos < out.size();) {
-    std::size_t end = out.find('\n', pos);
-    end = end == std::string::npos ? out.size() : end;
-    if (std::string_view(out).substr(pos, end - pos).starts_with(prefix)) {
-      return out.substr(pos + prefix.size(), end - pos - prefix.size());
-    }
-    pos = end + 1;
-  }
-  return "<missing>";
-}
+using nsfun::test::examples::after;
+using nsfun::test::examples::run_example;
 
 // What an example could leave behind in the test's own namespaces.
 struct Traces {
@@ -45,13 +34,6 @@ void check_nothing_left(const Traces& before) {
   CHECK(now.netns == before.netns);
   CHECK(now.ip_forward == before.ip_forward);
   CHECK(nsfun::test::no_children());
-}
-
-// Runs the example `name`; its descendants that outlive it come back to the test (a child
-// subreaper), so that no_children() sees them.
-nsfun::test::CommandResult run_example(const std::string& name) {
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  return nsfun::test::run(examples_dir + "/" + name);
 }
 
 bool can_run_net_examples() {

@@ -22,26 +22,16 @@
 
 #include <doctest/doctest.h>
 
+#include "example_tests.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string examples_dir = NSFUN_EXAMPLES_DIR;
-
-// The rest of the first line of `out` that starts with `prefix`; "<missing>" when none does.
-std::string after(const std::string& out, std::string_view prefix) {
-  for (std::size_t pos = 0; pos < out.size();) {
-    std::size_t end = out.find('\n', pos);
-    end = end == std::string::npos ? out.size() : end;
-    if (std::string_view(out).substr(pos, end - pos).starts_with(prefix)) {
-      return out.substr(pos + prefix.size(), end - pos - prefix.size());
-    }
-    pos = end + 1;
-  }
-  return "<missing>";
-}
+using nsfun::test::examples::after;
+using nsfun::test::examples::host_name;
+using nsfun::test::examples::run_example;
 
 // Where the cgroup2 hierarchy is mounted, from the test's own mountinfo; "" when nowhere.
 std::string cgroup2_root() {
@@ -93,22 +83,9 @@ void check_nothing_left(const Traces& before) {
   CHECK(nsfun::test::no_children());
 }
 
-// Runs the example `name`; its descendants that outlive it come back to the test (a child
-// subreaper), so that no_children() sees them.
-nsfun::test::CommandResult run_example(const std::string& name) {
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  return nsfun::test::run(examples_dir + "/" + name);
-}
-
 bool can_make_cgroups() {
   const std::string root = cgroup2_root();
   return !root.empty() && ::access(root.c_str(), W_OK) == 0;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  ::gethostname(name, sizeof(name) - 1);
-  return name;
 }
 
 // "CapEff:\t000001ffffffffff" of the test itself.

@@ -29,6 +29,8 @@
 
 namespace {
 
+using nsfun::net::test::in_ns;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 using nlohmann::json;
@@ -45,10 +47,6 @@ using nsfun::net::RtnlBatch;
 std::string bulk_kind(const Rtnl& rtnl) {
   auto probe = OwnedLink::create(rtnl, LinkSpec::dummy("nsftprobe"));
   return probe || !(probe.error() == std::errc::operation_not_supported) ? "dummy" : "ifb";
-}
-
-std::string in_ns(const nsfun::NetNs& ns) {
-  return "nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.get());
 }
 
 // "name address/len" for every IPv4 address in the namespace, sorted, as `ip -j addr` shows.
@@ -140,7 +138,7 @@ TEST_SUITE("batch") {
     });
   }
 
-  TEST_CASE("a failed request is named by its label; the others are carried out") {
+  TEST_CASE("a failed request is named by its label, the others are carried out") {
     NSFUN_REQUIRE(t::can_unshare({NsType::net}), nt::no_netns);
     NSFUN_CHECK_CHILD([] {
       NET_TRY(auto a, nt::make_ns());

@@ -31,6 +31,8 @@
 
 namespace {
 
+using nsfun::net::test::ip_in;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 using nsfun::NsType;
@@ -69,12 +71,6 @@ std::optional<NetEvent> await(NetEvents& events, P pred, int ms = 3000) {
       return std::move(*e.value());
     }
   }
-}
-
-// Runs `command` (an ip command line) inside namespace `ns` of this process.
-t::CommandResult ip_in(const nsfun::NetNs& ns, const std::string& command) {
-  return t::run("nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
-                std::to_string(ns.get()) + " " + command + " 2>&1");
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -24,6 +24,9 @@
 
 namespace {
 
+using nsfun::net::test::ip_in;
+using nsfun::net::test::ip_json;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 using nsfun::NsType;
@@ -34,24 +37,6 @@ using nsfun::net::Neigh;
 using nsfun::net::NeighState;
 using nsfun::net::Veth;
 using Json = nlohmann::json;
-
-// Runs `command` (an ip command line) inside namespace `ns` of this process; stderr joined.
-t::CommandResult ip_in(const nsfun::NetNs& ns, const std::string& command) {
-  return t::run("nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
-                std::to_string(ns.get()) + " " + command + " 2>&1");
-}
-
-// What `ip -j …` prints in `ns`, parsed; null (and a message) when it fails or is not JSON.
-Json ip_json(const nsfun::NetNs& ns, const std::string& args) {
-  auto out = t::run("nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
-                    std::to_string(ns.get()) + " ip -j " + args);
-  Json j = Json::parse(out.out, nullptr, /*allow_exceptions=*/false);
-  if (out.status != 0 || j.is_discarded()) {
-    std::fprintf(stderr, "ip -j %s: status %d, '%s'\n", args.c_str(), out.status, out.out.c_str());
-    return Json();
-  }
-  return j;
-}
 
 // The entry for `dst` in ip's list, or null.
 Json entry_of(const Json& list, const std::string& dst) {

@@ -205,4 +205,22 @@ void report(const char* what, const error& e) {
   std::fprintf(stderr, "child check failed: %s: %s\n", what, e.message().c_str());
 }
 
+std::string in_ns(const NetNs& ns) {
+  return "nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.get());
+}
+
+nsfun::test::CommandResult ip_in(const NetNs& ns, const std::string& command) {
+  return nsfun::test::run(in_ns(ns) + " " + command + " 2>&1");
+}
+
+nlohmann::json ip_json(const NetNs& ns, const std::string& args) {
+  auto out = nsfun::test::run(in_ns(ns) + " ip -j " + args);
+  nlohmann::json j = nlohmann::json::parse(out.out, nullptr, /*allow_exceptions=*/false);
+  if (out.status != 0 || j.is_discarded()) {
+    std::fprintf(stderr, "ip -j %s: status %d, '%s'\n", args.c_str(), out.status, out.out.c_str());
+    return nlohmann::json();
+  }
+  return j;
+}
+
 }  // namespace nsfun::net::test

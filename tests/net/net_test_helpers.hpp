@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <nsfun/acquire.hpp>
 #include <nsfun/net/net.hpp>
 #include <nsfun/ns_fd.hpp>
@@ -60,6 +62,18 @@ bool text_is_with_note(const error& e, std::string_view prefix);
 /// Prints a failed result's error (with the kernel's extack, its note) to stderr; for child
 /// diagnostics.
 void report(const char* what, const error& e);
+
+/// A command prefix that runs what follows in `ns` (an fd of this process):
+/// "nsenter --net=/proc/PID/fd/N".
+std::string in_ns(const NetNs& ns);
+
+/// Runs the shell command `command` (e.g. "ip -j link show") in `ns`; its status and what it
+/// printed on stdout and stderr.
+nsfun::test::CommandResult ip_in(const NetNs& ns, const std::string& command);
+
+/// What `ip -j ARGS` prints in `ns`, parsed; null (and a message on stderr) when it fails or is
+/// not JSON.
+nlohmann::json ip_json(const NetNs& ns, const std::string& args);
 
 }  // namespace nsfun::net::test
 

@@ -24,15 +24,13 @@
 
 namespace {
 
+using nsfun::net::test::in_ns;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 namespace nsid = nsfun::net::nsid;
 using nsfun::NsType;
 using Json = nlohmann::json;
-
-std::string in_ns(const nsfun::NetNs& ns) {
-  return "nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.get());
-}
 
 // What `ip -j netns list-id` prints in `ns`, parsed; null (and a message) when it fails.
 Json list_id(const nsfun::NetNs& ns) {

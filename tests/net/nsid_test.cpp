@@ -24,16 +24,12 @@
 
 namespace {
 
+using nsfun::net::test::ip_in;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 namespace nsid = nsfun::net::nsid;
 using nsfun::NsType;
-
-// Runs `command` (an ip command line) inside namespace `ns` of this process.
-t::CommandResult ip_in(const nsfun::NetNs& ns, const std::string& command) {
-  return t::run("nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" +
-                std::to_string(ns.get()) + " " + command + " 2>&1");
-}
 
 // The id `ip netns list-id` shows for `id` in the namespace `ns`: "nsid 7 " lines.
 bool listed(const nsfun::NetNs& ns, std::int32_t id) {

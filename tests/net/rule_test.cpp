@@ -23,6 +23,9 @@
 
 namespace {
 
+using nsfun::net::test::in_ns;
+using nsfun::net::test::ip_json;
+
 namespace t = nsfun::test;
 namespace nt = nsfun::net::test;
 using nsfun::NsType;
@@ -30,21 +33,6 @@ using nsfun::net::IpPrefix;
 using nsfun::net::Rule;
 using nsfun::net::RuleAction;
 using Json = nlohmann::json;
-
-std::string in_ns(const nsfun::NetNs& ns) {
-  return "nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.get());
-}
-
-// What `ip -j ARGS` prints in `ns`, parsed; null (and a message) when it fails.
-Json ip_json(const nsfun::NetNs& ns, const std::string& args) {
-  auto out = t::run(in_ns(ns) + " ip -j " + args);
-  Json j = Json::parse(out.out, nullptr, /*allow_exceptions=*/false);
-  if (out.status != 0 || j.is_discarded()) {
-    std::fprintf(stderr, "ip -j %s: status %d, '%s'\n", args.c_str(), out.status, out.out.c_str());
-    return Json();
-  }
-  return j;
-}
 
 std::string hex(std::uint32_t v) {
   char buf[16];
