@@ -26,9 +26,15 @@ set(_nsfun_consumer_args
   "-DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}"
   "-DBUILD_TYPE=$<CONFIG>")
 
+# The examples the build installs (libexec/nsfun/NAME), which the installed tree must have.
+get_property(_nsfun_example_targets GLOBAL PROPERTY NSFUN_EXAMPLE_TARGETS)
+list(TRANSFORM _nsfun_example_targets REPLACE "^nsfun_example_" "")
+list(JOIN _nsfun_example_targets "," _nsfun_examples)
+
 add_test(NAME consumer.install
   COMMAND "${CMAKE_COMMAND}"
     ${_nsfun_consumer_args}
+    "-DEXAMPLES=${_nsfun_examples}"
     "-DNSFUN_BINARY_DIR=${PROJECT_BINARY_DIR}"
     "-DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/install"
     "-DCOMPONENTS_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/components"

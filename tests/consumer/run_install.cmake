@@ -12,6 +12,7 @@
 #   cmake -DNSFUN_BINARY_DIR=... -DCONSUMER_SOURCE_DIR=... -DCOMPONENTS_SOURCE_DIR=...
 #         -DWORK_DIR=... -DGENERATOR=... -DCXX_COMPILER=... -DPKG_CONFIG=... -DNET=ON|OFF
 #         [-DMAKE_PROGRAM=...] [-DBUILD_TYPE=...] [-DSANITIZE=address,undefined]
+#         [-DEXAMPLES=name,name,...] (each must be installed as libexec/nsfun/NAME, and lsns runs)
 #         -P run_install.cmake
 cmake_minimum_required(VERSION 3.21)
 include("${CMAKE_CURRENT_LIST_DIR}/consumer_common.cmake")
@@ -82,6 +83,23 @@ if(NET)
   file(GLOB libraries "${libdir}/libnsfun_net.a" "${libdir}/libnsfun_net.so*")
   if(NOT libraries)
     list(APPEND missing "${rel_libdir}/libnsfun_net.{a,so}")
+  endif()
+endif()
+# The examples, under libexec/nsfun/ (GNUInstallDirs' LIBEXECDIR), executable; the one that
+# needs no privileges (lsns) runs from there.
+if(EXAMPLES)
+  string(REPLACE "," ";" examples "${EXAMPLES}")
+  foreach(name IN LISTS examples)
+    if(NOT EXISTS "${prefix}/libexec/nsfun/${name}" OR IS_DIRECTORY "${prefix}/libexec/nsfun/${name}")
+      list(APPEND missing "libexec/nsfun/${name}")
+    endif()
+  endforeach()
+  if("lsns" IN_LIST examples AND EXISTS "${prefix}/libexec/nsfun/lsns")
+    consumer_step(installed-example COMMAND "${prefix}/libexec/nsfun/lsns"
+      OUTPUT_VARIABLE lsns_out)
+    if(NOT lsns_out MATCHES "[0-9]+ +pid +[0-9]+")
+      message(FATAL_ERROR "consumer: the installed lsns example listed no pid namespace:\n${lsns_out}")
+    endif()
   endif()
 endif()
 if(missing)
