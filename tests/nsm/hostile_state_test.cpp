@@ -51,7 +51,9 @@ namespace {
 using nsfun::NsType;
 using nsfun::test::read_text;
 using nsfun::test::run;
+using nsm_test::holder_of;
 using nsm_test::nsm;
+using nsm_test::reaped;
 
 namespace t = nsfun::test;
 
@@ -181,26 +183,6 @@ bool mounts_clean(const std::string& name) {
   const std::string mi = read_text("/proc/self/mountinfo");
   return mi.find(" /run/nsm") == std::string::npos &&
          mi.find(" /run/netns/" + name + " ") == std::string::npos;
-}
-
-pid_t holder_of(const std::string& name) {
-  auto j = nlohmann::json::parse(read_text("/run/nsm/" + name + "/meta.json"), nullptr, false);
-  if (j.is_discarded() || !j.contains("holder") || !j["holder"].is_number_integer()) {
-    return 0;
-  }
-  return j["holder"].get<pid_t>();
-}
-
-// Reaped within 5 s (the holder is our child: we are its subreaper).
-bool reaped(pid_t pid) {
-  for (int i = 0; i < 500; ++i) {
-    pid_t r = ::waitpid(pid, nullptr, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD && ::kill(pid, 0) != 0)) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
 }
 
 // Kills a holder a failed check left (our child: we are its subreaper).

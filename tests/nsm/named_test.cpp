@@ -30,9 +30,11 @@ namespace {
 using nsfun::NsType;
 using nsfun::test::read_text;
 
+using nsm_test::holder_of;
 using nsm_test::nsm;
 using nsm_test::nsm_err;
 using nsm_test::nsm_out;
+using nsm_test::reaped;
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -48,26 +50,6 @@ std::string link_text(const std::string& pin) {
   }
   return std::string(nsfun::name(ns.value().type())) + ":[" +
          std::to_string(ns.value().identity().ino()) + "]\n";
-}
-
-pid_t holder_of(const std::string& name) {
-  auto j = nlohmann::json::parse(read_text("/run/nsm/" + name + "/meta.json"), nullptr, false);
-  if (j.is_discarded() || !j.contains("holder") || !j["holder"].is_number_integer()) {
-    return 0;
-  }
-  return j["holder"].get<pid_t>();
-}
-
-// The holder was reparented to us (a subreaper): wait until it is reaped, up to 5 s.
-bool reaped(pid_t pid) {
-  for (int i = 0; i < 500; ++i) {
-    pid_t r = ::waitpid(pid, nullptr, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD && ::kill(pid, 0) != 0)) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
 }
 
 // No trace of nsm or of the set's ip netns entry in our mount table.
