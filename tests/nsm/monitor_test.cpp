@@ -326,7 +326,7 @@ void check_new_and_gone(const std::vector<std::string>& args, NsTypeSet types) {
   child.stop();
   auto gone = events_until(
       m, [&](const std::vector<json>& ev) { return all_seen(ev, made, "GONE"); },
-      milliseconds(10'000));
+      nsfun::test::gone_wait(types.contains(NsType::user) ? NsType::user : NsType::net));
   for (const Made& n : made) {
     CAPTURE(nsfun::name(n.type));
     const json* e = find_event(gone, "GONE", nsfun::name(n.type), n.ino);
@@ -670,7 +670,7 @@ TEST_SUITE("nsm monitor") {
     child.stop();
     events = events_until(
         m, [&](const std::vector<json>& ev) { return all_seen(ev, made, "GONE"); },
-        milliseconds(10'000));
+        nsfun::test::gone_wait(NsType::user));
     CHECK(all_seen(events, made, "GONE"));
     m.signal(SIGTERM);
     CHECK(m.wait(milliseconds(1000)) == 0);

@@ -234,8 +234,9 @@ TEST_CASE("monitor bpf: NEW and GONE for each of the eight types, with the task 
     CAPTURE(nsfun::name(t));
     Made made = make_and_drop(t);
     NSFUN_REQUIRE(made.id != 0, "the kernel has no namespace ids (Linux 6.18)");
-    bool both = read_until(*mon.m, seen,
-                           [&] { return find(seen, NsEventKind::gone, t, made.id) != nullptr; });
+    bool both = read_until(
+        *mon.m, seen, [&] { return find(seen, NsEventKind::gone, t, made.id) != nullptr; },
+        nsfun::test::gone_wait(t));
     const NsEvent* n = find(seen, NsEventKind::appeared, t, made.id);
     REQUIRE(n != nullptr);
     CHECK(n->ns.ino() == made.ino);

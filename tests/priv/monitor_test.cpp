@@ -260,8 +260,13 @@ void new_and_gone_every_type(MonitorBackend b) {
       CHECK(born->owner == nsfun::test::link_ino(::getpid(), "user"));
     }
     child.kill();
-    auto gone = w.wait(NsEventKind::gone, child.ns, 10s);
-    REQUIRE(gone.has_value());
+    auto gone = w.wait(NsEventKind::gone, child.ns, nsfun::test::gone_wait(t));
+    // When it fails: did the kernel still hold the namespace, or did the monitor miss its end?
+    REQUIRE_MESSAGE(gone.has_value(),
+                    "the kernel says it is "
+                        << (nsfun::detail::ns_liveness(child.ns) == nsfun::detail::Liveness::alive
+                                ? "alive"
+                                : "gone or unknown"));
     CHECK(gone->ns.id() == child.ns.id());
     REQUIRE(gone->lived.has_value());
     CHECK(gone->lived->count() > 0);
@@ -632,12 +637,12 @@ TEST_CASE("monitor connector: every namespace of a process living 50 ms is NEW a
     return std::count_if(got.begin(), got.end(),
                          [&](const NsEvent& e) { return e.kind == k && same(e.ns, ns); });
   };
-  // The last GONEs trail the exits (work queues, RCU, the reaping of a pid namespace's init).
-  for (int i = 0; i < 100; ++i) {
-    if (std::all_of(made_ns.begin(), made_ns.end(),
-                    [&](const Namespace& ns) { return count(NsEventKind::gone, ns) != 0; })) {
-      break;
-    }
+  // The last GONEs trail the exits (work queues, RCU, the reaping of a pid namespace's init;
+  // the user namespaces' the longest: gone_wait()).
+  const auto until = std::chrono::steady_clock::now() + nsfun::test::gone_wait(NsType::user);
+  while (std::chrono::steady_clock::now() < until &&
+         !std::all_of(made_ns.begin(), made_ns.end(),
+                      [&](const Namespace& ns) { return count(NsEventKind::gone, ns) != 0; })) {
     std::this_thread::sleep_for(100ms);
   }
   stop = true;

@@ -3,6 +3,7 @@
 // reading /proc links and files.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -91,6 +92,15 @@ constexpr bool under_tsan() noexcept {
 /// True in an AddressSanitizer build (the asan and debug presets).
 constexpr bool under_asan() noexcept {
   return NSFUN_TEST_ASAN != 0;
+}
+
+/// How long a test waits for the GONE of a namespace whose last process it reaped. A user
+/// namespace is freed only after the last credential naming it, through an RCU callback (the dead
+/// task's and its files' creds), and a kernel with lazy RCU (CONFIG_RCU_LAZY on offloaded CPUs)
+/// batches such callbacks for up to 10 s on a quiet machine: its GONE may trail by that much.
+/// The other types go with their last process or holder.
+constexpr std::chrono::milliseconds gone_wait(NsType t) noexcept {
+  return t == NsType::user ? std::chrono::milliseconds(30'000) : std::chrono::milliseconds(10'000);
 }
 
 /// Runs a shell command; its exit status and what it printed on stdout.
