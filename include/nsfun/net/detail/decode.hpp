@@ -14,6 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <nsfun/net/detail/link_fields.hpp>
 #include <nsfun/net/detail/nl.hpp>
 #include <nsfun/net/events.hpp>
 
@@ -34,23 +35,6 @@ inline std::optional<IpAddress> attr_ip(const nlattr* a, int family) noexcept {
   return ip;
 }
 
-inline std::optional<MacAddress> attr_mac(const nlattr* a) noexcept {
-  if (a == nullptr || mnl_attr_get_payload_len(a) != 6) {
-    return std::nullopt;
-  }
-  MacAddress mac;
-  std::memcpy(mac.bytes.data(), mnl_attr_get_payload(a), 6);
-  return mac;
-}
-
-inline std::uint8_t attr_u8(const nlattr* a) noexcept {
-  std::uint8_t v = 0;
-  if (mnl_attr_get_payload_len(a) >= 1) {
-    std::memcpy(&v, mnl_attr_get_payload(a), 1);
-  }
-  return v;
-}
-
 // A link message (RTM_NEWLINK / RTM_DELLINK, also RTM_GETLINK's reply); nothing for AF_BRIDGE
 // port messages, which repeat a link's state for the bridge.
 inline std::optional<LinkEvent> decode_link(const nlmsghdr& h) {
@@ -62,32 +46,8 @@ inline std::optional<LinkEvent> decode_link(const nlmsghdr& h) {
     return std::nullopt;
   }
   LinkEvent l;
-  l.index = ifi.ifi_index;
-  l.flags = ifi.ifi_flags;
   l.change = ifi.ifi_change;
-  auto tb = parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg));
-  if (tb[IFLA_IFNAME] != nullptr) {
-    l.name = attr_str(tb[IFLA_IFNAME]);
-  }
-  if (tb[IFLA_MTU] != nullptr) {
-    l.mtu = attr_u32(tb[IFLA_MTU]);
-  }
-  if (tb[IFLA_MASTER] != nullptr) {
-    l.master = static_cast<int>(attr_u32(tb[IFLA_MASTER]));
-  }
-  l.mac = attr_mac(tb[IFLA_ADDRESS]);
-  if (tb[IFLA_OPERSTATE] != nullptr) {
-    l.operstate = oper_state_from(attr_u8(tb[IFLA_OPERSTATE])).value_or(OperState::unknown);
-  }
-  if (tb[IFLA_CARRIER] != nullptr) {
-    l.carrier = attr_u8(tb[IFLA_CARRIER]) != 0;
-  }
-  if (tb[IFLA_LINKINFO] != nullptr) {
-    auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
-    if (li[IFLA_INFO_KIND] != nullptr) {
-      l.kind = attr_str(li[IFLA_INFO_KIND]);
-    }
-  }
+  read_link_fields(l, ifi, parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg)));
   return l;
 }
 

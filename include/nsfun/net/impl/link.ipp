@@ -22,6 +22,7 @@
 
 #include <nsfun/config.hpp>
 #include <nsfun/error.hpp>
+#include <nsfun/net/detail/link_fields.hpp>
 #include <nsfun/net/detail/nl.hpp>
 #include <nsfun/net/link.hpp>
 #include <nsfun/net/rtnl.hpp>
@@ -158,41 +159,16 @@ inline void parse_link_data(LinkInfo& info, const nlattr* data) {
 
 inline LinkInfo parse_link(const nlmsghdr& h) {
   LinkInfo info;
-  auto ifi = header_of<ifinfomsg>(h);
-  info.index = ifi.ifi_index;
-  info.flags = ifi.ifi_flags;
   auto tb = parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg));
-  if (tb[IFLA_IFNAME] != nullptr) {
-    info.name = attr_str(tb[IFLA_IFNAME]);
-  }
-  if (tb[IFLA_MTU] != nullptr) {
-    info.mtu = attr_u32(tb[IFLA_MTU]);
-  }
-  if (tb[IFLA_MASTER] != nullptr) {
-    info.master = static_cast<int>(attr_u32(tb[IFLA_MASTER]));
-  }
-  if (tb[IFLA_ADDRESS] != nullptr && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
-    MacAddress mac;
-    std::memcpy(mac.bytes.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
-    info.mac = mac;
-  }
+  read_link_fields(info, header_of<ifinfomsg>(h), tb);
   if (tb[IFLA_LINK] != nullptr) {
     info.link = static_cast<int>(attr_u32(tb[IFLA_LINK]));
-  }
-  if (tb[IFLA_OPERSTATE] != nullptr && attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]) <= IF_OPER_UP) {
-    info.operstate = static_cast<OperState>(attr_num<std::uint8_t>(tb[IFLA_OPERSTATE]));
-  }
-  if (tb[IFLA_CARRIER] != nullptr) {
-    info.carrier = attr_num<std::uint8_t>(tb[IFLA_CARRIER]) != 0;
   }
   if (tb[IFLA_IFALIAS] != nullptr) {
     info.alias = attr_str(tb[IFLA_IFALIAS]);
   }
   if (tb[IFLA_LINKINFO] != nullptr) {
     auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
-    if (li[IFLA_INFO_KIND] != nullptr) {
-      info.kind = attr_str(li[IFLA_INFO_KIND]);
-    }
     if (li[IFLA_INFO_DATA] != nullptr) {
       parse_link_data(info, li[IFLA_INFO_DATA]);
     }
