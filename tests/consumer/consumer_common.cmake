@@ -59,8 +59,8 @@ function(consumer_executable var dir name)
   message(FATAL_ERROR "consumer: no ${name} program under ${dir}")
 endfunction()
 
-# The configure arguments both consumers share: the parent build's generator, compiler and build
-# type.
+# The configure arguments both consumers share: the parent build's generator, compiler, build
+# type and that type's flags.
 function(consumer_configure_args var)
   set(args -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
   if(MAKE_PROGRAM)
@@ -68,6 +68,10 @@ function(consumer_configure_args var)
   endif()
   if(BUILD_TYPE)
     list(APPEND args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+    if(DEFINED BUILD_TYPE_FLAGS)
+      string(TOUPPER "${BUILD_TYPE}" type)
+      list(APPEND args "-DCMAKE_CXX_FLAGS_${type}=${BUILD_TYPE_FLAGS}")
+    endif()
   endif()
   set(${var} ${args} PARENT_SCOPE)
 endfunction()

@@ -20,11 +20,18 @@ else()
   set(_nsfun_consumer_net OFF)
 endif()
 
+# The build type's flags too (the ci preset's -O2 -g1), so that a consumer compiles as this build
+# does (single-config generators; a multi-config one keeps CMake's defaults).
+string(TOUPPER "${CMAKE_BUILD_TYPE}" _nsfun_consumer_type)
 set(_nsfun_consumer_args
   "-DGENERATOR=${CMAKE_GENERATOR}"
   "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}"
   "-DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}"
   "-DBUILD_TYPE=$<CONFIG>")
+if(_nsfun_consumer_type)
+  list(APPEND _nsfun_consumer_args
+    "-DBUILD_TYPE_FLAGS=${CMAKE_CXX_FLAGS_${_nsfun_consumer_type}}")
+endif()
 
 # The examples the build installs (libexec/nsfun/NAME), which the installed tree must have.
 get_property(_nsfun_example_targets GLOBAL PROPERTY NSFUN_EXAMPLE_TARGETS)
