@@ -47,7 +47,7 @@ inline std::optional<LinkEvent> decode_link(const nlmsghdr& h) {
   }
   LinkEvent l;
   l.change = ifi.ifi_change;
-  read_link_fields(l, ifi, parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg)));
+  (void)read_link_fields(l, ifi, parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg)));
   return l;
 }
 

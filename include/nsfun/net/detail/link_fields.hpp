@@ -29,9 +29,10 @@ inline std::optional<MacAddress> attr_mac(const nlattr* a) noexcept {
 // Index, flags, name, kind, MTU, master, MAC address, operstate and carrier of an RTM_NEWLINK
 // message (`ifi` its header, `tb` its attributes), into a LinkInfo or a LinkEvent: the names
 // are the same. An attribute the kernel left out leaves its field as it was; an operstate this
-// code does not know reads as unknown.
+// code does not know reads as unknown. Returns the kind's own settings (IFLA_INFO_DATA), or
+// nullptr, for the caller that reads them.
 template <class L>
-void read_link_fields(L& l, const ifinfomsg& ifi, const AttrTable<IFLA_MAX + 1>& tb) {
+const nlattr* read_link_fields(L& l, const ifinfomsg& ifi, const AttrTable<IFLA_MAX + 1>& tb) {
   l.index = ifi.ifi_index;
   l.flags = ifi.ifi_flags;
   if (tb[IFLA_IFNAME] != nullptr) {
@@ -51,12 +52,14 @@ void read_link_fields(L& l, const ifinfomsg& ifi, const AttrTable<IFLA_MAX + 1>&
   if (tb[IFLA_CARRIER] != nullptr) {
     l.carrier = attr_num<std::uint8_t>(tb[IFLA_CARRIER]) != 0;
   }
-  if (tb[IFLA_LINKINFO] != nullptr) {
-    auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
-    if (li[IFLA_INFO_KIND] != nullptr) {
-      l.kind = attr_str(li[IFLA_INFO_KIND]);
-    }
+  if (tb[IFLA_LINKINFO] == nullptr) {
+    return nullptr;
   }
+  auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
+  if (li[IFLA_INFO_KIND] != nullptr) {
+    l.kind = attr_str(li[IFLA_INFO_KIND]);
+  }
+  return li[IFLA_INFO_DATA];
 }
 
 }  // namespace nsfun::net::detail

@@ -160,18 +160,15 @@ inline void parse_link_data(LinkInfo& info, const nlattr* data) {
 inline LinkInfo parse_link(const nlmsghdr& h) {
   LinkInfo info;
   auto tb = parse<IFLA_MAX + 1>(h, sizeof(ifinfomsg));
-  read_link_fields(info, header_of<ifinfomsg>(h), tb);
+  const nlattr* data = read_link_fields(info, header_of<ifinfomsg>(h), tb);
   if (tb[IFLA_LINK] != nullptr) {
     info.link = static_cast<int>(attr_u32(tb[IFLA_LINK]));
   }
   if (tb[IFLA_IFALIAS] != nullptr) {
     info.alias = attr_str(tb[IFLA_IFALIAS]);
   }
-  if (tb[IFLA_LINKINFO] != nullptr) {
-    auto li = parse_nested<IFLA_INFO_MAX + 1>(tb[IFLA_LINKINFO]);
-    if (li[IFLA_INFO_DATA] != nullptr) {
-      parse_link_data(info, li[IFLA_INFO_DATA]);
-    }
+  if (data != nullptr) {
+    parse_link_data(info, data);
   }
   return info;
 }
